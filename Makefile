@@ -1,0 +1,110 @@
+# wbs-engine developer tasks (GNU make >= 4.3).  `make` alone prints the targets.
+#
+# `make test` on a fresh Debian machine installs everything it needs: the
+# Debian packages below (when root), the virtualenv and the Python packages.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# Prerequisites must run in the order written (system packages, then venv).
+.NOTPARALLEL:
+
+PYTHON        ?= python3
+VENV          ?= .venv
+VENV_PY       := $(VENV)/bin/python
+# Re-created (so pip re-runs) whenever pyproject.toml is newer than it.
+INSTALL_STAMP := $(VENV)/.wbs-install.stamp
+PYTEST_ARGS   ?=
+RUN_HOST      ?= 127.0.0.1
+RUN_PORT      ?= 5000
+
+# Debian packages the test suite needs; `make test` installs the missing ones
+# with apt-get when run as root.  To add one:
+#     TEST_DEB_PACKAGES += chromium
+#     DEB_CHECK_chromium := command -v chromium
+# DEB_CHECK_<pkg> is a shell command that succeeds when <pkg> is usable; a
+# package without one is checked with dpkg-query ("install ok installed").
+TEST_DEB_PACKAGES := python3-venv postgresql
+DEB_CHECK_python3-venv := test -x $(VENV_PY) || $(PYTHON) -c 'import ensurepip, venv'
+DEB_CHECK_postgresql := ls /usr/lib/postgresql/*/bin/initdb
+
+deb_check = $(or $(DEB_CHECK_$(1)),dpkg-query -W -f='$${Status}' $(1) | grep -q 'install ok installed')
+
+.PHONY: help install system-deps test lint bench run clean distclean
+
+help:
+	@echo "wbs-engine make targets:"
+	@echo "  make install      create $(VENV) (if missing) and pip install -e '.[test]' (only when pyproject.toml changed)"
+	@echo "  make system-deps  apt-get install missing Debian packages for the tests: $(TEST_DEB_PACKAGES)"
+	@echo "  make test         system-deps + install, then pytest (extra arguments: PYTEST_ARGS='-k foo -x')"
+	@echo "  make lint         ruff check"
+	@echo "  make bench        run every benchmarks/bench_*.py"
+	@echo "  make run          install, then wbs init-db, wbs seed-demo, wbs run on $(RUN_HOST):$(RUN_PORT)"
+	@echo "  make clean        remove caches and build artefacts (keeps $(VENV))"
+	@echo "  make distclean    clean, and remove $(VENV) too"
+
+# --- installation -----------------------------------------------------------
+
+$(VENV_PY):
+	@if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
+	  echo "*** '$(PYTHON) -m venv' cannot work here (no ensurepip): install the Debian package python3-venv" >&2; \
+	  echo "*** (sudo apt-get install python3-venv), or run 'make test' as root, which installs it." >&2; \
+	  exit 1; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALL_STAMP): pyproject.toml | $(VENV_PY)
+	$(VENV_PY) -m pip install --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+install: $(INSTALL_STAMP)
+
+# Installs the missing TEST_DEB_PACKAGES.  `apt-get update` runs only when
+# something must be installed, and not when APT_UPDATED=1 (.ci/run sets that
+# when it already ran it).  Not root: says what is missing and carries on; the
+# tests needing it are then skipped (they fail instead when CI=true).
+system-deps:
+	@missing=""; \
+	$(foreach p,$(TEST_DEB_PACKAGES),( $(call deb_check,$(p)) ) >/dev/null 2>&1 || missing="$$missing $(p)";) \
+	missing="$${missing# }"; \
+	if [ -z "$$missing" ]; then \
+	  echo "Debian packages present: $(TEST_DEB_PACKAGES)"; \
+	elif [ "$$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "*** Missing Debian packages: $$missing" >&2; \
+	  echo "*** Install them as root with:" >&2; \
+	  echo "***     apt-get update && apt-get install -y --no-install-recommends $$missing" >&2; \
+	  echo "*** Continuing: the tests that need them will be SKIPPED (and FAIL when CI=true)." >&2; \
+	else \
+	  echo "Installing missing Debian packages: $$missing"; \
+	  if [ "$${APT_UPDATED:-}" != 1 ]; then apt-get update; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+# --- tasks ------------------------------------------------------------------
+
+test: system-deps install
+	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	@shopt -s nullglob; benches=(benchmarks/bench_*.py); \
+	if [ $${#benches[@]} -eq 0 ]; then echo "no benchmarks/bench_*.py found"; exit 0; fi; \
+	for b in "$${benches[@]}"; do \
+	  echo "== $$b"; \
+	  $(VENV_PY) "$$b"; \
+	done
+
+run: install
+	$(VENV)/bin/wbs init-db
+	$(VENV)/bin/wbs seed-demo
+	$(VENV)/bin/wbs run --host $(RUN_HOST) --port $(RUN_PORT)
+
+clean:
+	rm -rf .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -path ./.git -prune -o -name __pycache__ -type d -print0 \
+	  | xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,411 @@
+"""Shared test fixtures: a throwaway PostgreSQL server and an SMTP sink.
+
+``pg_server`` (session scope)
+    Starts a private PostgreSQL server from the binaries under
+    ``/usr/lib/postgresql/<version>/bin`` (highest version wins; override the
+    directory with ``WBS_TEST_PG_BINDIR``).  Its data directory, unix socket
+    and log live in one temporary directory that is removed at the end of the
+    session.  When the binaries are missing the tests using it are skipped,
+    except under ``CI=true`` where they fail, so a missing server can never
+    pass CI silently.  Tests that use it should be marked
+    ``@pytest.mark.postgres``.
+
+``smtp_sink`` (function scope, one server per session)
+    An ``aiosmtpd`` server on 127.0.0.1 that keeps every received message in
+    memory; it is cleared before each test.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import pwd
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+PG_GLOB_ROOT = Path("/usr/lib/postgresql")
+PG_SUPERUSER = "wbs"
+PG_HOST = "127.0.0.1"
+SMTP_HOST = "127.0.0.1"
+_DB_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL
+# --------------------------------------------------------------------------
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    # /usr/lib/postgresql/15/bin -> (15,), .../9.6/bin -> (9, 6)
+    try:
+        return tuple(int(p) for p in path.parent.name.split("."))
+    except ValueError:
+        return (-1,)
+
+
+def find_pg_bindir() -> Path | None:
+    """Directory holding ``initdb`` and ``pg_ctl``, or None when there is none."""
+    override = os.environ.get("WBS_TEST_PG_BINDIR")
+    candidates = (
+        [Path(override)]
+        if override
+        else sorted((p.parent for p in PG_GLOB_ROOT.glob("*/bin/initdb")), key=_version_key, reverse=True)
+    )
+    for bindir in candidates:
+        if all(os.access(bindir / exe, os.X_OK) for exe in ("initdb", "pg_ctl")):
+            return bindir
+    return None
+
+
+@dataclass
+class PgServer:
+    """A running throwaway PostgreSQL server (superuser ``wbs``, trust auth)."""
+
+    bindir: Path
+    datadir: Path
+    port: int
+    host: str = PG_HOST
+    user: str = PG_SUPERUSER
+    _created: list[str] = field(default_factory=list, repr=False)
+    _counter: int = field(default=0, repr=False)
+
+    def url(self, dbname: str = "postgres") -> str:
+        """SQLAlchemy URL (psycopg 3 driver) for ``dbname`` on this server."""
+        return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{dbname}"
+
+    def conninfo(self, dbname: str = "postgres") -> str:
+        """libpq connection string for ``psycopg.connect`` on ``dbname``."""
+        return f"host={self.host} port={self.port} user={self.user} dbname={dbname}"
+
+    @property
+    def admin_url(self) -> str:
+        return self.url("postgres")
+
+    def create_database(self, name: str | None = None) -> str:
+        """Create a fresh, empty database and return its SQLAlchemy URL.
+
+        ``name`` must be a plain lower-case identifier; without one a unique
+        name (``test_1``, ``test_2``, ...) is chosen.
+        """
+        import psycopg
+        from psycopg import sql
+
+        if name is None:
+            self._counter += 1
+            name = f"test_{self._counter}"
+            while name in self._created:
+                self._counter += 1
+                name = f"test_{self._counter}"
+        if not _DB_NAME_RE.match(name):
+            raise ValueError(f"database name {name!r} must match {_DB_NAME_RE.pattern}")
+        with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self._created.append(name)
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if name in self._created:
+            self._created.remove(name)
+
+
+class _PgRunner:
+    """Runs the PostgreSQL binaries as a non-root user.
+
+    The server refuses to run as root, so when the tests run as root every
+    binary is started as the ``postgres`` system user: subprocess's
+    ``user=``/``group=``/``extra_groups=`` make the forked child call
+    setgroups()/setgid()/setuid() before exec (the same as ``runuser -u
+    postgres --``, without needing runuser).  Otherwise the binaries run as
+    the current user.
+    """
+
+    def __init__(self) -> None:
+        self.kwargs: dict = {}
+        self.uid = self.gid = None
+        if os.geteuid() == 0:
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError:
+                raise RuntimeError(
+                    "running as root but there is no 'postgres' user to run the PostgreSQL server as "
+                    "(PostgreSQL refuses to run as root)"
+                ) from None
+            self.uid, self.gid = pw.pw_uid, pw.pw_gid
+            self.kwargs = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+
+    def chown(self, path: Path) -> None:
+        if self.uid is not None:
+            os.chown(path, self.uid, self.gid)
+
+    def run(self, cmd: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        return subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            **self.kwargs,
+        )
+
+
+def _describe(proc: subprocess.CompletedProcess) -> str:
+    out = (proc.stdout or "") + (proc.stderr or "")
+    return f"$ {shlex.join(proc.args)}\n(exit {proc.returncode})\n{out.strip()}"
+
+
+def _log_tail(datadir: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join((datadir / "log").read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+def _empty_dir(path: Path) -> None:
+    for child in path.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _pg_tempdir_parent(runner: _PgRunner) -> str | None:
+    """Where to create the data directory: the usual temp dir, unless the ``postgres``
+    user (when we are root) could not reach it, e.g. TMPDIR under a 0700 /root."""
+    parent = Path(tempfile.gettempdir()).resolve()
+    if runner.uid is None:
+        return None
+    for d in (parent, *parent.parents):
+        st = d.stat()
+        if not (st.st_mode & 0o001 or st.st_uid == runner.uid):
+            return "/tmp"
+    return None
+
+
+def _start_pg(bindir: Path, runner: _PgRunner, datadir: Path) -> PgServer:
+    initdb = [
+        str(bindir / "initdb"),
+        "-D",
+        str(datadir),
+        "-U",
+        PG_SUPERUSER,
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    ]
+    proc = runner.run([*initdb, "--locale=C.UTF-8"], cwd=datadir)
+    if proc.returncode != 0:
+        first = _describe(proc)
+        _empty_dir(datadir)
+        proc = runner.run([*initdb, "--no-locale"], cwd=datadir)
+        if proc.returncode != 0:
+            raise RuntimeError(f"initdb failed:\n{first}\n\nretry with --no-locale:\n{_describe(proc)}")
+
+    errors = []
+    for _attempt in range(3):  # the free port may be taken between picking and binding it
+        port = _free_port(PG_HOST)
+        opts = (
+            f"-p {port} -k {shlex.quote(str(datadir))} -c listen_addresses={PG_HOST} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        proc = runner.run(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(datadir),
+                "-o",
+                opts,
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(datadir / "log"),
+                "start",
+            ],
+            cwd=datadir,
+        )
+        if proc.returncode == 0:
+            return PgServer(bindir=bindir, datadir=datadir, port=port)
+        errors.append(f"{_describe(proc)}\n--- server log ---\n{_log_tail(datadir)}")
+        _stop_pg(bindir, runner, datadir)
+    raise RuntimeError("pg_ctl start failed:\n" + "\n\n".join(errors))
+
+
+def _stop_pg(bindir: Path, runner: _PgRunner, datadir: Path) -> None:
+    if (datadir / "postmaster.pid").exists():
+        runner.run(
+            [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"],
+            cwd=datadir,
+            timeout=60,
+        )
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    bindir = find_pg_bindir()
+    if bindir is None:
+        where = os.environ.get("WBS_TEST_PG_BINDIR") or f"{PG_GLOB_ROOT}/*/bin/"
+        reason = (
+            f"PostgreSQL server binaries not found (no initdb/pg_ctl under {where}); "
+            "install the Debian package 'postgresql' (make test does this when run as root)"
+        )
+        if _in_ci():
+            pytest.fail(f"CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+    runner = _PgRunner()
+    datadir = Path(tempfile.mkdtemp(prefix="wbs-pg-", dir=_pg_tempdir_parent(runner)))
+    server = None
+    try:
+        runner.chown(datadir)
+        server = _start_pg(bindir, runner, datadir)
+        yield server
+    finally:
+        try:
+            _stop_pg(bindir, runner, datadir)
+        finally:
+            shutil.rmtree(datadir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# SMTP
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedMail:
+    """One message accepted by the SMTP sink.
+
+    ``mail_from``/``rcpt_tos`` are the SMTP envelope, ``raw`` the DATA bytes as received
+    (CRLF line endings), ``message`` the parsed :class:`email.message.EmailMessage`
+    (``email.policy.default``: headers come back decoded, line endings are LF).
+    """
+
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message.get("Subject", ""))
+
+    def text(self) -> str:
+        """The decoded text/plain body (or the first text part)."""
+        part = self.message.get_body(preferencelist=("plain", "html"))
+        return part.get_content() if part is not None else ""
+
+
+class _SinkHandler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
+        raw = envelope.original_content or envelope.content
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        # Parse with LF line endings so bodies compare equal to what the app passed to
+        # set_content(); ``raw`` keeps the bytes exactly as they came over the wire.
+        msg = email.message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=email.policy.default)
+        self.sink._add(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), raw, msg))
+        return "250 Message accepted for delivery"
+
+
+class SmtpSink:
+    """In-memory SMTP server; ``messages`` is a list of :class:`ReceivedMail`."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.messages: list[ReceivedMail] = []
+        self._cond = threading.Condition()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def _add(self, mail: ReceivedMail) -> None:
+        with self._cond:
+            self.messages.append(mail)
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        with self._cond:
+            self.messages.clear()
+
+    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[ReceivedMail]:
+        """Wait until at least ``count`` messages arrived; return (a copy of) all of them."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.messages) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    got = [f"{m.subject!r} to {m.rcpt_tos}" for m in self.messages]
+                    raise AssertionError(
+                        f"SMTP sink {self.url}: expected at least {count} message(s) within {timeout}s, "
+                        f"got {len(self.messages)}: {got}"
+                    )
+                self._cond.wait(min(remaining, 0.05))
+            return list(self.messages)
+
+
+@pytest.fixture(scope="session")
+def _smtp_sink_server() -> Iterator[SmtpSink]:
+    from aiosmtpd.controller import Controller
+
+    last_error: Exception | None = None
+    for _attempt in range(3):
+        sink = SmtpSink(SMTP_HOST, _free_port(SMTP_HOST))
+        controller = Controller(
+            _SinkHandler(sink), hostname=sink.host, port=sink.port, enable_SMTPUTF8=True, ready_timeout=10
+        )
+        try:
+            controller.start()
+        except Exception as exc:  # port taken meanwhile, retry on another one
+            last_error = exc
+            continue
+        try:
+            yield sink
+        finally:
+            controller.stop()
+        return
+    raise RuntimeError(f"could not start the aiosmtpd SMTP sink: {last_error!r}")
+
+
+@pytest.fixture
+def smtp_sink(_smtp_sink_server: SmtpSink) -> Iterator[SmtpSink]:
+    _smtp_sink_server.clear()
+    yield _smtp_sink_server
+    _smtp_sink_server.clear()

@@ -1,0 +1,478 @@
+"""The ``wbs`` command.
+
+Every user error is one line on stderr and exit code 2 (never a traceback); ``lint`` and ``verify-audit``
+exit 1 when they find a problem. Messages are in Bahasa Indonesia; ``wbs --lang en`` switches to English.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import ConfigError, Settings
+from .crypto import CryptoError
+from .definition import DefinitionError
+from .errors import WbsError
+
+
+class Ctx:
+    def __init__(self, lang: str):
+        self.lang = lang
+        self._engine = None
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    def engine(self, *, migrated: bool = True):  # -> WbsEngine
+        if self._engine is None:
+            from .engine import WbsEngine
+
+            self._engine = WbsEngine(self.settings)
+            if migrated:
+                _require_migrated(self._engine)
+        return self._engine
+
+    def t(self, id_text: str, en_text: str) -> str:
+        return en_text if self.lang == "en" else id_text
+
+
+def _require_migrated(engine: Any) -> None:
+    from .migrate import current
+
+    if current(engine.db) is None:
+        raise WbsError("Basis data belum disiapkan; jalankan dulu: wbs init-db",
+                       "The database is not set up; run first: wbs init-db")
+
+
+def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in pairs:
+        if "=" not in p:
+            raise click.BadParameter(f"'{p}' must look like name=value", param_hint="--field")
+        k, v = p.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not an ISO time such as 2026-03-13T09:00+07:00",
+                                 param_hint="--now") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _parse_date(value: str, hint: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date such as 2026-03-13", param_hint=hint) from None
+
+
+def _emit(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
+              help="Language of messages (Bahasa Indonesia or English).")
+@click.version_option(package_name="wbs-engine")
+@click.pass_context
+def cli(ctx: click.Context, lang: str) -> None:
+    """wbs-engine: case workflows for pengaduan, gratifikasi, WBS and benturan kepentingan.
+
+    Settings come from the environment: WBS_DATABASE_URL (default: SQLite in instance/),
+    WBS_INSTANCE_DIR, WBS_WORKFLOWS_DIR, WBS_ENCRYPTION_KEY (default: instance/secret.key),
+    WBS_OFFICE_CLOSE (16:00), WBS_INCLUDE_CUTI_BERSAMA (1), WBS_SMTP_URL, WBS_MAIL_FROM, WBS_BASE_URL.
+    """
+    ctx.obj = Ctx(lang)
+
+
+# -- database ---------------------------------------------------------------------------------------
+
+@cli.command("init-db")
+@click.pass_obj
+def init_db(obj: Ctx) -> None:
+    """Create or upgrade the database schema (Alembic migrations) and the encryption key."""
+    from .migrate import current, upgrade
+
+    engine = obj.engine(migrated=False)
+    upgrade(engine.db)
+    click.echo(obj.t(f"Basis data siap (revisi {current(engine.db)}): {engine.db.url.render_as_string()}",
+                     f"Database ready (revision {current(engine.db)}): {engine.db.url.render_as_string()}"))
+
+
+@cli.command("gen-key")
+def gen_key() -> None:
+    """Print a new encryption key for WBS_ENCRYPTION_KEY (keep it outside the database and the repo)."""
+    from .crypto import Vault
+
+    click.echo(Vault.generate_key())
+
+
+# -- workflows --------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.pass_obj
+def lint(obj: Ctx, files: tuple[str, ...]) -> None:
+    """Check workflow files (default: every workflows/*.yaml). Exit 0 if all are good, 1 otherwise."""
+    from .definition import lint_file
+
+    paths = [Path(f) for f in files] or sorted(obj.settings.workflows_dir.glob("*.yaml"))
+    if not paths:
+        raise click.UsageError("no workflow files given and none found in the workflows directory")
+    bad = 0
+    for p in paths:
+        defn, issues = lint_file(p)
+        if issues:
+            bad += 1
+            for i in issues:
+                click.echo(str(i))
+        else:
+            assert defn is not None
+            click.echo(f"{p}: OK ({defn.ident}, {len(defn.states)} states, {len(defn.transitions)} transitions, "
+                       f"{len(defn.clocks)} clocks)")
+    sys.exit(1 if bad else 0)
+
+
+@cli.command()
+@click.argument("workflow")
+@click.option("--lang", "label_lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
+              help="Language of the state labels.")
+@click.pass_obj
+def diagram(obj: Ctx, workflow: str, label_lang: str) -> None:
+    """Print the Mermaid state diagram of WORKFLOW (a key such as pengaduan, or a file path)."""
+    from .definition import load_workflow
+    from .machine import mermaid
+
+    path = Path(workflow)
+    if not path.suffix:
+        path = obj.settings.workflows_dir / f"{workflow}.yaml"
+    if not path.exists():
+        raise click.BadParameter(f"no workflow '{workflow}' ({path} does not exist)", param_hint="WORKFLOW")
+    click.echo(mermaid(load_workflow(path), label_lang), nl=False)
+
+
+# -- cases ------------------------------------------------------------------------------------------
+
+@cli.group()
+def case() -> None:
+    """Create, move and show cases."""
+
+
+@case.command("new")
+@click.argument("case_type")
+@click.option("--field", "-f", "field_pairs", multiple=True, metavar="NAME=VALUE", help="An intake field; repeatable.")
+@click.option("--identity", type=click.Choice(["anonim", "rahasia", "terbuka"]), help="Reporter identity option.")
+@click.option("--as", "username", help="File as this user (default: the public web form).")
+@click.option("--unit", help="Unit code that receives the case (default: the first unit).")
+@click.option("--now", "now_text", help="Pretend the time is this ISO time (for back-dating and tests).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def case_new(obj: Ctx, case_type: str, field_pairs: tuple[str, ...], identity: str | None, username: str | None,
+             unit: str | None, now_text: str | None, as_json: bool) -> None:
+    """File a new case of CASE_TYPE; prints its number and the reporter's receipt code."""
+    eng = obj.engine()
+    filer = eng.load_actor(username) if username else None
+    created = eng.create_case(case_type, _parse_fields(field_pairs), identity_mode=identity, filed_by=filer,
+                              unit_code=unit, now=_parse_now(now_text))
+    if as_json:
+        _emit({"number": created.number, "receipt_code": created.receipt_code, "state": created.state,
+               "version": created.version})
+    else:
+        click.echo(obj.t(f"Nomor registrasi: {created.number}\nKode pelacakan:   {created.receipt_code}\n"
+                         f"Status:           {created.state}",
+                         f"Case number:   {created.number}\nReceipt code:  {created.receipt_code}\n"
+                         f"State:         {created.state}"))
+
+
+@case.command("fire")
+@click.argument("number")
+@click.argument("trigger")
+@click.option("--as", "username", required=True, help="Username, 'system', or 'pelapor:RECEIPT-CODE'.")
+@click.option("--field", "-f", "field_pairs", multiple=True, metavar="NAME=VALUE", help="A field; repeatable.")
+@click.option("--reason", help="The reason, where the transition requires one.")
+@click.option("--expect-version", type=int, help="Refuse if the case changed since this version.")
+@click.option("--now", "now_text", help="Pretend the time is this ISO time.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def case_fire(obj: Ctx, number: str, trigger: str, username: str, field_pairs: tuple[str, ...], reason: str | None,
+              expect_version: int | None, now_text: str | None, as_json: bool) -> None:
+    """Run TRIGGER on case NUMBER as a user; the engine checks role, unit, fields and guards."""
+    from .db import unit_of_work
+    from .engine import Actor
+
+    eng = obj.engine()
+    if username == "system":
+        actor = Actor.system()
+    elif username.startswith("pelapor:"):
+        with unit_of_work(eng.db, write=False) as s:
+            actor, _case = eng.reporter(s, username.removeprefix("pelapor:"))
+    else:
+        actor = eng.load_actor(username)
+    res = eng.fire(number, trigger, actor, _parse_fields(field_pairs), reason=reason,
+                   expected_version=expect_version, now=_parse_now(now_text))
+    if as_json:
+        _emit(res.__dict__)
+    else:
+        click.echo(f"{res.number}: {res.from_state} → {res.to_state} ({res.trigger}, {res.role}; v{res.version})")
+
+
+@case.command("show")
+@click.argument("number")
+@click.option("--as", "username", help="Show what this user may see (identity and confidential fields).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> None:
+    """Show a case: state, fields, clocks and full history (confidential data only with --as)."""
+    from .views import case_view
+
+    eng = obj.engine()
+    view = case_view(eng, number, eng.load_actor(username) if username else None, lang=obj.lang)
+    if as_json:
+        _emit(view)
+        return
+    click.echo(f"{view['number']}  {view['type_label']}  v{view['version']}")
+    click.echo(f"  {obj.t('Status', 'State')}: {view['state_label']} ({view['state']}, {view['phase']})")
+    click.echo(f"  Unit: {view['unit'] or '-'}   {obj.t('Identitas', 'Identity')}: {view['identity_mode']}")
+    for k, v in view["fields"].items():
+        click.echo(f"  {k}: {v}")
+    if view["clocks"]:
+        click.echo(obj.t("  Batas waktu:", "  Time limits:"))
+        for c in view["clocks"]:
+            click.echo(f"    {c['name']:<24} {c['status']:<9} {c['limit']:<16} due {c['due_date'] or '-'}"
+                       + (f" (sisa {c['remaining_days']} HK)" if c["remaining_days"] is not None else ""))
+    click.echo(obj.t("  Riwayat:", "  History:"))
+    for e in view["history"]:
+        what = e["trigger"] or e["kind"]
+        move = f" {e['from_state'] or '∅'} → {e['to_state']}" if e["to_state"] else ""
+        click.echo(f"    #{e['seq']:<3} {e['at']}  {e['actor']:<12} {what}{move}")
+
+
+# -- users ------------------------------------------------------------------------------------------
+
+@cli.command("create-user")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, metavar="ROLE[:UNIT[:TYPE]]",
+              help="Role, optionally for one unit and one case type; repeatable.")
+@click.option("--name", "full_name", default="", help="Full name.")
+@click.option("--email", default=None, help="E-mail for notifications.")
+@click.option("--lang", "user_lang", type=click.Choice(["id", "en"]), default="id", help="Language of e-mails.")
+@click.option("--password", default=None, help="Password (default: generate one and print it).")
+@click.pass_obj
+def create_user(obj: Ctx, username: str, roles: tuple[str, ...], full_name: str, email: str | None,
+                user_lang: str, password: str | None) -> None:
+    """Create a staff account, or add roles to an existing one."""
+    from .users import create_or_update_user, parse_grant
+
+    grants = [parse_grant(r) for r in roles]
+    eng = obj.engine()
+    pw = create_or_update_user(eng, username, grants, full_name=full_name, email=email, lang=user_lang,
+                               password=password)
+    click.echo(obj.t(f"Pengguna {username}: " + ", ".join(roles), f"User {username}: " + ", ".join(roles)))
+    if pw:
+        click.echo(obj.t(f"Kata sandi: {pw}", f"Password: {pw}"))
+
+
+# -- audit ------------------------------------------------------------------------------------------
+
+@cli.command("verify-audit")
+@click.pass_obj
+def verify_audit(obj: Ctx) -> None:
+    """Verify the hash-chained audit trail. Exit 0 and the count when intact; 1 and the first break if not."""
+    from . import audit
+    from .db import unit_of_work
+
+    eng = obj.engine()
+    with unit_of_work(eng.db, write=False) as s:
+        res = audit.verify(s)
+    if res.ok:
+        click.echo(obj.t(f"Jejak audit utuh: {res.events} peristiwa dalam {res.chains} rantai, "
+                         f"{res.checkpoints} segel diperiksa.",
+                         f"Audit trail intact: {res.events} events in {res.chains} chains, "
+                         f"{res.checkpoints} checkpoints checked."))
+        sys.exit(0)
+    click.echo(obj.t(f"JEJAK AUDIT RUSAK: {res.problem}", f"AUDIT TRAIL BROKEN: {res.problem}"), err=True)
+    sys.exit(1)
+
+
+@cli.command("audit-checkpoint")
+@click.pass_obj
+def audit_checkpoint(obj: Ctx) -> None:
+    """Seal the current heads of the audit chains (the scheduler does this daily)."""
+    from . import audit
+    from .db import unit_of_work
+
+    eng = obj.engine()
+    with unit_of_work(eng.db) as s:
+        cp = audit.checkpoint(s, eng.now())
+    click.echo(obj.t("Tidak ada perubahan sejak segel terakhir.", "Nothing changed since the last checkpoint.")
+               if cp is None else obj.t(f"Segel {cp.id}: {len(cp.heads)} rantai.", f"Checkpoint {cp.id}: {len(cp.heads)} chains."))
+
+
+# -- calendar ---------------------------------------------------------------------------------------
+
+@cli.group()
+def workdays() -> None:
+    """Working-day arithmetic (Asia/Jakarta, national holidays, cuti bersama, office holidays)."""
+
+
+@workdays.command("add")
+@click.argument("start")
+@click.argument("n", type=click.IntRange(min=0))
+@click.pass_obj
+def workdays_add(obj: Ctx, start: str, n: int) -> None:
+    """Print the date N working days after START (ISO date)."""
+    cal = _calendar(obj)
+    click.echo(cal.add_working_days(_parse_date(start, "START"), n).isoformat())
+
+
+@workdays.command("between")
+@click.argument("a")
+@click.argument("b")
+@click.pass_obj
+def workdays_between(obj: Ctx, a: str, b: str) -> None:
+    """Print the number of working days after A up to and including B."""
+    cal = _calendar(obj)
+    click.echo(str(cal.working_days_between(_parse_date(a, "A"), _parse_date(b, "B"))))
+
+
+@workdays.command("is")
+@click.argument("day")
+@click.pass_obj
+def workdays_is(obj: Ctx, day: str) -> None:
+    """Say whether DAY is a working day (exit 0) or not (exit 1), and why."""
+    cal = _calendar(obj)
+    d = _parse_date(day, "DAY")
+    if cal.is_working_day(d):
+        click.echo(obj.t(f"{d}: hari kerja", f"{d}: working day"))
+        sys.exit(0)
+    name = cal.holiday_name(d) or obj.t("akhir pekan", "weekend")
+    click.echo(obj.t(f"{d}: libur ({name})", f"{d}: day off ({name})"))
+    sys.exit(1)
+
+
+def _calendar(obj: Ctx):  # -> WorkingCalendar
+    """The office calendar: from the database when it is set up, else national days only."""
+    from .calendar import WorkingCalendar
+    from .db import unit_of_work
+
+    try:
+        eng = obj.engine()
+    except WbsError:
+        s = obj.settings
+        return WorkingCalendar(include_cuti_bersama=s.include_cuti_bersama, office_close=s.office_close)
+    with unit_of_work(eng.db, write=False) as session:
+        return eng.calendar(session)
+
+
+@cli.group()
+def holidays() -> None:
+    """Office-specific days off (added) or national days made working days (removed)."""
+
+
+@holidays.command("add")
+@click.argument("day")
+@click.option("--name", required=True, help="What the day is, e.g. 'Hari jadi kantor'.")
+@click.pass_obj
+def holidays_add(obj: Ctx, day: str, name: str) -> None:
+    """Make DAY a day off for this office."""
+    from .users import set_holiday
+
+    d = _parse_date(day, "DAY")
+    set_holiday(obj.engine(), d, "closed", name)
+    click.echo(obj.t(f"{d} kini hari libur: {name}", f"{d} is now a day off: {name}"))
+
+
+@holidays.command("remove")
+@click.argument("day")
+@click.option("--name", default="Hari kerja (ditetapkan admin)", help="Why it is a working day.")
+@click.pass_obj
+def holidays_remove(obj: Ctx, day: str, name: str) -> None:
+    """Make DAY a working day (undo an office day off, or work on a national holiday / cuti bersama)."""
+    from .users import set_holiday
+
+    d = _parse_date(day, "DAY")
+    set_holiday(obj.engine(), d, "open", name)
+    click.echo(obj.t(f"{d} kini hari kerja", f"{d} is now a working day"))
+
+
+@holidays.command("list")
+@click.option("--year", type=int, default=None, help="Year (default: this year).")
+@click.pass_obj
+def holidays_list(obj: Ctx, year: int | None) -> None:
+    """List the weekday holidays of a year as this office counts them."""
+    cal = _calendar(obj)
+    year = year or datetime.now(UTC).year
+    for d, name in cal.holidays_in_year(year):
+        click.echo(f"{d.isoformat()}  {d.strftime('%a')}  {name}")
+
+
+# -- demo and serving -------------------------------------------------------------------------------
+
+@cli.command("seed-demo")
+@click.option("--now", "now_text", help="Seed as if it were this ISO time (default: now).")
+@click.pass_obj
+def seed_demo(obj: Ctx, now_text: str | None) -> None:
+    """Create demo units, one account per role, and cases of every type at every stage (back-dated)."""
+    from .demo import seed
+
+    eng = obj.engine()
+    report = seed(eng, now=_parse_now(now_text) or eng.now())
+    click.echo(report)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--debug", is_flag=True, help="Flask debug mode (never in production).")
+@click.pass_obj
+def run(obj: Ctx, host: str, port: int, debug: bool) -> None:
+    """Serve the web app (development server; use gunicorn in production)."""
+    from webapp import create_app
+
+    app = create_app(obj.settings)
+    app.run(host=host, port=port, debug=debug, use_reloader=False)
+
+
+def main() -> None:
+    """Entry point: turn every user error into one line and exit code 2."""
+    lang = "en" if "--lang" in sys.argv and "en" in sys.argv else "id"
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Dibatalkan." if lang == "id" else "Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        hint = f" ({exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
+        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except DefinitionError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        sys.exit(2)
+    except WbsError as exc:
+        click.echo(("Galat: " if lang == "id" else "Error: ") + exc.message(lang), err=True)
+        sys.exit(2)
+    except (ConfigError, CryptoError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

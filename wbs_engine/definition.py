@@ -1,0 +1,532 @@
+"""Workflow definitions: the YAML schema (pydantic models), loading, and the linter.
+
+A workflow file is data an office's admin edits; the engine trusts only what passed :func:`lint_file`.
+Every problem the linter finds is reported with the file, the line where the YAML says it, and a plain
+explanation, so that a non-programmer can fix the file. The format is documented in
+``docs/workflow-format.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .roles import ROLES
+
+PHASES = ("intake", "verification", "follow_up", "closure")
+FIELD_TYPES = (
+    "text", "textarea", "date", "datetime", "number", "money", "email", "phone", "select", "boolean",
+    "unit", "user",
+)
+IDENTITY_MODES = ("anonim", "rahasia", "terbuka")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Label(_Strict):
+    """Text shown to people, in Bahasa Indonesia (``id``) and English (``en``); both are required."""
+
+    id: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.id
+
+
+class Duration(_Strict):
+    """A length of time: exactly one of working days (HK) or calendar days."""
+
+    working_days: int | None = Field(default=None, ge=0)
+    calendar_days: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Duration:
+        if (self.working_days is None) == (self.calendar_days is None):
+            raise ValueError("give exactly one of working_days or calendar_days")
+        return self
+
+    @property
+    def days(self) -> int:
+        return self.working_days if self.working_days is not None else self.calendar_days  # type: ignore[return-value]
+
+    @property
+    def unit(self) -> Literal["working", "calendar"]:
+        return "working" if self.working_days is not None else "calendar"
+
+    def describe(self, lang: str = "id") -> str:
+        if self.unit == "working":
+            return f"{self.days} HK" if lang == "id" else f"{self.days} working days"
+        return f"{self.days} hari kalender" if lang == "id" else f"{self.days} calendar days"
+
+
+class Option(_Strict):
+    value: str
+    label: Label
+
+
+class FieldSpec(_Strict):
+    """A piece of data a form asks for (intake) or a transition requires."""
+
+    name: str
+    type: Literal[
+        "text", "textarea", "date", "datetime", "number", "money", "email", "phone", "select", "boolean",
+        "unit", "user",
+    ] = "text"
+    label: Label
+    help: Label | None = None
+    required: bool = False
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int | None = Field(default=None, ge=1)
+    min_value: float | None = None
+    max_value: float | None = None
+    options: list[Option] = []
+    #: stored encrypted at rest; readable only by the roles in ``visibility.confidential_fields``
+    confidential: bool = False
+    #: part of the reporter's identity; readable only by ``visibility.identity`` roles
+    identity: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError("field names use lowercase letters, digits and _ and start with a letter")
+        return v
+
+    @model_validator(mode="after")
+    def _options(self) -> FieldSpec:
+        if self.type == "select" and not self.options:
+            raise ValueError(f"field {self.name!r} is a select but has no options")
+        return self
+
+
+class StateSpec(_Strict):
+    phase: Literal["intake", "verification", "follow_up", "closure"]
+    label: Label
+    final: bool = False
+    description: Label | None = None
+
+
+class ClockExtension(_Strict):
+    """A transition may extend a running clock (e.g. an investigation extended once, with a reason)."""
+
+    clock: str
+    by: Duration
+    max_times: int = Field(default=1, ge=1)
+
+
+class TransitionSpec(_Strict):
+    trigger: str
+    source: list[str]
+    dest: str
+    roles: list[str] = Field(min_length=1)
+    label: Label
+    requires: list[str] = []
+    optional: list[str] = []
+    reason: bool = False
+    guards: list[str] = []
+    effects: list[str] = []
+    extends: ClockExtension | None = None
+
+    @field_validator("source", "roles", "requires", "optional", "guards", "effects", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("trigger")
+    @classmethod
+    def _trigger_name(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError("trigger names use lowercase letters, digits and _ and start with a letter")
+        return v
+
+    @property
+    def internal(self) -> bool:
+        """A self-loop (``dest`` equal to its only source) records work without leaving the state."""
+        return self.source == [self.dest]
+
+
+class ClockStart(_Strict):
+    on_enter: list[str] = Field(min_length=1)
+    #: count from the date in this case field (e.g. the date a gift was received) instead of the event time
+    from_field: str | None = None
+
+    @field_validator("on_enter", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class ClockStop(_Strict):
+    on_enter: list[str] = []
+    on_exit: list[str] = []
+
+    @field_validator("on_enter", "on_exit", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class LimitByField(_Strict):
+    """Choose the limit from a case field (e.g. complaint tiers: ringan 2 HK, normatif 5 HK, ...)."""
+
+    field: str
+    values: dict[str, Duration]
+
+
+class Reminder(_Strict):
+    before: Duration
+
+
+class Breach(_Strict):
+    escalate_to: list[str] = []
+    fire: str | None = None
+
+    @field_validator("escalate_to", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class ClockSpec(_Strict):
+    label: Label
+    starts: ClockStart
+    stops: ClockStop
+    pauses: list[str] = []
+    limit: Duration
+    limit_by: LimitByField | None = None
+    #: where the limit comes from (regulation, article) — shown to auditors
+    source: str = Field(min_length=1)
+    remind: list[Reminder] = []
+    on_breach: Breach = Breach()
+    #: an event after office hours counts from the next working day
+    after_hours_next_day: bool = True
+
+
+class Visibility(_Strict):
+    identity: list[str] = []
+    confidential_fields: list[str] = []
+
+
+class WorkflowDef(_Strict):
+    key: str
+    version: int = Field(ge=1)
+    number_prefix: str = Field(pattern=r"^[A-Z]{2,5}$")
+    label: Label
+    basis: str = Field(min_length=1)
+    description: Label | None = None
+    identity: list[Literal["anonim", "rahasia", "terbuka"]] = ["terbuka"]
+    #: who may file a case: "public" (web form, receipt code) and/or staff roles
+    filed_by: list[str] = ["public"]
+    retention_years: int = Field(default=5, ge=1)
+    intake: list[FieldSpec] = []
+    fields: list[FieldSpec] = []
+    states: dict[str, StateSpec]
+    initial: str
+    transitions: list[TransitionSpec]
+    clocks: dict[str, ClockSpec] = {}
+    visibility: Visibility = Visibility()
+    settings: dict[str, Any] = {}
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError("the key uses lowercase letters, digits and _ and starts with a letter")
+        return v
+
+    @field_validator("filed_by", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    # -- lookups used by the engine and the web layer ---------------------------------------------
+    def field(self, name: str) -> FieldSpec | None:
+        for f in (*self.intake, *self.fields):
+            if f.name == name:
+                return f
+        return None
+
+    def transition(self, trigger: str, state: str) -> TransitionSpec | None:
+        for t in self.transitions:
+            if t.trigger == trigger and state in t.source:
+                return t
+        return None
+
+    def transitions_from(self, state: str) -> list[TransitionSpec]:
+        return [t for t in self.transitions if state in t.source]
+
+    @property
+    def final_states(self) -> set[str]:
+        return {n for n, s in self.states.items() if s.final}
+
+    @property
+    def ident(self) -> str:
+        return f"{self.key}@{self.version}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loading with line numbers
+
+
+@dataclass(frozen=True)
+class LintIssue:
+    file: str
+    line: int | None
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        loc = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{loc}: {self.where}: {self.message}" if self.where else f"{loc}: {self.message}"
+
+
+class DefinitionError(Exception):
+    """A workflow file that cannot be used; ``issues`` says every reason."""
+
+    def __init__(self, issues: list[LintIssue]):
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    """Map each path in the YAML document (keys and list indexes) to its 1-based line."""
+    out = {} if out is None else out
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = k.value
+            out[(*path, key)] = k.start_mark.line + 1
+            _line_map(v, (*path, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _line_map(v, (*path, i), out)
+    return out
+
+
+def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
+    path = tuple(path)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+def _where(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _explain(err: dict) -> str:
+    kind = err.get("type", "")
+    if kind == "missing":
+        name = err["loc"][-1] if err["loc"] else "value"
+        if name in ("id", "en"):
+            return f"missing the {'Indonesian' if name == 'id' else 'English'} label '{name}'"
+        return f"required key '{name}' is missing"
+    if kind == "extra_forbidden":
+        return f"unknown key '{err['loc'][-1]}' (check the spelling; see docs/workflow-format.md)"
+    msg = err.get("msg", "invalid value")
+    return msg.removeprefix("Value error, ")
+
+
+def parse_text(text: str, filename: str = "<workflow>") -> tuple[WorkflowDef | None, list[LintIssue]]:
+    """Parse and validate the schema; returns the definition or the schema problems (never both)."""
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return None, [LintIssue(filename, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+    if not isinstance(raw, dict) or node is None:
+        return None, [LintIssue(filename, 1, "", "a workflow file must be a YAML mapping (key: value ...)")]
+    lines = _line_map(node)
+    try:
+        return WorkflowDef.model_validate(raw), []
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            issues.append(LintIssue(filename, _line_for(lines, loc), _where(loc), _explain(err)))
+        return None, issues
+
+
+# ---------------------------------------------------------------------------------------------------
+# Semantic checks
+
+
+def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, int] | None = None) -> list[LintIssue]:
+    """Rules the schema cannot express: references, reachability, dead ends, clocks."""
+    from .hooks import EFFECTS, GUARDS  # registered Python functions the file may name
+
+    lines = lines or {}
+    issues: list[LintIssue] = []
+
+    def add(path: tuple, message: str) -> None:
+        issues.append(LintIssue(filename, _line_for(lines, path), _where(path), message))
+
+    states = defn.states
+    known_fields = {f.name for f in (*defn.intake, *defn.fields)}
+    if len(known_fields) != len(defn.intake) + len(defn.fields):
+        seen: set[str] = set()
+        for i, f in enumerate((*defn.intake, *defn.fields)):
+            if f.name in seen:
+                sect, idx = ("intake", i) if i < len(defn.intake) else ("fields", i - len(defn.intake))
+                add((sect, idx, "name"), f"field '{f.name}' is defined twice")
+            seen.add(f.name)
+
+    if defn.initial not in states:
+        add(("initial",), f"unknown state '{defn.initial}' (states are: {', '.join(states)})")
+
+    for r in defn.filed_by:
+        if r != "public" and r not in ROLES:
+            add(("filed_by",), f"unknown role '{r}' (use 'public' or one of: {', '.join(ROLES)})")
+
+    seen_pairs: dict[tuple[str, str], int] = {}
+    for i, t in enumerate(defn.transitions):
+        base = ("transitions", i)
+        for j, s in enumerate(t.source):
+            if s not in states:
+                add((*base, "source", j), f"transition '{t.trigger}': unknown state '{s}'")
+            key = (t.trigger, s)
+            if key in seen_pairs:
+                add((*base, "trigger"), f"duplicate trigger '{t.trigger}' from state '{s}' "
+                    f"(also transition #{seen_pairs[key] + 1}); a trigger must lead to one place")
+            seen_pairs[key] = i
+        if t.dest not in states:
+            add((*base, "dest"), f"transition '{t.trigger}': unknown state '{t.dest}'")
+        for j, r in enumerate(t.roles):
+            if r not in ROLES:
+                add((*base, "roles", j), f"transition '{t.trigger}': unknown role '{r}' "
+                    f"(known roles: {', '.join(ROLES)})")
+        for j, g in enumerate(t.guards):
+            if g not in GUARDS:
+                add((*base, "guards", j), f"transition '{t.trigger}': unknown guard '{g}' "
+                    f"(known guards: {', '.join(sorted(GUARDS))})")
+        for j, e in enumerate(t.effects):
+            if e not in EFFECTS:
+                add((*base, "effects", j), f"transition '{t.trigger}': unknown effect '{e}' "
+                    f"(known effects: {', '.join(sorted(EFFECTS))})")
+        for sect in ("requires", "optional"):
+            for j, f in enumerate(getattr(t, sect)):
+                if f not in known_fields:
+                    add((*base, sect, j), f"transition '{t.trigger}': field '{f}' is not defined "
+                        "under 'fields' or 'intake'")
+        if t.extends and t.extends.clock not in defn.clocks:
+            add((*base, "extends", "clock"), f"transition '{t.trigger}' extends unknown clock '{t.extends.clock}'")
+
+    # reachability and dead ends
+    graph: dict[str, set[str]] = {s: set() for s in states}
+    for t in defn.transitions:
+        for s in t.source:
+            if s in graph and t.dest in states:
+                graph[s].add(t.dest)
+    reachable = _reach(graph, {defn.initial} if defn.initial in states else set())
+    for name, st in states.items():
+        outs = graph[name] - {name}
+        if defn.initial in states and name not in reachable:
+            add(("states", name), f"state '{name}' is unreachable: no transition leads to it from '{defn.initial}'")
+        if st.final and any(name in t.source for t in defn.transitions):
+            add(("states", name), f"final state '{name}' has a way out; a final state ends the case")
+        if not st.final and not outs:
+            add(("states", name), f"state '{name}' is not final but has no way out; "
+                "add a transition from it or mark it 'final: true'")
+    if not defn.final_states:
+        add(("states",), "no state is marked 'final: true'; a case could never close")
+
+    # clocks
+    triggers = {t.trigger for t in defn.transitions}
+    for name, c in defn.clocks.items():
+        base = ("clocks", name)
+        refs = [("starts", "on_enter", c.starts.on_enter), ("stops", "on_enter", c.stops.on_enter),
+                ("stops", "on_exit", c.stops.on_exit), ("pauses", None, c.pauses)]
+        for sect, sub, lst in refs:
+            for j, s in enumerate(lst):
+                if s not in states:
+                    path = (*base, sect, sub, j) if sub else (*base, sect, j)
+                    add(path, f"clock '{name}': unknown state '{s}'")
+        if c.starts.from_field and c.starts.from_field not in known_fields:
+            add((*base, "starts", "from_field"), f"clock '{name}': field '{c.starts.from_field}' is not defined")
+        if c.limit_by and c.limit_by.field not in known_fields:
+            add((*base, "limit_by", "field"), f"clock '{name}': field '{c.limit_by.field}' is not defined")
+        for j, r in enumerate(c.on_breach.escalate_to):
+            if r not in ROLES:
+                add((*base, "on_breach", "escalate_to", j), f"clock '{name}': unknown role '{r}'")
+        if c.on_breach.fire:
+            if c.on_breach.fire not in triggers:
+                add((*base, "on_breach", "fire"), f"clock '{name}': unknown trigger '{c.on_breach.fire}'")
+            elif not any(t.trigger == c.on_breach.fire and "system" in t.roles for t in defn.transitions):
+                add((*base, "on_breach", "fire"), f"clock '{name}' fires '{c.on_breach.fire}' on breach, "
+                    "but that transition does not allow the role 'system'")
+        if not c.stops.on_enter and not c.stops.on_exit:
+            add((*base, "stops"), f"clock '{name}' can never stop: it names no stop state")
+            continue
+        starts = [s for s in c.starts.on_enter if s in states]
+        stop_enter = set(c.stops.on_enter)
+        stop_exit = set(c.stops.on_exit)
+        for s in starts:
+            # stop reachable = a stop state reachable, or leaving an on_exit state that is reachable
+            seen_from = _reach(graph, {s})
+            can_stop = bool(seen_from & stop_enter) or any(
+                x in seen_from and (graph[x] - {x}) for x in stop_exit)
+            finals_reached = seen_from & defn.final_states
+            if not can_stop and not finals_reached:
+                add((*base, "stops"), f"clock '{name}' can never stop: from its start state '{s}' no stop "
+                    "state can be reached")
+    for sect in ("identity", "confidential_fields"):
+        for j, r in enumerate(getattr(defn.visibility, sect)):
+            if r not in ROLES:
+                add(("visibility", sect, j), f"visibility: unknown role '{r}'")
+    if len(defn.identity) != len(set(defn.identity)):
+        add(("identity",), "an identity option is listed twice")
+    return issues
+
+
+def _reach(graph: dict[str, set[str]], start: set[str]) -> set[str]:
+    seen = set(start)
+    todo = deque(start)
+    while todo:
+        for nxt in graph.get(todo.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def lint_text(text: str, filename: str = "<workflow>") -> tuple[WorkflowDef | None, list[LintIssue]]:
+    defn, issues = parse_text(text, filename)
+    if defn is None:
+        return None, issues
+    lines = _line_map(yaml.compose(text))
+    issues = check(defn, filename, lines)
+    return (None if issues else defn), issues
+
+
+def lint_file(path: str | Path) -> tuple[WorkflowDef | None, list[LintIssue]]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, [LintIssue(str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]
+    except UnicodeDecodeError:
+        return None, [LintIssue(str(path), None, "", "the file is not UTF-8 text")]
+    return lint_text(text, str(path))
+
+
+def load_workflow(path: str | Path) -> WorkflowDef:
+    defn, issues = lint_file(path)
+    if defn is None:
+        raise DefinitionError(issues)
+    return defn

@@ -1,0 +1,209 @@
+"""Demo data: units, one account per role, and cases of every type at every state, back-dated.
+
+The walk is generic: for every state of every workflow it finds the shortest route from the initial
+state and fires it with sample values, so a new workflow file gets demo cases without code. Case ages
+are spread so queues show new, due-soon and overdue work at once. Also used by tests that walk every
+path of every workflow.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from . import audit
+from .db import unit_of_work
+from .definition import FieldSpec, TransitionSpec, WorkflowDef
+from .engine import Actor, WbsEngine
+from .users import create_or_update_user, ensure_unit
+
+DEMO_UNITS = [
+    ("PUSAT", "Sekretariat / Unit Pengaduan"),
+    ("LAYANAN", "Seksi Layanan Penjaminan Mutu"),
+    ("UMUM", "Subbagian Umum"),
+]
+
+#: demo account per role: (username, full name, grants)
+DEMO_USERS = [
+    ("pengelola", "Sri Pengelola", ["pengelola"]),
+    ("atasan", "Rina Atasan", ["atasan"]),
+    ("petugas.layanan", "Budi Petugas Layanan", ["unit:LAYANAN"]),
+    ("petugas.umum", "Dewi Petugas Umum", ["unit:UMUM"]),
+    ("upg", "Agus UPG", ["upg", "pengelola::gratifikasi"]),
+    ("telaah", "Tono Tim Telaah", ["tim_telaah"]),
+    ("investigator", "Ika Tim Investigasi", ["tim_investigasi"]),
+    ("pegawai", "Wati Pegawai", ["pegawai"]),
+    ("auditor", "Hadi Auditor", ["auditor"]),
+    ("admin", "Admin Sistem", ["admin"]),
+]
+
+SAMPLE_TEXT = {
+    "nama": "Ahmad Pelapor Contoh",
+    "nip": "198501012010011001",
+    "jabatan": "Analis Kebijakan",
+    "layanan": "Layanan fasilitasi penjaminan mutu sekolah",
+    "lokasi": "Kantor BPMP, Jakarta Selatan",
+}
+
+
+def sample_value(spec: FieldSpec, i: int = 0, *, units: list[str] | None = None, users: list[str] | None = None,
+                 today: date | None = None) -> Any:
+    """A valid value for ``spec`` (used by demo data and by tests that walk the workflows)."""
+    today = today or date(2026, 1, 5)
+    if spec.name in SAMPLE_TEXT and spec.type == "text":
+        return SAMPLE_TEXT[spec.name]
+    if spec.type == "select":
+        return spec.options[i % len(spec.options)].value
+    if spec.type == "date":
+        return (today - timedelta(days=3)).isoformat()
+    if spec.type == "datetime":
+        return datetime(today.year, today.month, today.day, 9, 0).isoformat()
+    if spec.type in ("number", "money"):
+        low = spec.min_value or 0
+        return int(max(low, 750000 if spec.type == "money" else 1))
+    if spec.type == "email":
+        return f"pelapor{i}@contoh.id"
+    if spec.type == "phone":
+        return "081234567890"
+    if spec.type == "boolean":
+        return False
+    if spec.type == "unit":
+        return (units or ["LAYANAN"])[i % len(units or ["LAYANAN"])]
+    if spec.type == "user":
+        return (users or ["pegawai"])[0]
+    text = f"Contoh {spec.label.id.lower()} untuk perkara demo nomor {i + 1}."
+    want = max(spec.min_length or 0, 10 if spec.type == "textarea" else 0)
+    while len(text) < want:
+        text += " Keterangan tambahan untuk melengkapi uraian."
+    return text[: spec.max_length] if spec.max_length else text
+
+
+def routes(defn: WorkflowDef) -> dict[str, list[TransitionSpec]]:
+    """Shortest route (list of transitions) from the initial state to every reachable state."""
+    out: dict[str, list[TransitionSpec]] = {defn.initial: []}
+    todo = deque([defn.initial])
+    while todo:
+        state = todo.popleft()
+        for t in defn.transitions_from(state):
+            if t.dest not in out and not t.internal:
+                out[t.dest] = [*out[state], t]
+                todo.append(t.dest)
+    return out
+
+
+def all_paths(defn: WorkflowDef) -> list[list[TransitionSpec]]:
+    """Every simple path from the initial state to a final state (no state visited twice)."""
+    paths: list[list[TransitionSpec]] = []
+
+    def walk(state: str, seen: set[str], path: list[TransitionSpec]) -> None:
+        if defn.states[state].final:
+            paths.append(path)
+            return
+        for t in defn.transitions_from(state):
+            if t.internal or t.dest in seen:
+                continue
+            walk(t.dest, seen | {t.dest}, [*path, t])
+
+    walk(defn.initial, {defn.initial}, [])
+    return paths
+
+
+@dataclass
+class Walker:
+    """Drives one case along transitions with a user who holds the needed role."""
+
+    engine: WbsEngine
+    users_by_role: dict[str, str]
+    units: list[str]
+
+    def actor_for(self, t: TransitionSpec, receipt: str, filer: str | None) -> Actor:
+        for role in t.roles:
+            if role == "system":
+                return Actor.system()
+            if role == "pelapor":
+                if filer:
+                    return self.engine.load_actor(filer)
+                with unit_of_work(self.engine.db, write=False) as s:
+                    return self.engine.reporter(s, receipt)[0]
+            if role in self.users_by_role:
+                return self.engine.load_actor(self.users_by_role[role])
+        raise LookupError(f"no demo user for roles {t.roles}")
+
+    def data_for(self, defn: WorkflowDef, t: TransitionSpec, i: int, today: date) -> dict[str, Any]:
+        out = {}
+        for name in (*t.requires, *t.optional):
+            spec = defn.field(name)
+            if spec is not None:
+                out[name] = sample_value(spec, i, units=self.units[1:2] or self.units,
+                                         users=[self.users_by_role.get("pegawai", "pegawai")], today=today)
+        return out
+
+    def intake(self, defn: WorkflowDef, i: int, today: date) -> dict[str, Any]:
+        return {f.name: sample_value(f, i, units=self.units, today=today) for f in defn.intake
+                if f.required or i % 2 == 0}
+
+    def filer(self, defn: WorkflowDef) -> str | None:
+        if "public" in defn.filed_by:
+            return None
+        for role in defn.filed_by:
+            if role in self.users_by_role:
+                return self.users_by_role[role]
+        return None
+
+    def create(self, defn: WorkflowDef, i: int, now: datetime) -> tuple[str, str, str | None]:
+        filer = self.filer(defn)
+        actor = self.engine.load_actor(filer) if filer else None
+        identity = defn.identity[i % len(defn.identity)]
+        created = self.engine.create_case(defn.key, self.intake(defn, i, now.date()), identity_mode=identity,
+                                          filed_by=actor, now=now)
+        return created.number, created.receipt_code, filer
+
+    def walk(self, defn: WorkflowDef, number: str, receipt: str, filer: str | None, path: list[TransitionSpec],
+             start: datetime, step: timedelta, i: int = 0) -> datetime:
+        now = start
+        for t in path:
+            now += step
+            actor = self.actor_for(t, receipt, filer)
+            reason = "Alasan contoh untuk data demo." if t.reason else None
+            self.engine.fire(number, t.trigger, actor, self.data_for(defn, t, i, now.date()), reason=reason, now=now)
+        return now
+
+
+def seed(engine: WbsEngine, now: datetime) -> str:
+    """Idempotent for units and users (passwords are reset and printed); adds a fresh set of demo cases."""
+    for code, name in DEMO_UNITS:
+        ensure_unit(engine, code, name, email=f"{code.lower()}@kantor.contoh.id")
+    lines = ["Akun demo (kata sandi baru setiap seed-demo) / demo accounts (new passwords on every seed-demo):"]
+    from .users import parse_grant
+
+    for username, full_name, grants in DEMO_USERS:
+        parsed = [g for g in map(parse_grant, grants) if g.case_type in (None, *engine.registry.keys)]
+        pw = create_or_update_user(engine, username, parsed, full_name=full_name,
+                                   email=f"{username}@kantor.contoh.id", password=None, reset_password=True,
+                                   actor="seed-demo")
+        lines.append(f"  {username:<16} {pw:<18} {', '.join(grants)}")
+    users_by_role = {"pengelola": "pengelola", "atasan": "atasan", "unit": "petugas.layanan", "upg": "upg",
+                     "tim_telaah": "telaah", "tim_investigasi": "investigator", "pegawai": "pegawai",
+                     "auditor": "auditor", "admin": "admin"}
+    walker = Walker(engine, users_by_role, [u[0] for u in DEMO_UNITS])
+    made = 0
+    # ages in calendar days: fresh, due soon, overdue, long overdue
+    ages = [0, 2, 4, 9, 20, 45]
+    rnd = secrets.SystemRandom()
+    for key in engine.registry.keys:
+        defn = engine.registry.latest(key).definition
+        for j, (state, path) in enumerate(sorted(routes(defn).items())):
+            age = ages[(j + made) % len(ages)]
+            start = now - timedelta(days=age, hours=rnd.randint(1, 6))
+            step = timedelta(days=age) / (len(path) + 1) if age else timedelta(minutes=10)
+            number, receipt, filer = walker.create(defn, made, start)
+            walker.walk(defn, number, receipt, filer, path, start, step, made)
+            made += 1
+    with unit_of_work(engine.db) as s:
+        audit.checkpoint(s, now)
+    lines.append(f"Perkara demo dibuat / demo cases created: {made} "
+                 f"({len(engine.registry.keys)} jenis, setiap status / every state).")
+    return "\n".join(lines)

@@ -1,0 +1,411 @@
+"""The engine: the single write path for a case.
+
+``create_case`` and ``fire`` each run in one database transaction: version check of the case → role,
+unit and case-type check → required fields → guards → state change (a ``transitions`` Machine) →
+effects → clocks → audit events (hash chain) → outbox. Everything commits together or not at all, and a
+receipt code is returned only after the commit (ARCHITECTURE.md, rules 1–3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine as DbEngine
+from sqlmodel import Session, select
+
+from . import audit, clocks, fields, notify
+from .calendar import WorkingCalendar
+from .config import Settings
+from .crypto import Vault, new_receipt_code, receipt_hash
+from .db import make_engine, unit_of_work
+from .definition import TransitionSpec, WorkflowDef
+from .errors import ConcurrentChange, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from .hooks import FireContext
+from .models import Case, CaseCounter, Clock, Holiday, RoleGrant, Unit, User
+from .registry import Loaded, Registry
+
+CONFIDENTIAL = "[rahasia]"
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    unit_code: str | None = None
+    case_type: str | None = None
+
+    def covers(self, case: Case) -> bool:
+        return (self.unit_code is None or self.unit_code == case.unit_code) and (
+            self.case_type is None or self.case_type == case.case_type)
+
+    def __str__(self) -> str:
+        return ":".join(x for x in (self.role, self.unit_code or "*", self.case_type or "*"))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff user with grants, the reporter holding a case's receipt code, or the scheduler."""
+
+    username: str
+    kind: str = "user"  # user | reporter | system
+    user_id: int | None = None
+    grants: tuple[Grant, ...] = ()
+    case_id: int | None = None
+    lang: str = "id"
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(username="system", kind="system")
+
+    def roles_for(self, case: Case) -> set[str]:
+        if self.kind == "system":
+            return {"system"}
+        if self.kind == "reporter":
+            return {"pelapor"} if case.id is not None and case.id == self.case_id else set()
+        roles = {g.role for g in self.grants if g.covers(case)}
+        if self.user_id is not None and case.filed_by_user_id == self.user_id:
+            roles.add("pelapor")
+        return roles
+
+
+@dataclass(frozen=True)
+class Created:
+    number: str
+    receipt_code: str
+    state: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Fired:
+    number: str
+    trigger: str
+    from_state: str
+    to_state: str
+    version: int
+    role: str
+
+
+@dataclass
+class CaseChanges:
+    """What a fire or a create produced besides the state, for the audit trail and notifications."""
+
+    clock_changes: list[clocks.ClockChange] = field(default_factory=list)
+
+
+class WbsEngine:
+    def __init__(self, settings: Settings, *, db: DbEngine | None = None,
+                 clock: Callable[[], datetime] | None = None, registry: Registry | None = None,
+                 vault: Vault | None = None):
+        self.settings = settings
+        self.db = db or make_engine(settings.db_url)
+        self.registry = registry or Registry(settings.workflows_dir)
+        self.vault = vault or Vault.from_settings(settings.encryption_key, settings.key_file)
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # -- time and calendar ------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self._clock()
+
+    def calendar(self, session: Session) -> WorkingCalendar:
+        added: dict = {}
+        removed: list = []
+        for h in session.exec(select(Holiday)).all():
+            if h.kind == "closed":
+                added[h.day] = h.name
+            else:
+                removed.append(h.day)
+        return WorkingCalendar(added, removed, include_cuti_bersama=self.settings.include_cuti_bersama,
+                               office_close=self.settings.office_close)
+
+    # -- actors -----------------------------------------------------------------------------------
+    def actor(self, session: Session, username: str) -> Actor:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None or not user.active:
+            raise NotFound(f"Pengguna '{username}' tidak dikenal atau tidak aktif.",
+                           f"Unknown or inactive user '{username}'.")
+        grants = session.exec(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
+        return Actor(username=user.username, user_id=user.id, lang=user.lang,
+                     grants=tuple(Grant(g.role, g.unit_code, g.case_type) for g in grants))
+
+    def load_actor(self, username: str) -> Actor:
+        with unit_of_work(self.db, write=False) as s:
+            return self.actor(s, username)
+
+    def reporter(self, session: Session, code: str) -> tuple[Actor, Case]:
+        case = session.exec(select(Case).where(Case.receipt_hash == receipt_hash(code))).first()
+        if case is None:
+            raise NotFound("Kode pelacakan tidak ditemukan; periksa kembali penulisannya.",
+                           "Tracking code not found; check how it is written.")
+        return Actor(username="pelapor", kind="reporter", case_id=case.id), case
+
+    # -- lookups ----------------------------------------------------------------------------------
+    def get_case(self, session: Session, number: str) -> Case:
+        case = session.exec(select(Case).where(Case.number == number.strip().upper())).first()
+        if case is None:
+            raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
+        return case
+
+    def workflow(self, session: Session, case: Case) -> Loaded:
+        return self.registry.get(session, case.case_type, case.workflow_version)
+
+    def clock_states(self, session: Session, case: Case) -> dict[str, clocks.ClockState]:
+        rows = session.exec(select(Clock).where(Clock.case_id == case.id)).all()
+        return {r.name: _row_to_state(r) for r in rows}
+
+    # -- create -----------------------------------------------------------------------------------
+    def create_case(self, case_type: str, data: dict[str, Any], *, identity_mode: str | None = None,
+                    filed_by: Actor | None = None, unit_code: str | None = None,
+                    now: datetime | None = None, reporter_meta: dict | None = None) -> Created:
+        """File a new case. ``filed_by`` None means the public web form (no account)."""
+        now = now or self.now()
+        with unit_of_work(self.db) as s:
+            loaded = self.registry.latest(case_type)
+            defn = loaded.definition
+            identity_mode = identity_mode or defn.identity[0]
+            if identity_mode not in defn.identity:
+                raise ValidationFailed({"identitas": (f"pilih salah satu: {', '.join(defn.identity)}",
+                                                      f"choose one of: {', '.join(defn.identity)}")})
+            self._check_filer(s, defn, filed_by)
+            specs = [f for f in defn.intake if not (identity_mode == "anonim" and f.identity)]
+            supplied = {k: v for k, v in data.items()
+                        if not (identity_mode == "anonim" and (f := defn.field(k)) is not None and f.identity)}
+            clean = fields.validate(specs, supplied)
+            self._check_references(s, defn, clean)
+            if unit_code is not None and s.exec(select(Unit).where(Unit.code == unit_code)).first() is None:
+                raise ValidationFailed({"unit": (f"unit '{unit_code}' tidak dikenal", f"unknown unit '{unit_code}'")})
+            self.registry.ensure_registered(s, loaded, now)
+            plain, ident, secret = self._split(defn, clean)
+            code = new_receipt_code()
+            number = self._next_number(s, defn, now)
+            st = defn.states[defn.initial]
+            case = Case(number=number, case_type=defn.key, workflow_version=defn.version, state=defn.initial,
+                        phase=st.phase, final=st.final, unit_code=unit_code or self._default_unit(s),
+                        filed_by_user_id=filed_by.user_id if filed_by else None, identity_mode=identity_mode,
+                        receipt_hash=receipt_hash(code), data=plain,
+                        identity_enc=self.vault.encrypt(ident) if ident else None,
+                        confidential_enc=self.vault.encrypt(secret) if secret else None,
+                        recused=[], created_at=now, updated_at=now, version=1)
+            s.add(case)
+            s.flush()
+            actor_name = filed_by.username if filed_by else "pelapor"
+            audit.append(s, chain=case.number, case_id=case.id, kind="created", actor=actor_name,
+                         actor_role="pelapor", to_state=case.state, now=now,
+                         payload={"type": defn.key, "workflow_version": defn.version, "identity": identity_mode,
+                                  "data": plain, "sealed_fields": sorted([*ident, *secret]),
+                                  "sealed": self.vault.encrypt({**ident, **secret}) if (ident or secret) else None,
+                                  **({"meta": reporter_meta} if reporter_meta else {})})
+            cal = self.calendar(s)
+            changes = clocks.on_transition(defn.clocks, {}, None, case.state, now, cal, self._clock_data(case, clean),
+                                           final=st.final)
+            self._apply_clock_changes(s, case, changes, actor_name, now)
+            notify.on_created(s, self, defn, case, clean, now)
+            return Created(number=case.number, receipt_code=code, state=case.state, version=case.version)
+
+    def _check_filer(self, session: Session, defn: WorkflowDef, filer: Actor | None) -> None:
+        if filer is None:
+            if "public" not in defn.filed_by:
+                raise NotAllowed(f"{defn.label.id} hanya dapat dilaporkan oleh pegawai yang masuk log.",
+                                 f"{defn.label.en} can only be filed by a signed-in employee.")
+            return
+        if filer.kind == "system":
+            return
+        staff_roles = {g.role for g in filer.grants if g.case_type in (None, defn.key)}
+        allowed = set(defn.filed_by) - {"public"}
+        if allowed and not (staff_roles & allowed) and "public" not in defn.filed_by:
+            raise NotAllowed(f"Peran Anda tidak boleh melaporkan {defn.label.id}.",
+                             f"Your roles may not file a {defn.label.en}.")
+
+    def _check_references(self, session: Session, defn: WorkflowDef, clean: dict[str, Any]) -> None:
+        errors: dict[str, tuple[str, str]] = {}
+        for name, value in clean.items():
+            spec = defn.field(name)
+            if spec is None:
+                continue
+            if spec.type == "unit" and session.exec(select(Unit).where(Unit.code == value)).first() is None:
+                errors[name] = (f"unit '{value}' tidak dikenal", f"unknown unit '{value}'")
+            if spec.type == "user" and session.exec(select(User).where(User.username == value)).first() is None:
+                errors[name] = (f"pengguna '{value}' tidak dikenal", f"unknown user '{value}'")
+        if errors:
+            raise ValidationFailed(errors)
+
+    @staticmethod
+    def _split(defn: WorkflowDef, clean: dict[str, Any]) -> tuple[dict, dict, dict]:
+        plain, ident, secret = {}, {}, {}
+        for k, v in clean.items():
+            spec = defn.field(k)
+            if spec is not None and spec.identity:
+                ident[k] = v
+            elif spec is not None and spec.confidential:
+                secret[k] = v
+            else:
+                plain[k] = v
+        return plain, ident, secret
+
+    def _default_unit(self, session: Session) -> str | None:
+        unit = session.exec(select(Unit).order_by(Unit.id).limit(1)).first()
+        return unit.code if unit else None
+
+    def _next_number(self, session: Session, defn: WorkflowDef, now: datetime) -> str:
+        year = now.astimezone(WorkingCalendar().local(now).tzinfo).year
+        key = f"{defn.number_prefix}-{year}"
+        table = CaseCounter.__table__
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(table).values(key=key, last=1)
+        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"last": table.c.last + 1})
+        last = session.execute(stmt.returning(table.c.last)).scalar_one()
+        return f"{key}-{last:06d}"
+
+    # -- fire -------------------------------------------------------------------------------------
+    def fire(self, number: str, trigger: str, actor: Actor, data: dict[str, Any] | None = None, *,
+             reason: str | None = None, expected_version: int | None = None,
+             now: datetime | None = None) -> Fired:
+        """Move a case by one transition, or refuse with a clear error and change nothing."""
+        with unit_of_work(self.db) as s:
+            case = self.get_case(s, number)
+            return self.fire_in(s, case, trigger, actor, data or {}, reason=reason,
+                                expected_version=expected_version, now=now or self.now())
+
+    def fire_in(self, s: Session, case: Case, trigger: str, actor: Actor, data: dict[str, Any], *,
+                reason: str | None, expected_version: int | None, now: datetime) -> Fired:
+        """``fire`` inside the caller's transaction (the scheduler uses it while holding its claim)."""
+        loaded = self.workflow(s, case)
+        defn = loaded.definition
+        if expected_version is not None and expected_version != case.version:
+            raise ConcurrentChange(case.number)
+        t = self._transition(defn, case, trigger)
+        role = self._authorise(defn, case, t, actor)
+        clean = fields.validate([defn.field(n) for n in (*t.requires, *t.optional)], data, required=t.requires)
+        self._check_references(s, defn, clean)
+        reason = (reason or "").strip()
+        if t.reason and len(reason) < 5:
+            raise ValidationFailed({"alasan": ("wajib diisi (minimal 5 karakter)", "required (at least 5 characters)")})
+        self._bump_version(s, case)
+        ctx = FireContext(session=s, case=case, actor=actor, data=clean, now=now, definition=defn, transition=t)
+        from_state = case.state
+        to_state = loaded.compiled.run(from_state, trigger, ctx)
+        st = defn.states[to_state]
+        plain, ident, secret = self._split(defn, clean)
+        case.state, case.phase, case.final, case.updated_at = to_state, st.phase, st.final, now
+        if st.final and case.closed_at is None:
+            case.closed_at = now
+        if plain:
+            case.data = {**case.data, **plain}
+        if secret or ident:
+            old = self.vault.decrypt(case.confidential_enc) or {}
+            case.confidential_enc = self.vault.encrypt({**old, **secret, **ident})
+        s.add(case)
+        payload: dict[str, Any] = {"data": plain}
+        if secret or ident:
+            payload["sealed_fields"] = sorted([*secret, *ident])
+            payload["sealed"] = self.vault.encrypt({**secret, **ident})
+        if reason:
+            payload["reason"] = reason
+        payload.update(ctx.audit)
+        audit.append(s, chain=case.number, case_id=case.id, kind="transition", trigger=trigger,
+                     from_state=from_state, to_state=to_state, actor=actor.username, actor_role=role,
+                     now=now, payload=payload)
+        cal = self.calendar(s)
+        current = self.clock_states(s, case)
+        changes = clocks.on_transition(defn.clocks, current, from_state, to_state, now, cal,
+                                       self._clock_data(case, clean), final=st.final)
+        if t.extends:
+            spec = defn.clocks[t.extends.clock]
+            cur = current.get(t.extends.clock)
+            if cur is None or not cur.is_open:
+                raise InvalidTransition(f"Batas waktu '{spec.label.id}' tidak sedang berjalan.",
+                                        f"Time limit '{spec.label.en}' is not running.")
+            if cur.extensions >= t.extends.max_times:
+                raise InvalidTransition(
+                    f"Batas waktu '{spec.label.id}' sudah diperpanjang {cur.extensions} kali (maksimal {t.extends.max_times}).",
+                    f"Time limit '{spec.label.en}' was already extended {cur.extensions} times (max {t.extends.max_times}).")
+            changes.append(clocks.ClockChange(cur.name, "extended", clocks.extend(spec, cur, t.extends.by, cal)))
+        self._apply_clock_changes(s, case, changes, actor.username, now)
+        notify.on_transition(s, self, defn, case, t, from_state, clean, now)
+        return Fired(number=case.number, trigger=trigger, from_state=from_state, to_state=to_state,
+                     version=case.version, role=role)
+
+    def _transition(self, defn: WorkflowDef, case: Case, trigger: str) -> TransitionSpec:
+        if case.final:
+            raise InvalidTransition(f"Perkara {case.number} sudah ditutup ({defn.states[case.state].label.id}).",
+                                    f"Case {case.number} is closed ({defn.states[case.state].label.en}).")
+        t = defn.transition(trigger, case.state)
+        if t is not None:
+            return t
+        here = ", ".join(x.trigger for x in defn.transitions_from(case.state)) or "-"
+        label = defn.states[case.state].label
+        if any(x.trigger == trigger for x in defn.transitions):
+            raise InvalidTransition(
+                f"Aksi '{trigger}' tidak dapat dilakukan pada status '{label.id}'. Aksi yang tersedia: {here}.",
+                f"Action '{trigger}' is not possible in state '{label.en}'. Available actions: {here}.")
+        raise InvalidTransition(f"Aksi '{trigger}' tidak dikenal dalam alur {defn.key}. Aksi yang tersedia: {here}.",
+                                f"Unknown action '{trigger}' in workflow {defn.key}. Available actions: {here}.")
+
+    def _authorise(self, defn: WorkflowDef, case: Case, t: TransitionSpec, actor: Actor) -> str:
+        if actor.kind == "user" and actor.username in (case.recused or []):
+            raise NotAllowed(f"{actor.username} dikecualikan (recusal) dari perkara {case.number}.",
+                             f"{actor.username} is recused from case {case.number}.")
+        held = actor.roles_for(case)
+        allowed = [r for r in t.roles if r in held]
+        if not allowed:
+            need = ", ".join(t.roles)
+            raise NotAllowed(
+                f"{actor.username} tidak berwenang menjalankan '{t.trigger}' pada perkara {case.number} "
+                f"(perlu peran: {need}, untuk unit {case.unit_code or '-'} dan jenis {case.case_type}).",
+                f"{actor.username} may not run '{t.trigger}' on case {case.number} "
+                f"(needs role: {need}, for unit {case.unit_code or '-'} and type {case.case_type}).")
+        return allowed[0]
+
+    def _bump_version(self, s: Session, case: Case) -> None:
+        """Optimistic concurrency: the first writer moves the version on; a stale writer matches no row."""
+        res = s.execute(sa.update(Case).where(Case.id == case.id, Case.version == case.version)
+                        .values(version=case.version + 1).execution_options(synchronize_session=False))
+        if res.rowcount != 1:
+            raise ConcurrentChange(case.number)
+        case.version += 1
+        s.add(case)
+
+    def _clock_data(self, case: Case, clean: dict[str, Any]) -> dict[str, Any]:
+        return {**(case.data or {}), **clean}
+
+    def _apply_clock_changes(self, s: Session, case: Case, changes: Iterable[clocks.ClockChange], actor: str,
+                             now: datetime) -> None:
+        for ch in changes:
+            row = s.exec(select(Clock).where(Clock.case_id == case.id, Clock.name == ch.name)).first()
+            if row is None:
+                row = Clock(case_id=case.id, name=ch.name, status=ch.state.status, limit_days=ch.state.limit_days,
+                            limit_unit=ch.state.limit_unit, counted_from=ch.state.counted_from,
+                            started_at=ch.state.started_at)
+            _state_to_row(ch.state, row)
+            s.add(row)
+            payload = {"clock": ch.name, "status": ch.state.status}
+            if ch.state.due_date:
+                payload["due_date"] = ch.state.due_date.isoformat()
+            if ch.state.remaining_days is not None:
+                payload["remaining_days"] = ch.state.remaining_days
+            audit.append(s, chain=case.number, case_id=case.id, kind=f"clock_{ch.action}", actor=actor,
+                         now=now, payload=payload)
+        s.flush()
+
+
+def _row_to_state(r: Clock) -> clocks.ClockState:
+    return clocks.ClockState(
+        name=r.name, status=r.status, limit_days=r.limit_days, limit_unit=r.limit_unit, counted_from=r.counted_from,
+        started_at=r.started_at, due_date=r.due_date, due_at=r.due_at, paused_at=r.paused_at,
+        remaining_days=r.remaining_days, stopped_at=r.stopped_at, breached_at=r.breached_at,
+        extensions=r.extensions, reminders_done=tuple(r.reminders_done or ()), next_action=r.next_action,
+        next_action_at=r.next_action_at)
+
+
+def _state_to_row(st: clocks.ClockState, r: Clock) -> None:
+    r.status, r.limit_days, r.limit_unit, r.counted_from = st.status, st.limit_days, st.limit_unit, st.counted_from
+    r.started_at, r.due_date, r.due_at, r.paused_at = st.started_at, st.due_date, st.due_at, st.paused_at
+    r.remaining_days, r.stopped_at, r.breached_at, r.extensions = (st.remaining_days, st.stopped_at,
+                                                                  st.breached_at, st.extensions)
+    r.reminders_done, r.next_action, r.next_action_at = list(st.reminders_done), st.next_action, st.next_action_at

@@ -1,0 +1,133 @@
+"""Named guards and effects that workflow files may refer to.
+
+A guard raises :class:`GuardFailed` with a message for the user (or returns True); an effect changes the
+case inside the fire's transaction and may return extra data for the audit event. Both receive a
+:class:`FireContext`. The linter rejects a name that is not registered here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, func, select
+
+from .errors import GuardFailed, ValidationFailed
+from .models import Attachment, Case, Unit, User
+
+if TYPE_CHECKING:
+    from .definition import TransitionSpec, WorkflowDef
+    from .engine import Actor
+
+
+@dataclass
+class FireContext:
+    session: Session
+    case: Case
+    actor: Actor
+    data: dict[str, Any]
+    now: datetime
+    definition: WorkflowDef
+    transition: TransitionSpec
+    audit: dict[str, Any] = field(default_factory=dict)
+
+
+Guard = Callable[[FireContext], bool]
+Effect = Callable[[FireContext], "dict[str, Any] | None"]
+GUARDS: dict[str, Guard] = {}
+EFFECTS: dict[str, Effect] = {}
+
+
+def guard(name: str) -> Callable[[Guard], Guard]:
+    def deco(fn: Guard) -> Guard:
+        GUARDS[name] = fn
+        return fn
+    return deco
+
+
+def effect(name: str) -> Callable[[Effect], Effect]:
+    def deco(fn: Effect) -> Effect:
+        EFFECTS[name] = fn
+        return fn
+    return deco
+
+
+# --- guards ----------------------------------------------------------------------------------------
+
+@guard("not_recused")
+def _not_recused(ctx: FireContext) -> bool:
+    if ctx.actor.username in (ctx.case.recused or []):
+        raise GuardFailed("Anda dikecualikan (recusal) dari perkara ini karena benturan kepentingan.",
+                          "You are recused from this case because of a conflict of interest.")
+    return True
+
+
+@guard("not_own_case")
+def _not_own_case(ctx: FireContext) -> bool:
+    if ctx.actor.user_id is not None and ctx.actor.user_id == ctx.case.filed_by_user_id:
+        raise GuardFailed("Anda tidak boleh memutus perkara yang Anda laporkan sendiri.",
+                          "You may not decide a case you filed yourself.")
+    return True
+
+
+@guard("has_attachment")
+def _has_attachment(ctx: FireContext) -> bool:
+    n = ctx.session.exec(select(func.count()).select_from(Attachment)
+                         .where(Attachment.case_id == ctx.case.id)).one()
+    if not n:
+        raise GuardFailed("Lampirkan minimal satu dokumen bukti terlebih dahulu.",
+                          "Attach at least one piece of evidence first.")
+    return True
+
+
+# --- effects ---------------------------------------------------------------------------------------
+
+@effect("assign_unit")
+def _assign_unit(ctx: FireContext) -> dict[str, Any]:
+    code = str(ctx.data.get("unit_tujuan", "")).strip()
+    unit = ctx.session.exec(select(Unit).where(Unit.code == code)).first()
+    if unit is None:
+        raise ValidationFailed({"unit_tujuan": (f"unit '{code}' tidak dikenal", f"unknown unit '{code}'")})
+    old = ctx.case.unit_code
+    ctx.case.unit_code = unit.code
+    return {"unit": {"from": old, "to": unit.code}}
+
+
+@effect("assign_handler")
+def _assign_handler(ctx: FireContext) -> dict[str, Any]:
+    username = str(ctx.data.get("petugas", "")).strip()
+    user = ctx.session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
+    if user is None:
+        raise ValidationFailed({"petugas": (f"pengguna '{username}' tidak dikenal atau tidak aktif",
+                                            f"unknown or inactive user '{username}'")})
+    if username in (ctx.case.recused or []):
+        raise GuardFailed(f"{username} dikecualikan (recusal) dari perkara ini.",
+                          f"{username} is recused from this case.")
+    ctx.case.assigned_user_id = user.id
+    return {"assigned_to": username}
+
+
+@effect("recuse_official")
+def _recuse_official(ctx: FireContext) -> dict[str, Any] | None:
+    """Keep the official with the conflict off the case's routing (benturan kepentingan: recusal)."""
+    username = str(ctx.data.get("pejabat_terkait", "")).strip()
+    if not username:
+        return None
+    recused = list(ctx.case.recused or [])
+    if username not in recused:
+        recused.append(username)
+    ctx.case.recused = recused
+    if ctx.case.assigned_user_id is not None:
+        user = ctx.session.get(User, ctx.case.assigned_user_id)
+        if user is not None and user.username == username:
+            ctx.case.assigned_user_id = None
+    return {"recused": username}
+
+
+@effect("close_case")
+def _close_case(ctx: FireContext) -> None:
+    """Marks the closing time even when the final state is reached through a self-chosen route."""
+    ctx.case.closed_at = ctx.now
+    return None

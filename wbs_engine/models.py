@@ -1,0 +1,269 @@
+"""SQLModel tables. The schema itself is created by the Alembic migrations in ``db/migrations``.
+
+Rows hold data only: the workflow rules live in the definitions and the engine (see ARCHITECTURE.md), and
+no method here commits. Times are stored in UTC (:class:`UTCDateTime` hands back aware datetimes on both
+SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC; returns aware UTC datetimes (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _dt(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "unit"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    full_name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+    password_hash: str | None = Field(default=None, max_length=255)
+    active: bool = True
+    lang: str = Field(default="id", max_length=5)
+    created_at: datetime = _dt()
+    last_login_at: datetime | None = _dt(nullable=True)
+
+
+class RoleGrant(SQLModel, table=True):
+    """A user holds a role, for one unit or all (``unit_code`` NULL) and one case type or all."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (sa.UniqueConstraint("user_id", "role", "unit_code", "case_type", name="uq_role_grant"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    role: str = Field(max_length=32)
+    unit_code: str | None = Field(default=None, max_length=32)
+    case_type: str | None = Field(default=None, max_length=40)
+
+
+class WorkflowVersion(SQLModel, table=True):
+    """The exact text of every workflow version a case was started on (a case keeps its version)."""
+
+    __tablename__ = "workflow_version"
+    __table_args__ = (sa.UniqueConstraint("key", "version", name="uq_workflow_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=40)
+    version: int
+    sha256: str = Field(max_length=64)
+    source: str = Field(sa_type=sa.Text)
+    registered_at: datetime = _dt()
+
+
+class CaseCounter(SQLModel, table=True):
+    """Last number issued per prefix and year (``PGD-2026``)."""
+
+    __tablename__ = "case_counter"
+    key: str = Field(primary_key=True, max_length=20)
+    last: int = 0
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "case_file"
+    __table_args__ = (sa.Index("ix_case_queue", "case_type", "state", "unit_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True, index=True)
+    case_type: str = Field(max_length=40)
+    workflow_version: int
+    state: str = Field(max_length=60)
+    phase: str = Field(max_length=20)
+    final: bool = False
+    unit_code: str | None = Field(default=None, max_length=32, index=True)
+    assigned_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    filed_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    identity_mode: str = Field(default="terbuka", max_length=10)
+    receipt_hash: str | None = Field(default=None, max_length=64, unique=True)
+    #: non-confidential fields, plain JSON
+    data: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    #: identity fields, encrypted JSON (visible to ``visibility.identity`` roles only)
+    identity_enc: str | None = Field(default=None, sa_type=sa.Text)
+    #: confidential fields, encrypted JSON
+    confidential_enc: str | None = Field(default=None, sa_type=sa.Text)
+    #: usernames kept off this case (benturan kepentingan: recusal)
+    recused: list = Field(default_factory=list, sa_type=sa.JSON)
+    created_at: datetime = _dt()
+    updated_at: datetime = _dt()
+    closed_at: datetime | None = _dt(nullable=True)
+    #: optimistic concurrency: every change bumps it; a stale writer loses
+    version: int = 1
+
+
+class CaseEvent(SQLModel, table=True):
+    """One entry of the audit trail. ``chain`` is the case number (or ``system``); rows are hash-chained."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (sa.UniqueConstraint("chain", "seq", name="uq_case_event_chain_seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case_file.id", index=True)
+    chain: str = Field(max_length=40)
+    seq: int
+    kind: str = Field(max_length=40)
+    trigger: str | None = Field(default=None, max_length=60)
+    from_state: str | None = Field(default=None, max_length=60)
+    to_state: str | None = Field(default=None, max_length=60)
+    actor: str = Field(max_length=64)
+    actor_role: str | None = Field(default=None, max_length=32)
+    occurred_at: datetime = _dt()
+    payload: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The last event of each chain; lets ``verify-audit`` notice rows deleted from a chain's end."""
+
+    __tablename__ = "audit_head"
+    chain: str = Field(primary_key=True, max_length=40)
+    seq: int
+    hash: str = Field(max_length=64)
+    #: the seq last sealed by a checkpoint; heads with seq above it go into the next checkpoint
+    sealed_seq: int = Field(default=0, index=True)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """Periodic seal over the chain heads that moved since the previous one, itself chained.
+
+    Deleting a whole case (all its events and its head) is detected because an earlier checkpoint still
+    names that chain's head; the seal is incremental, so its size follows activity, not the database."""
+
+    __tablename__ = "audit_checkpoint"
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = _dt()
+    heads: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Clock(SQLModel, table=True):
+    """An SLA clock of a case. ``next_action_at`` is what the scheduler's indexed sweep looks at."""
+
+    __tablename__ = "case_clock"
+    __table_args__ = (sa.UniqueConstraint("case_id", "name", name="uq_case_clock"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    name: str = Field(max_length=60)
+    status: str = Field(max_length=12)  # running | paused | stopped | breached
+    limit_days: int
+    limit_unit: str = Field(max_length=10)  # working | calendar
+    counted_from: date
+    started_at: datetime = _dt()
+    due_date: date | None = None
+    due_at: datetime | None = _dt(nullable=True)
+    paused_at: datetime | None = _dt(nullable=True)
+    remaining_days: int | None = None
+    stopped_at: datetime | None = _dt(nullable=True)
+    breached_at: datetime | None = _dt(nullable=True)
+    extensions: int = 0
+    reminders_done: list = Field(default_factory=list, sa_type=sa.JSON)
+    next_action: str | None = Field(default=None, max_length=20)
+    next_action_at: datetime | None = _dt(nullable=True, index=True)
+
+
+class ClockAction(SQLModel, table=True):
+    """Each reminder/breach action done once: unique per (clock, action, due time)."""
+
+    __tablename__ = "clock_action"
+    __table_args__ = (sa.UniqueConstraint("clock_id", "action", "due_at", name="uq_clock_action"),)
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int = Field(foreign_key="case_clock.id", index=True)
+    action: str = Field(max_length=30)
+    due_at: datetime = _dt()
+    done_at: datetime = _dt()
+    result: str = Field(default="", max_length=200)
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    storage_key: str = Field(max_length=255)
+    encrypted: bool = True
+    uploaded_by: str = Field(max_length=64)
+    created_at: datetime = _dt()
+
+
+class Message(SQLModel, table=True):
+    """A message between the handlers and the reporter (who answers through the receipt code)."""
+
+    __tablename__ = "message"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    author: str = Field(max_length=64)
+    to_reporter: bool
+    body_enc: str = Field(sa_type=sa.Text)
+    created_at: datetime = _dt()
+
+
+class Outbox(SQLModel, table=True):
+    """Notifications written in the same transaction as the event; delivered later by SMTP."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case_file.id")
+    kind: str = Field(max_length=40)
+    recipient: str = Field(max_length=200)
+    lang: str = Field(default="id", max_length=5)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_type=sa.Text)
+    status: str = Field(default="pending", max_length=10)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _dt()
+    created_at: datetime = _dt()
+    sent_at: datetime | None = _dt(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+
+
+class Holiday(SQLModel, table=True):
+    """An office-specific change to the calendar: a day off added, or a national one made a working day."""
+
+    __tablename__ = "holiday"
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(unique=True, index=True)
+    kind: str = Field(max_length=10)  # closed | open
+    name: str = Field(max_length=200)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _dt()
+
+
+ALL_TABLES = SQLModel.metadata

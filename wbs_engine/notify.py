@@ -1,0 +1,185 @@
+"""Notifications through the outbox: rows written in the same transaction as the event they announce.
+
+Delivery (SMTP, retries) is :func:`deliver`. What goes into an e-mail is chosen so that nothing leaks: a
+handler's e-mail names the case number, type, state and due date, never the reporter's identity or the
+report's text; a reporter's e-mail carries the status only and sends them to the tracking page. Reporter
+addresses are stored encrypted in the outbox (``vault:`` prefix) and decrypted only to send.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from sqlmodel import Session, select
+
+from .models import Case, Outbox, RoleGrant, User
+
+if TYPE_CHECKING:
+    from .definition import TransitionSpec, WorkflowDef
+    from .engine import WbsEngine
+
+VAULT_PREFIX = "vault:"
+
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "queue": {
+        "id": ("[{number}] Perkara baru di antrean Anda: {type}",
+               "Yth. {name},\n\nPerkara {number} ({type}) kini berstatus \"{state}\" dan menunggu tindakan "
+               "Anda.\n{due}\nBuka: {link}\n\nPesan ini dikirim otomatis oleh wbs-engine."),
+        "en": ("[{number}] New case in your queue: {type}",
+               "Dear {name},\n\nCase {number} ({type}) is now \"{state}\" and waits for you.\n{due}\n"
+               "Open: {link}\n\nThis message was sent automatically by wbs-engine."),
+    },
+    "reporter_status": {
+        "id": ("Perkembangan laporan Anda {number}",
+               "Laporan Anda {number} kini berstatus \"{state}\".\nIkuti perkembangannya dengan kode pelacakan "
+               "Anda di {track}.\n\nPesan ini dikirim otomatis; jangan membalas e-mail ini."),
+        "en": ("Update on your report {number}",
+               "Your report {number} is now \"{state}\".\nFollow it with your tracking code at {track}.\n\n"
+               "This message was sent automatically; do not reply to it."),
+    },
+    "reminder": {
+        "id": ("[{number}] Pengingat: {clock} jatuh tempo {due_date}",
+               "Yth. {name},\n\nBatas waktu \"{clock}\" perkara {number} ({type}) jatuh tempo {due_date}.\n"
+               "Status: {state}\nBuka: {link}"),
+        "en": ("[{number}] Reminder: {clock} due {due_date}",
+               "Dear {name},\n\nThe time limit \"{clock}\" of case {number} ({type}) is due {due_date}.\n"
+               "State: {state}\nOpen: {link}"),
+    },
+    "breach": {
+        "id": ("[{number}] TERLAMBAT: {clock} lewat batas {due_date}",
+               "Yth. {name},\n\nBatas waktu \"{clock}\" perkara {number} ({type}) terlewati pada {due_date}. "
+               "Perkara ini dieskalasikan kepada Anda.\nStatus: {state}\nBuka: {link}"),
+        "en": ("[{number}] OVERDUE: {clock} missed {due_date}",
+               "Dear {name},\n\nThe time limit \"{clock}\" of case {number} ({type}) was missed on {due_date}. "
+               "The case is escalated to you.\nState: {state}\nOpen: {link}"),
+    },
+    "reporter_message": {
+        "id": ("[{number}] Pesan baru dari pelapor", "Yth. {name},\n\nPelapor perkara {number} ({type}) mengirim "
+               "pesan baru. Baca di: {link}"),
+        "en": ("[{number}] New message from the reporter", "Dear {name},\n\nThe reporter of case {number} "
+               "({type}) sent a new message. Read it at: {link}"),
+    },
+    "digest": {
+        "id": ("Ringkasan harian: {count} perkara perlu tindakan", "Yth. {name},\n\nPerkara yang perlu tindakan "
+               "Anda:\n{lines}\n\nBuka antrean: {link}"),
+        "en": ("Daily digest: {count} cases need action", "Dear {name},\n\nCases that need your action:\n"
+               "{lines}\n\nOpen your queue: {link}"),
+    },
+}
+
+
+def render(kind: str, lang: str, **values: Any) -> tuple[str, str]:
+    subject, body = TEMPLATES[kind]["en" if lang == "en" else "id"]
+    return subject.format(**values), body.format(**values)
+
+
+def queue(session: Session, *, kind: str, recipient: str, lang: str, now: datetime, case_id: int | None,
+          dedupe_key: str | None = None, **values: Any) -> Outbox | None:
+    if dedupe_key and session.exec(select(Outbox).where(Outbox.dedupe_key == dedupe_key)).first():
+        return None
+    subject, body = render(kind, lang, **values)
+    row = Outbox(case_id=case_id, kind=kind, recipient=recipient, lang=lang, subject=subject, body=body,
+                 next_attempt_at=now, created_at=now, dedupe_key=dedupe_key)
+    session.add(row)
+    return row
+
+
+def users_with_roles(session: Session, roles: set[str], case: Case) -> list[User]:
+    """Active users holding one of ``roles`` for the case's unit and type, minus recused officials."""
+    if not roles:
+        return []
+    rows = session.exec(select(User, RoleGrant).join(RoleGrant, RoleGrant.user_id == User.id)
+                        .where(RoleGrant.role.in_(sorted(roles)), User.active == True)).all()  # noqa: E712
+    out: dict[int, User] = {}
+    for user, g in rows:
+        if (g.unit_code in (None, case.unit_code)) and (g.case_type in (None, case.case_type)) \
+                and user.username not in (case.recused or []):
+            out[user.id] = user
+    return list(out.values())
+
+
+def _case_values(engine: WbsEngine, defn: WorkflowDef, case: Case, lang: str) -> dict[str, Any]:
+    return {"number": case.number, "type": defn.label.get(lang), "state": defn.states[case.state].label.get(lang),
+            "link": f"{engine.settings.base_url}/kelola/perkara/{case.number}",
+            "track": f"{engine.settings.base_url}/lacak"}
+
+
+def _notify_next_actors(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, now: datetime) -> None:
+    roles = {r for t in defn.transitions_from(case.state) for r in t.roles} - {"pelapor", "system"}
+    for user in users_with_roles(session, roles, case):
+        if not user.email:
+            continue
+        vals = _case_values(engine, defn, case, user.lang)
+        vals.update(name=user.full_name or user.username, due="")
+        queue(session, kind="queue", recipient=user.email, lang=user.lang, now=now, case_id=case.id,
+              dedupe_key=f"queue:{case.id}:{case.version}:{user.id}", **vals)
+
+
+def reporter_email(engine: WbsEngine, defn: WorkflowDef, case: Case) -> str | None:
+    if case.identity_mode == "anonim":
+        contact = (case.data or {}).get("email_kontak")
+        return contact if isinstance(contact, str) and contact else None
+    for source in (case.identity_enc, case.confidential_enc):
+        values = engine.vault.decrypt(source) or {}
+        for name, value in values.items():
+            spec = defn.field(name)
+            if spec is not None and spec.type == "email" and value:
+                return str(value)
+    return None
+
+
+def on_created(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, data: dict, now: datetime) -> None:
+    _notify_next_actors(session, engine, defn, case, now)
+
+
+def on_transition(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, t: TransitionSpec,
+                  from_state: str, data: dict, now: datetime) -> None:
+    if case.state != from_state:
+        _notify_next_actors(session, engine, defn, case, now)
+        email = reporter_email(engine, defn, case)
+        if email:
+            lang = "id"
+            vals = _case_values(engine, defn, case, lang)
+            queue(session, kind="reporter_status", recipient=VAULT_PREFIX + engine.vault.encrypt(email), lang=lang,
+                  now=now, case_id=case.id, dedupe_key=f"reporter:{case.id}:{case.version}", **vals)
+
+
+# --- delivery ------------------------------------------------------------------------------------
+
+BACKOFF = (60, 300, 900, 3600, 4 * 3600, 12 * 3600)  # seconds; then the row is marked failed
+
+
+class Mailer:
+    """Sends one message over SMTP; ``smtp://host:port`` or ``smtps://user:pass@host:port``."""
+
+    def __init__(self, url: str, sender: str):
+        u = urlparse(url)
+        if u.scheme not in ("smtp", "smtps") or not u.hostname:
+            raise ValueError(f"WBS_SMTP_URL must look like smtp://host:25, not {url!r}")
+        self.host, self.port = u.hostname, u.port or (465 if u.scheme == "smtps" else 25)
+        self.tls = u.scheme == "smtps"
+        self.user, self.password = u.username, u.password
+        self.sender = sender
+
+    def send(self, recipient: str, subject: str, body: str, lang: str) -> None:
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = self.sender, recipient, subject
+        msg["Content-Language"] = lang
+        msg.set_content(body)
+        cls = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
+        kwargs = {"context": ssl.create_default_context()} if self.tls else {}
+        with cls(self.host, self.port, timeout=20, **kwargs) as smtp:
+            if self.user:
+                smtp.login(self.user, self.password or "")
+            smtp.send_message(msg)
+
+
+def next_attempt(now: datetime, attempts: int) -> datetime | None:
+    if attempts > len(BACKOFF):
+        return None
+    return now + timedelta(seconds=BACKOFF[attempts - 1])
