@@ -409,3 +409,83 @@ def smtp_sink(_smtp_sink_server: SmtpSink) -> Iterator[SmtpSink]:
     _smtp_sink_server.clear()
     yield _smtp_sink_server
     _smtp_sink_server.clear()
+
+
+# --------------------------------------------------------------------------
+# wbs-engine on a real database (SQLite file or the PostgreSQL server above)
+# --------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class FixedClock:
+    """Injected time: tests move it explicitly (ARCHITECTURE.md rule 5)."""
+
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **kw):
+        from datetime import timedelta
+
+        self.now = self.now + timedelta(**kw)
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """The same engine tests run on a SQLite file and on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'wbs.sqlite3'}"
+    server = request.getfixturevalue("pg_server")
+    return server.create_database()
+
+
+@pytest.fixture
+def clock():
+    from datetime import UTC, datetime
+
+    return FixedClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))  # Monday 09:00 WIB
+
+
+@pytest.fixture
+def make_wbs(tmp_path, clock):
+    """Build a migrated engine on ``url`` with the repo's workflows (or ``workflows_dir``)."""
+    from wbs_engine.config import Settings
+    from wbs_engine.crypto import Vault
+    from wbs_engine.engine import WbsEngine
+    from wbs_engine.migrate import upgrade
+
+    made = []
+    key = Vault.generate_key()
+
+    def build(url: str, workflows_dir: Path | None = None, **settings):
+        s = Settings(instance_dir=tmp_path / "instance", database_url=url,
+                     workflows_dir=workflows_dir or REPO / "workflows", encryption_key=key, **settings)
+        eng = WbsEngine(s, clock=clock)
+        upgrade(eng.db)
+        made.append(eng)
+        return eng
+
+    yield build
+    for eng in made:
+        eng.db.dispose()
+
+
+@pytest.fixture
+def wbs(make_wbs, db_url):
+    """A migrated engine with demo-like units and one user per role."""
+    from wbs_engine.users import create_or_update_user, ensure_unit, parse_grant
+
+    eng = make_wbs(db_url)
+    for code in ("PUSAT", "LAYANAN", "UMUM"):
+        ensure_unit(eng, code, f"Unit {code}")
+    for username, grants in [("pengelola", ["pengelola"]), ("atasan", ["atasan"]),
+                             ("petugas", ["unit:LAYANAN"]), ("petugas.umum", ["unit:UMUM"]),
+                             ("auditor", ["auditor"]), ("pegawai", ["pegawai"]), ("upg", ["upg"]),
+                             ("telaah", ["tim_telaah"]), ("investigator", ["tim_investigasi"])]:
+        create_or_update_user(eng, username, [parse_grant(g) for g in grants], email=f"{username}@kantor.test",
+                              password="rahasia-demo-123")
+    return eng

@@ -58,26 +58,28 @@ def append(session: Session, *, chain: str, kind: str, actor: str, now: datetime
     A concurrent append to the same chain makes one of the two transactions fail (conditional update of
     the head, plus the unique (chain, seq)); case chains are already serialised by the case's version.
     """
-    stmt = select(AuditHead).where(AuditHead.chain == chain)
+    heads = AuditHead.__table__
+    stmt = sa.select(heads.c.seq, heads.c.hash).where(heads.c.chain == chain)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    head = session.exec(stmt).first()
+    head = session.execute(stmt).first()
     seq = head.seq + 1 if head else 1
     ev = CaseEvent(case_id=case_id, chain=chain, seq=seq, kind=kind, trigger=trigger, from_state=from_state,
                    to_state=to_state, actor=actor, actor_role=actor_role, occurred_at=now,
                    payload=_norm(payload or {}), prev_hash=head.hash if head else GENESIS, hash="")
     ev.hash = event_hash(ev)
-    session.add(ev)
+    # Core statements: the trail is append-only, so the ORM's identity map and flush add nothing here.
+    session.execute(sa.insert(CaseEvent.__table__).values(
+        case_id=ev.case_id, chain=ev.chain, seq=ev.seq, kind=ev.kind, trigger=ev.trigger, from_state=ev.from_state,
+        to_state=ev.to_state, actor=ev.actor, actor_role=ev.actor_role, occurred_at=ev.occurred_at,
+        payload=ev.payload, prev_hash=ev.prev_hash, hash=ev.hash))
     if head is None:
-        session.add(AuditHead(chain=chain, seq=seq, hash=ev.hash))
+        session.execute(sa.insert(heads).values(chain=chain, seq=seq, hash=ev.hash, sealed_seq=0))
     else:
-        res = session.execute(
-            sa.update(AuditHead).where(AuditHead.chain == chain, AuditHead.seq == head.seq)
-            .values(seq=seq, hash=ev.hash).execution_options(synchronize_session=False))
+        res = session.execute(sa.update(heads).where(heads.c.chain == chain, heads.c.seq == head.seq)
+                              .values(seq=seq, hash=ev.hash))
         if res.rowcount != 1:
             raise ConcurrentChange(chain)
-        session.expire(head)
-    session.flush()
     return ev
 
 

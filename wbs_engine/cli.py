@@ -32,13 +32,12 @@ class Ctx:
             self._settings = Settings.from_env()
         return self._settings
 
-    def engine(self, *, migrated: bool = True):  # -> WbsEngine
+    def engine(self):  # -> WbsEngine
         if self._engine is None:
             from .engine import WbsEngine
 
             self._engine = WbsEngine(self.settings)
-            if migrated:
-                _require_migrated(self._engine)
+            _require_migrated(self._engine)
         return self._engine
 
     def t(self, id_text: str, en_text: str) -> str:
@@ -106,12 +105,16 @@ def cli(ctx: click.Context, lang: str) -> None:
 @click.pass_obj
 def init_db(obj: Ctx) -> None:
     """Create or upgrade the database schema (Alembic migrations) and the encryption key."""
+    from .crypto import Vault
+    from .db import make_engine
     from .migrate import current, upgrade
 
-    engine = obj.engine(migrated=False)
-    upgrade(engine.db)
-    click.echo(obj.t(f"Basis data siap (revisi {current(engine.db)}): {engine.db.url.render_as_string()}",
-                     f"Database ready (revision {current(engine.db)}): {engine.db.url.render_as_string()}"))
+    s = obj.settings
+    db = make_engine(s.db_url)
+    upgrade(db)
+    Vault.from_settings(s.encryption_key, s.key_file)  # creates instance/secret.key when no key is set
+    url = db.url.render_as_string()
+    click.echo(obj.t(f"Basis data siap (revisi {current(db)}): {url}", f"Database ready (revision {current(db)}): {url}"))
 
 
 @cli.command("gen-key")
@@ -287,6 +290,41 @@ def create_user(obj: Ctx, username: str, roles: tuple[str, ...], full_name: str,
         click.echo(obj.t(f"Kata sandi: {pw}", f"Password: {pw}"))
 
 
+@cli.group()
+def unit() -> None:
+    """Organisational units (a case belongs to one; grants can be limited to one)."""
+
+
+@unit.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--email", default=None, help="The unit's shared e-mail address.")
+@click.pass_obj
+def unit_add(obj: Ctx, code: str, name: str, email: str | None) -> None:
+    """Add unit CODE (e.g. LAYANAN) named NAME."""
+    from .users import ensure_unit
+
+    code = code.strip().upper()
+    if not code.replace("_", "").isalnum() or len(code) > 32:
+        raise click.BadParameter("use letters, digits and _ (at most 32)", param_hint="CODE")
+    ensure_unit(obj.engine(), code, name, email)
+    click.echo(obj.t(f"Unit {code}: {name}", f"Unit {code}: {name}"))
+
+
+@unit.command("list")
+@click.pass_obj
+def unit_list(obj: Ctx) -> None:
+    """List the units."""
+    from sqlmodel import select
+
+    from .db import unit_of_work
+    from .models import Unit
+
+    with unit_of_work(obj.engine().db, write=False) as s:
+        for u in s.exec(select(Unit).order_by(Unit.code)).all():
+            click.echo(f"{u.code:<12} {u.name}" + (f"  <{u.email}>" if u.email else ""))
+
+
 # -- audit ------------------------------------------------------------------------------------------
 
 @cli.command("verify-audit")
@@ -446,6 +484,18 @@ def run(obj: Ctx, host: str, port: int, debug: bool) -> None:
 
     app = create_app(obj.settings)
     app.run(host=host, port=port, debug=debug, use_reloader=False)
+
+
+def _register_extensions() -> None:
+    """Command groups that live in their own modules (kept apart so the modules stay small)."""
+    try:
+        from .cli_scheduler import register
+    except ImportError:
+        return
+    register(cli)
+
+
+_register_extensions()
 
 
 def main() -> None:

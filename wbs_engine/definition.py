@@ -481,8 +481,7 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, in
             seen_from = _reach(graph, {s})
             can_stop = bool(seen_from & stop_enter) or any(
                 x in seen_from and (graph[x] - {x}) for x in stop_exit)
-            finals_reached = seen_from & defn.final_states
-            if not can_stop and not finals_reached:
+            if not can_stop:
                 add((*base, "stops"), f"clock '{name}' can never stop: from its start state '{s}' no stop "
                     "state can be reached")
     for sect in ("identity", "confidential_fields"):

@@ -89,13 +89,6 @@ class Fired:
     role: str
 
 
-@dataclass
-class CaseChanges:
-    """What a fire or a create produced besides the state, for the audit trail and notifications."""
-
-    clock_changes: list[clocks.ClockChange] = field(default_factory=list)
-
-
 class WbsEngine:
     def __init__(self, settings: Settings, *, db: DbEngine | None = None,
                  clock: Callable[[], datetime] | None = None, registry: Registry | None = None,
@@ -192,16 +185,16 @@ class WbsEngine:
             s.add(case)
             s.flush()
             actor_name = filed_by.username if filed_by else "pelapor"
+            cal = self.calendar(s)
+            changes = clocks.on_transition(defn.clocks, {}, None, case.state, now, cal, self._clock_data(case, clean),
+                                           final=st.final)
+            clock_log = self._apply_clock_changes(s, case, changes, {})
             audit.append(s, chain=case.number, case_id=case.id, kind="created", actor=actor_name,
                          actor_role="pelapor", to_state=case.state, now=now,
                          payload={"type": defn.key, "workflow_version": defn.version, "identity": identity_mode,
                                   "data": plain, "sealed_fields": sorted([*ident, *secret]),
                                   "sealed": self.vault.encrypt({**ident, **secret}) if (ident or secret) else None,
-                                  **({"meta": reporter_meta} if reporter_meta else {})})
-            cal = self.calendar(s)
-            changes = clocks.on_transition(defn.clocks, {}, None, case.state, now, cal, self._clock_data(case, clean),
-                                           final=st.final)
-            self._apply_clock_changes(s, case, changes, actor_name, now)
+                                  "clocks": clock_log, **({"meta": reporter_meta} if reporter_meta else {})})
             notify.on_created(s, self, defn, case, clean, now)
             return Created(number=case.number, receipt_code=code, state=case.state, version=case.version)
 
@@ -308,11 +301,9 @@ class WbsEngine:
         if reason:
             payload["reason"] = reason
         payload.update(ctx.audit)
-        audit.append(s, chain=case.number, case_id=case.id, kind="transition", trigger=trigger,
-                     from_state=from_state, to_state=to_state, actor=actor.username, actor_role=role,
-                     now=now, payload=payload)
         cal = self.calendar(s)
-        current = self.clock_states(s, case)
+        rows = {r.name: r for r in s.exec(select(Clock).where(Clock.case_id == case.id)).all()}
+        current = {name: _row_to_state(r) for name, r in rows.items()}
         changes = clocks.on_transition(defn.clocks, current, from_state, to_state, now, cal,
                                        self._clock_data(case, clean), final=st.final)
         if t.extends:
@@ -326,7 +317,10 @@ class WbsEngine:
                     f"Batas waktu '{spec.label.id}' sudah diperpanjang {cur.extensions} kali (maksimal {t.extends.max_times}).",
                     f"Time limit '{spec.label.en}' was already extended {cur.extensions} times (max {t.extends.max_times}).")
             changes.append(clocks.ClockChange(cur.name, "extended", clocks.extend(spec, cur, t.extends.by, cal)))
-        self._apply_clock_changes(s, case, changes, actor.username, now)
+        payload["clocks"] = self._apply_clock_changes(s, case, changes, rows)
+        audit.append(s, chain=case.number, case_id=case.id, kind="transition", trigger=trigger,
+                     from_state=from_state, to_state=to_state, actor=actor.username, actor_role=role,
+                     now=now, payload=payload)
         notify.on_transition(s, self, defn, case, t, from_state, clean, now)
         return Fired(number=case.number, trigger=trigger, from_state=from_state, to_state=to_state,
                      version=case.version, role=role)
@@ -374,24 +368,25 @@ class WbsEngine:
     def _clock_data(self, case: Case, clean: dict[str, Any]) -> dict[str, Any]:
         return {**(case.data or {}), **clean}
 
-    def _apply_clock_changes(self, s: Session, case: Case, changes: Iterable[clocks.ClockChange], actor: str,
-                             now: datetime) -> None:
+    def _apply_clock_changes(self, s: Session, case: Case, changes: Iterable[clocks.ClockChange],
+                             rows: dict[str, Clock]) -> list[dict[str, Any]]:
+        """Write the clock rows; returns what changed, recorded in the audit event of the same fire."""
+        log = []
         for ch in changes:
-            row = s.exec(select(Clock).where(Clock.case_id == case.id, Clock.name == ch.name)).first()
+            row = rows.get(ch.name)
             if row is None:
                 row = Clock(case_id=case.id, name=ch.name, status=ch.state.status, limit_days=ch.state.limit_days,
                             limit_unit=ch.state.limit_unit, counted_from=ch.state.counted_from,
                             started_at=ch.state.started_at)
             _state_to_row(ch.state, row)
             s.add(row)
-            payload = {"clock": ch.name, "status": ch.state.status}
+            entry: dict[str, Any] = {"clock": ch.name, "action": ch.action, "status": ch.state.status}
             if ch.state.due_date:
-                payload["due_date"] = ch.state.due_date.isoformat()
+                entry["due_date"] = ch.state.due_date.isoformat()
             if ch.state.remaining_days is not None:
-                payload["remaining_days"] = ch.state.remaining_days
-            audit.append(s, chain=case.number, case_id=case.id, kind=f"clock_{ch.action}", actor=actor,
-                         now=now, payload=payload)
-        s.flush()
+                entry["remaining_days"] = ch.state.remaining_days
+            log.append(entry)
+        return log
 
 
 def _row_to_state(r: Clock) -> clocks.ClockState:

@@ -1,0 +1,122 @@
+"""The ``wbs`` command as a user runs it: a real process, a real SQLite file."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+WBS = [sys.executable, "-m", "wbs_engine.cli"]
+
+
+@pytest.fixture
+def run(tmp_path):
+    env = {**os.environ, "WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_DATABASE_URL": ""}
+
+    def _run(*args, ok=True):
+        p = subprocess.run([*WBS, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+        if ok:
+            assert p.returncode == 0, p.stderr + p.stdout
+        return p
+
+    _run("init-db")
+    return _run
+
+
+def test_case_lifecycle_history_and_tamper_detection(run, tmp_path):
+    run("unit", "add", "PUSAT", "Sekretariat")
+    run("unit", "add", "layanan", "Seksi Layanan")
+    assert "LAYANAN" in run("unit", "list").stdout
+    run("create-user", "sri", "--role", "pengelola", "--password", "rahasia-sekali-1")
+    run("create-user", "budi", "--role", "unit:LAYANAN", "--password", "rahasia-sekali-2")
+    p = run("case", "new", "pengaduan", "--identity", "rahasia", "--json",
+            "-f", "nama=Siti Aminah", "-f", "layanan=Legalisir ijazah", "-f", "kategori=ringan",
+            "-f", "uraian=Petugas meminta uang tambahan di luar tarif resmi saat legalisir.",
+            "--now", "2026-03-13T09:00:00+07:00")
+    created = json.loads(p.stdout)
+    number, code = created["number"], created["receipt_code"]
+    run("case", "fire", number, "mulai_verifikasi", "--as", "sri", "--now", "2026-03-13T10:00:00+07:00")
+    run("case", "fire", number, "minta_informasi", "--as", "sri", "-f", "pesan=Mohon sebutkan jam kejadian.",
+        "--now", "2026-03-13T11:00:00+07:00")
+    run("case", "fire", number, "beri_informasi", "--as", f"pelapor:{code}", "-f", "jawaban_pelapor=Sekitar jam 10 pagi.",
+        "--now", "2026-03-16T09:00:00+07:00")
+    run("case", "fire", number, "disposisi", "--as", "sri", "-f", "unit_tujuan=LAYANAN",
+        "-f", "instruksi=Mohon klarifikasi petugas loket.", "--now", "2026-03-16T10:00:00+07:00")
+    run("case", "fire", number, "terima_disposisi", "--as", "budi", "--now", "2026-03-17T09:00:00+07:00")
+    run("case", "fire", number, "jawab", "--as", "budi", "-f", "jawaban=Petugas telah ditegur dan uang dikembalikan.",
+        "--now", "2026-03-25T09:00:00+07:00")
+    run("case", "fire", number, "konfirmasi", "--as", f"pelapor:{code}", "-f", "kepuasan=puas",
+        "--now", "2026-03-26T09:00:00+07:00")
+    view = json.loads(run("case", "show", number, "--json").stdout)
+    assert view["state"] == "selesai" and view["final"]
+    triggers = [e["trigger"] for e in view["history"] if e["kind"] == "transition"]
+    assert triggers == ["mulai_verifikasi", "minta_informasi", "beri_informasi", "disposisi", "terima_disposisi",
+                        "jawab", "konfirmasi"]
+    assert view["fields"]["uraian"] == "[rahasia]" and view["fields"]["nama"] == "[rahasia]"
+    clocks = {c["name"]: c for c in view["clocks"]}
+    # paused while waiting for the reporter (13 Mar 11:00 → 16 Mar): 2 of 3 HK were left and came back
+    assert clocks["verifikasi"]["status"] == "stopped"
+    assert all(c["status"] == "stopped" for c in view["clocks"])
+    as_sri = json.loads(run("case", "show", number, "--json", "--as", "sri").stdout)
+    assert as_sri["fields"]["uraian"].startswith("Petugas meminta")
+    assert as_sri["fields"]["nama"] == "[rahasia]"  # identity: atasan only
+    p = run("verify-audit")
+    assert "utuh" in p.stdout
+    db = sqlite3.connect(tmp_path / "instance" / "wbs.sqlite3")
+    db.execute("UPDATE case_event SET actor = 'bukan_sri' WHERE chain = ? AND seq = 3", (number,))
+    db.commit()
+    db.close()
+    p = run("verify-audit", ok=False)
+    assert p.returncode == 1
+    assert f"({number} #3, transition)" in p.stderr and "edited" in p.stderr
+
+
+@pytest.mark.parametrize("args, text", [
+    (["case", "fire", "PGD-2026-000999", "mulai_verifikasi", "--as", "nobody"], "tidak dikenal"),
+    (["case", "new", "pengaduan", "-f", "rusak"], "must look like name=value"),
+    (["case", "new", "jenis_aneh"], "Jenis perkara 'jenis_aneh' tidak dikenal"),
+    (["workdays", "add", "2026-02-30", "3"], "is not a date"),
+    (["workdays", "add", "2026-02-03", "-1"], "-1"),
+    (["create-user", "x", "--role", "raja"], "peran 'raja' tidak dikenal"),
+    (["case", "show"], "Missing argument"),
+    (["diagram", "tidak_ada"], "no workflow 'tidak_ada'"),
+    (["tidak-ada-perintah"], "No such command"),
+    (["case", "new", "pengaduan", "--now", "kemarin"], "not an ISO time"),
+])
+def test_bad_arguments_one_line_exit_2(run, args, text):
+    p = run(*args, ok=False)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert text in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_every_command_has_help(run):
+    for args in (["--help"], ["case", "--help"], ["case", "new", "--help"], ["case", "fire", "--help"],
+                 ["case", "show", "--help"], ["workdays", "add", "--help"], ["holidays", "--help"],
+                 ["seed-demo", "--help"], ["verify-audit", "--help"], ["lint", "--help"], ["diagram", "--help"],
+                 ["create-user", "--help"], ["init-db", "--help"], ["run", "--help"]):
+        p = run(*args)
+        assert "Usage:" in p.stdout
+
+
+def test_workdays_match_official_2026_list(run):
+    assert run("workdays", "add", "2026-03-13", "3").stdout.strip() == "2026-03-25"
+    assert run("workdays", "between", "2026-03-13", "2026-03-25").stdout.strip() == "3"
+    assert run("workdays", "add", "2026-12-23", "1").stdout.strip() == "2026-12-28"
+    run("holidays", "add", "2026-03-25", "--name", "Hari jadi kantor")
+    assert run("workdays", "add", "2026-03-13", "3").stdout.strip() == "2026-03-26"
+    run("holidays", "remove", "2026-03-25")
+    assert run("workdays", "add", "2026-03-13", "3").stdout.strip() == "2026-03-25"
+    assert "Hari Suci Nyepi" in run("holidays", "list", "--year", "2026").stdout
+
+
+def test_seed_demo_and_diagram(run):
+    p = run("seed-demo", "--now", "2026-03-20T09:00:00+07:00")
+    assert "pengelola" in p.stdout and "auditor" in p.stdout
+    assert "stateDiagram-v2" in run("diagram", "pengaduan").stdout
+    assert "utuh" in run("verify-audit").stdout

@@ -1,0 +1,314 @@
+"""Engine rules on a real database: the same tests on a SQLite file and on the PostgreSQL server."""
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from wbs_engine import audit
+from wbs_engine.db import unit_of_work
+from wbs_engine.engine import Actor
+from wbs_engine.errors import ConcurrentChange, GuardFailed, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from wbs_engine.models import Case, CaseEvent, Clock, Outbox
+
+COMPLAINT = {"nama": "Siti Aminah", "email": "siti@contoh.id", "layanan": "Layanan legalisir ijazah",
+             "kategori": "normatif", "uraian": "Petugas meminta uang tambahan di luar tarif resmi saat legalisir."}
+
+
+def new_case(wbs, **kw):
+    return wbs.create_case("pengaduan", {**COMPLAINT, **kw.pop("data", {})}, identity_mode=kw.pop("identity", "rahasia"),
+                           **kw)
+
+
+def actor(wbs, name):
+    return wbs.load_actor(name)
+
+
+def test_create_gives_number_and_receipt_and_starts_clock(wbs):
+    c = new_case(wbs)
+    assert re.fullmatch(r"PGD-2026-\d{6}", c.number)
+    assert re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}", c.receipt_code)
+    c2 = new_case(wbs)
+    assert int(c2.number[-6:]) == int(c.number[-6:]) + 1
+    with unit_of_work(wbs.db, write=False) as s:
+        case = wbs.get_case(s, c.number)
+        assert case.state == "diterima" and case.version == 1
+        assert "uraian" not in case.data and "nama" not in case.data  # sealed
+        assert "Petugas meminta" not in (case.confidential_enc or "")
+        clock = s.exec(select(Clock).where(Clock.case_id == case.id)).one()
+        assert clock.name == "verifikasi" and clock.status == "running"
+        assert str(clock.due_date) == "2026-03-05"  # Mon 2 Mar 09:00 WIB + 3 HK
+        kinds = [e.kind for e in s.exec(select(CaseEvent).where(CaseEvent.chain == c.number).order_by(CaseEvent.seq))]
+        assert kinds == ["created"]
+        assert s.exec(select(Outbox).where(Outbox.case_id == case.id, Outbox.recipient == "pengelola@kantor.test")).first()
+
+
+def test_anonymous_report_keeps_no_identity(wbs):
+    c = new_case(wbs, identity="anonim")
+    with unit_of_work(wbs.db, write=False) as s:
+        case = wbs.get_case(s, c.number)
+        assert case.identity_enc is None
+        created = s.exec(select(CaseEvent).where(CaseEvent.chain == c.number, CaseEvent.seq == 1)).one()
+        assert "Siti" not in str(created.payload) and "siti@" not in str(created.payload)
+        assert wbs.vault.decrypt(case.confidential_enc) == {"uraian": COMPLAINT["uraian"]}
+
+
+def test_bad_intake_is_refused_with_every_problem(wbs):
+    with pytest.raises(ValidationFailed) as exc:
+        wbs.create_case("pengaduan", {"nama": "X", "email": "bukan-email", "kategori": "aneh", "uraian": "pendek"},
+                        identity_mode="terbuka")
+    assert set(exc.value.errors) == {"email", "kategori", "uraian", "layanan"}
+    assert "minimal 30 karakter" in exc.value.errors["uraian"][0]
+    with pytest.raises(NotFound):
+        wbs.create_case("tidak_ada", {})
+    with pytest.raises(ValidationFailed):
+        new_case(wbs, identity="samaran")
+
+
+def test_fire_moves_case_and_checks_role_unit_fields(wbs):
+    c = new_case(wbs)
+    with pytest.raises(NotAllowed, match="perlu peran: pengelola"):
+        wbs.fire(c.number, "mulai_verifikasi", actor(wbs, "auditor"))
+    r = wbs.fire(c.number, "mulai_verifikasi", actor(wbs, "pengelola"))
+    assert (r.from_state, r.to_state, r.version, r.role) == ("diterima", "verifikasi", 2, "pengelola")
+    with pytest.raises(ValidationFailed) as exc:
+        wbs.fire(c.number, "disposisi", actor(wbs, "pengelola"), {"unit_tujuan": "LAYANAN"})
+    assert set(exc.value.errors) == {"instruksi"}
+    with pytest.raises(ValidationFailed, match="tidak dikenal"):
+        wbs.fire(c.number, "disposisi", actor(wbs, "pengelola"), {"unit_tujuan": "GAIB", "instruksi": "Mohon ditindaklanjuti segera."})
+    wbs.fire(c.number, "disposisi", actor(wbs, "pengelola"), {"unit_tujuan": "LAYANAN", "instruksi": "Mohon ditindaklanjuti segera."})
+    # the unit role is checked against the case's unit
+    with pytest.raises(NotAllowed, match="unit LAYANAN"):
+        wbs.fire(c.number, "terima_disposisi", actor(wbs, "petugas.umum"))
+    wbs.fire(c.number, "terima_disposisi", actor(wbs, "petugas"))
+    with pytest.raises(InvalidTransition, match="Aksi yang tersedia: catat_tindak_lanjut, jawab"):
+        wbs.fire(c.number, "konfirmasi", actor(wbs, "petugas"))
+    with pytest.raises(InvalidTransition, match="tidak dikenal"):
+        wbs.fire(c.number, "terbang", actor(wbs, "petugas"))
+
+
+def test_reporter_acts_only_on_own_case_through_receipt_code(wbs):
+    c = new_case(wbs)
+    other = new_case(wbs)
+    pel = actor(wbs, "pengelola")
+    for n in (c.number, other.number):
+        wbs.fire(n, "mulai_verifikasi", pel)
+        wbs.fire(n, "minta_informasi", pel, {"pesan": "Mohon sebutkan tanggal dan jam kejadian."})
+    with unit_of_work(wbs.db, write=False) as s:
+        reporter, case = wbs.reporter(s, c.receipt_code.lower().replace("-", " "))
+    assert case.number == c.number
+    with pytest.raises(NotAllowed):
+        wbs.fire(other.number, "beri_informasi", reporter, {"jawaban_pelapor": "Tanggal 1 Maret pukul 10."})
+    r = wbs.fire(c.number, "beri_informasi", reporter, {"jawaban_pelapor": "Tanggal 1 Maret pukul 10."})
+    assert r.role == "pelapor" and r.to_state == "verifikasi"
+    with unit_of_work(wbs.db, write=False) as s, pytest.raises(NotFound):
+        wbs.reporter(s, "AAAA-BBBB-CCCC-DDDD")
+
+
+def test_guard_and_recusal(wbs):
+    c = new_case(wbs)
+    with unit_of_work(wbs.db) as s:
+        case = wbs.get_case(s, c.number)
+        case.recused = ["pengelola"]
+        s.add(case)
+    with pytest.raises(NotAllowed, match="recusal"):
+        wbs.fire(c.number, "mulai_verifikasi", actor(wbs, "pengelola"))
+    from wbs_engine.hooks import GUARDS, FireContext  # the guard itself refuses too
+    with unit_of_work(wbs.db, write=False) as s:
+        case = wbs.get_case(s, c.number)
+        ctx = FireContext(s, case, actor(wbs, "pengelola"), {}, wbs.now(), None, None)  # type: ignore[arg-type]
+        with pytest.raises(GuardFailed):
+            GUARDS["not_recused"](ctx)
+
+
+def test_reason_required_and_closed_case_refuses(wbs):
+    c = new_case(wbs)
+    pel = actor(wbs, "pengelola")
+    wbs.fire(c.number, "mulai_verifikasi", pel)
+    with pytest.raises(ValidationFailed, match="alasan"):
+        wbs.fire(c.number, "arsipkan", pel)
+    wbs.fire(c.number, "arsipkan", pel, reason="Bukan pengaduan: hanya pertanyaan informasi.")
+    with pytest.raises(InvalidTransition, match="sudah ditutup"):
+        wbs.fire(c.number, "mulai_verifikasi", pel)
+    with unit_of_work(wbs.db, write=False) as s:
+        case = wbs.get_case(s, c.number)
+        assert case.final and case.closed_at is not None
+        assert {r.status for r in s.exec(select(Clock).where(Clock.case_id == case.id))} == {"stopped"}
+
+
+def test_failed_fire_changes_nothing(wbs):
+    c = new_case(wbs)
+    pel = actor(wbs, "pengelola")
+    wbs.fire(c.number, "mulai_verifikasi", pel)
+    with unit_of_work(wbs.db, write=False) as s:
+        before = s.exec(sa.select(sa.func.count()).select_from(CaseEvent)).one()[0]
+    with pytest.raises(ValidationFailed):  # effect assign_unit refuses after the state moved in memory
+        wbs.fire(c.number, "disposisi", pel, {"unit_tujuan": "GAIB", "instruksi": "Mohon ditindaklanjuti segera."})
+    with unit_of_work(wbs.db, write=False) as s:
+        case = wbs.get_case(s, c.number)
+        assert (case.state, case.version) == ("verifikasi", 2)
+        assert s.exec(sa.select(sa.func.count()).select_from(CaseEvent)).one()[0] == before
+
+
+def test_stale_version_loses(wbs):
+    c = new_case(wbs)
+    wbs.fire(c.number, "mulai_verifikasi", actor(wbs, "pengelola"), expected_version=1)
+    with pytest.raises(ConcurrentChange, match="muat ulang"):
+        wbs.fire(c.number, "minta_informasi", actor(wbs, "pengelola"), {"pesan": "Mohon lengkapi datanya."},
+                 expected_version=1)
+
+
+def test_two_concurrent_fires_exactly_one_wins(wbs):
+    pel = actor(wbs, "pengelola")
+    for _round in range(5):
+        c = new_case(wbs)
+        barrier = threading.Barrier(2)
+        results: list[object] = []
+
+        def go(trigger, data):
+            barrier.wait()
+            try:
+                results.append(wbs.fire(c.number, trigger, pel, data, expected_version=1))
+            except ConcurrentChange as exc:
+                results.append(exc)
+
+        threads = [threading.Thread(target=go, args=("mulai_verifikasi", {})),
+                   threading.Thread(target=go, args=("mulai_verifikasi", {}))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(isinstance(r, ConcurrentChange) for r in results) == 1, results
+        with unit_of_work(wbs.db, write=False) as s:
+            case = wbs.get_case(s, c.number)
+            assert case.version == 2
+            assert len(s.exec(select(CaseEvent).where(CaseEvent.chain == c.number, CaseEvent.kind == "transition")).all()) == 1
+            assert audit.verify(s).ok
+
+
+def test_system_actor_and_roles(wbs, clock):
+    c = new_case(wbs)
+    pel = actor(wbs, "pengelola")
+    wbs.fire(c.number, "mulai_verifikasi", pel)
+    wbs.fire(c.number, "disposisi", pel, {"unit_tujuan": "LAYANAN", "instruksi": "Mohon ditindaklanjuti segera."})
+    wbs.fire(c.number, "terima_disposisi", actor(wbs, "petugas"))
+    wbs.fire(c.number, "jawab", actor(wbs, "petugas"), {"jawaban": "Petugas telah ditegur dan uang dikembalikan."})
+    with pytest.raises(NotAllowed):
+        wbs.fire(c.number, "tutup_otomatis", pel)
+    clock.advance(days=20)
+    r = wbs.fire(c.number, "tutup_otomatis", Actor.system())
+    assert r.to_state == "selesai" and r.role == "system"
+
+
+def test_audit_chain_detects_edit_delete_and_swap(wbs):
+    c = new_case(wbs)
+    pel = actor(wbs, "pengelola")
+    wbs.fire(c.number, "mulai_verifikasi", pel)
+    wbs.fire(c.number, "minta_informasi", pel, {"pesan": "Mohon sebutkan tanggal kejadian."})
+    with unit_of_work(wbs.db) as s:
+        assert audit.checkpoint(s, wbs.now()) is not None
+    with unit_of_work(wbs.db, write=False) as s:
+        res = audit.verify(s)
+        assert res.ok and res.events >= 6 and res.checkpoints == 1
+    ev = CaseEvent.__table__
+
+    def tamper(stmt_fn):
+        with wbs.db.begin() as conn:
+            stmt_fn(conn)
+        with unit_of_work(wbs.db, write=False) as s:
+            return audit.verify(s)
+
+    def snapshot():
+        with wbs.db.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.select(ev).order_by(ev.c.id))]
+
+    original = snapshot()
+    heads = sa.table("audit_head", sa.column("chain"), sa.column("seq"), sa.column("hash"), sa.column("sealed_seq"))
+    with wbs.db.connect() as conn:
+        original_heads = [dict(r._mapping) for r in conn.execute(sa.select(heads))]
+
+    def restore():
+        with wbs.db.begin() as conn:
+            conn.execute(ev.delete())
+            conn.execute(ev.insert(), original)
+            conn.execute(heads.delete())
+            conn.execute(heads.insert(), original_heads)
+
+    rows = [r for r in original if r["chain"] == c.number]
+    # edit
+    res = tamper(lambda conn: conn.execute(ev.update().where(ev.c.id == rows[2]["id"]).values(actor="orang_lain")))
+    assert not res.ok and "edited" in res.problem and res.event_id == rows[2]["id"]
+    restore()
+    # delete a middle row
+    res = tamper(lambda conn: conn.execute(ev.delete().where(ev.c.id == rows[1]["id"])))
+    assert not res.ok and "missing" in res.problem
+    restore()
+    # delete the last row of the chain
+    res = tamper(lambda conn: conn.execute(ev.delete().where(ev.c.id == rows[-1]["id"])))
+    assert not res.ok and "head" in res.problem
+    restore()
+    # swap two rows (their places in the chain)
+    def swap(conn):
+        a, b = rows[1], rows[2]
+        conn.execute(ev.update().where(ev.c.id == a["id"]).values(seq=-1))
+        conn.execute(ev.update().where(ev.c.id == b["id"]).values(seq=a["seq"]))
+        conn.execute(ev.update().where(ev.c.id == a["id"]).values(seq=b["seq"]))
+    res = tamper(swap)
+    assert not res.ok
+    restore()
+    # delete a whole case's trail, head included: the checkpoint still names it
+    def wipe(conn):
+        conn.execute(ev.delete().where(ev.c.chain == c.number))
+        conn.execute(sa.text("DELETE FROM audit_head WHERE chain = :c"), {"c": c.number})
+    res = tamper(wipe)
+    assert not res.ok and "checkpoint" in res.problem
+    restore()
+    with unit_of_work(wbs.db, write=False) as s:
+        assert audit.verify(s).ok
+
+
+def test_case_keeps_its_workflow_version(make_wbs, db_url, tmp_path):
+    import shutil
+
+    from wbs_engine.errors import WbsError
+    from wbs_engine.users import create_or_update_user, ensure_unit, parse_grant
+
+    wf = tmp_path / "wf"
+    wf.mkdir()
+    shutil.copy(__import__("pathlib").Path(__file__).resolve().parents[2] / "workflows" / "pengaduan.yaml", wf)
+    eng = make_wbs(db_url, workflows_dir=wf)
+    ensure_unit(eng, "PUSAT", "Pusat")
+    create_or_update_user(eng, "pengelola", [parse_grant("pengelola")], password="rahasia-demo-123")
+    old = eng.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    text = (wf / "pengaduan.yaml").read_text()
+    changed = text.replace("limit: {working_days: 3}", "limit: {working_days: 4}", 1)
+    (wf / "pengaduan.yaml").write_text(changed)
+    eng2 = make_wbs(db_url, workflows_dir=wf)
+    with pytest.raises(WbsError, match="naikkan 'version'"):
+        eng2.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    (wf / "pengaduan.yaml").write_text(changed.replace("version: 1", "version: 2", 1).replace(
+        "trigger: mulai_verifikasi,", "trigger: verifikasi_mulai,", 1))
+    eng3 = make_wbs(db_url, workflows_dir=wf)
+    new = eng3.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    pel = eng3.load_actor("pengelola")
+    eng3.fire(old.number, "mulai_verifikasi", pel)          # v1 trigger on the v1 case
+    eng3.fire(new.number, "verifikasi_mulai", pel)          # v2 trigger on the v2 case
+    with pytest.raises(InvalidTransition):
+        eng3.fire(new.number, "mulai_verifikasi", pel)
+    with unit_of_work(eng3.db, write=False) as s:
+        assert wbs_versions(s, old.number, new.number) == (1, 2)
+
+
+def wbs_versions(s, a, b):
+    get = lambda n: s.exec(select(Case).where(Case.number == n)).one().workflow_version  # noqa: E731
+    return get(a), get(b)
+
+
+def test_timestamps_are_utc_and_aware(wbs, clock):
+    c = new_case(wbs)
+    with unit_of_work(wbs.db, write=False) as s:
+        case = wbs.get_case(s, c.number)
+        assert case.created_at == clock.now and case.created_at.utcoffset() == timedelta(0)

@@ -1,0 +1,114 @@
+"""SLA clocks as pure functions, with real 2026 dates (Nyepi and Idul Fitri with their cuti bersama)."""
+
+from datetime import UTC, date, datetime
+
+from wbs_engine import clocks
+from wbs_engine.calendar import WorkingCalendar
+from wbs_engine.definition import ClockSpec
+
+CAL = WorkingCalendar()
+
+
+def spec(**kw) -> ClockSpec:
+    base = {"label": {"id": "Batas", "en": "Limit"}, "source": "test", "starts": {"on_enter": ["a"]},
+            "stops": {"on_enter": ["c"]}, "pauses": ["p"], "limit": {"working_days": 3},
+            "remind": [{"before": {"working_days": 1}}, {"before": {"working_days": 0}}]}
+    base.update(kw)
+    return ClockSpec.model_validate(base)
+
+
+def wib(y, m, d, hh=9, mm=0) -> datetime:
+    return datetime(y, m, d, hh - 7, mm, tzinfo=UTC) if hh >= 7 else datetime(y, m, d - 1, hh + 17, mm, tzinfo=UTC)
+
+
+def test_registered_before_idul_fitri_block_is_due_after_it():
+    # Tue 17 Mar 2026 09:00 WIB; 18 cuti, 19 Nyepi, 20 cuti, 21-22 Idul Fitri (weekend), 23-24 cuti.
+    st = clocks.start(spec(), "v", wib(2026, 3, 17), CAL, {})
+    assert st.counted_from == date(2026, 3, 17)
+    assert st.due_date == date(2026, 3, 27)  # 25 (1), 26 (2), 27 (3)
+    assert st.due_at == datetime(2026, 3, 27, 17, 0, tzinfo=UTC)  # midnight WIB after the due date
+    assert st.next_action == "remind:1"
+    assert st.next_action_at == datetime(2026, 3, 26, 1, 0, tzinfo=UTC)  # 08:00 WIB on 26 Mar
+
+
+def test_after_office_hours_counts_from_next_working_day():
+    st = clocks.start(spec(), "v", wib(2026, 3, 13, 16, 30), CAL, {})  # Friday after 16:00
+    assert st.counted_from == date(2026, 3, 16)
+    assert st.due_date == date(2026, 3, 26)  # 17 (1), 25 (2), 26 (3)
+
+
+def test_from_field_counts_from_the_date_received():
+    s = spec(starts={"on_enter": ["a"], "from_field": "tanggal_penerimaan"}, limit={"working_days": 30})
+    st = clocks.start(s, "lapor_kpk", wib(2026, 4, 20), CAL, {"tanggal_penerimaan": "2026-03-02"})
+    assert st.counted_from == date(2026, 3, 2)
+    assert st.due_date == date(2026, 4, 21)
+
+
+def test_paused_clock_resumes_with_the_days_that_were_left():
+    s = spec(limit={"working_days": 5})
+    st = clocks.start(s, "v", wib(2026, 4, 6), CAL, {})  # Mon 6 Apr → due Mon 13 Apr
+    assert st.due_date == date(2026, 4, 13)
+    paused = clocks.pause(s, st, wib(2026, 4, 8), CAL)  # Wed: 9, 10, 13 left = 3
+    assert paused.status == clocks.PAUSED and paused.remaining_days == 3 and paused.next_action is None
+    resumed = clocks.resume(s, paused, wib(2026, 4, 28), CAL)  # Tue 28 Apr + 3 HK
+    assert resumed.status == clocks.RUNNING
+    assert resumed.due_date == date(2026, 5, 4)  # 29, 30 Apr, (1 May holiday), 4 May
+
+
+def test_calendar_day_limit_ignores_holidays():
+    s = spec(limit={"calendar_days": 60}, remind=[{"before": {"calendar_days": 7}}])
+    st = clocks.start(s, "x", wib(2026, 3, 2), CAL, {})
+    assert st.due_date == date(2026, 5, 1)
+    assert st.next_action == "remind:7"
+
+
+def test_limit_by_field_picks_the_tier():
+    s = spec(limit={"calendar_days": 60},
+             limit_by={"field": "kategori", "values": {"ringan": {"working_days": 2}}})
+    assert clocks.start(s, "x", wib(2026, 3, 2), CAL, {"kategori": "ringan"}).due_date == date(2026, 3, 4)
+    assert clocks.start(s, "x", wib(2026, 3, 2), CAL, {"kategori": "lain"}).due_date == date(2026, 5, 1)
+
+
+def test_reminders_then_breach_in_order():
+    s = spec()
+    st = clocks.start(s, "v", wib(2026, 4, 6), CAL, {})  # due Thu 9 Apr
+    seen = []
+    while st.next_action:
+        seen.append((st.next_action, st.next_action_at))
+        if st.next_action.startswith("remind:"):
+            st = clocks.mark_reminded(s, st, int(st.next_action.split(":")[1]), CAL)
+        else:
+            st = clocks.mark_breached(st, st.next_action_at)
+    assert [a for a, _ in seen] == ["remind:1", "remind:0", "breach"]
+    assert seen[0][1] < seen[1][1] < seen[2][1]
+    assert st.status == clocks.BREACHED
+
+
+def test_several_clocks_run_independently():
+    a = spec(starts={"on_enter": ["a"]}, stops={"on_enter": ["c"]}, pauses=[])
+    b = spec(starts={"on_enter": ["a"]}, stops={"on_enter": ["d"]}, pauses=["b"], limit={"working_days": 10})
+    specs = {"a": a, "b": b}
+    t0 = wib(2026, 4, 6)
+    current = {ch.name: ch.state for ch in clocks.on_transition(specs, {}, None, "a", t0, CAL, {})}
+    assert set(current) == {"a", "b"}
+    changes = clocks.on_transition(specs, current, "a", "b", wib(2026, 4, 7), CAL, {})
+    assert [(c.name, c.action) for c in changes] == [("b", "paused")]
+    current.update({c.name: c.state for c in changes})
+    changes = clocks.on_transition(specs, current, "b", "c", wib(2026, 4, 8), CAL, {})
+    assert sorted((c.name, c.action) for c in changes) == [("a", "stopped"), ("b", "resumed")]
+
+
+def test_final_state_stops_every_clock_and_self_loop_changes_nothing():
+    s = {"v": spec()}
+    cur = {c.name: c.state for c in clocks.on_transition(s, {}, None, "a", wib(2026, 4, 6), CAL, {})}
+    assert clocks.on_transition(s, cur, "a", "a", wib(2026, 4, 7), CAL, {}) == []
+    done = clocks.on_transition(s, cur, "a", "z", wib(2026, 4, 7), CAL, {}, final=True)
+    assert done[0].action == "stopped" and done[0].state.status == clocks.STOPPED
+
+
+def test_extend_moves_due_date_and_reopens_breached_clock():
+    s = spec(limit={"working_days": 30})
+    st = clocks.mark_breached(clocks.start(s, "inv", wib(2026, 6, 1), CAL, {}), wib(2026, 7, 20))
+    ext = clocks.extend(s, st, clocks.Duration(working_days=30), CAL)
+    assert ext.status == clocks.RUNNING and ext.extensions == 1
+    assert CAL.working_days_between(st.due_date, ext.due_date) == 30

@@ -1,0 +1,101 @@
+"""The workflow format and its linter: good files pass, each bad fixture fails with its own message."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from wbs_engine.cli import cli
+from wbs_engine.definition import lint_file, lint_text
+from wbs_engine.machine import CompiledWorkflow, mermaid
+
+REPO = Path(__file__).resolve().parents[2]
+BAD = REPO / "tests" / "fixtures" / "bad"
+WORKFLOWS = sorted((REPO / "workflows").glob("*.yaml"))
+
+EXPECTED = {
+    "unknown_state.yaml": (86, "unknown state 'tindaklanjut'"),
+    "unreachable_state.yaml": (67, "state 'ditunda' is unreachable"),
+    "dead_end.yaml": (67, "state 'buntu' is not final but has no way out"),
+    "final_with_way_out.yaml": (65, "final state 'selesai' has a way out"),
+    "unknown_role.yaml": (86, "unknown role 'kepala_unit'"),
+    "unknown_guard.yaml": (72, "unknown guard 'is_friday'"),
+    "unknown_effect.yaml": (80, "unknown effect 'send_fax'"),
+    "duplicate_trigger.yaml": (84, "duplicate trigger 'minta_informasi' from state 'verifikasi'"),
+    "clock_never_stops.yaml": (146, "clock 'konfirmasi_pelapor' can never stop"),
+    "missing_en_label.yaml": (66, "missing the English label 'en'"),
+    "unknown_key.yaml": (15, "unknown key 'retension_years'"),
+    "not_yaml.yaml": (3, "not valid YAML"),
+}
+
+
+def test_every_bad_fixture_is_covered():
+    assert sorted(p.name for p in BAD.glob("*.yaml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_shipped_workflows_pass(path):
+    defn, issues = lint_file(path)
+    assert issues == [], "\n".join(map(str, issues))
+    assert defn is not None and defn.final_states
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_fixture_names_the_problem_and_line(name):
+    line, text = EXPECTED[name]
+    defn, issues = lint_file(BAD / name)
+    assert defn is None
+    hit = [i for i in issues if text in i.message]
+    assert hit, f"expected {text!r} in {[str(i) for i in issues]}"
+    assert hit[0].line == line
+    assert str(hit[0]).startswith(f"{BAD / name}:{line}: ")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_cli_lint_exits_1_on_bad_file(name):
+    res = CliRunner().invoke(cli, ["lint", str(BAD / name)])
+    assert res.exit_code == 1
+    assert EXPECTED[name][1] in res.output
+
+
+def test_cli_lint_exits_0_on_good_files():
+    res = CliRunner().invoke(cli, ["lint", *map(str, WORKFLOWS)])
+    assert res.exit_code == 0, res.output
+    assert res.output.count(": OK (") == len(WORKFLOWS)
+
+
+def test_missing_file_is_a_lint_error_not_a_traceback(tmp_path):
+    defn, issues = lint_file(tmp_path / "nope.yaml")
+    assert defn is None and "cannot read the file" in issues[0].message
+
+
+def test_duration_needs_exactly_one_unit():
+    text = (REPO / "workflows" / "pengaduan.yaml").read_text()
+    bad = text.replace("limit: {working_days: 3}", "limit: {working_days: 3, calendar_days: 3}", 1)
+    defn, issues = lint_text(bad, "x.yaml")
+    assert defn is None
+    assert any("exactly one of working_days or calendar_days" in i.message for i in issues)
+
+
+def test_breach_fire_must_allow_system():
+    text = (REPO / "workflows" / "pengaduan.yaml").read_text()
+    bad = text.replace("dest: selesai, roles: [system],", "dest: selesai, roles: [pengelola],", 1)
+    _defn, issues = lint_text(bad, "x.yaml")
+    assert any("does not allow the role 'system'" in i.message for i in issues)
+
+
+def test_compiles_to_transitions_machine_without_auto_transitions():
+    defn, _ = lint_file(REPO / "workflows" / "pengaduan.yaml")
+    compiled = CompiledWorkflow(defn)
+    assert compiled.machine.auto_transitions is False
+    assert "to_selesai" not in compiled.machine.events
+    assert set(compiled.machine.events) == {t.trigger for t in defn.transitions}
+
+
+def test_mermaid_lists_every_transition():
+    defn, _ = lint_file(REPO / "workflows" / "pengaduan.yaml")
+    text = mermaid(defn)
+    assert text.splitlines()[3] == "stateDiagram-v2"
+    for t in defn.transitions:
+        for s in t.source:
+            assert f"{s} --> {t.dest}: {t.trigger}" in text
