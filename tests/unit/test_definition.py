@@ -99,3 +99,11 @@ def test_mermaid_lists_every_transition():
     for t in defn.transitions:
         for s in t.source:
             assert f"{s} --> {t.dest}: {t.trigger}" in text
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_committed_diagram_is_current(path):
+    """docs/diagrams/KEY.md holds what `wbs diagram KEY` prints for the file as it is now."""
+    defn, _ = lint_file(path)
+    doc = (REPO / "docs" / "diagrams" / f"{defn.key}.md").read_text()
+    assert mermaid(defn) in doc, f"regenerate docs/diagrams/{defn.key}.md with: wbs diagram {defn.key}"
