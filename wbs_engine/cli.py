@@ -463,13 +463,16 @@ def holidays_list(obj: Ctx, year: int | None) -> None:
 
 @cli.command("seed-demo")
 @click.option("--now", "now_text", help="Seed as if it were this ISO time (default: now).")
+@click.option("--more-cases", is_flag=True, help="Add another set of demo cases even if cases exist.")
 @click.pass_obj
-def seed_demo(obj: Ctx, now_text: str | None) -> None:
-    """Create demo units, one account per role, and cases of every type at every stage (back-dated)."""
+def seed_demo(obj: Ctx, now_text: str | None, more_cases: bool) -> None:
+    """Create demo units, one account per role, and cases of every type at every stage (back-dated).
+
+    Accounts get new passwords on every run; cases are added only to an empty database."""
     from .demo import seed
 
     eng = obj.engine()
-    report = seed(eng, now=_parse_now(now_text) or eng.now())
+    report = seed(eng, now=_parse_now(now_text) or eng.now(), cases=True if more_cases else None)
     click.echo(report)
 
 

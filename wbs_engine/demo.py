@@ -172,8 +172,9 @@ class Walker:
         return now
 
 
-def seed(engine: WbsEngine, now: datetime) -> str:
-    """Idempotent for units and users (passwords are reset and printed); adds a fresh set of demo cases."""
+def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
+    """Idempotent for units and users (passwords are reset and printed). Demo cases are added when the
+    database has none (``cases=None``), always (True) or never (False)."""
     for code, name in DEMO_UNITS:
         ensure_unit(engine, code, name, email=f"{code.lower()}@kantor.contoh.id")
     lines = ["Akun demo (kata sandi baru setiap seed-demo) / demo accounts (new passwords on every seed-demo):"]
@@ -189,6 +190,17 @@ def seed(engine: WbsEngine, now: datetime) -> str:
                      "tim_telaah": "telaah", "tim_investigasi": "investigator", "pegawai": "pegawai",
                      "auditor": "auditor", "admin": "admin"}
     walker = Walker(engine, users_by_role, [u[0] for u in DEMO_UNITS])
+    if cases is None:
+        from sqlmodel import func, select
+
+        from .models import Case
+
+        with unit_of_work(engine.db, write=False) as s:
+            cases = s.exec(select(func.count()).select_from(Case)).one() == 0
+    if not cases:
+        lines.append("Perkara demo sudah ada; tidak ditambah (pakai --more-cases untuk menambah). / "
+                     "Demo cases already present; none added (use --more-cases to add).")
+        return "\n".join(lines)
     made = 0
     # ages in calendar days: fresh, due soon, overdue, long overdue
     ages = [0, 2, 4, 9, 20, 45]
