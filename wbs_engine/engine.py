@@ -177,14 +177,16 @@ class WbsEngine:
             st = defn.states[defn.initial]
             case = Case(number=number, case_type=defn.key, workflow_version=defn.version, state=defn.initial,
                         phase=st.phase, final=st.final, unit_code=unit_code or self._default_unit(s),
-                        filed_by_user_id=filed_by.user_id if filed_by else None, identity_mode=identity_mode,
+                        # an anonymous report is never linked to the account that filed it
+                        filed_by_user_id=filed_by.user_id if filed_by and identity_mode != "anonim" else None,
+                        identity_mode=identity_mode,
                         receipt_hash=receipt_hash(code), data=plain,
                         identity_enc=self.vault.encrypt(ident) if ident else None,
                         confidential_enc=self.vault.encrypt(secret) if secret else None,
                         recused=[], created_at=now, updated_at=now, version=1)
             s.add(case)
             s.flush()
-            actor_name = filed_by.username if filed_by else "pelapor"
+            actor_name = filed_by.username if filed_by and identity_mode != "anonim" else "pelapor"
             cal = self.calendar(s)
             changes = clocks.on_transition(defn.clocks, {}, None, case.state, now, cal, self._clock_data(case, clean),
                                            final=st.final)

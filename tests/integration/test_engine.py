@@ -312,3 +312,19 @@ def test_timestamps_are_utc_and_aware(wbs, clock):
     with unit_of_work(wbs.db, write=False) as s:
         case = wbs.get_case(s, c.number)
         assert case.created_at == clock.now and case.created_at.utcoffset() == timedelta(0)
+
+
+def test_anonymous_report_by_signed_in_employee_is_not_linked_to_the_account(wbs):
+    data = {"apa": "Pengadaan barang dipecah agar di bawah batas lelang oleh panitia pengadaan kantor.",
+            "siapa": "Panitia pengadaan", "kapan": "2026-02-20"}
+    from wbs_engine.definition import load_workflow
+    defn = load_workflow(__import__("pathlib").Path(__file__).resolve().parents[2] / "workflows" / "wbs.yaml")
+    from wbs_engine.demo import sample_value
+    full = {f.name: sample_value(f, 0) for f in defn.intake if f.required and not f.identity}
+    full.update({k: v for k, v in data.items() if defn.field(k)})
+    c = wbs.create_case("wbs", full, identity_mode="anonim", filed_by=actor(wbs, "pegawai"))
+    with unit_of_work(wbs.db, write=False) as s:
+        case = wbs.get_case(s, c.number)
+        assert case.filed_by_user_id is None and case.identity_enc is None
+        ev = s.exec(select(CaseEvent).where(CaseEvent.chain == c.number, CaseEvent.seq == 1)).one()
+        assert ev.actor == "pelapor"
