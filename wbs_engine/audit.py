@@ -58,29 +58,34 @@ def append(session: Session, *, chain: str, kind: str, actor: str, now: datetime
     A concurrent append to the same chain makes one of the two transactions fail (conditional update of
     the head, plus the unique (chain, seq)); case chains are already serialised by the case's version.
     """
-    heads = AuditHead.__table__
-    stmt = sa.select(heads.c.seq, heads.c.hash).where(heads.c.chain == chain)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    head = session.execute(stmt).first()
+    conn = session.connection()
+    head = conn.execute(_HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD, {"chain": chain}).first()
     seq = head.seq + 1 if head else 1
     ev = CaseEvent(case_id=case_id, chain=chain, seq=seq, kind=kind, trigger=trigger, from_state=from_state,
                    to_state=to_state, actor=actor, actor_role=actor_role, occurred_at=now,
                    payload=_norm(payload or {}), prev_hash=head.hash if head else GENESIS, hash="")
     ev.hash = event_hash(ev)
-    # Core statements: the trail is append-only, so the ORM's identity map and flush add nothing here.
-    session.execute(sa.insert(CaseEvent.__table__).values(
-        case_id=ev.case_id, chain=ev.chain, seq=ev.seq, kind=ev.kind, trigger=ev.trigger, from_state=ev.from_state,
-        to_state=ev.to_state, actor=ev.actor, actor_role=ev.actor_role, occurred_at=ev.occurred_at,
-        payload=ev.payload, prev_hash=ev.prev_hash, hash=ev.hash))
+    # Core statements on the session's connection: the trail is append-only, so the ORM's identity map
+    # and flush add nothing here (and this is the hot path of every fire).
+    conn.execute(_INSERT_EVENT, {
+        "case_id": ev.case_id, "chain": ev.chain, "seq": ev.seq, "kind": ev.kind, "trigger": ev.trigger,
+        "from_state": ev.from_state, "to_state": ev.to_state, "actor": ev.actor, "actor_role": ev.actor_role,
+        "occurred_at": ev.occurred_at, "payload": ev.payload, "prev_hash": ev.prev_hash, "hash": ev.hash})
     if head is None:
-        session.execute(sa.insert(heads).values(chain=chain, seq=seq, hash=ev.hash, sealed_seq=0))
-    else:
-        res = session.execute(sa.update(heads).where(heads.c.chain == chain, heads.c.seq == head.seq)
-                              .values(seq=seq, hash=ev.hash))
-        if res.rowcount != 1:
-            raise ConcurrentChange(chain)
+        conn.execute(_INSERT_HEAD, {"chain": chain, "seq": seq, "hash": ev.hash, "sealed_seq": 0})
+    elif conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seq": head.seq, "seq": seq, "hash": ev.hash}).rowcount != 1:
+        raise ConcurrentChange(chain)
     return ev
+
+
+_heads = AuditHead.__table__
+_events = CaseEvent.__table__
+_HEAD = sa.select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == sa.bindparam("chain"))
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+_INSERT_EVENT = sa.insert(_events)
+_INSERT_HEAD = sa.insert(_heads)
+_MOVE_HEAD = (sa.update(_heads).where(_heads.c.chain == sa.bindparam("b_chain"), _heads.c.seq == sa.bindparam("b_seq"))
+              .values(seq=sa.bindparam("seq"), hash=sa.bindparam("hash")))
 
 
 def checkpoint(session: Session, now: datetime) -> AuditCheckpoint | None:

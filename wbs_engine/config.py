@@ -39,6 +39,9 @@ class Settings:
     mail_from: str = "wbs-engine@localhost"
     base_url: str = "http://127.0.0.1:5000"
     scheduler: str = "off"  # off | embedded
+    #: SQLite durability: FULL syncs every commit to disk (a case with a receipt code survives a power cut);
+    #: NORMAL survives a killed process but may lose the last commits on power loss.
+    sqlite_synchronous: str = "FULL"
     attachments_dir: Path | None = None
     extra: dict = field(default_factory=dict)
 
@@ -63,7 +66,11 @@ class Settings:
         sched = env.get("WBS_SCHEDULER", "off")
         if sched not in ("off", "embedded"):
             raise ConfigError("WBS_SCHEDULER must be 'off' or 'embedded'")
+        sync = env.get("WBS_SQLITE_SYNCHRONOUS", "FULL").strip().upper()
+        if sync not in ("FULL", "NORMAL"):
+            raise ConfigError("WBS_SQLITE_SYNCHRONOUS must be FULL or NORMAL")
         return cls(
+            sqlite_synchronous=sync,
             instance_dir=instance,
             database_url=env.get("WBS_DATABASE_URL", ""),
             workflows_dir=Path(env.get("WBS_WORKFLOWS_DIR", str(PROJECT_ROOT / "workflows"))),

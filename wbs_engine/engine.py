@@ -8,6 +8,7 @@ receipt code is returned only after the commit (ARCHITECTURE.md, rules 1–3).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,16 +95,48 @@ class WbsEngine:
                  clock: Callable[[], datetime] | None = None, registry: Registry | None = None,
                  vault: Vault | None = None):
         self.settings = settings
-        self.db = db or make_engine(settings.db_url)
+        self.db = db or make_engine(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.registry = registry or Registry(settings.workflows_dir)
         self.vault = vault or Vault.from_settings(settings.encryption_key, settings.key_file)
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._calendar: tuple[float, WorkingCalendar] | None = None
+        self._directory: tuple[float, list[notify.Staff]] | None = None
 
     # -- time and calendar ------------------------------------------------------------------------
     def now(self) -> datetime:
         return self._clock()
 
+    #: seconds an office calendar read from the ``holiday`` table is reused; changes made through this
+    #: engine are seen at once (``invalidate_calendar``), changes by another process within this time
+    CALENDAR_TTL = 30.0
+
+    def invalidate_calendar(self) -> None:
+        self._calendar = None
+
+    #: seconds the staff directory (users and grants, for notifications) is reused; like the calendar,
+    #: changes made through this engine are seen at once
+    DIRECTORY_TTL = 30.0
+
+    def invalidate_directory(self) -> None:
+        self._directory = None
+
+    def staff_directory(self, session: Session) -> list[notify.Staff]:
+        cached = self._directory
+        if cached is not None and time.monotonic() - cached[0] < self.DIRECTORY_TTL:
+            return cached[1]
+        staff = notify.load_directory(session)
+        self._directory = (time.monotonic(), staff)
+        return staff
+
     def calendar(self, session: Session) -> WorkingCalendar:
+        cached = self._calendar
+        if cached is not None and time.monotonic() - cached[0] < self.CALENDAR_TTL:
+            return cached[1]
+        cal = self._load_calendar(session)
+        self._calendar = (time.monotonic(), cal)
+        return cal
+
+    def _load_calendar(self, session: Session) -> WorkingCalendar:
         added: dict = {}
         removed: list = []
         for h in session.exec(select(Holiday)).all():
@@ -360,12 +393,14 @@ class WbsEngine:
 
     def _bump_version(self, s: Session, case: Case) -> None:
         """Optimistic concurrency: the first writer moves the version on; a stale writer matches no row."""
-        res = s.execute(sa.update(Case).where(Case.id == case.id, Case.version == case.version)
-                        .values(version=case.version + 1).execution_options(synchronize_session=False))
+        res = s.connection().execute(_BUMP_VERSION, {"b_id": case.id, "b_version": case.version,
+                                                     "version": case.version + 1})
         if res.rowcount != 1:
             raise ConcurrentChange(case.number)
-        case.version += 1
-        s.add(case)
+        # the row already holds the new version: keep the ORM from writing it again
+        from sqlalchemy.orm.attributes import set_committed_value
+
+        set_committed_value(case, "version", case.version + 1)
 
     def _clock_data(self, case: Case, clean: dict[str, Any]) -> dict[str, Any]:
         return {**(case.data or {}), **clean}
@@ -389,6 +424,11 @@ class WbsEngine:
                 entry["remaining_days"] = ch.state.remaining_days
             log.append(entry)
         return log
+
+
+_cases = Case.__table__
+_BUMP_VERSION = (sa.update(_cases).where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
+                 .values(version=sa.bindparam("version")))
 
 
 def _row_to_state(r: Clock) -> clocks.ClockState:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session
 
 from .models import Case, Outbox, RoleGrant, User
 
@@ -79,28 +81,60 @@ def render(kind: str, lang: str, **values: Any) -> tuple[str, str]:
 
 
 def queue(session: Session, *, kind: str, recipient: str, lang: str, now: datetime, case_id: int | None,
-          dedupe_key: str | None = None, **values: Any) -> Outbox | None:
-    if dedupe_key and session.exec(select(Outbox).where(Outbox.dedupe_key == dedupe_key)).first():
-        return None
+          dedupe_key: str | None = None, **values: Any) -> bool:
+    """Add one notification; False when a row with the same ``dedupe_key`` already exists."""
     subject, body = render(kind, lang, **values)
-    row = Outbox(case_id=case_id, kind=kind, recipient=recipient, lang=lang, subject=subject, body=body,
-                 next_attempt_at=now, created_at=now, dedupe_key=dedupe_key)
-    session.add(row)
-    return row
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(_outbox).values(
+        case_id=case_id, kind=kind, recipient=recipient, lang=lang, subject=subject, body=body, status="pending",
+        attempts=0, next_attempt_at=now, created_at=now, dedupe_key=dedupe_key).on_conflict_do_nothing()
+    return conn.execute(stmt).rowcount == 1
 
 
-def users_with_roles(session: Session, roles: set[str], case: Case) -> list[User]:
+_outbox = Outbox.__table__
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A staff member as notifications need them (plain data, safe to cache between transactions)."""
+
+    id: int
+    username: str
+    full_name: str
+    email: str | None
+    lang: str
+    grants: tuple[tuple[str, str | None, str | None], ...]  # (role, unit_code, case_type)
+
+
+def load_directory(session: Session) -> list[Staff]:
+    users, grants = User.__table__, RoleGrant.__table__
+    rows = session.connection().execute(
+        sa.select(users.c.id, users.c.username, users.c.full_name, users.c.email, users.c.lang,
+                  grants.c.role, grants.c.unit_code, grants.c.case_type)
+        .join(grants, grants.c.user_id == users.c.id).where(users.c.active == sa.true())
+        .order_by(users.c.id)).all()
+    out: dict[int, Staff] = {}
+    for r in rows:
+        prev = out.get(r.id)
+        g = (*(prev.grants if prev else ()), (r.role, r.unit_code, r.case_type))
+        out[r.id] = Staff(r.id, r.username, r.full_name or "", r.email, r.lang or "id", g)
+    return list(out.values())
+
+
+def users_with_roles(session: Session, roles: set[str], case: Case,
+                     directory: list[Staff] | None = None) -> list[Staff]:
     """Active users holding one of ``roles`` for the case's unit and type, minus recused officials."""
     if not roles:
         return []
-    rows = session.exec(select(User, RoleGrant).join(RoleGrant, RoleGrant.user_id == User.id)
-                        .where(RoleGrant.role.in_(sorted(roles)), User.active == True)).all()  # noqa: E712
-    out: dict[int, User] = {}
-    for user, g in rows:
-        if (g.unit_code in (None, case.unit_code)) and (g.case_type in (None, case.case_type)) \
-                and user.username not in (case.recused or []):
-            out[user.id] = user
-    return list(out.values())
+    recused = set(case.recused or [])
+    return [u for u in (directory if directory is not None else load_directory(session))
+            if u.username not in recused and any(
+                role in roles and unit in (None, case.unit_code) and ctype in (None, case.case_type)
+                for role, unit, ctype in u.grants)]
 
 
 def _case_values(engine: WbsEngine, defn: WorkflowDef, case: Case, lang: str) -> dict[str, Any]:
@@ -111,7 +145,7 @@ def _case_values(engine: WbsEngine, defn: WorkflowDef, case: Case, lang: str) ->
 
 def _notify_next_actors(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, now: datetime) -> None:
     roles = {r for t in defn.transitions_from(case.state) for r in t.roles} - {"pelapor", "system"}
-    for user in users_with_roles(session, roles, case):
+    for user in users_with_roles(session, roles, case, engine.staff_directory(session)):
         if not user.email:
             continue
         vals = _case_values(engine, defn, case, user.lang)

@@ -77,6 +77,7 @@ def create_or_update_user(engine: WbsEngine, username: str, grants: list[Grant],
         if added:
             audit.append(s, chain=audit.SYSTEM_CHAIN, kind="role_granted", actor=actor, now=now,
                          payload={"user": username, "grants": added})
+    engine.invalidate_directory()
     return generated
 
 
@@ -98,3 +99,4 @@ def set_holiday(engine: WbsEngine, day: date, kind: str, name: str, actor: str =
         s.add(row)
         audit.append(s, chain=audit.SYSTEM_CHAIN, kind="holiday_set", actor=actor, now=now,
                      payload={"day": day, "kind": kind, "name": name.strip()})
+    engine.invalidate_calendar()
