@@ -46,6 +46,13 @@ class ClockState:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def outcome(self) -> str | None:
+        """For a stopped clock: ``on_time`` or ``late`` (stopped after its deadline); else None."""
+        if self.status != STOPPED or self.stopped_at is None or self.due_at is None:
+            return None
+        return "on_time" if self.stopped_at < self.due_at and self.breached_at is None else "late"
+
 
 def limit_for(spec: ClockSpec, data: dict) -> Duration:
     if spec.limit_by:
@@ -149,7 +156,7 @@ def mark_breached(st: ClockState, now: datetime) -> ClockState:
 @dataclass(frozen=True)
 class ClockChange:
     name: str
-    action: str  # started | paused | resumed | stopped
+    action: str  # started | checked | paused | resumed | stopped | extended
     state: ClockState
 
 
@@ -174,6 +181,12 @@ def on_transition(specs: dict[str, ClockSpec], current: dict[str, ClockState], f
             elif st.status == PAUSED and to_state not in spec.pauses:
                 changes.append(ClockChange(name, "resumed", resume(spec, st, now, cal)))
             continue
-        if not final and to_state in spec.starts.on_enter and to_state not in spec.stops.on_enter:
-            changes.append(ClockChange(name, "started", start(spec, name, now, cal, data)))
+        if not final and to_state in spec.starts.on_enter:
+            started = start(spec, name, now, cal, data)
+            if to_state in spec.stops.on_enter:
+                # starts and stops on the same event: records whether that event itself was in time
+                # (e.g. a gift reported to the UPG within 10 HK of the date it was received)
+                changes.append(ClockChange(name, "checked", stop(started, now)))
+            else:
+                changes.append(ClockChange(name, "started", started))
     return changes

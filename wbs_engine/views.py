@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import select
 
 from .db import unit_of_work
-from .engine import CONFIDENTIAL, Actor, WbsEngine
+from .engine import CONFIDENTIAL, Actor, WbsEngine, _row_to_state
 from .errors import NotAllowed
 from .models import CaseEvent, Clock
 
@@ -58,6 +58,7 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
                 "stopped_at": c.stopped_at.isoformat() if c.stopped_at else None,
                 "breached_at": c.breached_at.isoformat() if c.breached_at else None,
                 "extensions": c.extensions, "next_action": c.next_action,
+                "outcome": _row_to_state(c).outcome,
                 "next_action_at": c.next_action_at.isoformat() if c.next_action_at else None,
                 "source": spec.source if spec else None,
             })

@@ -1,0 +1,130 @@
+"""The shipped workflows on the real engine, with real 2026 dates (SKB holidays and cuti bersama)."""
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from wbs_engine.views import case_view
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def wib(y, m, d, hh=9, mm=0):
+    return datetime(y, m, d, hh - 7, mm, tzinfo=UTC)
+
+
+GIFT = {"nama": "Wati", "nip": "198501012010012001", "jabatan": "Analis", "unit_kerja": "Seksi Layanan",
+        "nama_pemberi": "PT Contoh", "hubungan_pemberi": "rekanan_penyedia", "jenis": "barang",
+        "uraian": "Parsel makanan dan jam tangan", "nilai_taksiran": "Rp 2.500.000",
+        "tempat_penerimaan": "Kantor", "peristiwa": "Hari raya",
+        "kronologi": "Paket diantar kurir ke meja kerja tanpa pemberitahuan sebelumnya."}
+
+
+def clocks_of(wbs, number):
+    return {c["name"]: c for c in case_view(wbs, number, None)["clocks"]}
+
+
+def test_complaint_before_idul_fitri_is_due_after_the_holiday_block(wbs, clock):
+    clock.now = wib(2026, 3, 17)  # Tuesday; 18 cuti, 19 Nyepi, 20 cuti, 21-22 Idul Fitri, 23-24 cuti
+    c = wbs.create_case("pengaduan", {"nama": "Siti", "layanan": "Legalisir", "kategori": "normatif",
+                                      "uraian": "Petugas meminta uang tambahan di luar tarif resmi legalisir."},
+                        identity_mode="rahasia")
+    v = clocks_of(wbs, c.number)["verifikasi"]
+    assert (v["status"], v["due_date"], v["limit"]) == ("running", "2026-03-27", "3 HK")
+
+
+def test_gift_clocks_run_at_once_from_the_date_received(wbs, clock):
+    clock.now = wib(2026, 3, 10)
+    c = wbs.create_case("gratifikasi", {**GIFT, "tanggal_penerimaan": "2026-03-02"}, filed_by=wbs.load_actor("pegawai"))
+    cl = clocks_of(wbs, c.number)
+    # reported to the UPG 6 HK after 2 Mar: due 16 Mar, checked at filing, in time
+    assert (cl["lapor_upg"]["due_date"], cl["lapor_upg"]["status"], cl["lapor_upg"]["outcome"]) == \
+        ("2026-03-16", "stopped", "on_time")
+    assert (cl["lapor_kpk"]["due_date"], cl["lapor_kpk"]["status"]) == ("2026-04-21", "running")  # 30 HK
+    assert (cl["teruskan_upg"]["due_date"], cl["teruskan_upg"]["status"]) == ("2026-03-31", "running")
+    upg = wbs.load_actor("upg")
+    clock.now = wib(2026, 3, 11)
+    wbs.fire(c.number, "mulai_telaah", upg)
+    clock.now = wib(2026, 3, 12)
+    wbs.fire(c.number, "minta_kelengkapan", upg, {"kekurangan": "Lampirkan foto barang dan kuitansi."})
+    cl = clocks_of(wbs, c.number)
+    # paused on Thu 12 Mar (that day counts as used): 13, 16, 17, 25, 26, 27, 30, 31 Mar were left
+    assert cl["teruskan_upg"]["status"] == "paused" and cl["teruskan_upg"]["remaining_days"] == 8
+    assert cl["lapor_kpk"]["status"] == "running"  # the statutory limit does not wait
+    assert (cl["kelengkapan"]["status"], cl["kelengkapan"]["due_date"]) == ("running", "2026-04-17")  # 20 HK
+    clock.now = wib(2026, 4, 6)
+    wbs.fire(c.number, "lengkapi", wbs.load_actor("pegawai"), {"kelengkapan": "Foto dan kuitansi terlampir."})
+    cl = clocks_of(wbs, c.number)
+    assert cl["kelengkapan"]["status"] == "stopped"
+    # resumed on Mon 6 Apr with the 8 HK that were left: 7, 8, 9, 10, 13, 14, 15, 16 Apr
+    assert (cl["teruskan_upg"]["status"], cl["teruskan_upg"]["due_date"]) == ("running", "2026-04-16")
+
+
+def test_late_gift_report_is_recorded_as_late(wbs, clock):
+    clock.now = wib(2026, 3, 10)
+    c = wbs.create_case("gratifikasi", {**GIFT, "tanggal_penerimaan": "2026-02-02"}, filed_by=wbs.load_actor("pegawai"))
+    cl = clocks_of(wbs, c.number)
+    # 3,4,5,6,9,10,11,12,13 Feb (9), 16 cuti bersama Imlek, 17 Imlek, 18 Feb (10)
+    assert (cl["lapor_upg"]["due_date"], cl["lapor_upg"]["outcome"]) == ("2026-02-18", "late")
+
+
+def test_wbs_investigation_extends_once(wbs, clock):
+    from wbs_engine.definition import load_workflow
+    from wbs_engine.demo import all_paths, sample_value
+    from wbs_engine.errors import InvalidTransition
+
+    defn = load_workflow(REPO / "workflows" / "wbs.yaml")
+    data = {f.name: sample_value(f, 0) for f in defn.intake if f.required}
+    c = wbs.create_case("wbs", data, identity_mode="anonim")
+    path = next(p for p in all_paths(defn) if any(t.dest == "investigasi" for t in p))
+    users = {"pengelola": "pengelola", "tim_telaah": "telaah", "tim_investigasi": "investigator", "atasan": "atasan"}
+    for t in path:
+        if t.dest == "investigasi":
+            break
+        who = next(users[r] for r in t.roles if r in users)
+        args = {n: sample_value(defn.field(n), 0, users=["telaah"]) for n in (*t.requires, *t.optional)}
+        clock.advance(hours=4)
+        wbs.fire(c.number, t.trigger, wbs.load_actor(who), args, reason="Alasan pengujian." if t.reason else None)
+    inv = next(t for t in defn.transitions_from(path[[x.dest for x in path].index("investigasi")].source[0])
+               if t.dest == "investigasi")
+    args = {n: sample_value(defn.field(n), 0, users=["investigator"]) for n in (*inv.requires, *inv.optional)}
+    wbs.fire(c.number, inv.trigger, wbs.load_actor(next(users[r] for r in inv.roles if r in users)), args,
+             reason="Alasan pengujian." if inv.reason else None)
+    before = clocks_of(wbs, c.number)["investigasi"]
+    ext = next(t for t in defn.transitions if t.extends)
+    actor = wbs.load_actor(next(users[r] for r in ext.roles if r in users))
+    ext_args = {n: sample_value(defn.field(n), 0) for n in (*ext.requires, *ext.optional)}
+    wbs.fire(c.number, ext.trigger, actor, ext_args, reason="Perlu memeriksa dokumen pengadaan tambahan.")
+    after = clocks_of(wbs, c.number)["investigasi"]
+    assert after["extensions"] == 1
+    cal = __import__("wbs_engine.calendar", fromlist=["WorkingCalendar"]).WorkingCalendar()
+    assert cal.working_days_between(date.fromisoformat(before["due_date"]), date.fromisoformat(after["due_date"])) == 30
+    with pytest.raises(InvalidTransition, match="sudah diperpanjang 1 kali"):
+        wbs.fire(c.number, ext.trigger, actor, ext_args, reason="Perpanjangan kedua tidak boleh.")
+
+
+def test_case_show_json_lists_every_clock_with_due_date_and_status(tmp_path):
+    runner = CliRunner()
+    env = {"WBS_INSTANCE_DIR": str(tmp_path), "WBS_DATABASE_URL": ""}
+    from wbs_engine.cli import cli
+
+    def run(*a):
+        r = runner.invoke(cli, list(a), env=env, catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    run("init-db")
+    run("unit", "add", "PUSAT", "Sekretariat")
+    run("create-user", "wati", "--role", "pegawai", "--password", "rahasia-demo-123")
+    created = json.loads(run("case", "new", "gratifikasi", "--as", "wati", "--json", "--now", "2026-03-10T09:00:00+07:00",
+                             *[x for k, v in {**GIFT, "tanggal_penerimaan": "2026-03-02"}.items() for x in ("-f", f"{k}={v}")]))
+    view = json.loads(run("case", "show", created["number"], "--json"))
+    running = {c["name"]: c for c in view["clocks"] if c["status"] == "running"}
+    assert set(running) == {"lapor_kpk", "teruskan_upg"}
+    for c in running.values():
+        assert c["due_date"] and c["due_at"] and c["label"] and c["source"]
+        assert c["next_action"] == "breach" or c["next_action"].startswith("remind:")
+    assert {c["name"]: c["outcome"] for c in view["clocks"] if c["status"] == "stopped"} == {"lapor_upg": "on_time"}
