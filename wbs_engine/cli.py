@@ -234,6 +234,25 @@ def case_fire(obj: Ctx, number: str, trigger: str, username: str, field_pairs: t
         click.echo(f"{res.number}: {res.from_state} → {res.to_state} ({res.trigger}, {res.role}; v{res.version})")
 
 
+@case.command("message")
+@click.argument("number")
+@click.option("--as", "username", required=True, help="Username, or 'pelapor:RECEIPT-CODE' for the reporter.")
+@click.option("--text", required=True, help="The message.")
+@click.pass_obj
+def case_message(obj: Ctx, number: str, username: str, text: str) -> None:
+    """Post a message on case NUMBER (reporter ↔ handlers); stored encrypted, notified by e-mail."""
+    from .db import unit_of_work
+
+    eng = obj.engine()
+    if username.startswith("pelapor:"):
+        with unit_of_work(eng.db, write=False) as s:
+            actor, _case = eng.reporter(s, username.removeprefix("pelapor:"))
+    else:
+        actor = eng.load_actor(username)
+    eng.post_message(number, actor, text)
+    click.echo(obj.t(f"Pesan terkirim pada {number}.", f"Message posted on {number}."))
+
+
 @case.command("show")
 @click.argument("number")
 @click.option("--as", "username", help="Show what this user may see (identity and confidential fields).")

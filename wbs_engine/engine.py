@@ -26,7 +26,7 @@ from .db import make_engine, unit_of_work
 from .definition import TransitionSpec, WorkflowDef
 from .errors import ConcurrentChange, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from .hooks import FireContext
-from .models import Case, CaseCounter, Clock, Holiday, RoleGrant, Unit, User
+from .models import Case, CaseCounter, Clock, Holiday, Message, RoleGrant, Unit, User
 from .registry import Loaded, Registry
 
 CONFIDENTIAL = "[rahasia]"
@@ -359,6 +359,45 @@ class WbsEngine:
         notify.on_transition(s, self, defn, case, t, from_state, clean, now)
         return Fired(number=case.number, trigger=trigger, from_state=from_state, to_state=to_state,
                      version=case.version, role=role)
+
+    # -- messages ---------------------------------------------------------------------------------
+    def post_message(self, number: str, actor: Actor, body: str, *, now: datetime | None = None) -> int:
+        """A message on a case: from the reporter (receipt code) to the handlers, or from a handler to the
+        reporter. The text is stored encrypted; the audit event records that a message was sent, not its text."""
+        now = now or self.now()
+        body = (body or "").strip()
+        if not 2 <= len(body) <= 5000:
+            raise ValidationFailed({"pesan": ("isi 2–5000 karakter", "write 2–5000 characters")})
+        with unit_of_work(self.db) as s:
+            case = self.get_case(s, number)
+            defn = self.workflow(s, case).definition
+            roles = actor.roles_for(case)
+            if actor.kind == "user" and actor.username in (case.recused or []):
+                raise NotAllowed(f"{actor.username} dikecualikan (recusal) dari perkara {case.number}.",
+                                 f"{actor.username} is recused from case {case.number}.")
+            from_reporter = "pelapor" in roles and actor.kind == "reporter" or (
+                actor.kind == "user" and case.filed_by_user_id == actor.user_id)
+            handler_roles = {r for t in defn.transitions for r in t.roles} - {"pelapor", "system"}
+            if not from_reporter and not (roles & handler_roles):
+                raise NotAllowed(f"{actor.username} tidak berwenang mengirim pesan pada perkara {case.number}.",
+                                 f"{actor.username} may not post messages on case {case.number}.")
+            if case.final:
+                raise InvalidTransition(f"Perkara {case.number} sudah ditutup.", f"Case {case.number} is closed.")
+            self._bump_version(s, case)
+            msg = Message(case_id=case.id, author="pelapor" if actor.kind == "reporter" else actor.username,
+                          to_reporter=not from_reporter, body_enc=self.vault.encrypt(body), created_at=now)
+            s.add(msg)
+            s.flush()
+            audit.append(s, chain=case.number, case_id=case.id, kind="message", actor=msg.author,
+                         actor_role="pelapor" if from_reporter else sorted(roles & handler_roles)[0], now=now,
+                         payload={"message_id": msg.id, "to_reporter": msg.to_reporter, "length": len(body)})
+            notify.on_message(s, self, defn, case, from_reporter, now)
+            return msg.id
+
+    def messages(self, session: Session, case: Case) -> list[dict[str, Any]]:
+        rows = session.exec(select(Message).where(Message.case_id == case.id).order_by(Message.id)).all()
+        return [{"id": m.id, "author": m.author, "to_reporter": m.to_reporter, "at": m.created_at.isoformat(),
+                 "body": self.vault.decrypt(m.body_enc)} for m in rows]
 
     def _transition(self, defn: WorkflowDef, case: Case, trigger: str) -> TransitionSpec:
         if case.final:

@@ -44,6 +44,14 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "Your report {number} is now \"{state}\".\nFollow it with your tracking code at {track}.\n\n"
                "This message was sent automatically; do not reply to it."),
     },
+    "reporter_reply": {
+        "id": ("Pesan baru tentang laporan Anda {number}",
+               "Petugas mengirim pesan tentang laporan Anda {number}.\nBaca dan jawab dengan kode pelacakan Anda di "
+               "{track}.\n\nPesan ini dikirim otomatis; jangan membalas e-mail ini."),
+        "en": ("New message about your report {number}",
+               "The handlers sent a message about your report {number}.\nRead and answer it with your tracking code "
+               "at {track}.\n\nThis message was sent automatically; do not reply to it."),
+    },
     "reminder": {
         "id": ("[{number}] Pengingat: {clock} jatuh tempo {due_date}",
                "Yth. {name},\n\nBatas waktu \"{clock}\" perkara {number} ({type}) jatuh tempo {due_date}.\n"
@@ -181,6 +189,25 @@ def on_transition(session: Session, engine: WbsEngine, defn: WorkflowDef, case: 
             vals = _case_values(engine, defn, case, lang)
             queue(session, kind="reporter_status", recipient=VAULT_PREFIX + engine.vault.encrypt(email), lang=lang,
                   now=now, case_id=case.id, dedupe_key=f"reporter:{case.id}:{case.version}", **vals)
+
+
+def on_message(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, from_reporter: bool,
+               now: datetime) -> None:
+    """A reporter's message goes to whoever can act on the case now; a handler's to the reporter's e-mail."""
+    if from_reporter:
+        roles = {r for t in defn.transitions_from(case.state) for r in t.roles} - {"pelapor", "system"}
+        for user in users_with_roles(session, roles, case, engine.staff_directory(session)):
+            if user.email:
+                vals = _case_values(engine, defn, case, user.lang)
+                vals.update(name=user.full_name or user.username)
+                queue(session, kind="reporter_message", recipient=user.email, lang=user.lang, now=now,
+                      case_id=case.id, dedupe_key=f"msg:{case.id}:{case.version}:{user.id}", **vals)
+        return
+    email = reporter_email(engine, defn, case)
+    if email:
+        vals = _case_values(engine, defn, case, "id")
+        queue(session, kind="reporter_reply", recipient=VAULT_PREFIX + engine.vault.encrypt(email), lang="id",
+              now=now, case_id=case.id, dedupe_key=f"reporter:{case.id}:{case.version}", **vals)
 
 
 # --- delivery ------------------------------------------------------------------------------------

@@ -70,6 +70,9 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             history.append({"seq": e.seq, "kind": e.kind, "trigger": e.trigger, "from_state": e.from_state,
                             "to_state": e.to_state, "actor": e.actor, "role": e.actor_role,
                             "at": e.occurred_at.isoformat(), "payload": payload, "hash": e.hash})
+        messages = engine.messages(s, case) if (see_secret or viewer is None) else []
+        if viewer is None:
+            messages = [{**m, "body": CONFIDENTIAL} for m in messages]
         actions = [{"trigger": t.trigger, "label": t.label.get(lang), "roles": t.roles,
                     "requires": t.requires, "optional": t.optional, "reason": t.reason}
                    for t in defn.transitions_from(case.state) if not case.final]
@@ -80,6 +83,6 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "unit": case.unit_code, "identity_mode": case.identity_mode, "version": case.version,
             "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
             "closed_at": case.closed_at.isoformat() if case.closed_at else None, "recused": case.recused,
-            "fields": values, "clocks": clocks, "history": history, "actions": actions,
+            "fields": values, "clocks": clocks, "history": history, "actions": actions, "messages": messages,
             "viewer_roles": sorted(roles),
         }

@@ -328,3 +328,24 @@ def test_anonymous_report_by_signed_in_employee_is_not_linked_to_the_account(wbs
         assert case.filed_by_user_id is None and case.identity_enc is None
         ev = s.exec(select(CaseEvent).where(CaseEvent.chain == c.number, CaseEvent.seq == 1)).one()
         assert ev.actor == "pelapor"
+
+
+def test_messages_between_reporter_and_handlers(wbs):
+    c = new_case(wbs)
+    with unit_of_work(wbs.db, write=False) as s:
+        reporter, _ = wbs.reporter(s, c.receipt_code)
+    wbs.post_message(c.number, reporter, "Saya punya bukti foto kuitansi tambahan.")
+    wbs.post_message(c.number, actor(wbs, "pengelola"), "Terima kasih, silakan kirim melalui halaman pelacakan.")
+    with pytest.raises(NotAllowed):
+        wbs.post_message(c.number, actor(wbs, "auditor"), "Auditor hanya membaca.")
+    with pytest.raises(ValidationFailed):
+        wbs.post_message(c.number, reporter, " ")
+    with unit_of_work(wbs.db, write=False) as s:
+        case = wbs.get_case(s, c.number)
+        msgs = wbs.messages(s, case)
+        assert [(m["author"], m["to_reporter"]) for m in msgs] == [("pelapor", False), ("pengelola", True)]
+        assert "kuitansi" not in str(s.exec(select(CaseEvent).where(CaseEvent.kind == "message")).all())
+        mails = s.exec(select(Outbox).where(Outbox.kind.in_(["reporter_message", "reporter_reply"]))).all()
+        assert {m.kind for m in mails} == {"reporter_message", "reporter_reply"}
+        assert all("kuitansi" not in m.body for m in mails)
+        assert audit.verify(s).ok
