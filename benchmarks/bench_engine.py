@@ -31,12 +31,18 @@ from wbs_engine.engine import WbsEngine  # noqa: E402
 from wbs_engine.migrate import upgrade  # noqa: E402
 from wbs_engine.users import create_or_update_user, ensure_unit, parse_grant  # noqa: E402
 
-COMPLAINT = {"nama": "Siti", "layanan": "Legalisir", "kategori": "normatif",
-             "uraian": "Petugas meminta uang tambahan di luar tarif resmi saat legalisir ijazah."}
+COMPLAINT = {
+    "nama": "Siti",
+    "layanan": "Legalisir",
+    "kategori": "normatif",
+    "uraian": "Petugas meminta uang tambahan di luar tarif resmi saat legalisir ijazah.",
+}
 # a path of 5 fires per case
-PATH = [("mulai_verifikasi", "pengelola", {}),
-        ("minta_informasi", "pengelola", {"pesan": "Mohon sebutkan jam kejadian."}),
-        ("tutup_tanpa_jawaban", "pengelola", {})]
+PATH = [
+    ("mulai_verifikasi", "pengelola", {}),
+    ("minta_informasi", "pengelola", {"pesan": "Mohon sebutkan jam kejadian."}),
+    ("tutup_tanpa_jawaban", "pengelola", {}),
+]
 
 
 def bench_engine(tmp: Path, cases: int, sync: str) -> tuple[int, float, dict[str, int]]:
@@ -46,8 +52,12 @@ def bench_engine(tmp: Path, cases: int, sync: str) -> tuple[int, float, dict[str
         t[0] += timedelta(seconds=1)
         return t[0]
 
-    s = Settings(instance_dir=tmp, database_url=f"sqlite:///{tmp / f'engine-{sync}.sqlite3'}",
-                 encryption_key=Vault.generate_key(), sqlite_synchronous=sync)
+    s = Settings(
+        instance_dir=tmp,
+        database_url=f"sqlite:///{tmp / f'engine-{sync}.sqlite3'}",
+        encryption_key=Vault.generate_key(),
+        sqlite_synchronous=sync,
+    )
     eng = WbsEngine(s, clock=clock)
     upgrade(eng.db)
     ensure_unit(eng, "PUSAT", "Pusat")
@@ -72,7 +82,8 @@ def _counts(eng: WbsEngine) -> dict[str, int]:
 
     with eng.db.connect() as c:
         return {t: c.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in ("case_event", "outbox")} | {
-            "clock_writes": c.execute(sa.text("SELECT count(*) FROM case_clock")).scalar_one()}
+            "clock_writes": c.execute(sa.text("SELECT count(*) FROM case_clock")).scalar_one()
+        }
 
 
 def bench_sqlite3(tmp: Path, fires: int, rows: dict[str, int], sync: str) -> float:
@@ -81,21 +92,30 @@ def bench_sqlite3(tmp: Path, fires: int, rows: dict[str, int], sync: str) -> flo
     db = sqlite3.connect(tmp / f"bare-{sync}.sqlite3", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={sync}")
-    db.execute("CREATE TABLE case_file (id INTEGER PRIMARY KEY, number TEXT UNIQUE, state TEXT, version INT,"
-               " updated_at TEXT)")
-    db.execute("CREATE TABLE case_event (id INTEGER PRIMARY KEY, chain TEXT, seq INT, kind TEXT, trigger TEXT,"
-               " from_state TEXT, to_state TEXT, actor TEXT, occurred_at TEXT, payload TEXT, prev_hash TEXT,"
-               " hash TEXT, UNIQUE(chain, seq))")
+    db.execute(
+        "CREATE TABLE case_file (id INTEGER PRIMARY KEY, number TEXT UNIQUE, state TEXT, version INT, updated_at TEXT)"
+    )
+    db.execute(
+        "CREATE TABLE case_event (id INTEGER PRIMARY KEY, chain TEXT, seq INT, kind TEXT, trigger TEXT,"
+        " from_state TEXT, to_state TEXT, actor TEXT, occurred_at TEXT, payload TEXT, prev_hash TEXT,"
+        " hash TEXT, UNIQUE(chain, seq))"
+    )
     db.execute("CREATE TABLE audit_head (chain TEXT PRIMARY KEY, seq INT, hash TEXT)")
-    db.execute("CREATE TABLE case_clock (id INTEGER PRIMARY KEY, case_id INT, name TEXT, status TEXT,"
-               " due_at TEXT, next_action_at TEXT)")
-    db.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, case_id INT, recipient TEXT, subject TEXT, body TEXT,"
-               " status TEXT)")
+    db.execute(
+        "CREATE TABLE case_clock (id INTEGER PRIMARY KEY, case_id INT, name TEXT, status TEXT,"
+        " due_at TEXT, next_action_at TEXT)"
+    )
+    db.execute(
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY, case_id INT, recipient TEXT, subject TEXT, body TEXT,"
+        " status TEXT)"
+    )
     cases = fires // len(PATH)
     db.execute("BEGIN")
     for i in range(cases):
-        db.execute("INSERT INTO case_file (number, state, version, updated_at) VALUES (?, 'diterima', 1, '')",
-                   (f"PGD-2026-{i:06d}",))
+        db.execute(
+            "INSERT INTO case_file (number, state, version, updated_at) VALUES (?, 'diterima', 1, '')",
+            (f"PGD-2026-{i:06d}",),
+        )
         db.execute("INSERT INTO audit_head VALUES (?, 1, ?)", (f"PGD-2026-{i:06d}", "0" * 64))
     db.execute("COMMIT")
     clock_per_fire = rows["clock_writes_total"] / fires
@@ -109,21 +129,31 @@ def bench_sqlite3(tmp: Path, fires: int, rows: dict[str, int], sync: str) -> flo
             payload = json.dumps({"data": data})
             h = hashlib.sha256((number + trigger + payload + prev).encode()).hexdigest()
             db.execute("BEGIN")
-            db.execute("UPDATE case_file SET state = ?, version = version + 1, updated_at = ? WHERE number = ?",
-                       (trigger, "2026-03-02T02:00:00", number))
-            db.execute("INSERT INTO case_event (chain, seq, kind, trigger, from_state, to_state, actor, occurred_at,"
-                       " payload, prev_hash, hash) VALUES (?, ?, 'transition', ?, 'a', 'b', ?, ?, ?, ?, ?)",
-                       (number, seq, trigger, who, "2026-03-02T02:00:00", payload, prev, h))
+            db.execute(
+                "UPDATE case_file SET state = ?, version = version + 1, updated_at = ? WHERE number = ?",
+                (trigger, "2026-03-02T02:00:00", number),
+            )
+            db.execute(
+                "INSERT INTO case_event (chain, seq, kind, trigger, from_state, to_state, actor, occurred_at,"
+                " payload, prev_hash, hash) VALUES (?, ?, 'transition', ?, 'a', 'b', ?, ?, ?, ?, ?)",
+                (number, seq, trigger, who, "2026-03-02T02:00:00", payload, prev, h),
+            )
             db.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE chain = ?", (seq, h, number))
             clock_due += clock_per_fire
             while clock_due >= 1:
-                db.execute("INSERT INTO case_clock (case_id, name, status, due_at, next_action_at)"
-                           " VALUES (?, 'verifikasi', 'running', '2026-03-05', '2026-03-04')", (i,))
+                db.execute(
+                    "INSERT INTO case_clock (case_id, name, status, due_at, next_action_at)"
+                    " VALUES (?, 'verifikasi', 'running', '2026-03-05', '2026-03-04')",
+                    (i,),
+                )
                 clock_due -= 1
             outbox_due += outbox_per_fire
             while outbox_due >= 1:
-                db.execute("INSERT INTO outbox (case_id, recipient, subject, body, status)"
-                           " VALUES (?, 'a@b.c', 'subject', 'body', 'pending')", (i,))
+                db.execute(
+                    "INSERT INTO outbox (case_id, recipient, subject, body, status)"
+                    " VALUES (?, 'a@b.c', 'subject', 'body', 'pending')",
+                    (i,),
+                )
                 outbox_due -= 1
             db.execute("COMMIT")
             prev = h
@@ -146,8 +176,10 @@ def main() -> None:
             bare = bench_sqlite3(tmp, fires, rows, sync)
         eng_rate, bare_rate = fires / secs, fires / bare
         ratio = eng_rate / bare_rate
-        per_fire = (f"1 case + 1 event + 1 head + {rows['clock_writes_total'] / fires:.2f} clock + "
-                    f"{rows['outbox'] / fires:.2f} outbox")
+        per_fire = (
+            f"1 case + 1 event + 1 head + {rows['clock_writes_total'] / fires:.2f} clock + "
+            f"{rows['outbox'] / fires:.2f} outbox"
+        )
         print(f"{sync:<11} {eng_rate:>15,.0f} {bare_rate:>15,.0f} {ratio:>7.3f}  {per_fire}")
         if sync == "FULL":
             verdict = "met" if ratio >= 0.25 else "NOT met"

@@ -462,8 +462,13 @@ def make_wbs(tmp_path, clock):
     key = Vault.generate_key()
 
     def build(url: str, workflows_dir: Path | None = None, **settings):
-        s = Settings(instance_dir=tmp_path / "instance", database_url=url,
-                     workflows_dir=workflows_dir or REPO / "workflows", encryption_key=key, **settings)
+        s = Settings(
+            instance_dir=tmp_path / "instance",
+            database_url=url,
+            workflows_dir=workflows_dir or REPO / "workflows",
+            encryption_key=key,
+            **settings,
+        )
         eng = WbsEngine(s, clock=clock)
         upgrade(eng.db)
         made.append(eng)
@@ -482,10 +487,22 @@ def wbs(make_wbs, db_url):
     eng = make_wbs(db_url)
     for code in ("PUSAT", "LAYANAN", "UMUM"):
         ensure_unit(eng, code, f"Unit {code}")
-    for username, grants in [("pengelola", ["pengelola"]), ("atasan", ["atasan"]),
-                             ("petugas", ["unit:LAYANAN"]), ("petugas.umum", ["unit:UMUM"]),
-                             ("auditor", ["auditor"]), ("pegawai", ["pegawai"]), ("upg", ["upg"]),
-                             ("telaah", ["tim_telaah"]), ("investigator", ["tim_investigasi"])]:
-        create_or_update_user(eng, username, [parse_grant(g) for g in grants], email=f"{username}@kantor.test",
-                              password="rahasia-demo-123")
+    for username, grants in [
+        ("pengelola", ["pengelola"]),
+        ("atasan", ["atasan"]),
+        ("petugas", ["unit:LAYANAN"]),
+        ("petugas.umum", ["unit:UMUM"]),
+        ("auditor", ["auditor"]),
+        ("pegawai", ["pegawai"]),
+        ("upg", ["upg"]),
+        ("telaah", ["tim_telaah"]),
+        ("investigator", ["tim_investigasi"]),
+    ]:
+        create_or_update_user(
+            eng,
+            username,
+            [parse_grant(g) for g in grants],
+            email=f"{username}@kantor.test",
+            password="rahasia-demo-123",
+        )
     return eng

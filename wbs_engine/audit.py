@@ -43,16 +43,36 @@ def canonical(obj: Any) -> bytes:
 
 def event_hash(ev: CaseEvent) -> str:
     body = {
-        "case_id": ev.case_id, "chain": ev.chain, "seq": ev.seq, "kind": ev.kind, "trigger": ev.trigger,
-        "from": ev.from_state, "to": ev.to_state, "actor": ev.actor, "role": ev.actor_role,
-        "at": ev.occurred_at, "payload": ev.payload or {}, "prev": ev.prev_hash,
+        "case_id": ev.case_id,
+        "chain": ev.chain,
+        "seq": ev.seq,
+        "kind": ev.kind,
+        "trigger": ev.trigger,
+        "from": ev.from_state,
+        "to": ev.to_state,
+        "actor": ev.actor,
+        "role": ev.actor_role,
+        "at": ev.occurred_at,
+        "payload": ev.payload or {},
+        "prev": ev.prev_hash,
     }
     return hashlib.sha256(canonical(body)).hexdigest()
 
 
-def append(session: Session, *, chain: str, kind: str, actor: str, now: datetime, case_id: int | None = None,
-           trigger: str | None = None, from_state: str | None = None, to_state: str | None = None,
-           actor_role: str | None = None, payload: dict | None = None) -> CaseEvent:
+def append(
+    session: Session,
+    *,
+    chain: str,
+    kind: str,
+    actor: str,
+    now: datetime,
+    case_id: int | None = None,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    actor_role: str | None = None,
+    payload: dict | None = None,
+) -> CaseEvent:
     """Append one event to ``chain`` inside the caller's transaction.
 
     A concurrent append to the same chain makes one of the two transactions fail (conditional update of
@@ -61,16 +81,42 @@ def append(session: Session, *, chain: str, kind: str, actor: str, now: datetime
     conn = session.connection()
     head = conn.execute(_HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD, {"chain": chain}).first()
     seq = head.seq + 1 if head else 1
-    ev = CaseEvent(case_id=case_id, chain=chain, seq=seq, kind=kind, trigger=trigger, from_state=from_state,
-                   to_state=to_state, actor=actor, actor_role=actor_role, occurred_at=now,
-                   payload=_norm(payload or {}), prev_hash=head.hash if head else GENESIS, hash="")
+    ev = CaseEvent(
+        case_id=case_id,
+        chain=chain,
+        seq=seq,
+        kind=kind,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        actor_role=actor_role,
+        occurred_at=now,
+        payload=_norm(payload or {}),
+        prev_hash=head.hash if head else GENESIS,
+        hash="",
+    )
     ev.hash = event_hash(ev)
     # Core statements on the session's connection: the trail is append-only, so the ORM's identity map
     # and flush add nothing here (and this is the hot path of every fire).
-    conn.execute(_INSERT_EVENT, {
-        "case_id": ev.case_id, "chain": ev.chain, "seq": ev.seq, "kind": ev.kind, "trigger": ev.trigger,
-        "from_state": ev.from_state, "to_state": ev.to_state, "actor": ev.actor, "actor_role": ev.actor_role,
-        "occurred_at": ev.occurred_at, "payload": ev.payload, "prev_hash": ev.prev_hash, "hash": ev.hash})
+    conn.execute(
+        _INSERT_EVENT,
+        {
+            "case_id": ev.case_id,
+            "chain": ev.chain,
+            "seq": ev.seq,
+            "kind": ev.kind,
+            "trigger": ev.trigger,
+            "from_state": ev.from_state,
+            "to_state": ev.to_state,
+            "actor": ev.actor,
+            "actor_role": ev.actor_role,
+            "occurred_at": ev.occurred_at,
+            "payload": ev.payload,
+            "prev_hash": ev.prev_hash,
+            "hash": ev.hash,
+        },
+    )
     if head is None:
         conn.execute(_INSERT_HEAD, {"chain": chain, "seq": seq, "hash": ev.hash, "sealed_seq": 0})
     elif conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seq": head.seq, "seq": seq, "hash": ev.hash}).rowcount != 1:
@@ -84,8 +130,11 @@ _HEAD = sa.select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == sa.bindpa
 _HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _INSERT_EVENT = sa.insert(_events)
 _INSERT_HEAD = sa.insert(_heads)
-_MOVE_HEAD = (sa.update(_heads).where(_heads.c.chain == sa.bindparam("b_chain"), _heads.c.seq == sa.bindparam("b_seq"))
-              .values(seq=sa.bindparam("seq"), hash=sa.bindparam("hash")))
+_MOVE_HEAD = (
+    sa.update(_heads)
+    .where(_heads.c.chain == sa.bindparam("b_chain"), _heads.c.seq == sa.bindparam("b_seq"))
+    .values(seq=sa.bindparam("seq"), hash=sa.bindparam("hash"))
+)
 
 
 def checkpoint(session: Session, now: datetime) -> AuditCheckpoint | None:
@@ -99,8 +148,12 @@ def checkpoint(session: Session, now: datetime) -> AuditCheckpoint | None:
     cp.hash = checkpoint_hash(cp)
     session.add(cp)
     for h in moved:
-        session.execute(sa.update(AuditHead).where(AuditHead.chain == h.chain)
-                        .values(sealed_seq=h.seq).execution_options(synchronize_session=False))
+        session.execute(
+            sa.update(AuditHead)
+            .where(AuditHead.chain == h.chain)
+            .values(sealed_seq=h.seq)
+            .execution_options(synchronize_session=False)
+        )
     session.flush()
     return cp
 
@@ -124,8 +177,11 @@ def _events(session: Session, batch: int = 5000) -> Iterator[CaseEvent]:
     last: tuple[str, int] = ("", 0)
     while True:
         rows = session.exec(
-            select(CaseEvent).where(sa.tuple_(CaseEvent.chain, CaseEvent.seq) > sa.tuple_(*last))
-            .order_by(CaseEvent.chain, CaseEvent.seq).limit(batch)).all()
+            select(CaseEvent)
+            .where(sa.tuple_(CaseEvent.chain, CaseEvent.seq) > sa.tuple_(*last))
+            .order_by(CaseEvent.chain, CaseEvent.seq)
+            .limit(batch)
+        ).all()
         if not rows:
             return
         yield from rows
@@ -150,11 +206,11 @@ def verify(session: Session) -> VerifyResult:
             chain, prev_hash, expect_seq = ev.chain, GENESIS, 1
         label = f"event id {ev.id} ({ev.chain} #{ev.seq}, {ev.kind})"
         if ev.seq != expect_seq:
-            return fail(f"{label}: expected #{expect_seq} of {ev.chain}; an event is missing or was "
-                        "renumbered", ev)
+            return fail(f"{label}: expected #{expect_seq} of {ev.chain}; an event is missing or was renumbered", ev)
         if ev.prev_hash != prev_hash:
-            return fail(f"{label}: does not follow the event before it (an event was removed, inserted "
-                        "or reordered)", ev)
+            return fail(
+                f"{label}: does not follow the event before it (an event was removed, inserted or reordered)", ev
+            )
         if event_hash(ev) != ev.hash:
             return fail(f"{label}: its content does not match its hash (the row was edited)", ev)
         prev_hash, expect_seq = ev.hash, expect_seq + 1
@@ -165,8 +221,10 @@ def verify(session: Session) -> VerifyResult:
         if got is None:
             return fail(f"chain {ch}: its head says {seq} events but none are left (events deleted)")
         if got != (seq, h):
-            return fail(f"chain {ch}: the last event is #{got[0]} but the head records #{seq} "
-                        "(events deleted from the end, or the head was edited)")
+            return fail(
+                f"chain {ch}: the last event is #{got[0]} but the head records #{seq} "
+                "(events deleted from the end, or the head was edited)"
+            )
     for ch in seen_heads:
         if ch not in heads:
             return fail(f"chain {ch}: events without a head (the head row was deleted)")
@@ -179,8 +237,10 @@ def verify(session: Session) -> VerifyResult:
         for ch, (seq, h) in cp.heads.items():
             ev = session.exec(select(CaseEvent).where(CaseEvent.chain == ch, CaseEvent.seq == seq)).first()
             if ev is None or ev.hash != h:
-                return fail(f"checkpoint {cp.id} sealed {ch} #{seq}, which is gone or changed "
-                            "(a whole case's trail was deleted or rewritten)")
+                return fail(
+                    f"checkpoint {cp.id} sealed {ch} #{seq}, which is gone or changed "
+                    "(a whole case's trail was deleted or rewritten)"
+                )
         prev = cp.hash
         cps += 1
     return VerifyResult(True, count, len(seen_heads), cps)

@@ -48,8 +48,10 @@ def _require_migrated(engine: Any) -> None:
     from .migrate import current
 
     if current(engine.db) is None:
-        raise WbsError("Basis data belum disiapkan; jalankan dulu: wbs init-db",
-                       "The database is not set up; run first: wbs init-db")
+        raise WbsError(
+            "Basis data belum disiapkan; jalankan dulu: wbs init-db",
+            "The database is not set up; run first: wbs init-db",
+        )
 
 
 def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -68,8 +70,9 @@ def _parse_now(value: str | None) -> datetime | None:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not an ISO time such as 2026-03-13T09:00+07:00",
-                                 param_hint="--now") from None
+        raise click.BadParameter(
+            f"'{value}' is not an ISO time such as 2026-03-13T09:00+07:00", param_hint="--now"
+        ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
@@ -85,8 +88,13 @@ def _emit(obj: Any) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
-              help="Language of messages (Bahasa Indonesia or English).")
+@click.option(
+    "--lang",
+    type=click.Choice(["id", "en"]),
+    default="id",
+    show_default=True,
+    help="Language of messages (Bahasa Indonesia or English).",
+)
 @click.version_option(package_name="wbs-engine")
 @click.pass_context
 def cli(ctx: click.Context, lang: str) -> None:
@@ -101,6 +109,7 @@ def cli(ctx: click.Context, lang: str) -> None:
 
 # -- database ---------------------------------------------------------------------------------------
 
+
 @cli.command("init-db")
 @click.pass_obj
 def init_db(obj: Ctx) -> None:
@@ -114,7 +123,9 @@ def init_db(obj: Ctx) -> None:
     upgrade(db)
     Vault.from_settings(s.encryption_key, s.key_file)  # creates instance/secret.key when no key is set
     url = db.url.render_as_string()
-    click.echo(obj.t(f"Basis data siap (revisi {current(db)}): {url}", f"Database ready (revision {current(db)}): {url}"))
+    click.echo(
+        obj.t(f"Basis data siap (revisi {current(db)}): {url}", f"Database ready (revision {current(db)}): {url}")
+    )
 
 
 @cli.command("gen-key")
@@ -126,6 +137,7 @@ def gen_key() -> None:
 
 
 # -- workflows --------------------------------------------------------------------------------------
+
 
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
@@ -146,15 +158,23 @@ def lint(obj: Ctx, files: tuple[str, ...]) -> None:
                 click.echo(str(i))
         else:
             assert defn is not None
-            click.echo(f"{p}: OK ({defn.ident}, {len(defn.states)} states, {len(defn.transitions)} transitions, "
-                       f"{len(defn.clocks)} clocks)")
+            click.echo(
+                f"{p}: OK ({defn.ident}, {len(defn.states)} states, {len(defn.transitions)} transitions, "
+                f"{len(defn.clocks)} clocks)"
+            )
     sys.exit(1 if bad else 0)
 
 
 @cli.command()
 @click.argument("workflow")
-@click.option("--lang", "label_lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
-              help="Language of the state labels.")
+@click.option(
+    "--lang",
+    "label_lang",
+    type=click.Choice(["id", "en"]),
+    default="id",
+    show_default=True,
+    help="Language of the state labels.",
+)
 @click.pass_obj
 def diagram(obj: Ctx, workflow: str, label_lang: str) -> None:
     """Print the Mermaid state diagram of WORKFLOW (a key such as pengaduan, or a file path)."""
@@ -171,6 +191,7 @@ def diagram(obj: Ctx, workflow: str, label_lang: str) -> None:
 
 # -- cases ------------------------------------------------------------------------------------------
 
+
 @cli.group()
 def case() -> None:
     """Create, move and show cases."""
@@ -185,21 +206,45 @@ def case() -> None:
 @click.option("--now", "now_text", help="Pretend the time is this ISO time (for back-dating and tests).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def case_new(obj: Ctx, case_type: str, field_pairs: tuple[str, ...], identity: str | None, username: str | None,
-             unit: str | None, now_text: str | None, as_json: bool) -> None:
+def case_new(
+    obj: Ctx,
+    case_type: str,
+    field_pairs: tuple[str, ...],
+    identity: str | None,
+    username: str | None,
+    unit: str | None,
+    now_text: str | None,
+    as_json: bool,
+) -> None:
     """File a new case of CASE_TYPE; prints its number and the reporter's receipt code."""
     eng = obj.engine()
     filer = eng.load_actor(username) if username else None
-    created = eng.create_case(case_type, _parse_fields(field_pairs), identity_mode=identity, filed_by=filer,
-                              unit_code=unit, now=_parse_now(now_text))
+    created = eng.create_case(
+        case_type,
+        _parse_fields(field_pairs),
+        identity_mode=identity,
+        filed_by=filer,
+        unit_code=unit,
+        now=_parse_now(now_text),
+    )
     if as_json:
-        _emit({"number": created.number, "receipt_code": created.receipt_code, "state": created.state,
-               "version": created.version})
+        _emit(
+            {
+                "number": created.number,
+                "receipt_code": created.receipt_code,
+                "state": created.state,
+                "version": created.version,
+            }
+        )
     else:
-        click.echo(obj.t(f"Nomor registrasi: {created.number}\nKode pelacakan:   {created.receipt_code}\n"
-                         f"Status:           {created.state}",
-                         f"Case number:   {created.number}\nReceipt code:  {created.receipt_code}\n"
-                         f"State:         {created.state}"))
+        click.echo(
+            obj.t(
+                f"Nomor registrasi: {created.number}\nKode pelacakan:   {created.receipt_code}\n"
+                f"Status:           {created.state}",
+                f"Case number:   {created.number}\nReceipt code:  {created.receipt_code}\n"
+                f"State:         {created.state}",
+            )
+        )
 
 
 @case.command("fire")
@@ -212,8 +257,17 @@ def case_new(obj: Ctx, case_type: str, field_pairs: tuple[str, ...], identity: s
 @click.option("--now", "now_text", help="Pretend the time is this ISO time.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def case_fire(obj: Ctx, number: str, trigger: str, username: str, field_pairs: tuple[str, ...], reason: str | None,
-              expect_version: int | None, now_text: str | None, as_json: bool) -> None:
+def case_fire(
+    obj: Ctx,
+    number: str,
+    trigger: str,
+    username: str,
+    field_pairs: tuple[str, ...],
+    reason: str | None,
+    expect_version: int | None,
+    now_text: str | None,
+    as_json: bool,
+) -> None:
     """Run TRIGGER on case NUMBER as a user; the engine checks role, unit, fields and guards."""
     from .db import unit_of_work
     from .engine import Actor
@@ -226,8 +280,15 @@ def case_fire(obj: Ctx, number: str, trigger: str, username: str, field_pairs: t
             actor, _case = eng.reporter(s, username.removeprefix("pelapor:"))
     else:
         actor = eng.load_actor(username)
-    res = eng.fire(number, trigger, actor, _parse_fields(field_pairs), reason=reason,
-                   expected_version=expect_version, now=_parse_now(now_text))
+    res = eng.fire(
+        number,
+        trigger,
+        actor,
+        _parse_fields(field_pairs),
+        reason=reason,
+        expected_version=expect_version,
+        now=_parse_now(now_text),
+    )
     if as_json:
         _emit(res.__dict__)
     else:
@@ -275,8 +336,10 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
     if view["clocks"]:
         click.echo(obj.t("  Batas waktu:", "  Time limits:"))
         for c in view["clocks"]:
-            click.echo(f"    {c['name']:<24} {c['status']:<9} {c['limit']:<16} due {c['due_date'] or '-'}"
-                       + (f" (sisa {c['remaining_days']} HK)" if c["remaining_days"] is not None else ""))
+            click.echo(
+                f"    {c['name']:<24} {c['status']:<9} {c['limit']:<16} due {c['due_date'] or '-'}"
+                + (f" (sisa {c['remaining_days']} HK)" if c["remaining_days"] is not None else "")
+            )
     click.echo(obj.t("  Riwayat:", "  History:"))
     for e in view["history"]:
         what = e["trigger"] or e["kind"]
@@ -286,24 +349,39 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
 
 # -- users ------------------------------------------------------------------------------------------
 
+
 @cli.command("create-user")
 @click.argument("username")
-@click.option("--role", "roles", multiple=True, required=True, metavar="ROLE[:UNIT[:TYPE]]",
-              help="Role, optionally for one unit and one case type; repeatable.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    metavar="ROLE[:UNIT[:TYPE]]",
+    help="Role, optionally for one unit and one case type; repeatable.",
+)
 @click.option("--name", "full_name", default="", help="Full name.")
 @click.option("--email", default=None, help="E-mail for notifications.")
 @click.option("--lang", "user_lang", type=click.Choice(["id", "en"]), default="id", help="Language of e-mails.")
 @click.option("--password", default=None, help="Password (default: generate one and print it).")
 @click.pass_obj
-def create_user(obj: Ctx, username: str, roles: tuple[str, ...], full_name: str, email: str | None,
-                user_lang: str, password: str | None) -> None:
+def create_user(
+    obj: Ctx,
+    username: str,
+    roles: tuple[str, ...],
+    full_name: str,
+    email: str | None,
+    user_lang: str,
+    password: str | None,
+) -> None:
     """Create a staff account, or add roles to an existing one."""
     from .users import create_or_update_user, parse_grant
 
     grants = [parse_grant(r) for r in roles]
     eng = obj.engine()
-    pw = create_or_update_user(eng, username, grants, full_name=full_name, email=email, lang=user_lang,
-                               password=password)
+    pw = create_or_update_user(
+        eng, username, grants, full_name=full_name, email=email, lang=user_lang, password=password
+    )
     click.echo(obj.t(f"Pengguna {username}: " + ", ".join(roles), f"User {username}: " + ", ".join(roles)))
     if pw:
         click.echo(obj.t(f"Kata sandi: {pw}", f"Password: {pw}"))
@@ -346,6 +424,7 @@ def unit_list(obj: Ctx) -> None:
 
 # -- audit ------------------------------------------------------------------------------------------
 
+
 @cli.command("verify-audit")
 @click.pass_obj
 def verify_audit(obj: Ctx) -> None:
@@ -357,10 +436,14 @@ def verify_audit(obj: Ctx) -> None:
     with unit_of_work(eng.db, write=False) as s:
         res = audit.verify(s)
     if res.ok:
-        click.echo(obj.t(f"Jejak audit utuh: {res.events} peristiwa dalam {res.chains} rantai, "
-                         f"{res.checkpoints} segel diperiksa.",
-                         f"Audit trail intact: {res.events} events in {res.chains} chains, "
-                         f"{res.checkpoints} checkpoints checked."))
+        click.echo(
+            obj.t(
+                f"Jejak audit utuh: {res.events} peristiwa dalam {res.chains} rantai, "
+                f"{res.checkpoints} segel diperiksa.",
+                f"Audit trail intact: {res.events} events in {res.chains} chains, "
+                f"{res.checkpoints} checkpoints checked.",
+            )
+        )
         sys.exit(0)
     click.echo(obj.t(f"JEJAK AUDIT RUSAK: {res.problem}", f"AUDIT TRAIL BROKEN: {res.problem}"), err=True)
     sys.exit(1)
@@ -376,11 +459,15 @@ def audit_checkpoint(obj: Ctx) -> None:
     eng = obj.engine()
     with unit_of_work(eng.db) as s:
         cp = audit.checkpoint(s, eng.now())
-    click.echo(obj.t("Tidak ada perubahan sejak segel terakhir.", "Nothing changed since the last checkpoint.")
-               if cp is None else obj.t(f"Segel {cp.id}: {len(cp.heads)} rantai.", f"Checkpoint {cp.id}: {len(cp.heads)} chains."))
+    click.echo(
+        obj.t("Tidak ada perubahan sejak segel terakhir.", "Nothing changed since the last checkpoint.")
+        if cp is None
+        else obj.t(f"Segel {cp.id}: {len(cp.heads)} rantai.", f"Checkpoint {cp.id}: {len(cp.heads)} chains.")
+    )
 
 
 # -- calendar ---------------------------------------------------------------------------------------
+
 
 @cli.group()
 def workdays() -> None:
@@ -479,6 +566,7 @@ def holidays_list(obj: Ctx, year: int | None) -> None:
 
 
 # -- demo and serving -------------------------------------------------------------------------------
+
 
 @cli.command("seed-demo")
 @click.option("--now", "now_text", help="Seed as if it were this ISO time (default: now).")

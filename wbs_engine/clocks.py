@@ -96,8 +96,16 @@ def start(spec: ClockSpec, name: str, now: datetime, cal: WorkingCalendar, data:
     else:
         counted = cal.local(now).date()
     due = _due_date(cal, counted, limit.days, limit.unit)
-    st = ClockState(name=name, status=RUNNING, limit_days=limit.days, limit_unit=limit.unit, counted_from=counted,
-                    started_at=now, due_date=due, due_at=cal.day_end_utc(due))
+    st = ClockState(
+        name=name,
+        status=RUNNING,
+        limit_days=limit.days,
+        limit_unit=limit.unit,
+        counted_from=counted,
+        started_at=now,
+        due_date=due,
+        due_at=cal.day_end_utc(due),
+    )
     return schedule(spec, st, cal)
 
 
@@ -106,12 +114,12 @@ def pause(spec: ClockSpec, st: ClockState, now: datetime, cal: WorkingCalendar) 
         return st
     today = cal.local(now).date()
     if st.limit_unit == "working":
-        left = cal.working_days_between(cal.effective_date(now, after_hours_rule=spec.after_hours_next_day),
-                                        st.due_date)
+        left = cal.working_days_between(
+            cal.effective_date(now, after_hours_rule=spec.after_hours_next_day), st.due_date
+        )
     else:
         left = (st.due_date - today).days
-    return replace(st, status=PAUSED, paused_at=now, remaining_days=max(left, 0), next_action=None,
-                   next_action_at=None)
+    return replace(st, status=PAUSED, paused_at=now, remaining_days=max(left, 0), next_action=None, next_action_at=None)
 
 
 def resume(spec: ClockSpec, st: ClockState, now: datetime, cal: WorkingCalendar) -> ClockState:
@@ -123,8 +131,15 @@ def resume(spec: ClockSpec, st: ClockState, now: datetime, cal: WorkingCalendar)
     else:
         base = cal.local(now).date()
     due = _due_date(cal, base, left, st.limit_unit)
-    st = replace(st, status=RUNNING, paused_at=None, remaining_days=None, due_date=due, due_at=cal.day_end_utc(due),
-                 reminders_done=tuple(b for b in st.reminders_done if b > left))
+    st = replace(
+        st,
+        status=RUNNING,
+        paused_at=None,
+        remaining_days=None,
+        due_date=due,
+        due_at=cal.day_end_utc(due),
+        reminders_done=tuple(b for b in st.reminders_done if b > left),
+    )
     return schedule(spec, st, cal)
 
 
@@ -140,8 +155,15 @@ def extend(spec: ClockSpec, st: ClockState, by: Duration, cal: WorkingCalendar) 
     if st.status == PAUSED:
         return replace(st, remaining_days=(st.remaining_days or 0) + by.days, extensions=st.extensions + 1)
     due = _due_date(cal, st.due_date, by.days, by.unit)
-    st = replace(st, status=RUNNING, due_date=due, due_at=cal.day_end_utc(due), breached_at=None,
-                 extensions=st.extensions + 1, reminders_done=())
+    st = replace(
+        st,
+        status=RUNNING,
+        due_date=due,
+        due_at=cal.day_end_utc(due),
+        breached_at=None,
+        extensions=st.extensions + 1,
+        reminders_done=(),
+    )
     return schedule(spec, st, cal)
 
 
@@ -160,9 +182,17 @@ class ClockChange:
     state: ClockState
 
 
-def on_transition(specs: dict[str, ClockSpec], current: dict[str, ClockState], from_state: str | None,
-                  to_state: str, now: datetime, cal: WorkingCalendar, data: dict, *,
-                  final: bool = False) -> list[ClockChange]:
+def on_transition(
+    specs: dict[str, ClockSpec],
+    current: dict[str, ClockState],
+    from_state: str | None,
+    to_state: str,
+    now: datetime,
+    cal: WorkingCalendar,
+    data: dict,
+    *,
+    final: bool = False,
+) -> list[ClockChange]:
     """What the clocks do when a case moves ``from_state`` → ``to_state`` (None: the case is created).
 
     A case entering a final state stops every clock; a self-loop (``from == to``) changes nothing.

@@ -34,8 +34,7 @@ class Vault:
         try:
             self._fernet = Fernet(key)
         except (ValueError, TypeError) as exc:
-            raise CryptoError("the encryption key is not a valid Fernet key "
-                              "(generate one with: wbs gen-key)") from exc
+            raise CryptoError("the encryption key is not a valid Fernet key (generate one with: wbs gen-key)") from exc
 
     @staticmethod
     def generate_key() -> str:
@@ -72,7 +71,7 @@ class Vault:
 def new_receipt_code() -> str:
     """A tracking code such as ``K7QM-2XHD-9PTA-RRW4``: shown once to the reporter, stored only hashed."""
     chars = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_GROUPS * _GROUP_LEN))
-    return "-".join(chars[i:i + _GROUP_LEN] for i in range(0, len(chars), _GROUP_LEN))
+    return "-".join(chars[i : i + _GROUP_LEN] for i in range(0, len(chars), _GROUP_LEN))
 
 
 def normalise_receipt_code(code: str) -> str:

@@ -21,8 +21,18 @@ from .roles import ROLES
 
 PHASES = ("intake", "verification", "follow_up", "closure")
 FIELD_TYPES = (
-    "text", "textarea", "date", "datetime", "number", "money", "email", "phone", "select", "boolean",
-    "unit", "user",
+    "text",
+    "textarea",
+    "date",
+    "datetime",
+    "number",
+    "money",
+    "email",
+    "phone",
+    "select",
+    "boolean",
+    "unit",
+    "user",
 )
 IDENTITY_MODES = ("anonim", "rahasia", "terbuka")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -78,8 +88,18 @@ class FieldSpec(_Strict):
 
     name: str
     type: Literal[
-        "text", "textarea", "date", "datetime", "number", "money", "email", "phone", "select", "boolean",
-        "unit", "user",
+        "text",
+        "textarea",
+        "date",
+        "datetime",
+        "number",
+        "money",
+        "email",
+        "phone",
+        "select",
+        "boolean",
+        "unit",
+        "user",
     ] = "text"
     label: Label
     help: Label | None = None
@@ -402,28 +422,39 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, in
                 add((*base, "source", j), f"transition '{t.trigger}': unknown state '{s}'")
             key = (t.trigger, s)
             if key in seen_pairs:
-                add((*base, "trigger"), f"duplicate trigger '{t.trigger}' from state '{s}' "
-                    f"(also transition #{seen_pairs[key] + 1}); a trigger must lead to one place")
+                add(
+                    (*base, "trigger"),
+                    f"duplicate trigger '{t.trigger}' from state '{s}' "
+                    f"(also transition #{seen_pairs[key] + 1}); a trigger must lead to one place",
+                )
             seen_pairs[key] = i
         if t.dest not in states:
             add((*base, "dest"), f"transition '{t.trigger}': unknown state '{t.dest}'")
         for j, r in enumerate(t.roles):
             if r not in ROLES:
-                add((*base, "roles", j), f"transition '{t.trigger}': unknown role '{r}' "
-                    f"(known roles: {', '.join(ROLES)})")
+                add(
+                    (*base, "roles", j),
+                    f"transition '{t.trigger}': unknown role '{r}' (known roles: {', '.join(ROLES)})",
+                )
         for j, g in enumerate(t.guards):
             if g not in GUARDS:
-                add((*base, "guards", j), f"transition '{t.trigger}': unknown guard '{g}' "
-                    f"(known guards: {', '.join(sorted(GUARDS))})")
+                add(
+                    (*base, "guards", j),
+                    f"transition '{t.trigger}': unknown guard '{g}' (known guards: {', '.join(sorted(GUARDS))})",
+                )
         for j, e in enumerate(t.effects):
             if e not in EFFECTS:
-                add((*base, "effects", j), f"transition '{t.trigger}': unknown effect '{e}' "
-                    f"(known effects: {', '.join(sorted(EFFECTS))})")
+                add(
+                    (*base, "effects", j),
+                    f"transition '{t.trigger}': unknown effect '{e}' (known effects: {', '.join(sorted(EFFECTS))})",
+                )
         for sect in ("requires", "optional"):
             for j, f in enumerate(getattr(t, sect)):
                 if f not in known_fields:
-                    add((*base, sect, j), f"transition '{t.trigger}': field '{f}' is not defined "
-                        "under 'fields' or 'intake'")
+                    add(
+                        (*base, sect, j),
+                        f"transition '{t.trigger}': field '{f}' is not defined under 'fields' or 'intake'",
+                    )
         if t.extends and t.extends.clock not in defn.clocks:
             add((*base, "extends", "clock"), f"transition '{t.trigger}' extends unknown clock '{t.extends.clock}'")
 
@@ -441,8 +472,10 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, in
         if st.final and any(name in t.source for t in defn.transitions):
             add(("states", name), f"final state '{name}' has a way out; a final state ends the case")
         if not st.final and not outs:
-            add(("states", name), f"state '{name}' is not final but has no way out; "
-                "add a transition from it or mark it 'final: true'")
+            add(
+                ("states", name),
+                f"state '{name}' is not final but has no way out; add a transition from it or mark it 'final: true'",
+            )
     if not defn.final_states:
         add(("states",), "no state is marked 'final: true'; a case could never close")
 
@@ -450,8 +483,12 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, in
     triggers = {t.trigger for t in defn.transitions}
     for name, c in defn.clocks.items():
         base = ("clocks", name)
-        refs = [("starts", "on_enter", c.starts.on_enter), ("stops", "on_enter", c.stops.on_enter),
-                ("stops", "on_exit", c.stops.on_exit), ("pauses", None, c.pauses)]
+        refs = [
+            ("starts", "on_enter", c.starts.on_enter),
+            ("stops", "on_enter", c.stops.on_enter),
+            ("stops", "on_exit", c.stops.on_exit),
+            ("pauses", None, c.pauses),
+        ]
         for sect, sub, lst in refs:
             for j, s in enumerate(lst):
                 if s not in states:
@@ -468,8 +505,11 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, in
             if c.on_breach.fire not in triggers:
                 add((*base, "on_breach", "fire"), f"clock '{name}': unknown trigger '{c.on_breach.fire}'")
             elif not any(t.trigger == c.on_breach.fire and "system" in t.roles for t in defn.transitions):
-                add((*base, "on_breach", "fire"), f"clock '{name}' fires '{c.on_breach.fire}' on breach, "
-                    "but that transition does not allow the role 'system'")
+                add(
+                    (*base, "on_breach", "fire"),
+                    f"clock '{name}' fires '{c.on_breach.fire}' on breach, "
+                    "but that transition does not allow the role 'system'",
+                )
         if not c.stops.on_enter and not c.stops.on_exit:
             add((*base, "stops"), f"clock '{name}' can never stop: it names no stop state")
             continue
@@ -479,11 +519,12 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, in
         for s in starts:
             # stop reachable = a stop state reachable, or leaving an on_exit state that is reachable
             seen_from = _reach(graph, {s})
-            can_stop = bool(seen_from & stop_enter) or any(
-                x in seen_from and (graph[x] - {x}) for x in stop_exit)
+            can_stop = bool(seen_from & stop_enter) or any(x in seen_from and (graph[x] - {x}) for x in stop_exit)
             if not can_stop:
-                add((*base, "stops"), f"clock '{name}' can never stop: from its start state '{s}' no stop "
-                    "state can be reached")
+                add(
+                    (*base, "stops"),
+                    f"clock '{name}' can never stop: from its start state '{s}' no stop state can be reached",
+                )
     for sect in ("identity", "confidential_fields"):
         for j, r in enumerate(getattr(defn.visibility, sect)):
             if r not in ROLES:

@@ -49,8 +49,14 @@ SAMPLE_TEXT = {
 }
 
 
-def sample_value(spec: FieldSpec, i: int = 0, *, units: list[str] | None = None, users: list[str] | None = None,
-                 today: date | None = None) -> Any:
+def sample_value(
+    spec: FieldSpec,
+    i: int = 0,
+    *,
+    units: list[str] | None = None,
+    users: list[str] | None = None,
+    today: date | None = None,
+) -> Any:
     """A valid value for ``spec`` (used by demo data and by tests that walk the workflows)."""
     today = today or date(2026, 1, 5)
     if spec.name in SAMPLE_TEXT and spec.type == "text":
@@ -137,13 +143,19 @@ class Walker:
         for name in (*t.requires, *t.optional):
             spec = defn.field(name)
             if spec is not None:
-                out[name] = sample_value(spec, i, units=self.units[1:2] or self.units,
-                                         users=[self.users_by_role.get("pegawai", "pegawai")], today=today)
+                out[name] = sample_value(
+                    spec,
+                    i,
+                    units=self.units[1:2] or self.units,
+                    users=[self.users_by_role.get("pegawai", "pegawai")],
+                    today=today,
+                )
         return out
 
     def intake(self, defn: WorkflowDef, i: int, today: date) -> dict[str, Any]:
-        return {f.name: sample_value(f, i, units=self.units, today=today) for f in defn.intake
-                if f.required or i % 2 == 0}
+        return {
+            f.name: sample_value(f, i, units=self.units, today=today) for f in defn.intake if f.required or i % 2 == 0
+        }
 
     def filer(self, defn: WorkflowDef) -> str | None:
         if "public" in defn.filed_by:
@@ -157,12 +169,22 @@ class Walker:
         filer = self.filer(defn)
         actor = self.engine.load_actor(filer) if filer else None
         identity = defn.identity[i % len(defn.identity)]
-        created = self.engine.create_case(defn.key, self.intake(defn, i, now.date()), identity_mode=identity,
-                                          filed_by=actor, now=now)
+        created = self.engine.create_case(
+            defn.key, self.intake(defn, i, now.date()), identity_mode=identity, filed_by=actor, now=now
+        )
         return created.number, created.receipt_code, filer
 
-    def walk(self, defn: WorkflowDef, number: str, receipt: str, filer: str | None, path: list[TransitionSpec],
-             start: datetime, step: timedelta, i: int = 0) -> datetime:
+    def walk(
+        self,
+        defn: WorkflowDef,
+        number: str,
+        receipt: str,
+        filer: str | None,
+        path: list[TransitionSpec],
+        start: datetime,
+        step: timedelta,
+        i: int = 0,
+    ) -> datetime:
         now = start
         for t in path:
             now += step
@@ -182,13 +204,28 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
 
     for username, full_name, grants in DEMO_USERS:
         parsed = [g for g in map(parse_grant, grants) if g.case_type in (None, *engine.registry.keys)]
-        pw = create_or_update_user(engine, username, parsed, full_name=full_name,
-                                   email=f"{username}@kantor.contoh.id", password=None, reset_password=True,
-                                   actor="seed-demo")
+        pw = create_or_update_user(
+            engine,
+            username,
+            parsed,
+            full_name=full_name,
+            email=f"{username}@kantor.contoh.id",
+            password=None,
+            reset_password=True,
+            actor="seed-demo",
+        )
         lines.append(f"  {username:<16} {pw:<18} {', '.join(grants)}")
-    users_by_role = {"pengelola": "pengelola", "atasan": "atasan", "unit": "petugas.layanan", "upg": "upg",
-                     "tim_telaah": "telaah", "tim_investigasi": "investigator", "pegawai": "pegawai",
-                     "auditor": "auditor", "admin": "admin"}
+    users_by_role = {
+        "pengelola": "pengelola",
+        "atasan": "atasan",
+        "unit": "petugas.layanan",
+        "upg": "upg",
+        "tim_telaah": "telaah",
+        "tim_investigasi": "investigator",
+        "pegawai": "pegawai",
+        "auditor": "auditor",
+        "admin": "admin",
+    }
     walker = Walker(engine, users_by_role, [u[0] for u in DEMO_UNITS])
     if cases is None:
         from sqlmodel import func, select
@@ -198,8 +235,10 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
         with unit_of_work(engine.db, write=False) as s:
             cases = s.exec(select(func.count()).select_from(Case)).one() == 0
     if not cases:
-        lines.append("Perkara demo sudah ada; tidak ditambah (pakai --more-cases untuk menambah). / "
-                     "Demo cases already present; none added (use --more-cases to add).")
+        lines.append(
+            "Perkara demo sudah ada; tidak ditambah (pakai --more-cases untuk menambah). / "
+            "Demo cases already present; none added (use --more-cases to add)."
+        )
         return "\n".join(lines)
     made = 0
     # ages in calendar days: fresh, due soon, overdue, long overdue
@@ -207,7 +246,7 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
     rnd = secrets.SystemRandom()
     for key in engine.registry.keys:
         defn = engine.registry.latest(key).definition
-        for j, (state, path) in enumerate(sorted(routes(defn).items())):
+        for j, (_state, path) in enumerate(sorted(routes(defn).items())):
             age = ages[(j + made) % len(ages)]
             start = now - timedelta(days=age, hours=rnd.randint(1, 6))
             step = timedelta(days=age) / (len(path) + 1) if age else timedelta(minutes=10)
@@ -216,6 +255,8 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
             made += 1
     with unit_of_work(engine.db) as s:
         audit.checkpoint(s, now)
-    lines.append(f"Perkara demo dibuat / demo cases created: {made} "
-                 f"({len(engine.registry.keys)} jenis, setiap status / every state).")
+    lines.append(
+        f"Perkara demo dibuat / demo cases created: {made} "
+        f"({len(engine.registry.keys)} jenis, setiap status / every state)."
+    )
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +40,8 @@ class Grant:
 
     def covers(self, case: Case) -> bool:
         return (self.unit_code is None or self.unit_code == case.unit_code) and (
-            self.case_type is None or self.case_type == case.case_type)
+            self.case_type is None or self.case_type == case.case_type
+        )
 
     def __str__(self) -> str:
         return ":".join(x for x in (self.role, self.unit_code or "*", self.case_type or "*"))
@@ -91,9 +92,15 @@ class Fired:
 
 
 class WbsEngine:
-    def __init__(self, settings: Settings, *, db: DbEngine | None = None,
-                 clock: Callable[[], datetime] | None = None, registry: Registry | None = None,
-                 vault: Vault | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        db: DbEngine | None = None,
+        clock: Callable[[], datetime] | None = None,
+        registry: Registry | None = None,
+        vault: Vault | None = None,
+    ):
         self.settings = settings
         self.db = db or make_engine(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.registry = registry or Registry(settings.workflows_dir)
@@ -144,18 +151,27 @@ class WbsEngine:
                 added[h.day] = h.name
             else:
                 removed.append(h.day)
-        return WorkingCalendar(added, removed, include_cuti_bersama=self.settings.include_cuti_bersama,
-                               office_close=self.settings.office_close)
+        return WorkingCalendar(
+            added,
+            removed,
+            include_cuti_bersama=self.settings.include_cuti_bersama,
+            office_close=self.settings.office_close,
+        )
 
     # -- actors -----------------------------------------------------------------------------------
     def actor(self, session: Session, username: str) -> Actor:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None or not user.active:
-            raise NotFound(f"Pengguna '{username}' tidak dikenal atau tidak aktif.",
-                           f"Unknown or inactive user '{username}'.")
+            raise NotFound(
+                f"Pengguna '{username}' tidak dikenal atau tidak aktif.", f"Unknown or inactive user '{username}'."
+            )
         grants = session.exec(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
-        return Actor(username=user.username, user_id=user.id, lang=user.lang,
-                     grants=tuple(Grant(g.role, g.unit_code, g.case_type) for g in grants))
+        return Actor(
+            username=user.username,
+            user_id=user.id,
+            lang=user.lang,
+            grants=tuple(Grant(g.role, g.unit_code, g.case_type) for g in grants),
+        )
 
     def load_actor(self, username: str) -> Actor:
         with unit_of_work(self.db, write=False) as s:
@@ -164,8 +180,10 @@ class WbsEngine:
     def reporter(self, session: Session, code: str) -> tuple[Actor, Case]:
         case = session.exec(select(Case).where(Case.receipt_hash == receipt_hash(code))).first()
         if case is None:
-            raise NotFound("Kode pelacakan tidak ditemukan; periksa kembali penulisannya.",
-                           "Tracking code not found; check how it is written.")
+            raise NotFound(
+                "Kode pelacakan tidak ditemukan; periksa kembali penulisannya.",
+                "Tracking code not found; check how it is written.",
+            )
         return Actor(username="pelapor", kind="reporter", case_id=case.id), case
 
     # -- lookups ----------------------------------------------------------------------------------
@@ -183,9 +201,17 @@ class WbsEngine:
         return {r.name: _row_to_state(r) for r in rows}
 
     # -- create -----------------------------------------------------------------------------------
-    def create_case(self, case_type: str, data: dict[str, Any], *, identity_mode: str | None = None,
-                    filed_by: Actor | None = None, unit_code: str | None = None,
-                    now: datetime | None = None, reporter_meta: dict | None = None) -> Created:
+    def create_case(
+        self,
+        case_type: str,
+        data: dict[str, Any],
+        *,
+        identity_mode: str | None = None,
+        filed_by: Actor | None = None,
+        unit_code: str | None = None,
+        now: datetime | None = None,
+        reporter_meta: dict | None = None,
+    ) -> Created:
         """File a new case. ``filed_by`` None means the public web form (no account)."""
         now = now or self.now()
         with unit_of_work(self.db) as s:
@@ -193,12 +219,21 @@ class WbsEngine:
             defn = loaded.definition
             identity_mode = identity_mode or defn.identity[0]
             if identity_mode not in defn.identity:
-                raise ValidationFailed({"identitas": (f"pilih salah satu: {', '.join(defn.identity)}",
-                                                      f"choose one of: {', '.join(defn.identity)}")})
+                raise ValidationFailed(
+                    {
+                        "identitas": (
+                            f"pilih salah satu: {', '.join(defn.identity)}",
+                            f"choose one of: {', '.join(defn.identity)}",
+                        )
+                    }
+                )
             self._check_filer(s, defn, filed_by)
             specs = [f for f in defn.intake if not (identity_mode == "anonim" and f.identity)]
-            supplied = {k: v for k, v in data.items()
-                        if not (identity_mode == "anonim" and (f := defn.field(k)) is not None and f.identity)}
+            supplied = {
+                k: v
+                for k, v in data.items()
+                if not (identity_mode == "anonim" and (f := defn.field(k)) is not None and f.identity)
+            }
             clean = fields.validate(specs, supplied)
             self._check_references(s, defn, clean)
             if unit_code is not None and s.exec(select(Unit).where(Unit.code == unit_code)).first() is None:
@@ -208,44 +243,73 @@ class WbsEngine:
             code = new_receipt_code()
             number = self._next_number(s, defn, now)
             st = defn.states[defn.initial]
-            case = Case(number=number, case_type=defn.key, workflow_version=defn.version, state=defn.initial,
-                        phase=st.phase, final=st.final, unit_code=unit_code or self._default_unit(s),
-                        # an anonymous report is never linked to the account that filed it
-                        filed_by_user_id=filed_by.user_id if filed_by and identity_mode != "anonim" else None,
-                        identity_mode=identity_mode,
-                        receipt_hash=receipt_hash(code), data=plain,
-                        identity_enc=self.vault.encrypt(ident) if ident else None,
-                        confidential_enc=self.vault.encrypt(secret) if secret else None,
-                        recused=[], created_at=now, updated_at=now, version=1)
+            case = Case(
+                number=number,
+                case_type=defn.key,
+                workflow_version=defn.version,
+                state=defn.initial,
+                phase=st.phase,
+                final=st.final,
+                unit_code=unit_code or self._default_unit(s),
+                # an anonymous report is never linked to the account that filed it
+                filed_by_user_id=filed_by.user_id if filed_by and identity_mode != "anonim" else None,
+                identity_mode=identity_mode,
+                receipt_hash=receipt_hash(code),
+                data=plain,
+                identity_enc=self.vault.encrypt(ident) if ident else None,
+                confidential_enc=self.vault.encrypt(secret) if secret else None,
+                recused=[],
+                created_at=now,
+                updated_at=now,
+                version=1,
+            )
             s.add(case)
             s.flush()
             actor_name = filed_by.username if filed_by and identity_mode != "anonim" else "pelapor"
             cal = self.calendar(s)
-            changes = clocks.on_transition(defn.clocks, {}, None, case.state, now, cal, self._clock_data(case, clean),
-                                           final=st.final)
+            changes = clocks.on_transition(
+                defn.clocks, {}, None, case.state, now, cal, self._clock_data(case, clean), final=st.final
+            )
             clock_log = self._apply_clock_changes(s, case, changes, {})
-            audit.append(s, chain=case.number, case_id=case.id, kind="created", actor=actor_name,
-                         actor_role="pelapor", to_state=case.state, now=now,
-                         payload={"type": defn.key, "workflow_version": defn.version, "identity": identity_mode,
-                                  "data": plain, "sealed_fields": sorted([*ident, *secret]),
-                                  "sealed": self.vault.encrypt({**ident, **secret}) if (ident or secret) else None,
-                                  "clocks": clock_log, **({"meta": reporter_meta} if reporter_meta else {})})
+            audit.append(
+                s,
+                chain=case.number,
+                case_id=case.id,
+                kind="created",
+                actor=actor_name,
+                actor_role="pelapor",
+                to_state=case.state,
+                now=now,
+                payload={
+                    "type": defn.key,
+                    "workflow_version": defn.version,
+                    "identity": identity_mode,
+                    "data": plain,
+                    "sealed_fields": sorted([*ident, *secret]),
+                    "sealed": self.vault.encrypt({**ident, **secret}) if (ident or secret) else None,
+                    "clocks": clock_log,
+                    **({"meta": reporter_meta} if reporter_meta else {}),
+                },
+            )
             notify.on_created(s, self, defn, case, clean, now)
             return Created(number=case.number, receipt_code=code, state=case.state, version=case.version)
 
     def _check_filer(self, session: Session, defn: WorkflowDef, filer: Actor | None) -> None:
         if filer is None:
             if "public" not in defn.filed_by:
-                raise NotAllowed(f"{defn.label.id} hanya dapat dilaporkan oleh pegawai yang masuk log.",
-                                 f"{defn.label.en} can only be filed by a signed-in employee.")
+                raise NotAllowed(
+                    f"{defn.label.id} hanya dapat dilaporkan oleh pegawai yang masuk log.",
+                    f"{defn.label.en} can only be filed by a signed-in employee.",
+                )
             return
         if filer.kind == "system":
             return
         staff_roles = {g.role for g in filer.grants if g.case_type in (None, defn.key)}
         allowed = set(defn.filed_by) - {"public"}
         if allowed and not (staff_roles & allowed) and "public" not in defn.filed_by:
-            raise NotAllowed(f"Peran Anda tidak boleh melaporkan {defn.label.id}.",
-                             f"Your roles may not file a {defn.label.en}.")
+            raise NotAllowed(
+                f"Peran Anda tidak boleh melaporkan {defn.label.id}.", f"Your roles may not file a {defn.label.en}."
+            )
 
     def _check_references(self, session: Session, defn: WorkflowDef, clean: dict[str, Any]) -> None:
         errors: dict[str, tuple[str, str]] = {}
@@ -291,17 +355,43 @@ class WbsEngine:
         return f"{key}-{last:06d}"
 
     # -- fire -------------------------------------------------------------------------------------
-    def fire(self, number: str, trigger: str, actor: Actor, data: dict[str, Any] | None = None, *,
-             reason: str | None = None, expected_version: int | None = None,
-             now: datetime | None = None) -> Fired:
+    def fire(
+        self,
+        number: str,
+        trigger: str,
+        actor: Actor,
+        data: dict[str, Any] | None = None,
+        *,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        now: datetime | None = None,
+    ) -> Fired:
         """Move a case by one transition, or refuse with a clear error and change nothing."""
         with unit_of_work(self.db) as s:
             case = self.get_case(s, number)
-            return self.fire_in(s, case, trigger, actor, data or {}, reason=reason,
-                                expected_version=expected_version, now=now or self.now())
+            return self.fire_in(
+                s,
+                case,
+                trigger,
+                actor,
+                data or {},
+                reason=reason,
+                expected_version=expected_version,
+                now=now or self.now(),
+            )
 
-    def fire_in(self, s: Session, case: Case, trigger: str, actor: Actor, data: dict[str, Any], *,
-                reason: str | None, expected_version: int | None, now: datetime) -> Fired:
+    def fire_in(
+        self,
+        s: Session,
+        case: Case,
+        trigger: str,
+        actor: Actor,
+        data: dict[str, Any],
+        *,
+        reason: str | None,
+        expected_version: int | None,
+        now: datetime,
+    ) -> Fired:
         """``fire`` inside the caller's transaction (the scheduler uses it while holding its claim)."""
         loaded = self.workflow(s, case)
         defn = loaded.definition
@@ -339,26 +429,48 @@ class WbsEngine:
         cal = self.calendar(s)
         rows = {r.name: r for r in s.exec(select(Clock).where(Clock.case_id == case.id)).all()}
         current = {name: _row_to_state(r) for name, r in rows.items()}
-        changes = clocks.on_transition(defn.clocks, current, from_state, to_state, now, cal,
-                                       self._clock_data(case, clean), final=st.final)
+        changes = clocks.on_transition(
+            defn.clocks, current, from_state, to_state, now, cal, self._clock_data(case, clean), final=st.final
+        )
         if t.extends:
             spec = defn.clocks[t.extends.clock]
             cur = current.get(t.extends.clock)
             if cur is None or not cur.is_open:
-                raise InvalidTransition(f"Batas waktu '{spec.label.id}' tidak sedang berjalan.",
-                                        f"Time limit '{spec.label.en}' is not running.")
+                raise InvalidTransition(
+                    f"Batas waktu '{spec.label.id}' tidak sedang berjalan.",
+                    f"Time limit '{spec.label.en}' is not running.",
+                )
             if cur.extensions >= t.extends.max_times:
                 raise InvalidTransition(
-                    f"Batas waktu '{spec.label.id}' sudah diperpanjang {cur.extensions} kali (maksimal {t.extends.max_times}).",
-                    f"Time limit '{spec.label.en}' was already extended {cur.extensions} times (max {t.extends.max_times}).")
+                    f"Batas waktu '{spec.label.id}' sudah diperpanjang {cur.extensions} kali "
+                    f"(maksimal {t.extends.max_times}).",
+                    f"Time limit '{spec.label.en}' was already extended {cur.extensions} times "
+                    f"(max {t.extends.max_times}).",
+                )
             changes.append(clocks.ClockChange(cur.name, "extended", clocks.extend(spec, cur, t.extends.by, cal)))
         payload["clocks"] = self._apply_clock_changes(s, case, changes, rows)
-        audit.append(s, chain=case.number, case_id=case.id, kind="transition", trigger=trigger,
-                     from_state=from_state, to_state=to_state, actor=actor.username, actor_role=role,
-                     now=now, payload=payload)
+        audit.append(
+            s,
+            chain=case.number,
+            case_id=case.id,
+            kind="transition",
+            trigger=trigger,
+            from_state=from_state,
+            to_state=to_state,
+            actor=actor.username,
+            actor_role=role,
+            now=now,
+            payload=payload,
+        )
         notify.on_transition(s, self, defn, case, t, from_state, clean, now)
-        return Fired(number=case.number, trigger=trigger, from_state=from_state, to_state=to_state,
-                     version=case.version, role=role)
+        return Fired(
+            number=case.number,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=to_state,
+            version=case.version,
+            role=role,
+        )
 
     # -- messages ---------------------------------------------------------------------------------
     def post_message(self, number: str, actor: Actor, body: str, *, now: datetime | None = None) -> int:
@@ -373,36 +485,65 @@ class WbsEngine:
             defn = self.workflow(s, case).definition
             roles = actor.roles_for(case)
             if actor.kind == "user" and actor.username in (case.recused or []):
-                raise NotAllowed(f"{actor.username} dikecualikan (recusal) dari perkara {case.number}.",
-                                 f"{actor.username} is recused from case {case.number}.")
-            from_reporter = "pelapor" in roles and actor.kind == "reporter" or (
-                actor.kind == "user" and case.filed_by_user_id == actor.user_id)
+                raise NotAllowed(
+                    f"{actor.username} dikecualikan (recusal) dari perkara {case.number}.",
+                    f"{actor.username} is recused from case {case.number}.",
+                )
+            from_reporter = (
+                "pelapor" in roles
+                and actor.kind == "reporter"
+                or (actor.kind == "user" and case.filed_by_user_id == actor.user_id)
+            )
             handler_roles = {r for t in defn.transitions for r in t.roles} - {"pelapor", "system"}
             if not from_reporter and not (roles & handler_roles):
-                raise NotAllowed(f"{actor.username} tidak berwenang mengirim pesan pada perkara {case.number}.",
-                                 f"{actor.username} may not post messages on case {case.number}.")
+                raise NotAllowed(
+                    f"{actor.username} tidak berwenang mengirim pesan pada perkara {case.number}.",
+                    f"{actor.username} may not post messages on case {case.number}.",
+                )
             if case.final:
                 raise InvalidTransition(f"Perkara {case.number} sudah ditutup.", f"Case {case.number} is closed.")
             self._bump_version(s, case)
-            msg = Message(case_id=case.id, author="pelapor" if actor.kind == "reporter" else actor.username,
-                          to_reporter=not from_reporter, body_enc=self.vault.encrypt(body), created_at=now)
+            msg = Message(
+                case_id=case.id,
+                author="pelapor" if actor.kind == "reporter" else actor.username,
+                to_reporter=not from_reporter,
+                body_enc=self.vault.encrypt(body),
+                created_at=now,
+            )
             s.add(msg)
             s.flush()
-            audit.append(s, chain=case.number, case_id=case.id, kind="message", actor=msg.author,
-                         actor_role="pelapor" if from_reporter else sorted(roles & handler_roles)[0], now=now,
-                         payload={"message_id": msg.id, "to_reporter": msg.to_reporter, "length": len(body)})
+            audit.append(
+                s,
+                chain=case.number,
+                case_id=case.id,
+                kind="message",
+                actor=msg.author,
+                actor_role="pelapor" if from_reporter else sorted(roles & handler_roles)[0],
+                now=now,
+                payload={"message_id": msg.id, "to_reporter": msg.to_reporter, "length": len(body)},
+            )
             notify.on_message(s, self, defn, case, from_reporter, now)
             return msg.id
 
     def messages(self, session: Session, case: Case) -> list[dict[str, Any]]:
         rows = session.exec(select(Message).where(Message.case_id == case.id).order_by(Message.id)).all()
-        return [{"id": m.id, "author": m.author, "to_reporter": m.to_reporter, "at": m.created_at.isoformat(),
-                 "body": self.vault.decrypt(m.body_enc)} for m in rows]
+        return [
+            {
+                "id": m.id,
+                "author": m.author,
+                "to_reporter": m.to_reporter,
+                "at": m.created_at.isoformat(),
+                "body": self.vault.decrypt(m.body_enc),
+            }
+            for m in rows
+        ]
 
     def _transition(self, defn: WorkflowDef, case: Case, trigger: str) -> TransitionSpec:
         if case.final:
-            raise InvalidTransition(f"Perkara {case.number} sudah ditutup ({defn.states[case.state].label.id}).",
-                                    f"Case {case.number} is closed ({defn.states[case.state].label.en}).")
+            raise InvalidTransition(
+                f"Perkara {case.number} sudah ditutup ({defn.states[case.state].label.id}).",
+                f"Case {case.number} is closed ({defn.states[case.state].label.en}).",
+            )
         t = defn.transition(trigger, case.state)
         if t is not None:
             return t
@@ -411,14 +552,19 @@ class WbsEngine:
         if any(x.trigger == trigger for x in defn.transitions):
             raise InvalidTransition(
                 f"Aksi '{trigger}' tidak dapat dilakukan pada status '{label.id}'. Aksi yang tersedia: {here}.",
-                f"Action '{trigger}' is not possible in state '{label.en}'. Available actions: {here}.")
-        raise InvalidTransition(f"Aksi '{trigger}' tidak dikenal dalam alur {defn.key}. Aksi yang tersedia: {here}.",
-                                f"Unknown action '{trigger}' in workflow {defn.key}. Available actions: {here}.")
+                f"Action '{trigger}' is not possible in state '{label.en}'. Available actions: {here}.",
+            )
+        raise InvalidTransition(
+            f"Aksi '{trigger}' tidak dikenal dalam alur {defn.key}. Aksi yang tersedia: {here}.",
+            f"Unknown action '{trigger}' in workflow {defn.key}. Available actions: {here}.",
+        )
 
     def _authorise(self, defn: WorkflowDef, case: Case, t: TransitionSpec, actor: Actor) -> str:
         if actor.kind == "user" and actor.username in (case.recused or []):
-            raise NotAllowed(f"{actor.username} dikecualikan (recusal) dari perkara {case.number}.",
-                             f"{actor.username} is recused from case {case.number}.")
+            raise NotAllowed(
+                f"{actor.username} dikecualikan (recusal) dari perkara {case.number}.",
+                f"{actor.username} is recused from case {case.number}.",
+            )
         held = actor.roles_for(case)
         allowed = [r for r in t.roles if r in held]
         if not allowed:
@@ -427,13 +573,15 @@ class WbsEngine:
                 f"{actor.username} tidak berwenang menjalankan '{t.trigger}' pada perkara {case.number} "
                 f"(perlu peran: {need}, untuk unit {case.unit_code or '-'} dan jenis {case.case_type}).",
                 f"{actor.username} may not run '{t.trigger}' on case {case.number} "
-                f"(needs role: {need}, for unit {case.unit_code or '-'} and type {case.case_type}).")
+                f"(needs role: {need}, for unit {case.unit_code or '-'} and type {case.case_type}).",
+            )
         return allowed[0]
 
     def _bump_version(self, s: Session, case: Case) -> None:
         """Optimistic concurrency: the first writer moves the version on; a stale writer matches no row."""
-        res = s.connection().execute(_BUMP_VERSION, {"b_id": case.id, "b_version": case.version,
-                                                     "version": case.version + 1})
+        res = s.connection().execute(
+            _BUMP_VERSION, {"b_id": case.id, "b_version": case.version, "version": case.version + 1}
+        )
         if res.rowcount != 1:
             raise ConcurrentChange(case.number)
         # the row already holds the new version: keep the ORM from writing it again
@@ -444,16 +592,23 @@ class WbsEngine:
     def _clock_data(self, case: Case, clean: dict[str, Any]) -> dict[str, Any]:
         return {**(case.data or {}), **clean}
 
-    def _apply_clock_changes(self, s: Session, case: Case, changes: Iterable[clocks.ClockChange],
-                             rows: dict[str, Clock]) -> list[dict[str, Any]]:
+    def _apply_clock_changes(
+        self, s: Session, case: Case, changes: Iterable[clocks.ClockChange], rows: dict[str, Clock]
+    ) -> list[dict[str, Any]]:
         """Write the clock rows; returns what changed, recorded in the audit event of the same fire."""
         log = []
         for ch in changes:
             row = rows.get(ch.name)
             if row is None:
-                row = Clock(case_id=case.id, name=ch.name, status=ch.state.status, limit_days=ch.state.limit_days,
-                            limit_unit=ch.state.limit_unit, counted_from=ch.state.counted_from,
-                            started_at=ch.state.started_at)
+                row = Clock(
+                    case_id=case.id,
+                    name=ch.name,
+                    status=ch.state.status,
+                    limit_days=ch.state.limit_days,
+                    limit_unit=ch.state.limit_unit,
+                    counted_from=ch.state.counted_from,
+                    started_at=ch.state.started_at,
+                )
             _state_to_row(ch.state, row)
             s.add(row)
             entry: dict[str, Any] = {"clock": ch.name, "action": ch.action, "status": ch.state.status}
@@ -466,22 +621,41 @@ class WbsEngine:
 
 
 _cases = Case.__table__
-_BUMP_VERSION = (sa.update(_cases).where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
-                 .values(version=sa.bindparam("version")))
+_BUMP_VERSION = (
+    sa.update(_cases)
+    .where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
+    .values(version=sa.bindparam("version"))
+)
 
 
 def _row_to_state(r: Clock) -> clocks.ClockState:
     return clocks.ClockState(
-        name=r.name, status=r.status, limit_days=r.limit_days, limit_unit=r.limit_unit, counted_from=r.counted_from,
-        started_at=r.started_at, due_date=r.due_date, due_at=r.due_at, paused_at=r.paused_at,
-        remaining_days=r.remaining_days, stopped_at=r.stopped_at, breached_at=r.breached_at,
-        extensions=r.extensions, reminders_done=tuple(r.reminders_done or ()), next_action=r.next_action,
-        next_action_at=r.next_action_at)
+        name=r.name,
+        status=r.status,
+        limit_days=r.limit_days,
+        limit_unit=r.limit_unit,
+        counted_from=r.counted_from,
+        started_at=r.started_at,
+        due_date=r.due_date,
+        due_at=r.due_at,
+        paused_at=r.paused_at,
+        remaining_days=r.remaining_days,
+        stopped_at=r.stopped_at,
+        breached_at=r.breached_at,
+        extensions=r.extensions,
+        reminders_done=tuple(r.reminders_done or ()),
+        next_action=r.next_action,
+        next_action_at=r.next_action_at,
+    )
 
 
 def _state_to_row(st: clocks.ClockState, r: Clock) -> None:
     r.status, r.limit_days, r.limit_unit, r.counted_from = st.status, st.limit_days, st.limit_unit, st.counted_from
     r.started_at, r.due_date, r.due_at, r.paused_at = st.started_at, st.due_date, st.due_at, st.paused_at
-    r.remaining_days, r.stopped_at, r.breached_at, r.extensions = (st.remaining_days, st.stopped_at,
-                                                                  st.breached_at, st.extensions)
+    r.remaining_days, r.stopped_at, r.breached_at, r.extensions = (
+        st.remaining_days,
+        st.stopped_at,
+        st.breached_at,
+        st.extensions,
+    )
     r.reminders_done, r.next_action, r.next_action_at = list(st.reminders_done), st.next_action, st.next_action_at

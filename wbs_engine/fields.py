@@ -38,8 +38,10 @@ def clean_value(spec: FieldSpec, raw: Any) -> Any:
     if t in ("text", "textarea", "unit", "user"):
         text = str(raw).strip()
         if spec.min_length and len(text) < spec.min_length:
-            raise ValueError(f"minimal {spec.min_length} karakter (sekarang {len(text)})",
-                             f"at least {spec.min_length} characters (now {len(text)})")
+            raise ValueError(
+                f"minimal {spec.min_length} karakter (sekarang {len(text)})",
+                f"at least {spec.min_length} characters (now {len(text)})",
+            )
         max_len = spec.max_length or (20000 if t == "textarea" else 500)
         if len(text) > max_len:
             raise ValueError(f"maksimal {max_len} karakter", f"at most {max_len} characters")
@@ -50,14 +52,17 @@ def clean_value(spec: FieldSpec, raw: Any) -> Any:
         try:
             return date.fromisoformat(str(raw).strip()).isoformat()
         except ValueError:
-            raise ValueError("tanggal tidak valid; gunakan format TTTT-BB-HH, mis. 2026-03-13",
-                             "not a valid date; use YYYY-MM-DD, e.g. 2026-03-13") from None
+            raise ValueError(
+                "tanggal tidak valid; gunakan format TTTT-BB-HH, mis. 2026-03-13",
+                "not a valid date; use YYYY-MM-DD, e.g. 2026-03-13",
+            ) from None
     if t == "datetime":
         try:
             return datetime.fromisoformat(str(raw).strip()).isoformat()
         except ValueError:
-            raise ValueError("waktu tidak valid; gunakan format TTTT-BB-HHTjj:mm",
-                             "not a valid date-time; use YYYY-MM-DDThh:mm") from None
+            raise ValueError(
+                "waktu tidak valid; gunakan format TTTT-BB-HHTjj:mm", "not a valid date-time; use YYYY-MM-DDThh:mm"
+            ) from None
     if t in ("number", "money"):
         try:
             value: float = _money(raw) if t == "money" else float(str(raw).strip().replace(",", "."))
@@ -102,8 +107,9 @@ def _empty(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
-def validate(specs: Iterable[FieldSpec], data: Mapping[str, Any], *, required: Iterable[str] = (),
-             allow_unknown: bool = False) -> dict[str, Any]:
+def validate(
+    specs: Iterable[FieldSpec], data: Mapping[str, Any], *, required: Iterable[str] = (), allow_unknown: bool = False
+) -> dict[str, Any]:
     """Validate ``data`` against ``specs``; names in ``required`` are required whatever the spec says."""
     specs = {s.name: s for s in specs}
     must = set(required) | {n for n, s in specs.items() if s.required}

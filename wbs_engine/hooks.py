@@ -44,6 +44,7 @@ def guard(name: str) -> Callable[[Guard], Guard]:
     def deco(fn: Guard) -> Guard:
         GUARDS[name] = fn
         return fn
+
     return deco
 
 
@@ -51,38 +52,45 @@ def effect(name: str) -> Callable[[Effect], Effect]:
     def deco(fn: Effect) -> Effect:
         EFFECTS[name] = fn
         return fn
+
     return deco
 
 
 # --- guards ----------------------------------------------------------------------------------------
 
+
 @guard("not_recused")
 def _not_recused(ctx: FireContext) -> bool:
     if ctx.actor.username in (ctx.case.recused or []):
-        raise GuardFailed("Anda dikecualikan (recusal) dari perkara ini karena benturan kepentingan.",
-                          "You are recused from this case because of a conflict of interest.")
+        raise GuardFailed(
+            "Anda dikecualikan (recusal) dari perkara ini karena benturan kepentingan.",
+            "You are recused from this case because of a conflict of interest.",
+        )
     return True
 
 
 @guard("not_own_case")
 def _not_own_case(ctx: FireContext) -> bool:
     if ctx.actor.user_id is not None and ctx.actor.user_id == ctx.case.filed_by_user_id:
-        raise GuardFailed("Anda tidak boleh memutus perkara yang Anda laporkan sendiri.",
-                          "You may not decide a case you filed yourself.")
+        raise GuardFailed(
+            "Anda tidak boleh memutus perkara yang Anda laporkan sendiri.",
+            "You may not decide a case you filed yourself.",
+        )
     return True
 
 
 @guard("has_attachment")
 def _has_attachment(ctx: FireContext) -> bool:
-    n = ctx.session.exec(select(func.count()).select_from(Attachment)
-                         .where(Attachment.case_id == ctx.case.id)).one()
+    n = ctx.session.exec(select(func.count()).select_from(Attachment).where(Attachment.case_id == ctx.case.id)).one()
     if not n:
-        raise GuardFailed("Lampirkan minimal satu dokumen bukti terlebih dahulu.",
-                          "Attach at least one piece of evidence first.")
+        raise GuardFailed(
+            "Lampirkan minimal satu dokumen bukti terlebih dahulu.", "Attach at least one piece of evidence first."
+        )
     return True
 
 
 # --- effects ---------------------------------------------------------------------------------------
+
 
 @effect("assign_unit")
 def _assign_unit(ctx: FireContext) -> dict[str, Any]:
@@ -100,11 +108,18 @@ def _assign_handler(ctx: FireContext) -> dict[str, Any]:
     username = str(ctx.data.get("petugas", "")).strip()
     user = ctx.session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
     if user is None:
-        raise ValidationFailed({"petugas": (f"pengguna '{username}' tidak dikenal atau tidak aktif",
-                                            f"unknown or inactive user '{username}'")})
+        raise ValidationFailed(
+            {
+                "petugas": (
+                    f"pengguna '{username}' tidak dikenal atau tidak aktif",
+                    f"unknown or inactive user '{username}'",
+                )
+            }
+        )
     if username in (ctx.case.recused or []):
-        raise GuardFailed(f"{username} dikecualikan (recusal) dari perkara ini.",
-                          f"{username} is recused from this case.")
+        raise GuardFailed(
+            f"{username} dikecualikan (recusal) dari perkara ini.", f"{username} is recused from this case."
+        )
     ctx.case.assigned_user_id = user.id
     return {"assigned_to": username}
 

@@ -31,6 +31,7 @@ class _Runner:
                 extra = fn(self.ctx)
                 if extra:
                     self.ctx.audit.update(extra)
+
             return run
         raise AttributeError(name)
 
@@ -40,16 +41,24 @@ class CompiledWorkflow:
         self.definition = defn
         transitions = []
         for t in defn.transitions:
-            transitions.append({
-                "trigger": t.trigger,
-                "source": list(t.source),
-                "dest": None if t.internal else t.dest,
-                "conditions": [f"guard__{g}" for g in t.guards],
-                "after": [f"effect__{e}" for e in t.effects],
-            })
-        self.machine = Machine(model=None, states=list(defn.states), transitions=transitions,
-                               initial=defn.initial, auto_transitions=False, send_event=False,
-                               ignore_invalid_triggers=False)
+            transitions.append(
+                {
+                    "trigger": t.trigger,
+                    "source": list(t.source),
+                    "dest": None if t.internal else t.dest,
+                    "conditions": [f"guard__{g}" for g in t.guards],
+                    "after": [f"effect__{e}" for e in t.effects],
+                }
+            )
+        self.machine = Machine(
+            model=None,
+            states=list(defn.states),
+            transitions=transitions,
+            initial=defn.initial,
+            auto_transitions=False,
+            send_event=False,
+            ignore_invalid_triggers=False,
+        )
 
     def run(self, state: str, trigger: str, ctx: FireContext) -> str:
         """Run ``trigger`` from ``state``; returns the new state. Guards and effects raise on failure."""
@@ -58,8 +67,9 @@ class CompiledWorkflow:
         if event is None:
             raise InvalidTransition(f"Aksi '{trigger}' tidak dikenal.", f"Unknown action '{trigger}'.")
         if not event.trigger(runner):
-            raise InvalidTransition(f"Aksi '{trigger}' tidak dapat dijalankan sekarang.",
-                                    f"Action '{trigger}' cannot run now.")
+            raise InvalidTransition(
+                f"Aksi '{trigger}' tidak dapat dijalankan sekarang.", f"Action '{trigger}' cannot run now."
+            )
         return runner.state
 
 

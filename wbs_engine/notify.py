@@ -29,56 +29,84 @@ VAULT_PREFIX = "vault:"
 
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "queue": {
-        "id": ("[{number}] Perkara baru di antrean Anda: {type}",
-               "Yth. {name},\n\nPerkara {number} ({type}) kini berstatus \"{state}\" dan menunggu tindakan "
-               "Anda.\n{due}\nBuka: {link}\n\nPesan ini dikirim otomatis oleh wbs-engine."),
-        "en": ("[{number}] New case in your queue: {type}",
-               "Dear {name},\n\nCase {number} ({type}) is now \"{state}\" and waits for you.\n{due}\n"
-               "Open: {link}\n\nThis message was sent automatically by wbs-engine."),
+        "id": (
+            "[{number}] Perkara baru di antrean Anda: {type}",
+            'Yth. {name},\n\nPerkara {number} ({type}) kini berstatus "{state}" dan menunggu tindakan '
+            "Anda.\n{due}\nBuka: {link}\n\nPesan ini dikirim otomatis oleh wbs-engine.",
+        ),
+        "en": (
+            "[{number}] New case in your queue: {type}",
+            'Dear {name},\n\nCase {number} ({type}) is now "{state}" and waits for you.\n{due}\n'
+            "Open: {link}\n\nThis message was sent automatically by wbs-engine.",
+        ),
     },
     "reporter_status": {
-        "id": ("Perkembangan laporan Anda {number}",
-               "Laporan Anda {number} kini berstatus \"{state}\".\nIkuti perkembangannya dengan kode pelacakan "
-               "Anda di {track}.\n\nPesan ini dikirim otomatis; jangan membalas e-mail ini."),
-        "en": ("Update on your report {number}",
-               "Your report {number} is now \"{state}\".\nFollow it with your tracking code at {track}.\n\n"
-               "This message was sent automatically; do not reply to it."),
+        "id": (
+            "Perkembangan laporan Anda {number}",
+            'Laporan Anda {number} kini berstatus "{state}".\nIkuti perkembangannya dengan kode pelacakan '
+            "Anda di {track}.\n\nPesan ini dikirim otomatis; jangan membalas e-mail ini.",
+        ),
+        "en": (
+            "Update on your report {number}",
+            'Your report {number} is now "{state}".\nFollow it with your tracking code at {track}.\n\n'
+            "This message was sent automatically; do not reply to it.",
+        ),
     },
     "reporter_reply": {
-        "id": ("Pesan baru tentang laporan Anda {number}",
-               "Petugas mengirim pesan tentang laporan Anda {number}.\nBaca dan jawab dengan kode pelacakan Anda di "
-               "{track}.\n\nPesan ini dikirim otomatis; jangan membalas e-mail ini."),
-        "en": ("New message about your report {number}",
-               "The handlers sent a message about your report {number}.\nRead and answer it with your tracking code "
-               "at {track}.\n\nThis message was sent automatically; do not reply to it."),
+        "id": (
+            "Pesan baru tentang laporan Anda {number}",
+            "Petugas mengirim pesan tentang laporan Anda {number}.\nBaca dan jawab dengan kode pelacakan Anda di "
+            "{track}.\n\nPesan ini dikirim otomatis; jangan membalas e-mail ini.",
+        ),
+        "en": (
+            "New message about your report {number}",
+            "The handlers sent a message about your report {number}.\nRead and answer it with your tracking code "
+            "at {track}.\n\nThis message was sent automatically; do not reply to it.",
+        ),
     },
     "reminder": {
-        "id": ("[{number}] Pengingat: {clock} jatuh tempo {due_date}",
-               "Yth. {name},\n\nBatas waktu \"{clock}\" perkara {number} ({type}) jatuh tempo {due_date}.\n"
-               "Status: {state}\nBuka: {link}"),
-        "en": ("[{number}] Reminder: {clock} due {due_date}",
-               "Dear {name},\n\nThe time limit \"{clock}\" of case {number} ({type}) is due {due_date}.\n"
-               "State: {state}\nOpen: {link}"),
+        "id": (
+            "[{number}] Pengingat: {clock} jatuh tempo {due_date}",
+            'Yth. {name},\n\nBatas waktu "{clock}" perkara {number} ({type}) jatuh tempo {due_date}.\n'
+            "Status: {state}\nBuka: {link}",
+        ),
+        "en": (
+            "[{number}] Reminder: {clock} due {due_date}",
+            'Dear {name},\n\nThe time limit "{clock}" of case {number} ({type}) is due {due_date}.\n'
+            "State: {state}\nOpen: {link}",
+        ),
     },
     "breach": {
-        "id": ("[{number}] TERLAMBAT: {clock} lewat batas {due_date}",
-               "Yth. {name},\n\nBatas waktu \"{clock}\" perkara {number} ({type}) terlewati pada {due_date}. "
-               "Perkara ini dieskalasikan kepada Anda.\nStatus: {state}\nBuka: {link}"),
-        "en": ("[{number}] OVERDUE: {clock} missed {due_date}",
-               "Dear {name},\n\nThe time limit \"{clock}\" of case {number} ({type}) was missed on {due_date}. "
-               "The case is escalated to you.\nState: {state}\nOpen: {link}"),
+        "id": (
+            "[{number}] TERLAMBAT: {clock} lewat batas {due_date}",
+            'Yth. {name},\n\nBatas waktu "{clock}" perkara {number} ({type}) terlewati pada {due_date}. '
+            "Perkara ini dieskalasikan kepada Anda.\nStatus: {state}\nBuka: {link}",
+        ),
+        "en": (
+            "[{number}] OVERDUE: {clock} missed {due_date}",
+            'Dear {name},\n\nThe time limit "{clock}" of case {number} ({type}) was missed on {due_date}. '
+            "The case is escalated to you.\nState: {state}\nOpen: {link}",
+        ),
     },
     "reporter_message": {
-        "id": ("[{number}] Pesan baru dari pelapor", "Yth. {name},\n\nPelapor perkara {number} ({type}) mengirim "
-               "pesan baru. Baca di: {link}"),
-        "en": ("[{number}] New message from the reporter", "Dear {name},\n\nThe reporter of case {number} "
-               "({type}) sent a new message. Read it at: {link}"),
+        "id": (
+            "[{number}] Pesan baru dari pelapor",
+            "Yth. {name},\n\nPelapor perkara {number} ({type}) mengirim pesan baru. Baca di: {link}",
+        ),
+        "en": (
+            "[{number}] New message from the reporter",
+            "Dear {name},\n\nThe reporter of case {number} ({type}) sent a new message. Read it at: {link}",
+        ),
     },
     "digest": {
-        "id": ("Ringkasan harian: {count} perkara perlu tindakan", "Yth. {name},\n\nPerkara yang perlu tindakan "
-               "Anda:\n{lines}\n\nBuka antrean: {link}"),
-        "en": ("Daily digest: {count} cases need action", "Dear {name},\n\nCases that need your action:\n"
-               "{lines}\n\nOpen your queue: {link}"),
+        "id": (
+            "Ringkasan harian: {count} perkara perlu tindakan",
+            "Yth. {name},\n\nPerkara yang perlu tindakan Anda:\n{lines}\n\nBuka antrean: {link}",
+        ),
+        "en": (
+            "Daily digest: {count} cases need action",
+            "Dear {name},\n\nCases that need your action:\n{lines}\n\nOpen your queue: {link}",
+        ),
     },
 }
 
@@ -88,8 +116,17 @@ def render(kind: str, lang: str, **values: Any) -> tuple[str, str]:
     return subject.format(**values), body.format(**values)
 
 
-def queue(session: Session, *, kind: str, recipient: str, lang: str, now: datetime, case_id: int | None,
-          dedupe_key: str | None = None, **values: Any) -> bool:
+def queue(
+    session: Session,
+    *,
+    kind: str,
+    recipient: str,
+    lang: str,
+    now: datetime,
+    case_id: int | None,
+    dedupe_key: str | None = None,
+    **values: Any,
+) -> bool:
     """Add one notification; False when a row with the same ``dedupe_key`` already exists."""
     subject, body = render(kind, lang, **values)
     conn = session.connection()
@@ -97,9 +134,23 @@ def queue(session: Session, *, kind: str, recipient: str, lang: str, now: dateti
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(_outbox).values(
-        case_id=case_id, kind=kind, recipient=recipient, lang=lang, subject=subject, body=body, status="pending",
-        attempts=0, next_attempt_at=now, created_at=now, dedupe_key=dedupe_key).on_conflict_do_nothing()
+    stmt = (
+        insert(_outbox)
+        .values(
+            case_id=case_id,
+            kind=kind,
+            recipient=recipient,
+            lang=lang,
+            subject=subject,
+            body=body,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            dedupe_key=dedupe_key,
+        )
+        .on_conflict_do_nothing()
+    )
     return conn.execute(stmt).rowcount == 1
 
 
@@ -120,11 +171,25 @@ class Staff:
 
 def load_directory(session: Session) -> list[Staff]:
     users, grants = User.__table__, RoleGrant.__table__
-    rows = session.connection().execute(
-        sa.select(users.c.id, users.c.username, users.c.full_name, users.c.email, users.c.lang,
-                  grants.c.role, grants.c.unit_code, grants.c.case_type)
-        .join(grants, grants.c.user_id == users.c.id).where(users.c.active == sa.true())
-        .order_by(users.c.id)).all()
+    rows = (
+        session.connection()
+        .execute(
+            sa.select(
+                users.c.id,
+                users.c.username,
+                users.c.full_name,
+                users.c.email,
+                users.c.lang,
+                grants.c.role,
+                grants.c.unit_code,
+                grants.c.case_type,
+            )
+            .join(grants, grants.c.user_id == users.c.id)
+            .where(users.c.active == sa.true())
+            .order_by(users.c.id)
+        )
+        .all()
+    )
     out: dict[int, Staff] = {}
     for r in rows:
         prev = out.get(r.id)
@@ -133,22 +198,32 @@ def load_directory(session: Session) -> list[Staff]:
     return list(out.values())
 
 
-def users_with_roles(session: Session, roles: set[str], case: Case,
-                     directory: list[Staff] | None = None) -> list[Staff]:
+def users_with_roles(
+    session: Session, roles: set[str], case: Case, directory: list[Staff] | None = None
+) -> list[Staff]:
     """Active users holding one of ``roles`` for the case's unit and type, minus recused officials."""
     if not roles:
         return []
     recused = set(case.recused or [])
-    return [u for u in (directory if directory is not None else load_directory(session))
-            if u.username not in recused and any(
-                role in roles and unit in (None, case.unit_code) and ctype in (None, case.case_type)
-                for role, unit, ctype in u.grants)]
+    return [
+        u
+        for u in (directory if directory is not None else load_directory(session))
+        if u.username not in recused
+        and any(
+            role in roles and unit in (None, case.unit_code) and ctype in (None, case.case_type)
+            for role, unit, ctype in u.grants
+        )
+    ]
 
 
 def _case_values(engine: WbsEngine, defn: WorkflowDef, case: Case, lang: str) -> dict[str, Any]:
-    return {"number": case.number, "type": defn.label.get(lang), "state": defn.states[case.state].label.get(lang),
-            "link": f"{engine.settings.base_url}/kelola/perkara/{case.number}",
-            "track": f"{engine.settings.base_url}/lacak"}
+    return {
+        "number": case.number,
+        "type": defn.label.get(lang),
+        "state": defn.states[case.state].label.get(lang),
+        "link": f"{engine.settings.base_url}/kelola/perkara/{case.number}",
+        "track": f"{engine.settings.base_url}/lacak",
+    }
 
 
 def _notify_next_actors(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, now: datetime) -> None:
@@ -158,8 +233,16 @@ def _notify_next_actors(session: Session, engine: WbsEngine, defn: WorkflowDef, 
             continue
         vals = _case_values(engine, defn, case, user.lang)
         vals.update(name=user.full_name or user.username, due="")
-        queue(session, kind="queue", recipient=user.email, lang=user.lang, now=now, case_id=case.id,
-              dedupe_key=f"queue:{case.id}:{case.version}:{user.id}", **vals)
+        queue(
+            session,
+            kind="queue",
+            recipient=user.email,
+            lang=user.lang,
+            now=now,
+            case_id=case.id,
+            dedupe_key=f"queue:{case.id}:{case.version}:{user.id}",
+            **vals,
+        )
 
 
 def reporter_email(engine: WbsEngine, defn: WorkflowDef, case: Case) -> str | None:
@@ -179,20 +262,37 @@ def on_created(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Cas
     _notify_next_actors(session, engine, defn, case, now)
 
 
-def on_transition(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, t: TransitionSpec,
-                  from_state: str, data: dict, now: datetime) -> None:
+def on_transition(
+    session: Session,
+    engine: WbsEngine,
+    defn: WorkflowDef,
+    case: Case,
+    t: TransitionSpec,
+    from_state: str,
+    data: dict,
+    now: datetime,
+) -> None:
     if case.state != from_state:
         _notify_next_actors(session, engine, defn, case, now)
         email = reporter_email(engine, defn, case)
         if email:
             lang = "id"
             vals = _case_values(engine, defn, case, lang)
-            queue(session, kind="reporter_status", recipient=VAULT_PREFIX + engine.vault.encrypt(email), lang=lang,
-                  now=now, case_id=case.id, dedupe_key=f"reporter:{case.id}:{case.version}", **vals)
+            queue(
+                session,
+                kind="reporter_status",
+                recipient=VAULT_PREFIX + engine.vault.encrypt(email),
+                lang=lang,
+                now=now,
+                case_id=case.id,
+                dedupe_key=f"reporter:{case.id}:{case.version}",
+                **vals,
+            )
 
 
-def on_message(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, from_reporter: bool,
-               now: datetime) -> None:
+def on_message(
+    session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, from_reporter: bool, now: datetime
+) -> None:
     """A reporter's message goes to whoever can act on the case now; a handler's to the reporter's e-mail."""
     if from_reporter:
         roles = {r for t in defn.transitions_from(case.state) for r in t.roles} - {"pelapor", "system"}
@@ -200,14 +300,30 @@ def on_message(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Cas
             if user.email:
                 vals = _case_values(engine, defn, case, user.lang)
                 vals.update(name=user.full_name or user.username)
-                queue(session, kind="reporter_message", recipient=user.email, lang=user.lang, now=now,
-                      case_id=case.id, dedupe_key=f"msg:{case.id}:{case.version}:{user.id}", **vals)
+                queue(
+                    session,
+                    kind="reporter_message",
+                    recipient=user.email,
+                    lang=user.lang,
+                    now=now,
+                    case_id=case.id,
+                    dedupe_key=f"msg:{case.id}:{case.version}:{user.id}",
+                    **vals,
+                )
         return
     email = reporter_email(engine, defn, case)
     if email:
         vals = _case_values(engine, defn, case, "id")
-        queue(session, kind="reporter_reply", recipient=VAULT_PREFIX + engine.vault.encrypt(email), lang="id",
-              now=now, case_id=case.id, dedupe_key=f"reporter:{case.id}:{case.version}", **vals)
+        queue(
+            session,
+            kind="reporter_reply",
+            recipient=VAULT_PREFIX + engine.vault.encrypt(email),
+            lang="id",
+            now=now,
+            case_id=case.id,
+            dedupe_key=f"reporter:{case.id}:{case.version}",
+            **vals,
+        )
 
 
 # --- delivery ------------------------------------------------------------------------------------

@@ -64,18 +64,23 @@ class Registry:
             return self._latest[key]
         except KeyError:
             known = ", ".join(self._latest) or "-"
-            raise NotFound(f"Jenis perkara '{key}' tidak dikenal (yang ada: {known}).",
-                           f"Unknown case type '{key}' (known: {known}).") from None
+            raise NotFound(
+                f"Jenis perkara '{key}' tidak dikenal (yang ada: {known}).",
+                f"Unknown case type '{key}' (known: {known}).",
+            ) from None
 
     def get(self, session: Session, key: str, version: int) -> Loaded:
         """The definition a case runs on: from memory, else from the text stored when it was first used."""
         found = self._by_version.get((key, version))
         if found is not None:
             return found
-        row = session.exec(select(WorkflowVersion).where(WorkflowVersion.key == key,
-                                                         WorkflowVersion.version == version)).first()
+        row = session.exec(
+            select(WorkflowVersion).where(WorkflowVersion.key == key, WorkflowVersion.version == version)
+        ).first()
         if row is None:
-            raise NotFound(f"Alur '{key}' versi {version} tidak tersimpan.", f"Workflow '{key}' v{version} is not stored.")
+            raise NotFound(
+                f"Alur '{key}' versi {version} tidak tersimpan.", f"Workflow '{key}' v{version} is not stored."
+            )
         defn, issues = lint_text(row.source, f"{key}@{version} (database)")
         if defn is None:
             raise DefinitionError(issues)
@@ -87,11 +92,15 @@ class Registry:
         ident = (loaded.definition.key, loaded.definition.version)
         if ident in self._registered:
             return
-        row = session.exec(select(WorkflowVersion).where(WorkflowVersion.key == ident[0],
-                                                         WorkflowVersion.version == ident[1])).first()
+        row = session.exec(
+            select(WorkflowVersion).where(WorkflowVersion.key == ident[0], WorkflowVersion.version == ident[1])
+        ).first()
         if row is None:
-            session.add(WorkflowVersion(key=ident[0], version=ident[1], sha256=loaded.sha256,
-                                        source=loaded.source, registered_at=now))
+            session.add(
+                WorkflowVersion(
+                    key=ident[0], version=ident[1], sha256=loaded.sha256, source=loaded.source, registered_at=now
+                )
+            )
             session.flush()
             return  # remembered only once seen committed, in case this transaction rolls back
         if row.sha256 != loaded.sha256:
@@ -99,5 +108,6 @@ class Registry:
                 f"Berkas alur '{ident[0]}' diubah tetapi versinya masih {ident[1]}; naikkan 'version' agar "
                 "perkara lama tetap memakai versi lamanya.",
                 f"Workflow file '{ident[0]}' changed but its version is still {ident[1]}; raise 'version' so "
-                "open cases keep their own version.")
+                "open cases keep their own version.",
+            )
         self._registered.add(ident)

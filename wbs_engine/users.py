@@ -22,25 +22,47 @@ def parse_grant(text: str) -> Grant:
     """``ROLE[:UNIT[:TYPE]]``; ``*`` or empty means all units / all case types."""
     parts = [p.strip() for p in text.split(":")]
     if len(parts) > 3 or not parts[0]:
-        raise ValidationFailed({"role": (f"'{text}' harus berbentuk PERAN[:UNIT[:JENIS]]",
-                                         f"'{text}' must look like ROLE[:UNIT[:TYPE]]")})
+        raise ValidationFailed(
+            {"role": (f"'{text}' harus berbentuk PERAN[:UNIT[:JENIS]]", f"'{text}' must look like ROLE[:UNIT[:TYPE]]")}
+        )
     role = parts[0]
     if role not in GRANTABLE_ROLES:
-        raise ValidationFailed({"role": (f"peran '{role}' tidak dikenal (pilihan: {', '.join(GRANTABLE_ROLES)})",
-                                         f"unknown role '{role}' (choose: {', '.join(GRANTABLE_ROLES)})")})
+        raise ValidationFailed(
+            {
+                "role": (
+                    f"peran '{role}' tidak dikenal (pilihan: {', '.join(GRANTABLE_ROLES)})",
+                    f"unknown role '{role}' (choose: {', '.join(GRANTABLE_ROLES)})",
+                )
+            }
+        )
     unit = parts[1] if len(parts) > 1 and parts[1] not in ("", "*") else None
     ctype = parts[2] if len(parts) > 2 and parts[2] not in ("", "*") else None
     return Grant(role, unit, ctype)
 
 
-def create_or_update_user(engine: WbsEngine, username: str, grants: list[Grant], *, full_name: str = "",
-                          email: str | None = None, lang: str = "id", password: str | None = None,
-                          reset_password: bool = False, actor: str = "admin") -> str | None:
+def create_or_update_user(
+    engine: WbsEngine,
+    username: str,
+    grants: list[Grant],
+    *,
+    full_name: str = "",
+    email: str | None = None,
+    lang: str = "id",
+    password: str | None = None,
+    reset_password: bool = False,
+    actor: str = "admin",
+) -> str | None:
     """Create the user (or add grants to an existing one). Returns a generated password if one was made."""
     username = username.strip().lower()
     if not (2 <= len(username) <= 64) or not set(username) <= USERNAME_CHARS:
-        raise ValidationFailed({"username": ("2–64 huruf kecil, angka, titik, minus atau garis bawah",
-                                             "2–64 lowercase letters, digits, dots, dashes or underscores")})
+        raise ValidationFailed(
+            {
+                "username": (
+                    "2–64 huruf kecil, angka, titik, minus atau garis bawah",
+                    "2–64 lowercase letters, digits, dots, dashes or underscores",
+                )
+            }
+        )
     if password is not None and len(password) < 10:
         raise ValidationFailed({"password": ("minimal 10 karakter", "at least 10 characters")})
     now = engine.now()
@@ -49,10 +71,13 @@ def create_or_update_user(engine: WbsEngine, username: str, grants: list[Grant],
         units = {u.code for u in s.exec(select(Unit)).all()}
         for g in grants:
             if g.unit_code and g.unit_code not in units:
-                raise ValidationFailed({"role": (f"unit '{g.unit_code}' tidak dikenal", f"unknown unit '{g.unit_code}'")})
+                raise ValidationFailed(
+                    {"role": (f"unit '{g.unit_code}' tidak dikenal", f"unknown unit '{g.unit_code}'")}
+                )
             if g.case_type and g.case_type not in engine.registry.keys:
-                raise ValidationFailed({"role": (f"jenis perkara '{g.case_type}' tidak dikenal",
-                                                 f"unknown case type '{g.case_type}'")})
+                raise ValidationFailed(
+                    {"role": (f"jenis perkara '{g.case_type}' tidak dikenal", f"unknown case type '{g.case_type}'")}
+                )
         user = s.exec(select(User).where(User.username == username)).first()
         if user is None or reset_password or password:
             if password is None:
@@ -68,15 +93,23 @@ def create_or_update_user(engine: WbsEngine, username: str, grants: list[Grant],
             user.password_hash = hash_password(password)
         s.add(user)
         s.flush()
-        have = {(g.role, g.unit_code, g.case_type) for g in s.exec(select(RoleGrant).where(RoleGrant.user_id == user.id))}
+        have = {
+            (g.role, g.unit_code, g.case_type) for g in s.exec(select(RoleGrant).where(RoleGrant.user_id == user.id))
+        }
         added = []
         for g in grants:
             if (g.role, g.unit_code, g.case_type) not in have:
                 s.add(RoleGrant(user_id=user.id, role=g.role, unit_code=g.unit_code, case_type=g.case_type))
                 added.append(str(g))
         if added:
-            audit.append(s, chain=audit.SYSTEM_CHAIN, kind="role_granted", actor=actor, now=now,
-                         payload={"user": username, "grants": added})
+            audit.append(
+                s,
+                chain=audit.SYSTEM_CHAIN,
+                kind="role_granted",
+                actor=actor,
+                now=now,
+                payload={"user": username, "grants": added},
+            )
     engine.invalidate_directory()
     return generated
 
@@ -97,6 +130,12 @@ def set_holiday(engine: WbsEngine, day: date, kind: str, name: str, actor: str =
             row = Holiday(day=day, kind=kind, name=name.strip(), created_by=actor, created_at=now)
         row.kind, row.name = kind, name.strip()
         s.add(row)
-        audit.append(s, chain=audit.SYSTEM_CHAIN, kind="holiday_set", actor=actor, now=now,
-                     payload={"day": day, "kind": kind, "name": name.strip()})
+        audit.append(
+            s,
+            chain=audit.SYSTEM_CHAIN,
+            kind="holiday_set",
+            actor=actor,
+            now=now,
+            payload={"day": day, "kind": kind, "name": name.strip()},
+        )
     engine.invalidate_calendar()

@@ -33,29 +33,102 @@ def test_case_lifecycle_history_and_tamper_detection(run, tmp_path):
     assert "LAYANAN" in run("unit", "list").stdout
     run("create-user", "sri", "--role", "pengelola", "--password", "rahasia-sekali-1")
     run("create-user", "budi", "--role", "unit:LAYANAN", "--password", "rahasia-sekali-2")
-    p = run("case", "new", "pengaduan", "--identity", "rahasia", "--json",
-            "-f", "nama=Siti Aminah", "-f", "layanan=Legalisir ijazah", "-f", "kategori=ringan",
-            "-f", "uraian=Petugas meminta uang tambahan di luar tarif resmi saat legalisir.",
-            "--now", "2026-03-13T09:00:00+07:00")
+    p = run(
+        "case",
+        "new",
+        "pengaduan",
+        "--identity",
+        "rahasia",
+        "--json",
+        "-f",
+        "nama=Siti Aminah",
+        "-f",
+        "layanan=Legalisir ijazah",
+        "-f",
+        "kategori=ringan",
+        "-f",
+        "uraian=Petugas meminta uang tambahan di luar tarif resmi saat legalisir.",
+        "--now",
+        "2026-03-13T09:00:00+07:00",
+    )
     created = json.loads(p.stdout)
     number, code = created["number"], created["receipt_code"]
     run("case", "fire", number, "mulai_verifikasi", "--as", "sri", "--now", "2026-03-13T10:00:00+07:00")
-    run("case", "fire", number, "minta_informasi", "--as", "sri", "-f", "pesan=Mohon sebutkan jam kejadian.",
-        "--now", "2026-03-13T11:00:00+07:00")
-    run("case", "fire", number, "beri_informasi", "--as", f"pelapor:{code}", "-f", "jawaban_pelapor=Sekitar jam 10 pagi.",
-        "--now", "2026-03-16T09:00:00+07:00")
-    run("case", "fire", number, "disposisi", "--as", "sri", "-f", "unit_tujuan=LAYANAN",
-        "-f", "instruksi=Mohon klarifikasi petugas loket.", "--now", "2026-03-16T10:00:00+07:00")
+    run(
+        "case",
+        "fire",
+        number,
+        "minta_informasi",
+        "--as",
+        "sri",
+        "-f",
+        "pesan=Mohon sebutkan jam kejadian.",
+        "--now",
+        "2026-03-13T11:00:00+07:00",
+    )
+    run(
+        "case",
+        "fire",
+        number,
+        "beri_informasi",
+        "--as",
+        f"pelapor:{code}",
+        "-f",
+        "jawaban_pelapor=Sekitar jam 10 pagi.",
+        "--now",
+        "2026-03-16T09:00:00+07:00",
+    )
+    run(
+        "case",
+        "fire",
+        number,
+        "disposisi",
+        "--as",
+        "sri",
+        "-f",
+        "unit_tujuan=LAYANAN",
+        "-f",
+        "instruksi=Mohon klarifikasi petugas loket.",
+        "--now",
+        "2026-03-16T10:00:00+07:00",
+    )
     run("case", "fire", number, "terima_disposisi", "--as", "budi", "--now", "2026-03-17T09:00:00+07:00")
-    run("case", "fire", number, "jawab", "--as", "budi", "-f", "jawaban=Petugas telah ditegur dan uang dikembalikan.",
-        "--now", "2026-03-25T09:00:00+07:00")
-    run("case", "fire", number, "konfirmasi", "--as", f"pelapor:{code}", "-f", "kepuasan=puas",
-        "--now", "2026-03-26T09:00:00+07:00")
+    run(
+        "case",
+        "fire",
+        number,
+        "jawab",
+        "--as",
+        "budi",
+        "-f",
+        "jawaban=Petugas telah ditegur dan uang dikembalikan.",
+        "--now",
+        "2026-03-25T09:00:00+07:00",
+    )
+    run(
+        "case",
+        "fire",
+        number,
+        "konfirmasi",
+        "--as",
+        f"pelapor:{code}",
+        "-f",
+        "kepuasan=puas",
+        "--now",
+        "2026-03-26T09:00:00+07:00",
+    )
     view = json.loads(run("case", "show", number, "--json").stdout)
     assert view["state"] == "selesai" and view["final"]
     triggers = [e["trigger"] for e in view["history"] if e["kind"] == "transition"]
-    assert triggers == ["mulai_verifikasi", "minta_informasi", "beri_informasi", "disposisi", "terima_disposisi",
-                        "jawab", "konfirmasi"]
+    assert triggers == [
+        "mulai_verifikasi",
+        "minta_informasi",
+        "beri_informasi",
+        "disposisi",
+        "terima_disposisi",
+        "jawab",
+        "konfirmasi",
+    ]
     assert view["fields"]["uraian"] == "[rahasia]" and view["fields"]["nama"] == "[rahasia]"
     clocks = {c["name"]: c for c in view["clocks"]}
     # paused while waiting for the reporter (13 Mar 11:00 → 16 Mar): 2 of 3 HK were left and came back
@@ -75,18 +148,21 @@ def test_case_lifecycle_history_and_tamper_detection(run, tmp_path):
     assert f"({number} #3, transition)" in p.stderr and "edited" in p.stderr
 
 
-@pytest.mark.parametrize("args, text", [
-    (["case", "fire", "PGD-2026-000999", "mulai_verifikasi", "--as", "nobody"], "tidak dikenal"),
-    (["case", "new", "pengaduan", "-f", "rusak"], "must look like name=value"),
-    (["case", "new", "jenis_aneh"], "Jenis perkara 'jenis_aneh' tidak dikenal"),
-    (["workdays", "add", "2026-02-30", "3"], "is not a date"),
-    (["workdays", "add", "2026-02-03", "-1"], "-1"),
-    (["create-user", "x", "--role", "raja"], "peran 'raja' tidak dikenal"),
-    (["case", "show"], "Missing argument"),
-    (["diagram", "tidak_ada"], "no workflow 'tidak_ada'"),
-    (["tidak-ada-perintah"], "No such command"),
-    (["case", "new", "pengaduan", "--now", "kemarin"], "not an ISO time"),
-])
+@pytest.mark.parametrize(
+    "args, text",
+    [
+        (["case", "fire", "PGD-2026-000999", "mulai_verifikasi", "--as", "nobody"], "tidak dikenal"),
+        (["case", "new", "pengaduan", "-f", "rusak"], "must look like name=value"),
+        (["case", "new", "jenis_aneh"], "Jenis perkara 'jenis_aneh' tidak dikenal"),
+        (["workdays", "add", "2026-02-30", "3"], "is not a date"),
+        (["workdays", "add", "2026-02-03", "-1"], "-1"),
+        (["create-user", "x", "--role", "raja"], "peran 'raja' tidak dikenal"),
+        (["case", "show"], "Missing argument"),
+        (["diagram", "tidak_ada"], "no workflow 'tidak_ada'"),
+        (["tidak-ada-perintah"], "No such command"),
+        (["case", "new", "pengaduan", "--now", "kemarin"], "not an ISO time"),
+    ],
+)
 def test_bad_arguments_one_line_exit_2(run, args, text):
     p = run(*args, ok=False)
     assert p.returncode == 2, p.stdout + p.stderr
@@ -96,10 +172,22 @@ def test_bad_arguments_one_line_exit_2(run, args, text):
 
 
 def test_every_command_has_help(run):
-    for args in (["--help"], ["case", "--help"], ["case", "new", "--help"], ["case", "fire", "--help"],
-                 ["case", "show", "--help"], ["workdays", "add", "--help"], ["holidays", "--help"],
-                 ["seed-demo", "--help"], ["verify-audit", "--help"], ["lint", "--help"], ["diagram", "--help"],
-                 ["create-user", "--help"], ["init-db", "--help"], ["run", "--help"]):
+    for args in (
+        ["--help"],
+        ["case", "--help"],
+        ["case", "new", "--help"],
+        ["case", "fire", "--help"],
+        ["case", "show", "--help"],
+        ["workdays", "add", "--help"],
+        ["holidays", "--help"],
+        ["seed-demo", "--help"],
+        ["verify-audit", "--help"],
+        ["lint", "--help"],
+        ["diagram", "--help"],
+        ["create-user", "--help"],
+        ["init-db", "--help"],
+        ["run", "--help"],
+    ):
         p = run(*args)
         assert "Usage:" in p.stdout
 

@@ -14,13 +14,19 @@ from wbs_engine.engine import Actor
 from wbs_engine.errors import ConcurrentChange, GuardFailed, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from wbs_engine.models import Case, CaseEvent, Clock, Outbox
 
-COMPLAINT = {"nama": "Siti Aminah", "email": "siti@contoh.id", "layanan": "Layanan legalisir ijazah",
-             "kategori": "normatif", "uraian": "Petugas meminta uang tambahan di luar tarif resmi saat legalisir."}
+COMPLAINT = {
+    "nama": "Siti Aminah",
+    "email": "siti@contoh.id",
+    "layanan": "Layanan legalisir ijazah",
+    "kategori": "normatif",
+    "uraian": "Petugas meminta uang tambahan di luar tarif resmi saat legalisir.",
+}
 
 
 def new_case(wbs, **kw):
-    return wbs.create_case("pengaduan", {**COMPLAINT, **kw.pop("data", {})}, identity_mode=kw.pop("identity", "rahasia"),
-                           **kw)
+    return wbs.create_case(
+        "pengaduan", {**COMPLAINT, **kw.pop("data", {})}, identity_mode=kw.pop("identity", "rahasia"), **kw
+    )
 
 
 def actor(wbs, name):
@@ -43,7 +49,9 @@ def test_create_gives_number_and_receipt_and_starts_clock(wbs):
         assert str(clock.due_date) == "2026-03-05"  # Mon 2 Mar 09:00 WIB + 3 HK
         kinds = [e.kind for e in s.exec(select(CaseEvent).where(CaseEvent.chain == c.number).order_by(CaseEvent.seq))]
         assert kinds == ["created"]
-        assert s.exec(select(Outbox).where(Outbox.case_id == case.id, Outbox.recipient == "pengelola@kantor.test")).first()
+        assert s.exec(
+            select(Outbox).where(Outbox.case_id == case.id, Outbox.recipient == "pengelola@kantor.test")
+        ).first()
 
 
 def test_anonymous_report_keeps_no_identity(wbs):
@@ -58,8 +66,11 @@ def test_anonymous_report_keeps_no_identity(wbs):
 
 def test_bad_intake_is_refused_with_every_problem(wbs):
     with pytest.raises(ValidationFailed) as exc:
-        wbs.create_case("pengaduan", {"nama": "X", "email": "bukan-email", "kategori": "aneh", "uraian": "pendek"},
-                        identity_mode="terbuka")
+        wbs.create_case(
+            "pengaduan",
+            {"nama": "X", "email": "bukan-email", "kategori": "aneh", "uraian": "pendek"},
+            identity_mode="terbuka",
+        )
     assert set(exc.value.errors) == {"email", "kategori", "uraian", "layanan"}
     assert "minimal 30 karakter" in exc.value.errors["uraian"][0]
     with pytest.raises(NotFound):
@@ -78,8 +89,18 @@ def test_fire_moves_case_and_checks_role_unit_fields(wbs):
         wbs.fire(c.number, "disposisi", actor(wbs, "pengelola"), {"unit_tujuan": "LAYANAN"})
     assert set(exc.value.errors) == {"instruksi"}
     with pytest.raises(ValidationFailed, match="tidak dikenal"):
-        wbs.fire(c.number, "disposisi", actor(wbs, "pengelola"), {"unit_tujuan": "GAIB", "instruksi": "Mohon ditindaklanjuti segera."})
-    wbs.fire(c.number, "disposisi", actor(wbs, "pengelola"), {"unit_tujuan": "LAYANAN", "instruksi": "Mohon ditindaklanjuti segera."})
+        wbs.fire(
+            c.number,
+            "disposisi",
+            actor(wbs, "pengelola"),
+            {"unit_tujuan": "GAIB", "instruksi": "Mohon ditindaklanjuti segera."},
+        )
+    wbs.fire(
+        c.number,
+        "disposisi",
+        actor(wbs, "pengelola"),
+        {"unit_tujuan": "LAYANAN", "instruksi": "Mohon ditindaklanjuti segera."},
+    )
     # the unit role is checked against the case's unit
     with pytest.raises(NotAllowed, match="unit LAYANAN"):
         wbs.fire(c.number, "terima_disposisi", actor(wbs, "petugas.umum"))
@@ -117,6 +138,7 @@ def test_guard_and_recusal(wbs):
     with pytest.raises(NotAllowed, match="recusal"):
         wbs.fire(c.number, "mulai_verifikasi", actor(wbs, "pengelola"))
     from wbs_engine.hooks import GUARDS, FireContext  # the guard itself refuses too
+
     with unit_of_work(wbs.db, write=False) as s:
         case = wbs.get_case(s, c.number)
         ctx = FireContext(s, case, actor(wbs, "pengelola"), {}, wbs.now(), None, None)  # type: ignore[arg-type]
@@ -157,8 +179,13 @@ def test_stale_version_loses(wbs):
     c = new_case(wbs)
     wbs.fire(c.number, "mulai_verifikasi", actor(wbs, "pengelola"), expected_version=1)
     with pytest.raises(ConcurrentChange, match="muat ulang"):
-        wbs.fire(c.number, "minta_informasi", actor(wbs, "pengelola"), {"pesan": "Mohon lengkapi datanya."},
-                 expected_version=1)
+        wbs.fire(
+            c.number,
+            "minta_informasi",
+            actor(wbs, "pengelola"),
+            {"pesan": "Mohon lengkapi datanya."},
+            expected_version=1,
+        )
 
 
 def test_two_concurrent_fires_exactly_one_wins(wbs):
@@ -168,15 +195,17 @@ def test_two_concurrent_fires_exactly_one_wins(wbs):
         barrier = threading.Barrier(2)
         results: list[object] = []
 
-        def go(trigger, data):
+        def go(trigger, data, barrier=barrier, results=results, number=c.number):
             barrier.wait()
             try:
-                results.append(wbs.fire(c.number, trigger, pel, data, expected_version=1))
+                results.append(wbs.fire(number, trigger, pel, data, expected_version=1))
             except ConcurrentChange as exc:
                 results.append(exc)
 
-        threads = [threading.Thread(target=go, args=("mulai_verifikasi", {})),
-                   threading.Thread(target=go, args=("mulai_verifikasi", {}))]
+        threads = [
+            threading.Thread(target=go, args=("mulai_verifikasi", {})),
+            threading.Thread(target=go, args=("mulai_verifikasi", {})),
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -185,7 +214,10 @@ def test_two_concurrent_fires_exactly_one_wins(wbs):
         with unit_of_work(wbs.db, write=False) as s:
             case = wbs.get_case(s, c.number)
             assert case.version == 2
-            assert len(s.exec(select(CaseEvent).where(CaseEvent.chain == c.number, CaseEvent.kind == "transition")).all()) == 1
+            assert (
+                len(s.exec(select(CaseEvent).where(CaseEvent.chain == c.number, CaseEvent.kind == "transition")).all())
+                == 1
+            )
             assert audit.verify(s).ok
 
 
@@ -250,19 +282,23 @@ def test_audit_chain_detects_edit_delete_and_swap(wbs):
     res = tamper(lambda conn: conn.execute(ev.delete().where(ev.c.id == rows[-1]["id"])))
     assert not res.ok and "head" in res.problem
     restore()
+
     # swap two rows (their places in the chain)
     def swap(conn):
         a, b = rows[1], rows[2]
         conn.execute(ev.update().where(ev.c.id == a["id"]).values(seq=-1))
         conn.execute(ev.update().where(ev.c.id == b["id"]).values(seq=a["seq"]))
         conn.execute(ev.update().where(ev.c.id == a["id"]).values(seq=b["seq"]))
+
     res = tamper(swap)
     assert not res.ok
     restore()
+
     # delete a whole case's trail, head included: the checkpoint still names it
     def wipe(conn):
         conn.execute(ev.delete().where(ev.c.chain == c.number))
         conn.execute(sa.text("DELETE FROM audit_head WHERE chain = :c"), {"c": c.number})
+
     res = tamper(wipe)
     assert not res.ok and "checkpoint" in res.problem
     restore()
@@ -289,13 +325,16 @@ def test_case_keeps_its_workflow_version(make_wbs, db_url, tmp_path):
     eng2 = make_wbs(db_url, workflows_dir=wf)
     with pytest.raises(WbsError, match="naikkan 'version'"):
         eng2.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
-    (wf / "pengaduan.yaml").write_text(changed.replace("version: 1", "version: 2", 1).replace(
-        "trigger: mulai_verifikasi,", "trigger: verifikasi_mulai,", 1))
+    (wf / "pengaduan.yaml").write_text(
+        changed.replace("version: 1", "version: 2", 1).replace(
+            "trigger: mulai_verifikasi,", "trigger: verifikasi_mulai,", 1
+        )
+    )
     eng3 = make_wbs(db_url, workflows_dir=wf)
     new = eng3.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
     pel = eng3.load_actor("pengelola")
-    eng3.fire(old.number, "mulai_verifikasi", pel)          # v1 trigger on the v1 case
-    eng3.fire(new.number, "verifikasi_mulai", pel)          # v2 trigger on the v2 case
+    eng3.fire(old.number, "mulai_verifikasi", pel)  # v1 trigger on the v1 case
+    eng3.fire(new.number, "verifikasi_mulai", pel)  # v2 trigger on the v2 case
     with pytest.raises(InvalidTransition):
         eng3.fire(new.number, "mulai_verifikasi", pel)
     with unit_of_work(eng3.db, write=False) as s:
@@ -315,11 +354,16 @@ def test_timestamps_are_utc_and_aware(wbs, clock):
 
 
 def test_anonymous_report_by_signed_in_employee_is_not_linked_to_the_account(wbs):
-    data = {"apa": "Pengadaan barang dipecah agar di bawah batas lelang oleh panitia pengadaan kantor.",
-            "siapa": "Panitia pengadaan", "kapan": "2026-02-20"}
+    data = {
+        "apa": "Pengadaan barang dipecah agar di bawah batas lelang oleh panitia pengadaan kantor.",
+        "siapa": "Panitia pengadaan",
+        "kapan": "2026-02-20",
+    }
     from wbs_engine.definition import load_workflow
+
     defn = load_workflow(__import__("pathlib").Path(__file__).resolve().parents[2] / "workflows" / "wbs.yaml")
     from wbs_engine.demo import sample_value
+
     full = {f.name: sample_value(f, 0) for f in defn.intake if f.required and not f.identity}
     full.update({k: v for k, v in data.items() if defn.field(k)})
     c = wbs.create_case("wbs", full, identity_mode="anonim", filed_by=actor(wbs, "pegawai"))

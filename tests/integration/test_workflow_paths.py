@@ -13,8 +13,16 @@ from wbs_engine.demo import all_paths, sample_value
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = {p.stem: load_workflow(p) for p in sorted((REPO / "workflows").glob("*.yaml"))}
-USERS = {"pengelola": "pengelola", "atasan": "atasan", "unit": "petugas", "upg": "upg", "tim_telaah": "telaah",
-         "tim_investigasi": "investigator", "pegawai": "pegawai", "auditor": "auditor"}
+USERS = {
+    "pengelola": "pengelola",
+    "atasan": "atasan",
+    "unit": "petugas",
+    "upg": "upg",
+    "tim_telaah": "telaah",
+    "tim_investigasi": "investigator",
+    "pegawai": "pegawai",
+    "auditor": "auditor",
+}
 PATHS = [(key, i, path) for key, defn in WORKFLOWS.items() for i, path in enumerate(all_paths(defn))]
 
 

@@ -16,11 +16,20 @@ def wib(y, m, d, hh=9, mm=0):
     return datetime(y, m, d, hh - 7, mm, tzinfo=UTC)
 
 
-GIFT = {"nama": "Wati", "nip": "198501012010012001", "jabatan": "Analis", "unit_kerja": "Seksi Layanan",
-        "nama_pemberi": "PT Contoh", "hubungan_pemberi": "rekanan_penyedia", "jenis": "barang",
-        "uraian": "Parsel makanan dan jam tangan", "nilai_taksiran": "Rp 2.500.000",
-        "tempat_penerimaan": "Kantor", "peristiwa": "Hari raya",
-        "kronologi": "Paket diantar kurir ke meja kerja tanpa pemberitahuan sebelumnya."}
+GIFT = {
+    "nama": "Wati",
+    "nip": "198501012010012001",
+    "jabatan": "Analis",
+    "unit_kerja": "Seksi Layanan",
+    "nama_pemberi": "PT Contoh",
+    "hubungan_pemberi": "rekanan_penyedia",
+    "jenis": "barang",
+    "uraian": "Parsel makanan dan jam tangan",
+    "nilai_taksiran": "Rp 2.500.000",
+    "tempat_penerimaan": "Kantor",
+    "peristiwa": "Hari raya",
+    "kronologi": "Paket diantar kurir ke meja kerja tanpa pemberitahuan sebelumnya.",
+}
 
 
 def clocks_of(wbs, number):
@@ -29,9 +38,16 @@ def clocks_of(wbs, number):
 
 def test_complaint_before_idul_fitri_is_due_after_the_holiday_block(wbs, clock):
     clock.now = wib(2026, 3, 17)  # Tuesday; 18 cuti, 19 Nyepi, 20 cuti, 21-22 Idul Fitri, 23-24 cuti
-    c = wbs.create_case("pengaduan", {"nama": "Siti", "layanan": "Legalisir", "kategori": "normatif",
-                                      "uraian": "Petugas meminta uang tambahan di luar tarif resmi legalisir."},
-                        identity_mode="rahasia")
+    c = wbs.create_case(
+        "pengaduan",
+        {
+            "nama": "Siti",
+            "layanan": "Legalisir",
+            "kategori": "normatif",
+            "uraian": "Petugas meminta uang tambahan di luar tarif resmi legalisir.",
+        },
+        identity_mode="rahasia",
+    )
     v = clocks_of(wbs, c.number)["verifikasi"]
     assert (v["status"], v["due_date"], v["limit"]) == ("running", "2026-03-27", "3 HK")
 
@@ -41,8 +57,11 @@ def test_gift_clocks_run_at_once_from_the_date_received(wbs, clock):
     c = wbs.create_case("gratifikasi", {**GIFT, "tanggal_penerimaan": "2026-03-02"}, filed_by=wbs.load_actor("pegawai"))
     cl = clocks_of(wbs, c.number)
     # reported to the UPG 6 HK after 2 Mar: due 16 Mar, checked at filing, in time
-    assert (cl["lapor_upg"]["due_date"], cl["lapor_upg"]["status"], cl["lapor_upg"]["outcome"]) == \
-        ("2026-03-16", "stopped", "on_time")
+    assert (cl["lapor_upg"]["due_date"], cl["lapor_upg"]["status"], cl["lapor_upg"]["outcome"]) == (
+        "2026-03-16",
+        "stopped",
+        "on_time",
+    )
     assert (cl["lapor_kpk"]["due_date"], cl["lapor_kpk"]["status"]) == ("2026-04-21", "running")  # 30 HK
     assert (cl["teruskan_upg"]["due_date"], cl["teruskan_upg"]["status"]) == ("2026-03-31", "running")
     upg = wbs.load_actor("upg")
@@ -88,11 +107,19 @@ def test_wbs_investigation_extends_once(wbs, clock):
         args = {n: sample_value(defn.field(n), 0, users=["telaah"]) for n in (*t.requires, *t.optional)}
         clock.advance(hours=4)
         wbs.fire(c.number, t.trigger, wbs.load_actor(who), args, reason="Alasan pengujian." if t.reason else None)
-    inv = next(t for t in defn.transitions_from(path[[x.dest for x in path].index("investigasi")].source[0])
-               if t.dest == "investigasi")
+    inv = next(
+        t
+        for t in defn.transitions_from(path[[x.dest for x in path].index("investigasi")].source[0])
+        if t.dest == "investigasi"
+    )
     args = {n: sample_value(defn.field(n), 0, users=["investigator"]) for n in (*inv.requires, *inv.optional)}
-    wbs.fire(c.number, inv.trigger, wbs.load_actor(next(users[r] for r in inv.roles if r in users)), args,
-             reason="Alasan pengujian." if inv.reason else None)
+    wbs.fire(
+        c.number,
+        inv.trigger,
+        wbs.load_actor(next(users[r] for r in inv.roles if r in users)),
+        args,
+        reason="Alasan pengujian." if inv.reason else None,
+    )
     before = clocks_of(wbs, c.number)["investigasi"]
     ext = next(t for t in defn.transitions if t.extends)
     actor = wbs.load_actor(next(users[r] for r in ext.roles if r in users))
@@ -119,8 +146,19 @@ def test_case_show_json_lists_every_clock_with_due_date_and_status(tmp_path):
     run("init-db")
     run("unit", "add", "PUSAT", "Sekretariat")
     run("create-user", "wati", "--role", "pegawai", "--password", "rahasia-demo-123")
-    created = json.loads(run("case", "new", "gratifikasi", "--as", "wati", "--json", "--now", "2026-03-10T09:00:00+07:00",
-                             *[x for k, v in {**GIFT, "tanggal_penerimaan": "2026-03-02"}.items() for x in ("-f", f"{k}={v}")]))
+    created = json.loads(
+        run(
+            "case",
+            "new",
+            "gratifikasi",
+            "--as",
+            "wati",
+            "--json",
+            "--now",
+            "2026-03-10T09:00:00+07:00",
+            *[x for k, v in {**GIFT, "tanggal_penerimaan": "2026-03-02"}.items() for x in ("-f", f"{k}={v}")],
+        )
+    )
     view = json.loads(run("case", "show", created["number"], "--json"))
     running = {c["name"]: c for c in view["clocks"] if c["status"] == "running"}
     assert set(running) == {"lapor_kpk", "teruskan_upg"}

@@ -369,9 +369,7 @@ def test_prop_add_strictly_monotonic(d: date, n: int) -> None:
 
 @PROPS
 @given(
-    moment=st.datetimes(
-        min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
-    ),
+    moment=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)),
     rule=st.booleans(),
 )
 def test_prop_effective_date_is_working_day_not_before_local_date(moment: datetime, rule: bool) -> None:

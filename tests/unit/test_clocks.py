@@ -10,9 +10,15 @@ CAL = WorkingCalendar()
 
 
 def spec(**kw) -> ClockSpec:
-    base = {"label": {"id": "Batas", "en": "Limit"}, "source": "test", "starts": {"on_enter": ["a"]},
-            "stops": {"on_enter": ["c"]}, "pauses": ["p"], "limit": {"working_days": 3},
-            "remind": [{"before": {"working_days": 1}}, {"before": {"working_days": 0}}]}
+    base = {
+        "label": {"id": "Batas", "en": "Limit"},
+        "source": "test",
+        "starts": {"on_enter": ["a"]},
+        "stops": {"on_enter": ["c"]},
+        "pauses": ["p"],
+        "limit": {"working_days": 3},
+        "remind": [{"before": {"working_days": 1}}, {"before": {"working_days": 0}}],
+    }
     base.update(kw)
     return ClockSpec.model_validate(base)
 
@@ -63,8 +69,7 @@ def test_calendar_day_limit_ignores_holidays():
 
 
 def test_limit_by_field_picks_the_tier():
-    s = spec(limit={"calendar_days": 60},
-             limit_by={"field": "kategori", "values": {"ringan": {"working_days": 2}}})
+    s = spec(limit={"calendar_days": 60}, limit_by={"field": "kategori", "values": {"ringan": {"working_days": 2}}})
     assert clocks.start(s, "x", wib(2026, 3, 2), CAL, {"kategori": "ringan"}).due_date == date(2026, 3, 4)
     assert clocks.start(s, "x", wib(2026, 3, 2), CAL, {"kategori": "lain"}).due_date == date(2026, 5, 1)
 
