@@ -99,7 +99,7 @@ bench: install
 run: install
 	$(VENV)/bin/wbs init-db
 	$(VENV)/bin/wbs seed-demo
-	$(VENV)/bin/wbs run --host $(RUN_HOST) --port $(RUN_PORT)
+	WBS_SCHEDULER=$${WBS_SCHEDULER:-embedded} $(VENV)/bin/wbs run --host $(RUN_HOST) --port $(RUN_PORT)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

@@ -150,8 +150,10 @@ def queue(
             dedupe_key=dedupe_key,
         )
         .on_conflict_do_nothing()
+        .returning(_outbox.c.id)
     )
-    return conn.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: psycopg reports no rowcount for an INSERT that returns rows
+    return conn.execute(stmt).first() is not None
 
 
 _outbox = Outbox.__table__
@@ -346,8 +348,8 @@ class Mailer:
     def send(self, recipient: str, subject: str, body: str, lang: str) -> None:
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = self.sender, recipient, subject
-        msg["Content-Language"] = lang
         msg.set_content(body)
+        msg["Content-Language"] = lang  # after set_content, which resets the content headers
         cls = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
         kwargs = {"context": ssl.create_default_context()} if self.tls else {}
         with cls(self.host, self.port, timeout=20, **kwargs) as smtp:

@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
@@ -47,6 +46,7 @@ _before_commit: Callable[[Session, Clock, str], None] | None = None
 
 
 # --- reports -------------------------------------------------------------------------------------
+
 
 @dataclass
 class SweepItem:
@@ -83,19 +83,26 @@ class SweepReport:
         if not self.items and not self.errors:
             lines.append("Nothing due." if en else "Tidak ada yang jatuh tempo.")
             if self.duplicates:
-                lines.append(f"({self.duplicates} already done by another run)" if en
-                             else f"({self.duplicates} sudah dikerjakan proses lain)")
+                lines.append(
+                    f"({self.duplicates} already done by another run)"
+                    if en
+                    else f"({self.duplicates} sudah dikerjakan proses lain)"
+                )
             return lines
         for it in self.items:
             lines.append(f"{it.number}  {it.clock:<24} {it.action:<10} {it.detail}")
         if en:
-            lines.append(f"{self.reminders} reminder(s), {self.breaches} breach(es), {self.fired} automatic "
-                         f"transition(s), {self.fire_refused} refused, {self.duplicates} already done, "
-                         f"{len(self.errors)} error(s).")
+            lines.append(
+                f"{self.reminders} reminder(s), {self.breaches} breach(es), {self.fired} automatic "
+                f"transition(s), {self.fire_refused} refused, {self.duplicates} already done, "
+                f"{len(self.errors)} error(s)."
+            )
         else:
-            lines.append(f"{self.reminders} pengingat, {self.breaches} pelanggaran batas waktu, {self.fired} "
-                         f"transisi otomatis, {self.fire_refused} ditolak, {self.duplicates} sudah dikerjakan, "
-                         f"{len(self.errors)} galat.")
+            lines.append(
+                f"{self.reminders} pengingat, {self.breaches} pelanggaran batas waktu, {self.fired} "
+                f"transisi otomatis, {self.fire_refused} ditolak, {self.duplicates} sudah dikerjakan, "
+                f"{len(self.errors)} galat."
+            )
         lines.extend(("Error: " if en else "Galat: ") + e for e in self.errors)
         return lines
 
@@ -124,19 +131,25 @@ class DigestReport:
         if not self.queued:
             return ["No digest to send." if lang == "en" else "Tidak ada ringkasan untuk dikirim."]
         who = ", ".join(self.users)
-        return [f"{self.queued} digest(s) queued: {who}" if lang == "en"
-                else f"{self.queued} ringkasan diantrekan: {who}"]
+        return [
+            f"{self.queued} digest(s) queued: {who}" if lang == "en" else f"{self.queued} ringkasan diantrekan: {who}"
+        ]
 
 
 # --- the sweep -----------------------------------------------------------------------------------
+
 
 def _is_pg(engine: WbsEngine) -> bool:
     return engine.db.dialect.name == "postgresql"
 
 
 def _due_query(now: datetime, exclude: set[int], limit: int):
-    stmt = (select(Clock.id).where(Clock.next_action_at <= now, Clock.status == clocks.RUNNING)
-            .order_by(Clock.next_action_at, Clock.id).limit(limit))
+    stmt = (
+        select(Clock.id)
+        .where(Clock.next_action_at <= now, Clock.status == clocks.RUNNING)
+        .order_by(Clock.next_action_at, Clock.id)
+        .limit(limit)
+    )
     if exclude:
         stmt = stmt.where(Clock.id.not_in(sorted(exclude)))
     return stmt
@@ -173,8 +186,7 @@ def _claim(engine: WbsEngine, s: Session, clock_id: int, now: datetime) -> Clock
     return s.exec(stmt).first()
 
 
-def _sweep_one(engine: WbsEngine, clock_id: int, now: datetime, cal: WorkingCalendar,
-               report: SweepReport) -> str:
+def _sweep_one(engine: WbsEngine, clock_id: int, now: datetime, cal: WorkingCalendar, report: SweepReport) -> str:
     """One clock action in one transaction. Returns done | busy | duplicate | retry | error."""
     item: SweepItem | None = None
     counts: dict[str, int] = {}
@@ -191,11 +203,11 @@ def _sweep_one(engine: WbsEngine, clock_id: int, now: datetime, cal: WorkingCale
             item, counts = _act(engine, s, row, action, now, cal)
             if _before_commit is not None:
                 _before_commit(s, row, action)
-    except IntegrityError:
-        if claimed is None:
-            raise
+    except IntegrityError as exc:
+        if claimed is None or not _skip_done(engine, clock_id, claimed, now, cal):
+            log.info("clock %s: integrity conflict, will retry: %s", clock_id, exc)
+            return "retry"  # e.g. an outbox dedupe race; the action itself was not recorded
         report.duplicates += 1
-        _skip_done(engine, clock_id, claimed, now, cal)
         return "duplicate"
     except (ConcurrentChange, OperationalError) as exc:
         log.info("clock %s: conflict, will retry: %s", clock_id, exc)
@@ -211,18 +223,27 @@ def _sweep_one(engine: WbsEngine, clock_id: int, now: datetime, cal: WorkingCale
     return "done"
 
 
-def _skip_done(engine: WbsEngine, clock_id: int, claimed: tuple[str, datetime], now: datetime,
-               cal: WorkingCalendar) -> None:
-    """The action was already recorded; if the clock still points at it (a clock re-armed onto the same
-    due time), move it on without doing the action again, so the sweep cannot loop on it."""
+def _skip_done(
+    engine: WbsEngine, clock_id: int, claimed: tuple[str, datetime], now: datetime, cal: WorkingCalendar
+) -> bool:
+    """True when the action is already recorded. If the clock still points at it (a clock re-armed onto
+    the same due time), move it on without doing the action again, so the sweep cannot loop on it."""
     with unit_of_work(engine.db) as s:
+        done = s.exec(
+            select(ClockAction.id).where(
+                ClockAction.clock_id == clock_id, ClockAction.action == claimed[0], ClockAction.due_at == claimed[1]
+            )
+        ).first()
+        if done is None:
+            return False
         row = _claim(engine, s, clock_id, now)
         if row is None or (row.next_action, row.next_action_at) != claimed:
-            return
+            return True
         case = s.get(Case, row.case_id)
         spec = engine.workflow(s, case).definition.clocks.get(row.name) if case else None
         _advance(engine, row, claimed[0], spec, now, cal)
         s.add(row)
+        return True
 
 
 def _advance(engine: WbsEngine, row: Clock, action: str, spec, now: datetime, cal: WorkingCalendar) -> None:
@@ -236,8 +257,9 @@ def _advance(engine: WbsEngine, row: Clock, action: str, spec, now: datetime, ca
     _state_to_row(st, row)
 
 
-def _act(engine: WbsEngine, s: Session, row: Clock, action: str, now: datetime,
-         cal: WorkingCalendar) -> tuple[SweepItem, dict[str, int]]:
+def _act(
+    engine: WbsEngine, s: Session, row: Clock, action: str, now: datetime, cal: WorkingCalendar
+) -> tuple[SweepItem, dict[str, int]]:
     from .engine import Actor
 
     case = s.get(Case, row.case_id)
@@ -251,19 +273,35 @@ def _act(engine: WbsEngine, s: Session, row: Clock, action: str, now: datetime,
 
     if action.startswith("remind:"):
         roles = {r for t in defn.transitions_from(case.state) for r in t.roles} - NOT_ACTING
-        users = notify.users_with_roles(s, roles, case)
-        mailed = []
+        users = notify.users_with_roles(s, roles, case, engine.staff_directory(s))
         for u in users:
             if not u.email:
                 continue
             vals = _mail_values(engine, defn, case, spec, u, due_date)
-            if notify.queue(s, kind="reminder", recipient=u.email, lang=u.lang, now=now, case_id=case.id,
-                            dedupe_key=f"remind:{row.id}:{action}:{row.next_action_at.isoformat()}:{u.id}",
-                            **vals) is not None:
-                mailed.append(u.username)
-        audit.append(s, chain=case.number, case_id=case.id, kind="clock_reminder", actor="system", now=now,
-                     payload={"clock": row.name, "action": action, "due_date": due_date,
-                              "notified": sorted(u.username for u in users)})
+            notify.queue(
+                s,
+                kind="reminder",
+                recipient=u.email,
+                lang=u.lang,
+                now=now,
+                case_id=case.id,
+                dedupe_key=f"remind:{row.id}:{action}:{row.next_action_at.isoformat()}:{u.id}",
+                **vals,
+            )
+        audit.append(
+            s,
+            chain=case.number,
+            case_id=case.id,
+            kind="clock_reminder",
+            actor="system",
+            now=now,
+            payload={
+                "clock": row.name,
+                "action": action,
+                "due_date": due_date,
+                "notified": sorted(u.username for u in users),
+            },
+        )
         _advance(engine, row, action, spec, now, cal)
         s.add(row)
         s.flush()
@@ -278,14 +316,21 @@ def _act(engine: WbsEngine, s: Session, row: Clock, action: str, now: datetime,
     payload: dict[str, Any] = {"clock": row.name, "due_date": due_date}
     details = [f"due {due_date}"]
     if spec.on_breach.escalate_to:
-        users = notify.users_with_roles(s, set(spec.on_breach.escalate_to), case)
+        users = notify.users_with_roles(s, set(spec.on_breach.escalate_to), case, engine.staff_directory(s))
         for u in users:
             if not u.email:
                 continue
             vals = _mail_values(engine, defn, case, spec, u, due_date)
-            notify.queue(s, kind="breach", recipient=u.email, lang=u.lang, now=now, case_id=case.id,
-                         dedupe_key=f"breach:{row.id}:{row.due_at.isoformat() if row.due_at else '-'}:{u.id}",
-                         **vals)
+            notify.queue(
+                s,
+                kind="breach",
+                recipient=u.email,
+                lang=u.lang,
+                now=now,
+                case_id=case.id,
+                dedupe_key=f"breach:{row.id}:{row.due_at.isoformat() if row.due_at else '-'}:{u.id}",
+                **vals,
+            )
         payload["escalate_roles"] = list(spec.on_breach.escalate_to)
         payload["escalated_to"] = sorted(u.username for u in users)
         details.append("escalated to " + (", ".join(payload["escalated_to"]) or "-"))
@@ -294,9 +339,16 @@ def _act(engine: WbsEngine, s: Session, row: Clock, action: str, now: datetime,
         payload["fire"] = trigger
         try:
             with s.begin_nested():
-                engine.fire_in(s, case, trigger, Actor.system(), {},
-                               reason=f"Batas waktu '{spec.label.id}' terlewati ({due_date})",
-                               expected_version=None, now=now)
+                engine.fire_in(
+                    s,
+                    case,
+                    trigger,
+                    Actor.system(),
+                    {},
+                    reason=f"Batas waktu '{spec.label.id}' terlewati ({due_date})",
+                    expected_version=None,
+                    now=now,
+                )
             payload["fired"] = True
             counts["fired"] = 1
             details.append(f"fired {trigger} → {case.state}")
@@ -308,12 +360,11 @@ def _act(engine: WbsEngine, s: Session, row: Clock, action: str, now: datetime,
             payload["refused"] = exc.message("id")
             counts["fire_refused"] = 1
             details.append(f"{trigger} refused: {exc.message('en')}")
-    audit.append(s, chain=case.number, case_id=case.id, kind="clock_breached", actor="system", now=now,
-                 payload=payload)
+    audit.append(s, chain=case.number, case_id=case.id, kind="clock_breached", actor="system", now=now, payload=payload)
     return SweepItem(case.number, row.name, "breach", "; ".join(details), row.due_at), counts
 
 
-def _mail_values(engine: WbsEngine, defn, case: Case, spec, user: User, due_date: str) -> dict[str, Any]:
+def _mail_values(engine: WbsEngine, defn, case: Case, spec, user: notify.Staff, due_date: str) -> dict[str, Any]:
     vals = notify._case_values(engine, defn, case, user.lang)
     vals.update(name=user.full_name or user.username, clock=spec.label.get(user.lang), due_date=due_date)
     return vals
@@ -321,12 +372,19 @@ def _mail_values(engine: WbsEngine, defn, case: Case, spec, user: User, due_date
 
 # --- outbox delivery -----------------------------------------------------------------------------
 
+
 def deliver_outbox(engine: WbsEngine, now: datetime, mailer: Any, *, limit: int = 100) -> DeliveryReport:
     """Send pending outbox rows due at ``now``; one transaction per row (claimed with SKIP LOCKED on PG)."""
     report = DeliveryReport()
     with unit_of_work(engine.db, write=False) as s:
-        ids = list(s.exec(select(Outbox.id).where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
-                          .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)).all())
+        ids = list(
+            s.exec(
+                select(Outbox.id)
+                .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+                .order_by(Outbox.next_attempt_at, Outbox.id)
+                .limit(limit)
+            ).all()
+        )
     for oid in ids:
         with unit_of_work(engine.db) as s:
             stmt = select(Outbox).where(Outbox.id == oid, Outbox.status == "pending", Outbox.next_attempt_at <= now)
@@ -360,6 +418,7 @@ def deliver_outbox(engine: WbsEngine, now: datetime, mailer: Any, *, limit: int 
 
 # --- daily digest --------------------------------------------------------------------------------
 
+
 def daily_digest(engine: WbsEngine, now: datetime, *, horizon_days: int = 2) -> DigestReport:
     """Queue one digest per active user with e-mail: the open cases they can act on whose clocks are due
     within ``horizon_days`` working days, or overdue. Idempotent per user and day."""
@@ -370,11 +429,21 @@ def daily_digest(engine: WbsEngine, now: datetime, *, horizon_days: int = 2) -> 
         cal = engine.calendar(s)
         today = cal.local(now).date()
         horizon = cal.day_end_utc(cal.add_working_days(today, horizon_days))
-        rows = s.exec(select(Clock, Case).join(Case, Case.id == Clock.case_id)
-                      .where(Clock.next_action_at <= horizon, Clock.status == clocks.RUNNING,
-                             Clock.due_at <= horizon, Case.final == False)).all()  # noqa: E712
-        rows += s.exec(select(Clock, Case).join(Case, Case.id == Clock.case_id)
-                       .where(Clock.status == clocks.BREACHED, Case.final == False)).all()  # noqa: E712
+        rows = s.exec(
+            select(Clock, Case)
+            .join(Case, Case.id == Clock.case_id)
+            .where(
+                Clock.next_action_at <= horizon,
+                Clock.status == clocks.RUNNING,
+                Clock.due_at <= horizon,
+                Case.final.is_(False),
+            )
+        ).all()  # noqa: E712
+        rows += s.exec(
+            select(Clock, Case)
+            .join(Case, Case.id == Clock.case_id)
+            .where(Clock.status == clocks.BREACHED, Case.final.is_(False))
+        ).all()  # noqa: E712
         if not rows:
             return report
         users = s.exec(select(User).where(User.active == True, User.email.is_not(None))).all()  # noqa: E712
@@ -396,22 +465,37 @@ def daily_digest(engine: WbsEngine, now: datetime, *, horizon_days: int = 2) -> 
                 overdue = clk.status == clocks.BREACHED or (clk.due_at is not None and clk.due_at <= now)
                 flag = (" — OVERDUE" if user.lang == "en" else " — TERLAMBAT") if overdue else ""
                 due = clk.due_date.isoformat() if clk.due_date else "-"
-                lines.append((due, f"- {case.number} ({defn.label.get(user.lang)}, "
-                                   f"{defn.states[case.state].label.get(user.lang)}): {label} {due}{flag}"))
+                lines.append(
+                    (
+                        due,
+                        f"- {case.number} ({defn.label.get(user.lang)}, "
+                        f"{defn.states[case.state].label.get(user.lang)}): {label} {due}{flag}",
+                    )
+                )
             if not lines:
                 continue
             lines.sort()
-            done = notify.queue(s, kind="digest", recipient=user.email, lang=user.lang, now=now, case_id=None,
-                                dedupe_key=f"digest:{user.id}:{date_key}", name=user.full_name or user.username,
-                                count=len(lines), lines="\n".join(line for _, line in lines),
-                                link=f"{engine.settings.base_url}/kelola")
-            if done is not None:
-                report.queued += 1
-                report.users.append(user.username)
+            if not notify.queue(
+                s,
+                kind="digest",
+                recipient=user.email,
+                lang=user.lang,
+                now=now,
+                case_id=None,
+                dedupe_key=f"digest:{user.id}:{date_key}",
+                name=user.full_name or user.username,
+                count=len(lines),
+                lines="\n".join(line for _, line in lines),
+                link=f"{engine.settings.base_url}/kelola",
+            ):
+                continue  # already queued today
+            report.queued += 1
+            report.users.append(user.username)
     return report
 
 
 # --- APScheduler wiring --------------------------------------------------------------------------
+
 
 def _guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
     def job() -> None:
@@ -422,6 +506,7 @@ def _guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
                     log.info("%s: %s", name, line)
         except Exception:
             log.exception("scheduled job %s failed", name)
+
     job.__name__ = f"wbs_{name}"
     return job
 
@@ -445,21 +530,46 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
     cls = BlockingScheduler if blocking else BackgroundScheduler
     sched = cls(timezone=TIMEZONE, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300})
     common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
-    sched.add_job(_guarded("sweep", lambda: sweep(engine, engine.now())), IntervalTrigger(minutes=1),
-                  id="sweep", name="SLA sweep (every minute)", **common)
+    sched.add_job(
+        _guarded("sweep", lambda: sweep(engine, engine.now())),
+        IntervalTrigger(minutes=1),
+        id="sweep",
+        name="SLA sweep (every minute)",
+        **common,
+    )
     if mailer is not None:
-        sched.add_job(_guarded("deliver", lambda: deliver_outbox(engine, engine.now(), mailer)),
-                      IntervalTrigger(seconds=30), id="deliver", name="outbox delivery (every 30 s)", **common)
-    sched.add_job(_guarded("digest", lambda: daily_digest(engine, engine.now())),
-                  CronTrigger(hour=7, minute=0, timezone=TIMEZONE), id="digest",
-                  name="daily digest (07:00 WIB)", **common)
-    sched.add_job(_guarded("checkpoint", lambda: checkpoint_job(engine)),
-                  CronTrigger(hour=23, minute=30, timezone=TIMEZONE), id="checkpoint",
-                  name="audit checkpoint (23:30 WIB)", **common)
+        sched.add_job(
+            _guarded("deliver", lambda: deliver_outbox(engine, engine.now(), mailer)),
+            IntervalTrigger(seconds=30),
+            id="deliver",
+            name="outbox delivery (every 30 s)",
+            **common,
+        )
+    sched.add_job(
+        _guarded("digest", lambda: daily_digest(engine, engine.now())),
+        CronTrigger(hour=7, minute=0, timezone=TIMEZONE),
+        id="digest",
+        name="daily digest (07:00 WIB)",
+        **common,
+    )
+    sched.add_job(
+        _guarded("checkpoint", lambda: checkpoint_job(engine)),
+        CronTrigger(hour=23, minute=30, timezone=TIMEZONE),
+        id="checkpoint",
+        name="audit checkpoint (23:30 WIB)",
+        **common,
+    )
     return sched
 
 
-__all__ = ["SweepItem", "SweepReport", "DeliveryReport", "DigestReport", "sweep", "deliver_outbox",
-           "daily_digest", "build_scheduler", "checkpoint_job"]
-
-_ = sa  # sqlalchemy kept imported for callers that patch queries in tests
+__all__ = [
+    "SweepItem",
+    "SweepReport",
+    "DeliveryReport",
+    "DigestReport",
+    "sweep",
+    "deliver_outbox",
+    "daily_digest",
+    "build_scheduler",
+    "checkpoint_job",
+]

@@ -20,6 +20,13 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     wbs = engine or WbsEngine(settings)
     app.extensions["wbs"] = wbs
+    if settings.scheduler == "embedded":
+        # one process only (make run, a single-office install); several web nodes use `wbs scheduler` instead
+        from wbs_engine.scheduler import build_scheduler
+
+        sched = build_scheduler(wbs, blocking=False)
+        sched.start()
+        app.extensions["wbs_scheduler"] = sched
 
     @app.get("/")
     def index():  # type: ignore[no-untyped-def]

@@ -1,0 +1,99 @@
+"""``wbs sweep``, ``wbs deliver``, ``wbs digest`` and ``wbs scheduler``: the scheduler's jobs from the shell.
+
+Registered on the main ``wbs`` group by :func:`register` (cli.py calls it when this module exists).
+"""
+
+from __future__ import annotations
+
+import click
+
+
+def _ctx_helpers():
+    from .cli import Ctx, _emit, _parse_now
+
+    return Ctx, _emit, _parse_now
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("sweep")
+    @click.option("--now", "now_text", help="Sweep as if it were this ISO time (default: now).")
+    @click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1), help="Batch size.")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @click.pass_obj
+    def sweep_cmd(obj, now_text: str | None, limit: int, as_json: bool) -> None:
+        """Do the SLA clock actions that are due (reminders, breaches, escalations, automatic closes) once."""
+        from .scheduler import sweep
+
+        _, emit, parse_now = _ctx_helpers()
+        eng = obj.engine()
+        report = sweep(eng, parse_now(now_text) or eng.now(), limit=limit)
+        if as_json:
+            emit(report.to_dict())
+        else:
+            for line in report.summary(obj.lang):
+                click.echo(line)
+
+    @cli.command("deliver")
+    @click.option("--now", "now_text", help="Deliver as if it were this ISO time (default: now).")
+    @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
+    @click.pass_obj
+    def deliver_cmd(obj, now_text: str | None, limit: int) -> None:
+        """Send the pending e-mails of the outbox once (needs WBS_SMTP_URL)."""
+        from .errors import WbsError
+        from .notify import Mailer
+        from .scheduler import deliver_outbox
+
+        _, _emit, parse_now = _ctx_helpers()
+        s = obj.settings
+        if not s.smtp_url:
+            raise WbsError(
+                "WBS_SMTP_URL belum diatur; contoh: WBS_SMTP_URL=smtp://localhost:25",
+                "WBS_SMTP_URL is not set; for example WBS_SMTP_URL=smtp://localhost:25",
+            )
+        try:
+            mailer = Mailer(s.smtp_url, s.mail_from)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="WBS_SMTP_URL") from None
+        eng = obj.engine()
+        report = deliver_outbox(eng, parse_now(now_text) or eng.now(), mailer, limit=limit)
+        for line in report.summary(obj.lang):
+            click.echo(line)
+
+    @cli.command("digest")
+    @click.option("--now", "now_text", help="Build the digest as if it were this ISO time (default: now).")
+    @click.pass_obj
+    def digest_cmd(obj, now_text: str | None) -> None:
+        """Queue today's digest e-mail for each user with cases due soon (once per user and day)."""
+        from .scheduler import daily_digest
+
+        _, _emit, parse_now = _ctx_helpers()
+        eng = obj.engine()
+        report = daily_digest(eng, parse_now(now_text) or eng.now())
+        for line in report.summary(obj.lang):
+            click.echo(line)
+
+    @cli.command("scheduler")
+    @click.pass_obj
+    def scheduler_cmd(obj) -> None:
+        """Run the scheduler in the foreground (sweep, outbox, digest, audit checkpoint); Ctrl-C stops it."""
+        import logging
+
+        from .scheduler import build_scheduler
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        eng = obj.engine()
+        sched = build_scheduler(eng, blocking=True)
+        click.echo(obj.t("Penjadwal berjalan (zona Asia/Jakarta):", "Scheduler running (zone Asia/Jakarta):"))
+        for job in sched.get_jobs():
+            click.echo(f"  - {job.name}: {job.trigger}")
+        if not eng.settings.smtp_url:
+            click.echo(
+                obj.t(
+                    "  (pengiriman e-mail mati: WBS_SMTP_URL belum diatur)",
+                    "  (e-mail delivery off: WBS_SMTP_URL is not set)",
+                )
+            )
+        try:
+            sched.start()
+        except (KeyboardInterrupt, SystemExit):
+            pass
