@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,7 +42,8 @@ def canonical(obj: Any) -> bytes:
     return json.dumps(_norm(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def event_hash(ev: CaseEvent) -> str:
+def event_hash(ev: Any) -> str:
+    """SHA-256 over the canonical JSON of what an event says (a ``CaseEvent`` row or the values appended)."""
     body = {
         "case_id": ev.case_id,
         "chain": ev.chain,
@@ -72,7 +74,7 @@ def append(
     to_state: str | None = None,
     actor_role: str | None = None,
     payload: dict | None = None,
-) -> CaseEvent:
+) -> SimpleNamespace:
     """Append one event to ``chain`` inside the caller's transaction.
 
     A concurrent append to the same chain makes one of the two transactions fail (conditional update of
@@ -81,42 +83,25 @@ def append(
     conn = session.connection()
     head = conn.execute(_HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD, {"chain": chain}).first()
     seq = head.seq + 1 if head else 1
-    ev = CaseEvent(
-        case_id=case_id,
-        chain=chain,
-        seq=seq,
-        kind=kind,
-        trigger=trigger,
-        from_state=from_state,
-        to_state=to_state,
-        actor=actor,
-        actor_role=actor_role,
-        occurred_at=now,
-        payload=_norm(payload or {}),
-        prev_hash=head.hash if head else GENESIS,
-        hash="",
-    )
-    ev.hash = event_hash(ev)
+    values = {
+        "case_id": case_id,
+        "chain": chain,
+        "seq": seq,
+        "kind": kind,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "actor": actor,
+        "actor_role": actor_role,
+        "occurred_at": now,
+        "payload": _norm(payload or {}),
+        "prev_hash": head.hash if head else GENESIS,
+    }
+    ev = SimpleNamespace(**values)
+    ev.hash = values["hash"] = event_hash(ev)
     # Core statements on the session's connection: the trail is append-only, so the ORM's identity map
     # and flush add nothing here (and this is the hot path of every fire).
-    conn.execute(
-        _INSERT_EVENT,
-        {
-            "case_id": ev.case_id,
-            "chain": ev.chain,
-            "seq": ev.seq,
-            "kind": ev.kind,
-            "trigger": ev.trigger,
-            "from_state": ev.from_state,
-            "to_state": ev.to_state,
-            "actor": ev.actor,
-            "actor_role": ev.actor_role,
-            "occurred_at": ev.occurred_at,
-            "payload": ev.payload,
-            "prev_hash": ev.prev_hash,
-            "hash": ev.hash,
-        },
-    )
+    conn.execute(_INSERT_EVENT, values)
     if head is None:
         conn.execute(_INSERT_HEAD, {"chain": chain, "seq": seq, "hash": ev.hash, "sealed_seq": 0})
     elif conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seq": head.seq, "seq": seq, "hash": ev.hash}).rowcount != 1:

@@ -270,7 +270,7 @@ class WbsEngine:
             changes = clocks.on_transition(
                 defn.clocks, {}, None, case.state, now, cal, self._clock_data(case, clean), final=st.final
             )
-            clock_log = self._apply_clock_changes(s, case, changes, {})
+            clock_log = self._write_clocks(s, case, changes, {})
             audit.append(
                 s,
                 chain=case.number,
@@ -368,7 +368,7 @@ class WbsEngine:
     ) -> Fired:
         """Move a case by one transition, or refuse with a clear error and change nothing."""
         with unit_of_work(self.db) as s:
-            case = self.get_case(s, number)
+            case = self._case_for_write(s, number)
             return self.fire_in(
                 s,
                 case,
@@ -392,7 +392,12 @@ class WbsEngine:
         expected_version: int | None,
         now: datetime,
     ) -> Fired:
-        """``fire`` inside the caller's transaction (the scheduler uses it while holding its claim)."""
+        """``fire`` inside the caller's transaction (the scheduler uses it while holding its claim).
+
+        The hot path writes with Core statements: the case row once (conditional on its version), its clock
+        rows, the audit event and the outbox. ``case`` is treated as a detached value object."""
+        if case in s:
+            s.expunge(case)
         loaded = self.workflow(s, case)
         defn = loaded.definition
         if expected_version is not None and expected_version != case.version:
@@ -404,7 +409,6 @@ class WbsEngine:
         reason = (reason or "").strip()
         if t.reason and len(reason) < 5:
             raise ValidationFailed({"alasan": ("wajib diisi (minimal 5 karakter)", "required (at least 5 characters)")})
-        self._bump_version(s, case)
         ctx = FireContext(session=s, case=case, actor=actor, data=clean, now=now, definition=defn, transition=t)
         from_state = case.state
         to_state = loaded.compiled.run(from_state, trigger, ctx)
@@ -418,7 +422,7 @@ class WbsEngine:
         if secret or ident:
             old = self.vault.decrypt(case.confidential_enc) or {}
             case.confidential_enc = self.vault.encrypt({**old, **secret, **ident})
-        s.add(case)
+        self._write_case(s, case)
         payload: dict[str, Any] = {"data": plain}
         if secret or ident:
             payload["sealed_fields"] = sorted([*secret, *ident])
@@ -427,8 +431,12 @@ class WbsEngine:
             payload["reason"] = reason
         payload.update(ctx.audit)
         cal = self.calendar(s)
-        rows = {r.name: r for r in s.exec(select(Clock).where(Clock.case_id == case.id)).all()}
-        current = {name: _row_to_state(r) for name, r in rows.items()}
+        conn = s.connection()
+        ids: dict[str, int] = {}
+        current: dict[str, clocks.ClockState] = {}
+        for r in conn.execute(_CLOCKS_OF, {"case_id": case.id}):
+            ids[r.name] = r.id
+            current[r.name] = _row_to_state(r)
         changes = clocks.on_transition(
             defn.clocks, current, from_state, to_state, now, cal, self._clock_data(case, clean), final=st.final
         )
@@ -448,7 +456,7 @@ class WbsEngine:
                     f"(max {t.extends.max_times}).",
                 )
             changes.append(clocks.ClockChange(cur.name, "extended", clocks.extend(spec, cur, t.extends.by, cal)))
-        payload["clocks"] = self._apply_clock_changes(s, case, changes, rows)
+        payload["clocks"] = self._write_clocks(s, case, changes, ids)
         audit.append(
             s,
             chain=case.number,
@@ -592,25 +600,36 @@ class WbsEngine:
     def _clock_data(self, case: Case, clean: dict[str, Any]) -> dict[str, Any]:
         return {**(case.data or {}), **clean}
 
-    def _apply_clock_changes(
-        self, s: Session, case: Case, changes: Iterable[clocks.ClockChange], rows: dict[str, Clock]
+    def _case_for_write(self, s: Session, number: str) -> Case:
+        """The case as a detached value (Core read): the fire path writes it back with one UPDATE."""
+        row = s.connection().execute(_CASE_BY_NUMBER, {"number": number.strip().upper()}).first()
+        if row is None:
+            raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
+        return Case(**row._mapping)
+
+    def _write_case(self, s: Session, case: Case) -> None:
+        """Write the case's mutable columns if nobody changed it since it was read (optimistic concurrency:
+        the first writer moves the version on; a stale writer matches no row and loses)."""
+        values = {c: getattr(case, c) for c in _CASE_MUTABLE}
+        values.update(b_id=case.id, b_version=case.version, version=case.version + 1)
+        if s.connection().execute(_WRITE_CASE, values).rowcount != 1:
+            raise ConcurrentChange(case.number)
+        case.version += 1
+
+    def _write_clocks(
+        self, s: Session, case: Case, changes: Iterable[clocks.ClockChange], ids: dict[str, int]
     ) -> list[dict[str, Any]]:
         """Write the clock rows; returns what changed, recorded in the audit event of the same fire."""
+        conn = s.connection()
         log = []
         for ch in changes:
-            row = rows.get(ch.name)
-            if row is None:
-                row = Clock(
-                    case_id=case.id,
-                    name=ch.name,
-                    status=ch.state.status,
-                    limit_days=ch.state.limit_days,
-                    limit_unit=ch.state.limit_unit,
-                    counted_from=ch.state.counted_from,
-                    started_at=ch.state.started_at,
-                )
-            _state_to_row(ch.state, row)
-            s.add(row)
+            values = _state_values(ch.state)
+            if ch.name in ids:
+                conn.execute(_UPDATE_CLOCK, {**values, "b_id": ids[ch.name]})
+            else:
+                ids[ch.name] = conn.execute(
+                    _INSERT_CLOCK.returning(_clocks.c.id), {**values, "case_id": case.id, "name": ch.name}
+                ).scalar_one()
             entry: dict[str, Any] = {"clock": ch.name, "action": ch.action, "status": ch.state.status}
             if ch.state.due_date:
                 entry["due_date"] = ch.state.due_date.isoformat()
@@ -621,14 +640,65 @@ class WbsEngine:
 
 
 _cases = Case.__table__
+_clocks = Clock.__table__
 _BUMP_VERSION = (
     sa.update(_cases)
     .where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
     .values(version=sa.bindparam("version"))
 )
+_CASE_BY_NUMBER = sa.select(_cases).where(_cases.c.number == sa.bindparam("number"))
+_CASE_MUTABLE = (
+    "state",
+    "phase",
+    "final",
+    "unit_code",
+    "assigned_user_id",
+    "data",
+    "identity_enc",
+    "confidential_enc",
+    "recused",
+    "updated_at",
+    "closed_at",
+)
+_WRITE_CASE = (
+    sa.update(_cases)
+    .where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
+    .values({c: sa.bindparam(c) for c in (*_CASE_MUTABLE, "version")})
+)
+_CLOCK_STATE_COLUMNS = (
+    "status",
+    "limit_days",
+    "limit_unit",
+    "counted_from",
+    "started_at",
+    "due_date",
+    "due_at",
+    "paused_at",
+    "remaining_days",
+    "stopped_at",
+    "breached_at",
+    "extensions",
+    "reminders_done",
+    "next_action",
+    "next_action_at",
+)
+_CLOCKS_OF = sa.select(_clocks).where(_clocks.c.case_id == sa.bindparam("case_id"))
+_INSERT_CLOCK = sa.insert(_clocks)
+_UPDATE_CLOCK = (
+    sa.update(_clocks)
+    .where(_clocks.c.id == sa.bindparam("b_id"))
+    .values({c: sa.bindparam(c) for c in _CLOCK_STATE_COLUMNS})
+)
 
 
-def _row_to_state(r: Clock) -> clocks.ClockState:
+def _state_values(st: clocks.ClockState) -> dict[str, Any]:
+    values = {c: getattr(st, c) for c in _CLOCK_STATE_COLUMNS}
+    values["reminders_done"] = list(st.reminders_done)
+    return values
+
+
+def _row_to_state(r: Any) -> clocks.ClockState:
+    """A clock's state from a ``Clock`` row or a Core row of ``case_clock``."""
     return clocks.ClockState(
         name=r.name,
         status=r.status,
@@ -650,12 +720,5 @@ def _row_to_state(r: Clock) -> clocks.ClockState:
 
 
 def _state_to_row(st: clocks.ClockState, r: Clock) -> None:
-    r.status, r.limit_days, r.limit_unit, r.counted_from = st.status, st.limit_days, st.limit_unit, st.counted_from
-    r.started_at, r.due_date, r.due_at, r.paused_at = st.started_at, st.due_date, st.due_at, st.paused_at
-    r.remaining_days, r.stopped_at, r.breached_at, r.extensions = (
-        st.remaining_days,
-        st.stopped_at,
-        st.breached_at,
-        st.extensions,
-    )
-    r.reminders_done, r.next_action, r.next_action_at = list(st.reminders_done), st.next_action, st.next_action_at
+    for column, value in _state_values(st).items():
+        setattr(r, column, value)

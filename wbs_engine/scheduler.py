@@ -355,7 +355,7 @@ def _act(
         except ConcurrentChange:
             raise
         except WbsError as exc:
-            s.refresh(case)
+            # the savepoint rolled the fire back; `case` (a detached value in fire_in) keeps number and id
             payload["fired"] = False
             payload["refused"] = exc.message("id")
             counts["fire_refused"] = 1
