@@ -92,6 +92,7 @@ class WorkingCalendar:
         self._include_cuti_bersama = include_cuti_bersama
         self._office_close = office_close
         self._office_open = office_open
+        self._memo: dict[date, bool] = {}
 
     # ------------------------------------------------------------------ properties
 
@@ -128,14 +129,21 @@ class WorkingCalendar:
     def is_working_day(self, d: date) -> bool:
         """True if ``d`` is Mon–Fri, not overridden as a holiday and not a package holiday
         (unless an admin removed it)."""
+        try:
+            return self._memo[d]
+        except KeyError:
+            pass
         d = _as_date(d)
         if d.weekday() >= _SATURDAY:
-            return False
-        if d in self._removed:
-            return True
-        if d in self._added:
-            return False
-        return d not in self._package(d.year)
+            answer = False
+        elif d in self._removed:
+            answer = True
+        elif d in self._added:
+            answer = False
+        else:
+            answer = d not in self._package(d.year)
+        self._memo[d] = answer  # the instance never changes, so its answers can be kept
+        return answer
 
     def holiday_name(self, d: date) -> str | None:
         """Name of the holiday on ``d``, or ``None`` if there is none in effect.

@@ -251,12 +251,17 @@ def reporter_email(engine: WbsEngine, defn: WorkflowDef, case: Case) -> str | No
     if case.identity_mode == "anonim":
         contact = (case.data or {}).get("email_kontak")
         return contact if isinstance(contact, str) and contact else None
-    for source in (case.identity_enc, case.confidential_enc):
+    emails = [f for f in (*defn.intake, *defn.fields) if f.type == "email" and (f.identity or f.confidential)]
+    for source, wanted in (
+        (case.identity_enc, [f.name for f in emails if f.identity]),
+        (case.confidential_enc, [f.name for f in emails]),
+    ):
+        if not source or not wanted:
+            continue  # decrypt only what can hold an address
         values = engine.vault.decrypt(source) or {}
-        for name, value in values.items():
-            spec = defn.field(name)
-            if spec is not None and spec.type == "email" and value:
-                return str(value)
+        for name in wanted:
+            if values.get(name):
+                return str(values[name])
     return None
 
 

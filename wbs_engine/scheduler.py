@@ -339,7 +339,7 @@ def _act(
         payload["fire"] = trigger
         try:
             with s.begin_nested():
-                engine.fire_in(
+                fired = engine.fire_in(
                     s,
                     case,
                     trigger,
@@ -351,11 +351,11 @@ def _act(
                 )
             payload["fired"] = True
             counts["fired"] = 1
-            details.append(f"fired {trigger} → {case.state}")
+            details.append(f"fired {trigger} → {fired.to_state}")
         except ConcurrentChange:
             raise
         except WbsError as exc:
-            # the savepoint rolled the fire back; `case` (a detached value in fire_in) keeps number and id
+            # the savepoint rolled the fire back; `case` itself was not touched (fire_in works on a copy)
             payload["fired"] = False
             payload["refused"] = exc.message("id")
             counts["fire_refused"] = 1
