@@ -583,19 +583,6 @@ def seed_demo(obj: Ctx, now_text: str | None, more_cases: bool) -> None:
     click.echo(report)
 
 
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--debug", is_flag=True, help="Flask debug mode (never in production).")
-@click.pass_obj
-def run(obj: Ctx, host: str, port: int, debug: bool) -> None:
-    """Serve the web app (development server; use gunicorn in production)."""
-    from webapp import create_app
-
-    app = create_app(obj.settings)
-    app.run(host=host, port=port, debug=debug, use_reloader=False)
-
-
 def _register_extensions() -> None:
     """Command groups that live in their own modules (kept apart so the modules stay small)."""
     try:

@@ -228,23 +228,58 @@ def _case_values(engine: WbsEngine, defn: WorkflowDef, case: Case, lang: str) ->
     }
 
 
-def _notify_next_actors(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, now: datetime) -> None:
-    roles = {r for t in defn.transitions_from(case.state) for r in t.roles} - {"pelapor", "system"}
-    for user in users_with_roles(session, roles, case, engine.staff_directory(session)):
+def acting_roles(defn: WorkflowDef, state: str) -> set[str]:
+    """Staff roles that can act on a case in ``state`` (its queue)."""
+    return {r for t in defn.transitions_from(state) for r in t.roles} - {"pelapor", "system"}
+
+
+def notify_staff(
+    session: Session,
+    engine: WbsEngine,
+    defn: WorkflowDef,
+    case: Case,
+    roles: set[str],
+    *,
+    kind: str,
+    now: datetime,
+    dedupe: str,
+    **extra: Any,
+) -> list[Staff]:
+    """Queue ``kind`` to each active user holding one of ``roles`` for the case (those with an e-mail), in
+    their language, once per ``dedupe`` key. ``extra`` values may be callables of the user (for labels in
+    the user's language). Returns every user found, with or without an e-mail."""
+    users = users_with_roles(session, roles, case, engine.staff_directory(session))
+    for user in users:
         if not user.email:
             continue
         vals = _case_values(engine, defn, case, user.lang)
-        vals.update(name=user.full_name or user.username, due="")
+        vals["name"] = user.full_name or user.username
+        vals.update({k: v(user) if callable(v) else v for k, v in extra.items()})
         queue(
             session,
-            kind="queue",
+            kind=kind,
             recipient=user.email,
             lang=user.lang,
             now=now,
             case_id=case.id,
-            dedupe_key=f"queue:{case.id}:{case.version}:{user.id}",
+            dedupe_key=f"{dedupe}:{user.id}",
             **vals,
         )
+    return users
+
+
+def _notify_next_actors(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, now: datetime) -> None:
+    notify_staff(
+        session,
+        engine,
+        defn,
+        case,
+        acting_roles(defn, case.state),
+        kind="queue",
+        now=now,
+        dedupe=f"queue:{case.id}:{case.version}",
+        due="",
+    )
 
 
 def reporter_email(engine: WbsEngine, defn: WorkflowDef, case: Case) -> str | None:
@@ -302,21 +337,16 @@ def on_message(
 ) -> None:
     """A reporter's message goes to whoever can act on the case now; a handler's to the reporter's e-mail."""
     if from_reporter:
-        roles = {r for t in defn.transitions_from(case.state) for r in t.roles} - {"pelapor", "system"}
-        for user in users_with_roles(session, roles, case, engine.staff_directory(session)):
-            if user.email:
-                vals = _case_values(engine, defn, case, user.lang)
-                vals.update(name=user.full_name or user.username)
-                queue(
-                    session,
-                    kind="reporter_message",
-                    recipient=user.email,
-                    lang=user.lang,
-                    now=now,
-                    case_id=case.id,
-                    dedupe_key=f"msg:{case.id}:{case.version}:{user.id}",
-                    **vals,
-                )
+        notify_staff(
+            session,
+            engine,
+            defn,
+            case,
+            acting_roles(defn, case.state),
+            kind="reporter_message",
+            now=now,
+            dedupe=f"msg:{case.id}:{case.version}",
+        )
         return
     email = reporter_email(engine, defn, case)
     if email:

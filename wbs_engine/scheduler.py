@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("wbs_engine.scheduler")
 
 TIMEZONE = "Asia/Jakarta"
-NOT_ACTING = {"pelapor", "system"}
 MAX_TRIES = 3  # per clock and sweep, for transient conflicts (another writer on the same case)
 
 #: Test hook: called inside a clock's transaction after its action is done and before the commit.
@@ -272,22 +271,18 @@ def _act(
     due_date = row.due_date.isoformat() if row.due_date else "-"
 
     if action.startswith("remind:"):
-        roles = {r for t in defn.transitions_from(case.state) for r in t.roles} - NOT_ACTING
-        users = notify.users_with_roles(s, roles, case, engine.staff_directory(s))
-        for u in users:
-            if not u.email:
-                continue
-            vals = _mail_values(engine, defn, case, spec, u, due_date)
-            notify.queue(
-                s,
-                kind="reminder",
-                recipient=u.email,
-                lang=u.lang,
-                now=now,
-                case_id=case.id,
-                dedupe_key=f"remind:{row.id}:{action}:{row.next_action_at.isoformat()}:{u.id}",
-                **vals,
-            )
+        users = notify.notify_staff(
+            s,
+            engine,
+            defn,
+            case,
+            notify.acting_roles(defn, case.state),
+            kind="reminder",
+            now=now,
+            dedupe=f"remind:{row.id}:{action}:{row.next_action_at.isoformat()}",
+            clock=lambda u: spec.label.get(u.lang),
+            due_date=due_date,
+        )
         audit.append(
             s,
             chain=case.number,
@@ -316,21 +311,18 @@ def _act(
     payload: dict[str, Any] = {"clock": row.name, "due_date": due_date}
     details = [f"due {due_date}"]
     if spec.on_breach.escalate_to:
-        users = notify.users_with_roles(s, set(spec.on_breach.escalate_to), case, engine.staff_directory(s))
-        for u in users:
-            if not u.email:
-                continue
-            vals = _mail_values(engine, defn, case, spec, u, due_date)
-            notify.queue(
-                s,
-                kind="breach",
-                recipient=u.email,
-                lang=u.lang,
-                now=now,
-                case_id=case.id,
-                dedupe_key=f"breach:{row.id}:{row.due_at.isoformat() if row.due_at else '-'}:{u.id}",
-                **vals,
-            )
+        users = notify.notify_staff(
+            s,
+            engine,
+            defn,
+            case,
+            set(spec.on_breach.escalate_to),
+            kind="breach",
+            now=now,
+            dedupe=f"breach:{row.id}:{row.due_at.isoformat() if row.due_at else '-'}",
+            clock=lambda u: spec.label.get(u.lang),
+            due_date=due_date,
+        )
         payload["escalate_roles"] = list(spec.on_breach.escalate_to)
         payload["escalated_to"] = sorted(u.username for u in users)
         details.append("escalated to " + (", ".join(payload["escalated_to"]) or "-"))
@@ -362,12 +354,6 @@ def _act(
             details.append(f"{trigger} refused: {exc.message('en')}")
     audit.append(s, chain=case.number, case_id=case.id, kind="clock_breached", actor="system", now=now, payload=payload)
     return SweepItem(case.number, row.name, "breach", "; ".join(details), row.due_at), counts
-
-
-def _mail_values(engine: WbsEngine, defn, case: Case, spec, user: notify.Staff, due_date: str) -> dict[str, Any]:
-    vals = notify._case_values(engine, defn, case, user.lang)
-    vals.update(name=user.full_name or user.username, clock=spec.label.get(user.lang), due_date=due_date)
-    return vals
 
 
 # --- outbox delivery -----------------------------------------------------------------------------
@@ -455,7 +441,7 @@ def daily_digest(engine: WbsEngine, now: datetime, *, horizon_days: int = 2) -> 
             lines: list[tuple[str, str]] = []
             for clk, case in rows:
                 defn = engine.workflow(s, case).definition
-                acting = {r for t in defn.transitions_from(case.state) for r in t.roles} - NOT_ACTING
+                acting = notify.acting_roles(defn, case.state)
                 if user.username in (case.recused or []):
                     continue
                 if not any(g.role in acting and g.covers(case) for g in grants.get(user.id, [])):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-WBS = [sys.executable, "-m", "wbs_engine.cli"]
+WBS = [sys.executable, "-m", "webapp.cli"]
 
 
 @pytest.fixture

@@ -1,0 +1,35 @@
+"""The ``wbs`` console script: the engine's commands (``wbs_engine.cli``) plus ``wbs run``.
+
+``run`` lives here because it needs the web app, and ``wbs_engine`` never imports the web layer.
+"""
+
+from __future__ import annotations
+
+import click
+
+from wbs_engine.cli import Ctx, cli
+from wbs_engine.cli import main as engine_main
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--debug", is_flag=True, help="Flask debug mode (never in production).")
+@click.pass_obj
+def run(obj: Ctx, host: str, port: int, debug: bool) -> None:
+    """Serve the web app (development server; use gunicorn in production).
+
+    With WBS_SCHEDULER=embedded (the default of `make run`) the same process also runs the SLA scheduler."""
+    from webapp import create_app
+
+    # obj.engine() fails with one line now if the database is not set up, not with a traceback per request
+    app = create_app(obj.settings, engine=obj.engine())
+    app.run(host=host, port=port, debug=debug, use_reloader=False)
+
+
+def main() -> None:
+    engine_main()
+
+
+if __name__ == "__main__":
+    main()
