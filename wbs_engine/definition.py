@@ -19,22 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .roles import ROLES
 
-PHASES = ("intake", "verification", "follow_up", "closure")
-FIELD_TYPES = (
-    "text",
-    "textarea",
-    "date",
-    "datetime",
-    "number",
-    "money",
-    "email",
-    "phone",
-    "select",
-    "boolean",
-    "unit",
-    "user",
-)
-IDENTITY_MODES = ("anonim", "rahasia", "terbuka")
+Phase = Literal["intake", "verification", "follow_up", "closure"]
+FieldType = Literal[
+    "text", "textarea", "date", "datetime", "number", "money", "email", "phone", "select", "boolean", "unit", "user"
+]
+IdentityMode = Literal["anonim", "rahasia", "terbuka"]
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -87,20 +76,7 @@ class FieldSpec(_Strict):
     """A piece of data a form asks for (intake) or a transition requires."""
 
     name: str
-    type: Literal[
-        "text",
-        "textarea",
-        "date",
-        "datetime",
-        "number",
-        "money",
-        "email",
-        "phone",
-        "select",
-        "boolean",
-        "unit",
-        "user",
-    ] = "text"
+    type: FieldType = "text"
     label: Label
     help: Label | None = None
     required: bool = False
@@ -129,7 +105,7 @@ class FieldSpec(_Strict):
 
 
 class StateSpec(_Strict):
-    phase: Literal["intake", "verification", "follow_up", "closure"]
+    phase: Phase
     label: Label
     final: bool = False
     description: Label | None = None
@@ -243,7 +219,7 @@ class WorkflowDef(_Strict):
     label: Label
     basis: str = Field(min_length=1)
     description: Label | None = None
-    identity: list[Literal["anonim", "rahasia", "terbuka"]] = ["terbuka"]
+    identity: list[IdentityMode] = ["terbuka"]
     #: who may file a case: "public" (web form, receipt code) and/or staff roles
     filed_by: list[str] = ["public"]
     retention_years: int = Field(default=5, ge=1)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
@@ -31,6 +31,7 @@ from .models import Case, CaseCounter, Clock, Holiday, Message, RoleGrant, Unit,
 from .registry import Loaded, Registry
 
 CONFIDENTIAL = "[rahasia]"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,25 @@ class Actor:
         return roles
 
 
+class _Cached(Generic[T]):
+    """One value reused for ``ttl`` seconds (monotonic clock)."""
+
+    def __init__(self, ttl: float):
+        self.ttl = ttl
+        self._entry: tuple[float, T] | None = None
+
+    def get(self, load: Callable[[], T]) -> T:
+        entry = self._entry
+        if entry is not None and time.monotonic() - entry[0] < self.ttl:
+            return entry[1]
+        value = load()
+        self._entry = (time.monotonic(), value)
+        return value
+
+    def clear(self) -> None:
+        self._entry = None
+
+
 class CaseRecord(SimpleNamespace):
     """A case row as a plain value: the fire path's working copy (a SQLModel instance costs 40 µs to
     build and would be flushed by the ORM; this one is written back with one conditional UPDATE)."""
@@ -112,42 +132,29 @@ class WbsEngine:
         self.registry = registry or Registry(settings.workflows_dir)
         self.vault = vault or Vault.from_settings(settings.encryption_key, settings.key_file)
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._calendar: tuple[float, WorkingCalendar] | None = None
-        self._directory: tuple[float, list[notify.Staff]] | None = None
+        self._calendar: _Cached[WorkingCalendar] = _Cached(self.CACHE_TTL)
+        self._directory: _Cached[list[notify.Staff]] = _Cached(self.CACHE_TTL)
 
     # -- time and calendar ------------------------------------------------------------------------
     def now(self) -> datetime:
         return self._clock()
 
-    #: seconds an office calendar read from the ``holiday`` table is reused; changes made through this
-    #: engine are seen at once (``invalidate_calendar``), changes by another process within this time
-    CALENDAR_TTL = 30.0
+    #: seconds the office calendar (``holiday`` table) and the staff directory (users and grants, for
+    #: notifications) are reused; changes made through this engine are seen at once (``invalidate_*``),
+    #: changes made by another process within this time
+    CACHE_TTL = 30.0
 
     def invalidate_calendar(self) -> None:
-        self._calendar = None
-
-    #: seconds the staff directory (users and grants, for notifications) is reused; like the calendar,
-    #: changes made through this engine are seen at once
-    DIRECTORY_TTL = 30.0
+        self._calendar.clear()
 
     def invalidate_directory(self) -> None:
-        self._directory = None
-
-    def staff_directory(self, session: Session) -> list[notify.Staff]:
-        cached = self._directory
-        if cached is not None and time.monotonic() - cached[0] < self.DIRECTORY_TTL:
-            return cached[1]
-        staff = notify.load_directory(session)
-        self._directory = (time.monotonic(), staff)
-        return staff
+        self._directory.clear()
 
     def calendar(self, session: Session) -> WorkingCalendar:
-        cached = self._calendar
-        if cached is not None and time.monotonic() - cached[0] < self.CALENDAR_TTL:
-            return cached[1]
-        cal = self._load_calendar(session)
-        self._calendar = (time.monotonic(), cal)
-        return cal
+        return self._calendar.get(lambda: self._load_calendar(session))
+
+    def staff_directory(self, session: Session) -> list[notify.Staff]:
+        return self._directory.get(lambda: notify.load_directory(session))
 
     def _load_calendar(self, session: Session) -> WorkingCalendar:
         added: dict = {}
