@@ -271,6 +271,7 @@ class WbsEngine:
                 data=plain,
                 identity_enc=self.vault.encrypt(ident) if ident else None,
                 confidential_enc=self.vault.encrypt(secret) if secret else None,
+                sealed_fields=sorted([*ident, *secret]),
                 recused=[],
                 created_at=now,
                 updated_at=now,
@@ -432,9 +433,12 @@ class WbsEngine:
             case.closed_at = now
         if plain:
             case.data = {**case.data, **plain}
-        if secret or ident:
-            old = self.vault.decrypt(case.confidential_enc) or {}
-            case.confidential_enc = self.vault.encrypt({**old, **secret, **ident})
+        if ident:
+            case.identity_enc = self.vault.encrypt({**(self.vault.decrypt(case.identity_enc) or {}), **ident})
+        if secret:
+            case.confidential_enc = self.vault.encrypt({**(self.vault.decrypt(case.confidential_enc) or {}), **secret})
+        if ident or secret:
+            case.sealed_fields = sorted({*(case.sealed_fields or []), *ident, *secret})
         self._write_case(s, case)
         payload: dict[str, Any] = {"data": plain}
         if secret or ident:
@@ -662,6 +666,7 @@ _BUMP_VERSION = (
 _CASE_COLUMNS = tuple(c.name for c in _cases.columns)
 _CASE_BY_NUMBER = sa.select(_cases).where(_cases.c.number == sa.bindparam("number"))
 _CASE_MUTABLE = (
+    "sealed_fields",
     "state",
     "phase",
     "final",

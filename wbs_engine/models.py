@@ -114,6 +114,8 @@ class Case(SQLModel, table=True):
     identity_enc: str | None = Field(default=None, sa_type=sa.Text)
     #: confidential fields, encrypted JSON
     confidential_enc: str | None = Field(default=None, sa_type=sa.Text)
+    #: names (never values) of the identity and confidential fields this case holds
+    sealed_fields: list = Field(default_factory=list, sa_type=sa.JSON)
     #: usernames kept off this case (benturan kepentingan: recusal)
     recused: list = Field(default_factory=list, sa_type=sa.JSON)
     created_at: datetime = _dt()

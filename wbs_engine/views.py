@@ -1,8 +1,9 @@
 """Read models of a case for the CLI, the web app and exports, filtered by what the viewer may see.
 
-Identity fields are shown only to ``visibility.identity`` roles, confidential fields only to
-``visibility.confidential_fields`` roles (and to the reporter, for what they wrote). Everyone else sees
-``[rahasia]``.
+Identity fields are shown only to ``visibility.identity`` roles (and, when the reporter chose an open
+identity, to the roles that may read confidential fields); confidential fields only to
+``visibility.confidential_fields`` roles; the reporter sees what they wrote. Everyone else sees
+``[rahasia]`` for each sealed field the case holds, and nothing for fields it does not hold.
 """
 
 from __future__ import annotations
@@ -13,8 +14,18 @@ from sqlmodel import select
 
 from .db import unit_of_work
 from .engine import CONFIDENTIAL, Actor, WbsEngine, _row_to_state
+from .definition import WorkflowDef
 from .errors import NotAllowed
 from .models import CaseEvent, Clock
+
+
+def readable_roles(defn: WorkflowDef, held: set[str]) -> set[str]:
+    """The roles that let a viewer read a case of ``defn``: a role the workflow gives work or sight to,
+    the auditor, or being the reporter. Holding an unrelated role (the UPG on a complaint, an employee on
+    someone else's report) gives nothing."""
+    named = {r for t in defn.transitions for r in t.roles} | set(defn.visibility.identity)
+    named |= set(defn.visibility.confidential_fields) | {"auditor", "pelapor"}
+    return (held & named) - {"system"}
 
 
 def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = "id") -> dict[str, Any]:
@@ -22,30 +33,27 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
     with unit_of_work(engine.db, write=False) as s:
         case = engine.get_case(s, number)
         defn = engine.workflow(s, case).definition
-        roles = viewer.roles_for(case) if viewer else set()
+        roles = readable_roles(defn, viewer.roles_for(case)) if viewer else set()
         if viewer is not None and not roles:
             raise NotAllowed(
                 f"{viewer.username} tidak berwenang melihat perkara {case.number}.",
                 f"{viewer.username} may not see case {case.number}.",
             )
-        see_identity = bool(roles & set(defn.visibility.identity)) or "pelapor" in roles
-        see_secret = bool(roles & set(defn.visibility.confidential_fields)) or "pelapor" in roles
+        vis = defn.visibility
+        handler = bool(roles & set(vis.confidential_fields))
+        # rahasia: the identity is kept but only the roles the workflow names see it; terbuka: the reporter
+        # chose an open identity, so whoever may read the report may read who wrote it
+        see_identity = (
+            "pelapor" in roles or bool(roles & set(vis.identity)) or (case.identity_mode == "terbuka" and handler)
+        )
+        see_secret = "pelapor" in roles or handler
         values: dict[str, Any] = dict(case.data or {})
-        secret = engine.vault.decrypt(case.confidential_enc) if see_secret else None
-        ident = engine.vault.decrypt(case.identity_enc) if see_identity else None
-        for spec in (*defn.intake, *defn.fields):
-            if spec.identity and (case.identity_enc or spec.name in (secret or {})):
-                if ident is not None and spec.name in ident:
-                    values[spec.name] = ident[spec.name]
-                elif see_identity and secret and spec.name in secret:
-                    values[spec.name] = secret[spec.name]
-                elif case.identity_mode != "anonim":
-                    values[spec.name] = CONFIDENTIAL
-            elif spec.confidential:
-                if secret and spec.name in secret:
-                    values[spec.name] = secret[spec.name]
-                elif case.confidential_enc and not see_secret:
-                    values[spec.name] = CONFIDENTIAL
+        ident = (engine.vault.decrypt(case.identity_enc) or {}) if see_identity else None
+        secret = (engine.vault.decrypt(case.confidential_enc) or {}) if see_secret else None
+        for name in case.sealed_fields or []:
+            spec = defn.field(name)
+            source = ident if spec is not None and spec.identity else secret
+            values[name] = CONFIDENTIAL if source is None else source.get(name, CONFIDENTIAL)
         clocks = []
         for c in s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)).all():
             spec = defn.clocks.get(c.name)

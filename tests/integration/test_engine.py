@@ -393,3 +393,21 @@ def test_messages_between_reporter_and_handlers(wbs):
         assert {m.kind for m in mails} == {"reporter_message", "reporter_reply"}
         assert all("kuitansi" not in m.body for m in mails)
         assert audit.verify(s).ok
+
+
+def test_who_sees_identity_and_confidential_fields(wbs):
+    from wbs_engine.views import case_view
+
+    open_case = new_case(wbs, identity="terbuka")
+    secret_case = new_case(wbs)  # rahasia
+    for number, pengelola_sees_name in ((open_case.number, True), (secret_case.number, False)):
+        as_pengelola = case_view(wbs, number, actor(wbs, "pengelola"))["fields"]
+        as_atasan = case_view(wbs, number, actor(wbs, "atasan"))["fields"]
+        console = case_view(wbs, number, None)["fields"]
+        assert as_pengelola["uraian"] == COMPLAINT["uraian"]
+        assert (as_pengelola["nama"] == "Siti Aminah") is pengelola_sees_name
+        assert as_atasan["nama"] == "Siti Aminah"  # visibility.identity: [atasan]
+        assert console["nama"] == console["uraian"] == "[rahasia]"
+        assert "telepon" not in console  # never given: not shown as sealed either
+    with pytest.raises(NotAllowed):
+        case_view(wbs, open_case.number, actor(wbs, "upg"))  # no grant covering this case type's work
