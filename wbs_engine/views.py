@@ -13,8 +13,8 @@ from typing import Any
 from sqlmodel import select
 
 from .db import unit_of_work
-from .engine import CONFIDENTIAL, Actor, WbsEngine, _row_to_state
 from .definition import WorkflowDef
+from .engine import CONFIDENTIAL, Actor, WbsEngine, _row_to_state
 from .errors import NotAllowed
 from .models import CaseEvent, Clock
 
