@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, select
 
 from . import audit, clocks, fields, notify
-from .calendar import WorkingCalendar
+from .calendar import JAKARTA, WorkingCalendar
 from .config import Settings
 from .crypto import Vault, new_receipt_code, receipt_hash
 from .db import make_engine, unit_of_work
@@ -223,7 +223,6 @@ class WbsEngine:
         filed_by: Actor | None = None,
         unit_code: str | None = None,
         now: datetime | None = None,
-        reporter_meta: dict | None = None,
     ) -> Created:
         """File a new case. ``filed_by`` None means the public web form (no account)."""
         now = now or self.now()
@@ -302,7 +301,6 @@ class WbsEngine:
                     "sealed_fields": sorted([*ident, *secret]),
                     "sealed": self.vault.encrypt({**ident, **secret}) if (ident or secret) else None,
                     "clocks": clock_log,
-                    **({"meta": reporter_meta} if reporter_meta else {}),
                 },
             )
             notify.on_created(s, self, defn, case, clean, now)
@@ -356,7 +354,7 @@ class WbsEngine:
         return unit.code if unit else None
 
     def _next_number(self, session: Session, defn: WorkflowDef, now: datetime) -> str:
-        year = now.astimezone(WorkingCalendar().local(now).tzinfo).year
+        year = now.astimezone(JAKARTA).year  # PGD-2026-…: the office's year
         key = f"{defn.number_prefix}-{year}"
         table = CaseCounter.__table__
         if session.get_bind().dialect.name == "postgresql":

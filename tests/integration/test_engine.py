@@ -411,3 +411,10 @@ def test_who_sees_identity_and_confidential_fields(wbs):
         assert "telepon" not in console  # never given: not shown as sealed either
     with pytest.raises(NotAllowed):
         case_view(wbs, open_case.number, actor(wbs, "upg"))  # no grant covering this case type's work
+
+
+def test_case_number_uses_the_year_in_jakarta(wbs, clock):
+    from datetime import UTC, datetime
+
+    clock.now = datetime(2026, 12, 31, 18, 0, tzinfo=UTC)  # 1 Jan 2027, 01:00 WIB
+    assert new_case(wbs).number.startswith("PGD-2027-")
