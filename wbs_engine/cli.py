@@ -583,16 +583,14 @@ def seed_demo(obj: Ctx, now_text: str | None, more_cases: bool) -> None:
     click.echo(report)
 
 
-def _register_extensions() -> None:
-    """Command groups that live in their own modules (kept apart so the modules stay small)."""
-    try:
-        from .cli_scheduler import register
-    except ImportError:
-        return
+def _register_scheduler_commands() -> None:
+    """``sweep``, ``deliver``, ``digest`` and ``scheduler`` live in cli_scheduler.py to keep this file small."""
+    from .cli_scheduler import register
+
     register(cli)
 
 
-_register_extensions()
+_register_scheduler_commands()
 
 
 def main() -> None:

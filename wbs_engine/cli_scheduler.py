@@ -1,6 +1,6 @@
 """``wbs sweep``, ``wbs deliver``, ``wbs digest`` and ``wbs scheduler``: the scheduler's jobs from the shell.
 
-Registered on the main ``wbs`` group by :func:`register` (cli.py calls it when this module exists).
+Registered on the main ``wbs`` group by :func:`register`, which cli.py calls.
 """
 
 from __future__ import annotations
