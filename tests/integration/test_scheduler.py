@@ -420,3 +420,26 @@ def test_cli_sweep_and_deliver(tmp_path):
     assert p.returncode == 2 and "WBS_SMTP_URL" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     p = run("digest")
     assert p.returncode == 0
+
+
+def test_sweep_four_months_after_demo_seed_does_everything_once(tmp_path):
+    """The issue's acceptance: on fresh demo data, a sweep four months on reports what it did; the same
+    sweep again does nothing and says so; the audit trail is intact afterwards."""
+    env = {**os.environ, "WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_DATABASE_URL": ""}
+
+    def run(*args):
+        p = subprocess.run(
+            [sys.executable, "-m", "webapp.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
+        )
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    run("init-db")
+    run("seed-demo", "--now", "2026-07-01T09:00:00+07:00")
+    first = json.loads(run("sweep", "--now", "2026-11-01T09:00:00+07:00", "--json"))
+    assert first["reminders"] > 0 and first["breaches"] > 0 and first["fired"] > 0 and not first["errors"]
+    actions = [(i["number"], i["clock"], i["action"]) for i in first["items"]]
+    assert len(actions) == len(set(actions))
+    text = run("sweep", "--now", "2026-11-01T09:00:00+07:00")
+    assert text.strip() == "Tidak ada yang jatuh tempo."
+    assert "utuh" in run("verify-audit")
