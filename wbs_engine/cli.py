@@ -593,9 +593,21 @@ def _register_scheduler_commands() -> None:
 _register_scheduler_commands()
 
 
+def _lang_from_argv(args: list[str]) -> str:
+    """The --lang given before the command (for messages printed after click has given up)."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return "en" if args[i + 1] == "en" else "id"
+        if arg.startswith("--lang="):
+            return "en" if arg == "--lang=en" else "id"
+        if not arg.startswith("-"):
+            break  # the command name: options after it belong to the command
+    return "id"
+
+
 def main() -> None:
     """Entry point: turn every user error into one line and exit code 2."""
-    lang = "en" if "--lang" in sys.argv and "en" in sys.argv else "id"
+    lang = _lang_from_argv(sys.argv[1:])
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
