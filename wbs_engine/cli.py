@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from .config import ConfigError, Settings
 from .crypto import CryptoError
@@ -628,6 +629,14 @@ def main() -> None:
         sys.exit(2)
     except (ConfigError, CryptoError) as exc:
         click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except OperationalError as exc:  # the database cannot be reached or opened: say so in one line
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        click.echo(
+            ("Galat: basis data tidak dapat dipakai — " if lang == "id" else "Error: the database is not usable — ")
+            + reason,
+            err=True,
+        )
         sys.exit(2)
 
 

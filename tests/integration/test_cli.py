@@ -208,3 +208,10 @@ def test_seed_demo_and_diagram(run):
     assert "pengelola" in p.stdout and "auditor" in p.stdout
     assert "stateDiagram-v2" in run("diagram", "pengaduan").stdout
     assert "utuh" in run("verify-audit").stdout
+
+
+def test_unreachable_database_is_one_line(tmp_path):
+    env = {**os.environ, "WBS_INSTANCE_DIR": str(tmp_path), "WBS_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x"}
+    p = subprocess.run([*WBS, "case", "show", "PGD-2026-000001"], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 2 and "basis data tidak dapat dipakai" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
