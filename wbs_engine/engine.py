@@ -209,10 +209,6 @@ class WbsEngine:
     def workflow(self, session: Session, case: Case) -> Loaded:
         return self.registry.get(session, case.case_type, case.workflow_version)
 
-    def clock_states(self, session: Session, case: Case) -> dict[str, clocks.ClockState]:
-        rows = session.exec(select(Clock).where(Clock.case_id == case.id)).all()
-        return {r.name: _row_to_state(r) for r in rows}
-
     # -- create -----------------------------------------------------------------------------------
     def create_case(
         self,
