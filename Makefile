@@ -20,13 +20,14 @@ RUN_PORT      ?= 5000
 
 # Debian packages the test suite needs; `make test` installs the missing ones
 # with apt-get when run as root.  To add one:
-#     TEST_DEB_PACKAGES += chromium
-#     DEB_CHECK_chromium := command -v chromium
+#     TEST_DEB_PACKAGES += somepackage
+#     DEB_CHECK_somepackage := command -v someprogram
 # DEB_CHECK_<pkg> is a shell command that succeeds when <pkg> is usable; a
 # package without one is checked with dpkg-query ("install ok installed").
-TEST_DEB_PACKAGES := python3-venv postgresql
+TEST_DEB_PACKAGES := python3-venv postgresql chromium
 DEB_CHECK_python3-venv := test -x $(VENV_PY) || $(PYTHON) -c 'import ensurepip, venv'
 DEB_CHECK_postgresql := ls /usr/lib/postgresql/*/bin/initdb
+DEB_CHECK_chromium := command -v chromium
 
 deb_check = $(or $(DEB_CHECK_$(1)),dpkg-query -W -f='$${Status}' $(1) | grep -q 'install ok installed')
 
