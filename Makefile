@@ -46,11 +46,19 @@ help:
 
 # --- installation -----------------------------------------------------------
 
+# Debian's python3 needs python3-venv for `-m venv`: installed here when root (make run and make test
+# both start on a fresh machine), otherwise a clear message.
 $(VENV_PY):
 	@if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
-	  echo "*** '$(PYTHON) -m venv' cannot work here (no ensurepip): install the Debian package python3-venv" >&2; \
-	  echo "*** (sudo apt-get install python3-venv), or run 'make test' as root, which installs it." >&2; \
-	  exit 1; \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing the Debian package python3-venv"; \
+	    if [ "$${APT_UPDATED:-}" != 1 ]; then apt-get update; fi; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv; \
+	  else \
+	    echo "*** '$(PYTHON) -m venv' cannot work here (no ensurepip): install the Debian package python3-venv" >&2; \
+	    echo "*** (sudo apt-get install python3-venv), then run make again." >&2; \
+	    exit 1; \
+	  fi; \
 	fi
 	$(PYTHON) -m venv $(VENV)
 
