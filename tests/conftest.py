@@ -481,28 +481,9 @@ def make_wbs(tmp_path, clock):
 
 @pytest.fixture
 def wbs(make_wbs, db_url):
-    """A migrated engine with demo-like units and one user per role."""
-    from wbs_engine.users import create_or_update_user, ensure_unit, parse_grant
+    """A migrated engine with demo-like units and one user per role (tests/helpers.py)."""
+    from tests.helpers import seed_people
 
     eng = make_wbs(db_url)
-    for code in ("PUSAT", "LAYANAN", "UMUM"):
-        ensure_unit(eng, code, f"Unit {code}")
-    for username, grants in [
-        ("pengelola", ["pengelola"]),
-        ("atasan", ["atasan"]),
-        ("petugas", ["unit:LAYANAN"]),
-        ("petugas.umum", ["unit:UMUM"]),
-        ("auditor", ["auditor"]),
-        ("pegawai", ["pegawai"]),
-        ("upg", ["upg"]),
-        ("telaah", ["tim_telaah"]),
-        ("investigator", ["tim_investigasi"]),
-    ]:
-        create_or_update_user(
-            eng,
-            username,
-            [parse_grant(g) for g in grants],
-            email=f"{username}@kantor.test",
-            password="rahasia-demo-123",
-        )
+    seed_people(eng)
     return eng

@@ -711,25 +711,10 @@ def _state_values(st: clocks.ClockState) -> dict[str, Any]:
 
 
 def _row_to_state(r: Any) -> clocks.ClockState:
-    """A clock's state from a ``Clock`` row or a Core row of ``case_clock``."""
-    return clocks.ClockState(
-        name=r.name,
-        status=r.status,
-        limit_days=r.limit_days,
-        limit_unit=r.limit_unit,
-        counted_from=r.counted_from,
-        started_at=r.started_at,
-        due_date=r.due_date,
-        due_at=r.due_at,
-        paused_at=r.paused_at,
-        remaining_days=r.remaining_days,
-        stopped_at=r.stopped_at,
-        breached_at=r.breached_at,
-        extensions=r.extensions,
-        reminders_done=tuple(r.reminders_done or ()),
-        next_action=r.next_action,
-        next_action_at=r.next_action_at,
-    )
+    """A clock's state from a ``Clock`` row or a Core row of ``case_clock`` (the inverse of _state_values)."""
+    values = {c: getattr(r, c) for c in _CLOCK_STATE_COLUMNS}
+    values["reminders_done"] = tuple(r.reminders_done or ())
+    return clocks.ClockState(name=r.name, **values)
 
 
 def _state_to_row(st: clocks.ClockState, r: Clock) -> None:

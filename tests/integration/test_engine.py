@@ -8,19 +8,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from tests.helpers import COMPLAINT
 from wbs_engine import audit
 from wbs_engine.db import unit_of_work
 from wbs_engine.engine import Actor
 from wbs_engine.errors import ConcurrentChange, GuardFailed, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from wbs_engine.models import Case, CaseEvent, Clock, Outbox
-
-COMPLAINT = {
-    "nama": "Siti Aminah",
-    "email": "siti@contoh.id",
-    "layanan": "Layanan legalisir ijazah",
-    "kategori": "normatif",
-    "uraian": "Petugas meminta uang tambahan di luar tarif resmi saat legalisir.",
-}
 
 
 def new_case(wbs, **kw):

@@ -16,37 +16,18 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
+from tests.helpers import COMPLAINT, STAFF, seed_people
 from wbs_engine import audit, notify, scheduler
 from wbs_engine.db import unit_of_work
 from wbs_engine.models import Case, CaseEvent, Clock, ClockAction, Outbox
 from wbs_engine.scheduler import daily_digest, deliver_outbox, sweep
-from wbs_engine.users import create_or_update_user, ensure_unit, parse_grant
+from wbs_engine.users import create_or_update_user, parse_grant
 
 REPO = Path(__file__).resolve().parents[2]
-COMPLAINT = {
-    "nama": "Siti Aminah",
-    "email": "siti@contoh.id",
-    "layanan": "Layanan legalisir ijazah",
-    "kategori": "normatif",
-    "uraian": "Petugas meminta uang tambahan di luar tarif resmi saat legalisir.",
-}
 
 
 def new_case(wbs, **data):
     return wbs.create_case("pengaduan", {**COMPLAINT, **data}, identity_mode="rahasia")
-
-
-def seed_people(eng):
-    for code in ("PUSAT", "LAYANAN", "UMUM"):
-        ensure_unit(eng, code, f"Unit {code}")
-    for username, grants in [("pengelola", ["pengelola"]), ("atasan", ["atasan"]), ("petugas", ["unit:LAYANAN"])]:
-        create_or_update_user(
-            eng,
-            username,
-            [parse_grant(g) for g in grants],
-            email=f"{username}@kantor.test",
-            password="rahasia-demo-123",
-        )
 
 
 def actions_of(wbs, number):
@@ -237,7 +218,7 @@ def test_repeated_action_is_a_noop(wbs, clock):
 @pytest.mark.postgres
 def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_server, clock, tmp_path):
     eng = make_wbs(pg_server.create_database())
-    seed_people(eng)
+    seed_people(eng, STAFF[:3])
     n = 60
     numbers = []
     for i in range(n):
