@@ -5,7 +5,7 @@ the number of *due* clocks, not the number of open cases. Target: ratio (large /
 
 The open cases are bulk-inserted with plain sqlite3 executemany (creating 1,000,000 cases through the engine
 would take hours): every case has one running ``verifikasi`` clock whose next action is far in the future,
-except K cases whose ``remind:1`` is due now. Then ``sweep(engine, now)`` runs (no outbox delivery).
+except K cases whose ``remind:1`` is due now. Then ``sweep(engine)`` runs at a fixed time (no outbox delivery).
 
     .venv/bin/python benchmarks/bench_sweep.py [--due 1000] [--small 10000] [--big 1000000]
 """
@@ -118,10 +118,11 @@ def plan(eng: WbsEngine) -> str:
 def run(tmp: Path, total: int, due: int) -> dict:
     eng, built = build(tmp, total, due)
     t0 = time.perf_counter()
-    rep = sweep(eng, NOW)
+    eng = eng.with_clock(lambda: NOW)
+    rep = sweep(eng)
     took = time.perf_counter() - t0
     assert rep.reminders == due and not rep.errors, (rep.reminders, rep.errors[:3])
-    again = sweep(eng, NOW)
+    again = sweep(eng)
     assert again.done == 0
     p = plan(eng)
     eng.db.dispose()

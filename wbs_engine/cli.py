@@ -204,7 +204,6 @@ def case() -> None:
 @click.option("--identity", type=click.Choice(["anonim", "rahasia", "terbuka"]), help="Reporter identity option.")
 @click.option("--as", "username", help="File as this user (default: the public web form).")
 @click.option("--unit", help="Unit code that receives the case (default: the first unit).")
-@click.option("--now", "now_text", help="Pretend the time is this ISO time (for back-dating and tests).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def case_new(
@@ -214,7 +213,6 @@ def case_new(
     identity: str | None,
     username: str | None,
     unit: str | None,
-    now_text: str | None,
     as_json: bool,
 ) -> None:
     """File a new case of CASE_TYPE; prints its number and the reporter's receipt code."""
@@ -226,7 +224,6 @@ def case_new(
         identity_mode=identity,
         filed_by=filer,
         unit_code=unit,
-        now=_parse_now(now_text),
     )
     if as_json:
         _emit(
@@ -255,7 +252,6 @@ def case_new(
 @click.option("--field", "-f", "field_pairs", multiple=True, metavar="NAME=VALUE", help="A field; repeatable.")
 @click.option("--reason", help="The reason, where the transition requires one.")
 @click.option("--expect-version", type=int, help="Refuse if the case changed since this version.")
-@click.option("--now", "now_text", help="Pretend the time is this ISO time.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def case_fire(
@@ -266,7 +262,6 @@ def case_fire(
     field_pairs: tuple[str, ...],
     reason: str | None,
     expect_version: int | None,
-    now_text: str | None,
     as_json: bool,
 ) -> None:
     """Run TRIGGER on case NUMBER as a user; the engine checks role, unit, fields and guards."""
@@ -288,7 +283,6 @@ def case_fire(
         _parse_fields(field_pairs),
         reason=reason,
         expected_version=expect_version,
-        now=_parse_now(now_text),
     )
     if as_json:
         _emit(res.__dict__)

@@ -14,9 +14,32 @@ def _ctx_helpers():
     return Ctx, _emit, _parse_now
 
 
+OVERRIDE_ENV = "WBS_ALLOW_CLOCK_OVERRIDE"
+
+
+def _engine_at(obj, now_text: str | None):
+    """The engine, on a fixed clock when ``--now`` is given. Recording a chosen time is back-dating, so it is
+    refused unless WBS_ALLOW_CLOCK_OVERRIDE=1 is set (tests and drills; never in production)."""
+    import os
+
+    from .errors import WbsError
+
+    eng = obj.engine()
+    if not now_text:
+        return eng
+    if os.environ.get(OVERRIDE_ENV, "") != "1":
+        raise WbsError(
+            f"--now hanya boleh dipakai bila {OVERRIDE_ENV}=1 (uji coba); waktu yang dicatat selalu waktu sekarang.",
+            f"--now is only allowed with {OVERRIDE_ENV}=1 (drills and tests); the time recorded is always now.",
+        )
+    _, _, parse_now = _ctx_helpers()
+    fixed = parse_now(now_text)
+    return eng.with_clock(lambda: fixed)
+
+
 def register(cli: click.Group) -> None:
     @cli.command("sweep")
-    @click.option("--now", "now_text", help="Sweep as if it were this ISO time (default: now).")
+    @click.option("--now", "now_text", help="Sweep as if it were this ISO time (needs WBS_ALLOW_CLOCK_OVERRIDE=1).")
     @click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1), help="Batch size.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @click.pass_obj
@@ -24,9 +47,8 @@ def register(cli: click.Group) -> None:
         """Do the SLA clock actions that are due (reminders, breaches, escalations, automatic closes) once."""
         from .scheduler import sweep
 
-        _, emit, parse_now = _ctx_helpers()
-        eng = obj.engine()
-        report = sweep(eng, parse_now(now_text) or eng.now(), limit=limit)
+        _, emit, _parse = _ctx_helpers()
+        report = sweep(_engine_at(obj, now_text), limit=limit)
         if as_json:
             emit(report.to_dict())
         else:
@@ -34,7 +56,7 @@ def register(cli: click.Group) -> None:
                 click.echo(line)
 
     @cli.command("deliver")
-    @click.option("--now", "now_text", help="Deliver as if it were this ISO time (default: now).")
+    @click.option("--now", "now_text", help="Deliver as if it were this ISO time (needs WBS_ALLOW_CLOCK_OVERRIDE=1).")
     @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
     @click.pass_obj
     def deliver_cmd(obj, now_text: str | None, limit: int) -> None:
@@ -43,7 +65,6 @@ def register(cli: click.Group) -> None:
         from .notify import Mailer
         from .scheduler import deliver_outbox
 
-        _, _emit, parse_now = _ctx_helpers()
         s = obj.settings
         if not s.smtp_url:
             raise WbsError(
@@ -54,21 +75,18 @@ def register(cli: click.Group) -> None:
             mailer = Mailer(s.smtp_url, s.mail_from)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="WBS_SMTP_URL") from None
-        eng = obj.engine()
-        report = deliver_outbox(eng, parse_now(now_text) or eng.now(), mailer, limit=limit)
+        report = deliver_outbox(_engine_at(obj, now_text), mailer, limit=limit)
         for line in report.summary(obj.lang):
             click.echo(line)
 
     @cli.command("digest")
-    @click.option("--now", "now_text", help="Build the digest as if it were this ISO time (default: now).")
+    @click.option("--now", "now_text", help="Build the digest at this ISO time (needs WBS_ALLOW_CLOCK_OVERRIDE=1).")
     @click.pass_obj
     def digest_cmd(obj, now_text: str | None) -> None:
         """Queue today's digest e-mail for each user with cases due soon (once per user and day)."""
         from .scheduler import daily_digest
 
-        _, _emit, parse_now = _ctx_helpers()
-        eng = obj.engine()
-        report = daily_digest(eng, parse_now(now_text) or eng.now())
+        report = daily_digest(_engine_at(obj, now_text))
         for line in report.summary(obj.lang):
             click.echo(line)
 

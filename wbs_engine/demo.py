@@ -169,8 +169,8 @@ class Walker:
         filer = self.filer(defn)
         actor = self.engine.load_actor(filer) if filer else None
         identity = defn.identity[i % len(defn.identity)]
-        created = self.engine.create_case(
-            defn.key, self.intake(defn, i, now.date()), identity_mode=identity, filed_by=actor, now=now
+        created = self.engine.with_clock(lambda: now).create_case(
+            defn.key, self.intake(defn, i, now.date()), identity_mode=identity, filed_by=actor
         )
         return created.number, created.receipt_code, filer
 
@@ -190,7 +190,9 @@ class Walker:
             now += step
             actor = self.actor_for(t, receipt, filer)
             reason = "Alasan contoh untuk data demo." if t.reason else None
-            self.engine.fire(number, t.trigger, actor, self.data_for(defn, t, i, now.date()), reason=reason, now=now)
+            self.engine.with_clock(lambda at=now: at).fire(
+                number, t.trigger, actor, self.data_for(defn, t, i, now.date()), reason=reason
+            )
         return now
 
 

@@ -137,7 +137,17 @@ class WbsEngine:
 
     # -- time and calendar ------------------------------------------------------------------------
     def now(self) -> datetime:
+        """The time every service records: the injected clock, never a caller's argument."""
         return self._clock()
+
+    def with_clock(self, clock: Callable[[], datetime]) -> WbsEngine:
+        """The same engine (database, workflows, keys, caches) on another clock: for demo data written in the
+        past and for the scheduler commands under ``WBS_ALLOW_CLOCK_OVERRIDE=1``. Production paths never call
+        it."""
+        twin = object.__new__(WbsEngine)
+        twin.__dict__.update(self.__dict__)
+        twin._clock = clock
+        return twin
 
     #: seconds the office calendar (``holiday`` table) and the staff directory (users and grants, for
     #: notifications) are reused; changes made through this engine are seen at once (``invalidate_*``),
@@ -218,10 +228,11 @@ class WbsEngine:
         identity_mode: str | None = None,
         filed_by: Actor | None = None,
         unit_code: str | None = None,
-        now: datetime | None = None,
     ) -> Created:
-        """File a new case. ``filed_by`` None means the public web form (no account)."""
-        now = now or self.now()
+        """File a new case. ``filed_by`` None means the public web form (no account).
+
+        The time recorded is the engine's clock (ARCHITECTURE.md rule 5): no caller chooses it."""
+        now = self.now()
         with unit_of_work(self.db) as s:
             loaded = self.registry.latest(case_type)
             defn = loaded.definition
@@ -372,7 +383,6 @@ class WbsEngine:
         *,
         reason: str | None = None,
         expected_version: int | None = None,
-        now: datetime | None = None,
     ) -> Fired:
         """Move a case by one transition, or refuse with a clear error and change nothing."""
         with unit_of_work(self.db) as s:
@@ -385,7 +395,7 @@ class WbsEngine:
                 data or {},
                 reason=reason,
                 expected_version=expected_version,
-                now=now or self.now(),
+                now=self.now(),
             )
 
     def fire_in(
@@ -492,10 +502,10 @@ class WbsEngine:
         )
 
     # -- messages ---------------------------------------------------------------------------------
-    def post_message(self, number: str, actor: Actor, body: str, *, now: datetime | None = None) -> int:
+    def post_message(self, number: str, actor: Actor, body: str) -> int:
         """A message on a case: from the reporter (receipt code) to the handlers, or from a handler to the
         reporter. The text is stored encrypted; the audit event records that a message was sent, not its text."""
-        now = now or self.now()
+        now = self.now()
         body = (body or "").strip()
         if not 2 <= len(body) <= 5000:
             raise ValidationFailed({"pesan": ("isi 2–5000 karakter", "write 2–5000 characters")})

@@ -154,8 +154,10 @@ def _due_query(now: datetime, exclude: set[int], limit: int):
     return stmt
 
 
-def sweep(engine: WbsEngine, now: datetime, *, limit: int = 500) -> SweepReport:
-    """Do every clock action due at ``now`` exactly once; safe to run again and from several processes."""
+def sweep(engine: WbsEngine, *, limit: int = 500) -> SweepReport:
+    """Do every clock action due now (the engine's clock) exactly once; safe to run again and from several
+    processes."""
+    now = engine.now()
     report = SweepReport(now=now)
     with unit_of_work(engine.db, write=False) as s:
         cal = engine.calendar(s)
@@ -359,8 +361,9 @@ def _act(
 # --- outbox delivery -----------------------------------------------------------------------------
 
 
-def deliver_outbox(engine: WbsEngine, now: datetime, mailer: Any, *, limit: int = 100) -> DeliveryReport:
-    """Send pending outbox rows due at ``now``; one transaction per row (claimed with SKIP LOCKED on PG)."""
+def deliver_outbox(engine: WbsEngine, mailer: Any, *, limit: int = 100) -> DeliveryReport:
+    """Send pending outbox rows due now; one transaction per row (claimed with SKIP LOCKED on PG)."""
+    now = engine.now()
     report = DeliveryReport()
     with unit_of_work(engine.db, write=False) as s:
         ids = list(
@@ -405,11 +408,12 @@ def deliver_outbox(engine: WbsEngine, now: datetime, mailer: Any, *, limit: int 
 # --- daily digest --------------------------------------------------------------------------------
 
 
-def daily_digest(engine: WbsEngine, now: datetime, *, horizon_days: int = 2) -> DigestReport:
+def daily_digest(engine: WbsEngine, *, horizon_days: int = 2) -> DigestReport:
     """Queue one digest per active user with e-mail: the open cases they can act on whose clocks are due
     within ``horizon_days`` working days, or overdue. Idempotent per user and day."""
     from .engine import Grant
 
+    now = engine.now()
     report = DigestReport()
     with unit_of_work(engine.db) as s:
         cal = engine.calendar(s)
@@ -517,7 +521,7 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
     sched = cls(timezone=TIMEZONE, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300})
     common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
     sched.add_job(
-        _guarded("sweep", lambda: sweep(engine, engine.now())),
+        _guarded("sweep", lambda: sweep(engine)),
         IntervalTrigger(minutes=1),
         id="sweep",
         name="SLA sweep (every minute)",
@@ -525,14 +529,14 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
     )
     if mailer is not None:
         sched.add_job(
-            _guarded("deliver", lambda: deliver_outbox(engine, engine.now(), mailer)),
+            _guarded("deliver", lambda: deliver_outbox(engine, mailer)),
             IntervalTrigger(seconds=30),
             id="deliver",
             name="outbox delivery (every 30 s)",
             **common,
         )
     sched.add_job(
-        _guarded("digest", lambda: daily_digest(engine, engine.now())),
+        _guarded("digest", lambda: daily_digest(engine)),
         CronTrigger(hour=7, minute=0, timezone=TIMEZONE),
         id="digest",
         name="daily digest (07:00 WIB)",

@@ -52,13 +52,13 @@ def sweep_daily(wbs, clock, days):
     reports = []
     for _ in range(days):
         clock.advance(days=1)
-        reports.append(sweep(wbs, clock.now))
+        reports.append(sweep(wbs))
     return reports
 
 
 def test_reminders_and_breach_happen_once_over_weeks(wbs, clock):
     c = new_case(wbs)  # Mon 2 Mar 2026 09:00 WIB; verification due Thu 5 Mar
-    first = sweep(wbs, clock.now)
+    first = sweep(wbs)
     assert first.items == [] and first.summary("id") == ["Tidak ada yang jatuh tempo."]
     reports = sweep_daily(wbs, clock, 28)
     assert actions_of(wbs, c.number) == [
@@ -80,7 +80,7 @@ def test_reminders_and_breach_happen_once_over_weeks(wbs, clock):
         )
         assert mails == {("reminder", "pengelola@kantor.test"): 2, ("breach", "atasan@kantor.test"): 1}
         assert audit.verify(s).ok
-    again = sweep(wbs, clock.now)
+    again = sweep(wbs)
     assert again.done == 0 and again.items == []
     assert again.summary("id") == ["Tidak ada yang jatuh tempo."] and again.summary("en") == ["Nothing due."]
     assert len(actions_of(wbs, c.number)) == 3
@@ -89,10 +89,10 @@ def test_reminders_and_breach_happen_once_over_weeks(wbs, clock):
 def test_sweep_catches_up_after_downtime(wbs, clock):
     c = new_case(wbs)
     clock.advance(days=30)
-    r = sweep(wbs, clock.now, limit=1)  # batches of one: still does everything due, in due order
+    r = sweep(wbs, limit=1)  # batches of one: still does everything due, in due order
     assert [it.action for it in r.items] == ["remind:1", "remind:0", "breach"]
     assert (r.reminders, r.breaches) == (2, 1)
-    assert sweep(wbs, clock.now).done == 0
+    assert sweep(wbs).done == 0
     assert len(actions_of(wbs, c.number)) == 3
 
 
@@ -128,7 +128,7 @@ def test_answered_case_is_closed_automatically_once(wbs, clock):
     breached = events_of(wbs, c.number, "clock_breached")
     assert len(breached) == 1 and breached[0].payload["fired"] is True
     assert actions_of(wbs, c.number).count(("konfirmasi_pelapor", "breach")) == 1
-    assert sweep(wbs, clock.now).done == 0
+    assert sweep(wbs).done == 0
 
 
 def test_refused_breach_fire_is_recorded_not_raised(wbs, clock, monkeypatch):
@@ -169,7 +169,8 @@ def _crashing_sweep(url: str, key: str, instance: str, now_iso: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)  # …and the process dies before COMMIT
 
     sch._before_commit = die
-    sch.sweep(eng, datetime.fromisoformat(now_iso))
+    at = datetime.fromisoformat(now_iso)
+    sch.sweep(eng.with_clock(lambda: at))
 
 
 def test_crash_before_commit_leaves_nothing_and_next_sweep_completes_once(wbs, clock, tmp_path):
@@ -188,9 +189,9 @@ def test_crash_before_commit_leaves_nothing_and_next_sweep_completes_once(wbs, c
     with unit_of_work(wbs.db, write=False) as s:
         assert s.exec(select(func.count()).select_from(Outbox).where(Outbox.kind == "reminder")).one() == 0
         assert s.exec(select(Clock)).one().next_action == "remind:1"
-    r = sweep(wbs, clock.now)
+    r = sweep(wbs)
     assert [(it.clock, it.action) for it in r.items] == [("verifikasi", "remind:1")]
-    assert sweep(wbs, clock.now).done == 0
+    assert sweep(wbs).done == 0
     assert actions_of(wbs, c.number) == [("verifikasi", "remind:1")]
     assert len(events_of(wbs, c.number, "clock_reminder")) == 1
     with unit_of_work(wbs.db, write=False) as s:
@@ -205,7 +206,7 @@ def test_repeated_action_is_a_noop(wbs, clock):
     with unit_of_work(wbs.db) as s:
         clk = s.exec(select(Clock)).one()
         s.add(ClockAction(clock_id=clk.id, action=clk.next_action, due_at=clk.next_action_at, done_at=clock.now))
-    r = sweep(wbs, clock.now)
+    r = sweep(wbs)
     assert r.duplicates == 1 and r.items == []
     assert events_of(wbs, c.number, "clock_reminder") == []
     with unit_of_work(wbs.db, write=False) as s:
@@ -237,6 +238,7 @@ def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_s
         "WBS_ENCRYPTION_KEY": eng.settings.encryption_key,
         "WBS_INSTANCE_DIR": str(tmp_path / "inst"),
         "WBS_SMTP_URL": "",
+        "WBS_ALLOW_CLOCK_OVERRIDE": "1",
     }
     cmd = [sys.executable, "-m", "wbs_engine.cli", "sweep", "--now", now.isoformat(), "--limit", "7", "--json"]
     procs = [
@@ -286,12 +288,12 @@ def test_mail_reaches_sink_in_each_users_language_and_leaks_nothing(wbs, clock, 
     c = new_case(wbs)
     wbs.fire(c.number, "mulai_verifikasi", wbs.load_actor("pengelola"))  # queues the reporter's status mail
     clock.advance(days=7)
-    r = sweep(wbs, clock.now)
+    r = sweep(wbs)
     assert r.breaches == 1
     mailer = notify.Mailer(smtp_sink.url, "wbs@kantor.test")
     with unit_of_work(wbs.db, write=False) as s:
         pending = s.exec(select(func.count()).select_from(Outbox).where(Outbox.status == "pending")).one()
-    d = deliver_outbox(wbs, clock.now, mailer)
+    d = deliver_outbox(wbs, mailer)
     assert (d.sent, d.failed, d.retried) == (pending, 0, 0)
     msgs = smtp_sink.wait_for(pending)
     by_rcpt: dict[str, list] = {}
@@ -312,7 +314,7 @@ def test_mail_reaches_sink_in_each_users_language_and_leaks_nothing(wbs, clock, 
         assert s.exec(select(func.count()).select_from(Outbox).where(Outbox.status != "sent")).one() == 0
         stored = s.exec(select(Outbox).where(Outbox.kind == "reporter_status")).one()
         assert stored.recipient.startswith(notify.VAULT_PREFIX) and "siti" not in stored.recipient
-    assert deliver_outbox(wbs, clock.now, mailer).sent == 0  # nothing twice
+    assert deliver_outbox(wbs, mailer).sent == 0  # nothing twice
 
 
 class _BrokenMailer:
@@ -331,33 +333,35 @@ def test_delivery_retries_with_backoff_then_fails(wbs, clock):
     now = clock.now
     mailer = _BrokenMailer()
     for i in range(len(notify.BACKOFF) + 1):
-        rep = deliver_outbox(wbs, now, mailer)
+        clock.now = now
+        rep = deliver_outbox(wbs, mailer)
         with unit_of_work(wbs.db, write=False) as s:
             row = s.get(Outbox, row_id)
         assert row.attempts == i + 1 and "smtp down" in row.last_error
         if i < len(notify.BACKOFF):
             assert row.status == "pending" and row.next_attempt_at == now + timedelta(seconds=notify.BACKOFF[i])
-            assert deliver_outbox(wbs, now, mailer).sent == 0 and rep.retried >= 1  # not before its time
+            assert deliver_outbox(wbs, mailer).sent == 0 and rep.retried >= 1  # not before its time
             now = row.next_attempt_at
         else:
             assert row.status == "failed" and rep.failed >= 1
-    assert deliver_outbox(wbs, now + timedelta(days=1), mailer).failed == 0
+    clock.now = now + timedelta(days=1)
+    assert deliver_outbox(wbs, mailer).failed == 0
 
 
 def test_daily_digest_once_per_user_and_day(wbs, clock):
     create_or_update_user(wbs, "boss", [parse_grant("atasan")], email="boss@kantor.test", lang="en")
     c = new_case(wbs)
     clock.advance(days=1)
-    r = daily_digest(wbs, clock.now)
+    r = daily_digest(wbs)
     assert r.users == ["pengelola"]  # due within 2 working days, and only pengelola can act in 'diterima'
-    assert daily_digest(wbs, clock.now).queued == 0
+    assert daily_digest(wbs).queued == 0
     with unit_of_work(wbs.db, write=False) as s:
         row = s.exec(select(Outbox).where(Outbox.kind == "digest")).one()
         assert row.recipient == "pengelola@kantor.test" and c.number in row.body
         assert "Petugas meminta" not in row.body and "Siti" not in row.body
     clock.advance(days=5)
-    sweep(wbs, clock.now)  # breached: still in the digest, flagged
-    daily_digest(wbs, clock.now)
+    sweep(wbs)  # breached: still in the digest, flagged
+    daily_digest(wbs)
     with unit_of_work(wbs.db, write=False) as s:
         rows = s.exec(select(Outbox).where(Outbox.kind == "digest").order_by(Outbox.id)).all()
         assert len(rows) == 2 and "TERLAMBAT" in rows[1].body
@@ -378,7 +382,13 @@ def test_scheduler_jobs(wbs):
 
 
 def test_cli_sweep_and_deliver(tmp_path):
-    env = {**os.environ, "WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_DATABASE_URL": "", "WBS_SMTP_URL": ""}
+    env = {
+        **os.environ,
+        "WBS_INSTANCE_DIR": str(tmp_path / "instance"),
+        "WBS_DATABASE_URL": "",
+        "WBS_SMTP_URL": "",
+        "WBS_ALLOW_CLOCK_OVERRIDE": "1",
+    }
 
     def run(*args):
         return subprocess.run(
@@ -397,6 +407,16 @@ def test_cli_sweep_and_deliver(tmp_path):
     assert p.returncode == 0 and json.loads(p.stdout)["done"] == 0
     p = run("sweep", "--now", "kemarin")
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    # without the override, a chosen time is refused: the scheduler records now, not a time someone picks
+    p = subprocess.run(
+        [sys.executable, "-m", "wbs_engine.cli", "sweep", "--now", "2026-03-02T09:00+07:00"],
+        capture_output=True,
+        text=True,
+        env={**env, "WBS_ALLOW_CLOCK_OVERRIDE": ""},
+        cwd=REPO,
+        timeout=120,
+    )
+    assert p.returncode == 2 and "WBS_ALLOW_CLOCK_OVERRIDE" in p.stderr
     p = run("deliver")
     assert p.returncode == 2 and "WBS_SMTP_URL" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     p = run("digest")
@@ -406,7 +426,12 @@ def test_cli_sweep_and_deliver(tmp_path):
 def test_sweep_four_months_after_demo_seed_does_everything_once(tmp_path):
     """The issue's acceptance: on fresh demo data, a sweep four months on reports what it did; the same
     sweep again does nothing and says so; the audit trail is intact afterwards."""
-    env = {**os.environ, "WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_DATABASE_URL": ""}
+    env = {
+        **os.environ,
+        "WBS_INSTANCE_DIR": str(tmp_path / "instance"),
+        "WBS_DATABASE_URL": "",
+        "WBS_ALLOW_CLOCK_OVERRIDE": "1",
+    }
 
     def run(*args):
         p = subprocess.run(

@@ -1,7 +1,7 @@
 """The shipped workflows on the real engine, with real 2026 dates (SKB holidays and cuti bersama)."""
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -154,9 +154,12 @@ def test_case_show_json_lists_every_clock_with_due_date_and_status(tmp_path):
             "--as",
             "wati",
             "--json",
-            "--now",
-            "2026-03-10T09:00:00+07:00",
-            *[x for k, v in {**GIFT, "tanggal_penerimaan": "2026-03-02"}.items() for x in ("-f", f"{k}={v}")],
+            # filed now (the CLI records the real time), two days after the gift: within 10 HK
+            *[
+                x
+                for k, v in {**GIFT, "tanggal_penerimaan": str(date.today() - timedelta(days=2))}.items()
+                for x in ("-f", f"{k}={v}")
+            ],
         )
     )
     view = json.loads(run("case", "show", created["number"], "--json"))
