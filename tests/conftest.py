@@ -452,25 +452,23 @@ def clock():
 
 @pytest.fixture
 def make_wbs(tmp_path, clock):
-    """Build a migrated engine on ``url`` with the repo's workflows (or ``workflows_dir``)."""
+    """Build an engine on ``url`` with the repo's workflows (or ``workflows_dir``), set up as ``wbs init-db``
+    does: migrated, with a keyring in the test's instance directory whose fingerprints the database knows."""
     from wbs_engine.config import Settings
-    from wbs_engine.crypto import Vault
     from wbs_engine.engine import WbsEngine
-    from wbs_engine.migrate import upgrade
+    from wbs_engine.provision import init_database
 
     made = []
-    key = Vault.generate_key()
 
     def build(url: str, workflows_dir: Path | None = None, **settings):
         s = Settings(
             instance_dir=tmp_path / "instance",
             database_url=url,
             workflows_dir=workflows_dir or REPO / "workflows",
-            encryption_key=key,
             **settings,
         )
+        init_database(s, now=clock.now)
         eng = WbsEngine(s, clock=clock)
-        upgrade(eng.db)
         made.append(eng)
         return eng
 

@@ -1,33 +1,73 @@
-"""The append-only, hash-chained audit trail.
+"""The audit trail: hash-chained events, signed checkpoints, heads kept outside, and verification.
 
-Each event stores the hash of the previous event of its chain (a case number, or ``system`` for staff
-log-ins and exports) and its own SHA-256 over a canonical JSON form of everything it says. The head of
-each chain is kept in ``audit_head``; checkpoints seal moved heads and are chained themselves. So editing,
-deleting, inserting or reordering any row is found by :func:`verify`.
+**How it works** (the byte-level formats are in ``docs/audit-format.md``, precise enough for an auditor's own
+tool in any language):
+
+* Every event belongs to a *chain* (a case number, or ``system`` for administrative events) and stores the
+  hash of the previous event of its chain and its own SHA-256 over the RFC 8785 (JCS) canonical JSON of
+  everything it says. Sealed values inside an event are ciphertext under the case's key: the hash covers the
+  ciphertext, so verifying needs no key and destroying a case's key (retention) keeps the chain verifiable.
+* ``audit_head`` keeps the last event of each chain.
+* Every few minutes (``WBS_CHECKPOINT_MINUTES``, default 10) a **checkpoint** seals the heads that moved and
+  the case-number counters, commits to the previous checkpoint, and is **signed** with the office's Ed25519
+  key, which lives in the keyring outside the database.
+* The latest signed head is meant to leave the server: ``wbs audit-head`` prints it as one line, the daily
+  digest mails it to the auditors, and ``wbs verify-audit --against FILE`` checks the database against heads
+  kept earlier.
+
+**What this protects against.** Anyone who can write to the database but does not hold the signing key (a
+database administrator, someone with a stolen backup, an attacker in the database server): editing,
+deleting, inserting, reordering or back-dating an event; deleting a chain's last events and moving its head
+back; deleting a whole case; rewriting a whole history and recomputing every hash and checkpoint (the
+signatures no longer verify); editing a case row so that it disagrees with its trail (state, version, plain
+fields, names of sealed fields, unit, assignment, recusals); deleting a case whose number an earlier
+checkpoint counted (numbers must run without gaps). With heads kept outside, also: restoring an older copy of
+the database, or truncating the trail, even by someone holding the signing key.
+
+**What it does not protect against.** (1) Changes made after the last checkpoint by someone who can write to
+the database: until the next checkpoint seals them (at most ``WBS_CHECKPOINT_MINUTES``), the newest events
+and the newest cases can be altered or removed consistently. The reporter's signed proof of filing (web
+issue) narrows this for filings. (2) Someone holding both the signing key and the database can rewrite
+history and sign new checkpoints; only a head kept outside *before* the rewrite exposes it, so only changes
+between two heads kept outside go unseen. (3) Nothing here stops the deletion of the whole database: backups
+and kept heads are the remedy. (4) Sealed values are checked against the trail only with ``--deep`` (it needs
+the keys).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import rfc8785
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlmodel import Session
 
+from .crypto import CryptoError, Keyring, public_key_from_b64, public_key_id, verify_signature
 from .errors import ConcurrentChange
-from .models import AuditCheckpoint, AuditHead, CaseEvent
+from .models import AuditCheckpoint, AuditHead, Case, CaseCounter, CaseEvent, User
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
+CHECKPOINT_FORMAT = 1
+HEAD_PREFIX = "wbs-audit-head/1"
+SIGNING_CONTEXT = b"wbs-checkpoint/1:"
+
+
+class CanonicalError(ValueError):
+    """A value that has no canonical JSON form (NaN, infinity, a non-JSON type)."""
 
 
 def _norm(value: Any) -> Any:
     if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise CanonicalError("naive datetime in an audit event")
         return value.astimezone(UTC).isoformat(timespec="microseconds")
     if isinstance(value, date):
         return value.isoformat()
@@ -38,22 +78,17 @@ def _norm(value: Any) -> Any:
     return value
 
 
-def _json_default(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def canonical(obj: Any) -> bytes:
-    """Sorted keys, no spaces, UTF-8, times as UTC ISO strings: the form every hash is taken over."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+    """RFC 8785 (JSON Canonicalization Scheme) bytes of ``obj``; times as UTC ISO strings with microseconds.
+    NaN and infinite numbers have no JSON form and are refused."""
+    try:
+        return rfc8785.dumps(_norm(obj))
+    except rfc8785.CanonicalizationError as exc:
+        raise CanonicalError(str(exc)) from exc
 
 
-def event_hash(ev: Any) -> str:
-    """SHA-256 over the canonical JSON of what an event says (a ``CaseEvent`` row or the values appended)."""
-    body = {
+def event_body(ev: Any) -> dict[str, Any]:
+    return {
         "case_id": ev.case_id,
         "chain": ev.chain,
         "seq": ev.seq,
@@ -67,7 +102,14 @@ def event_hash(ev: Any) -> str:
         "payload": ev.payload or {},
         "prev": ev.prev_hash,
     }
-    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def event_hash(ev: Any) -> str:
+    """SHA-256 (hex) over the canonical JSON of what an event says (a row or the values appended)."""
+    return hashlib.sha256(canonical(event_body(ev))).hexdigest()
+
+
+# --- appending ---------------------------------------------------------------------------------------
 
 
 def append(
@@ -87,8 +129,7 @@ def append(
     """Append one event to ``chain`` inside the caller's transaction.
 
     A concurrent append to the same chain makes one of the two transactions fail (conditional update of
-    the head, plus the unique (chain, seq)); case chains are already serialised by the case's version.
-    """
+    the head, plus the unique (chain, seq)); case chains are already serialised by the case's lock."""
     conn = session.connection()
     head = conn.execute(_HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD, {"chain": chain}).first()
     seq = head.seq + 1 if head else 1
@@ -120,6 +161,9 @@ def append(
 
 _heads = AuditHead.__table__
 _events = CaseEvent.__table__
+_checkpoints = AuditCheckpoint.__table__
+_counters = CaseCounter.__table__
+_cases = Case.__table__
 _HEAD = sa.select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == sa.bindparam("chain"))
 _HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _INSERT_EVENT = sa.insert(_events)
@@ -129,112 +173,675 @@ _MOVE_HEAD = (
     .where(_heads.c.chain == sa.bindparam("b_chain"), _heads.c.seq == sa.bindparam("b_seq"))
     .values(seq=sa.bindparam("seq"), hash=sa.bindparam("hash"))
 )
+#: the transaction-scoped advisory lock that serialises checkpoint writers on PostgreSQL
+_CHECKPOINT_LOCK = 0x77627363  # "wbsc"
 
 
-def checkpoint(session: Session, now: datetime) -> AuditCheckpoint | None:
-    """Seal the chain heads that moved since the last checkpoint; None when nothing moved."""
-    moved = session.exec(select(AuditHead).where(AuditHead.seq > AuditHead.sealed_seq)).all()
-    if not moved:
-        return None
-    last = session.exec(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).first()
-    heads = {h.chain: [h.seq, h.hash] for h in moved}
-    cp = AuditCheckpoint(created_at=now, heads=heads, prev_hash=last.hash if last else GENESIS, hash="")
-    cp.hash = checkpoint_hash(cp)
-    session.add(cp)
-    for h in moved:
-        session.execute(
-            sa.update(AuditHead)
-            .where(AuditHead.chain == h.chain)
-            .values(sealed_seq=h.seq)
-            .execution_options(synchronize_session=False)
-        )
-    session.flush()
-    return cp
-
-
-def checkpoint_hash(cp: AuditCheckpoint) -> str:
-    return hashlib.sha256(canonical({"at": cp.created_at, "heads": cp.heads, "prev": cp.prev_hash})).hexdigest()
+# --- reading events (robust to rows edited by hand) -----------------------------------------------------
 
 
 @dataclass
-class VerifyResult:
-    ok: bool
-    events: int
-    chains: int
-    checkpoints: int
-    problem: str | None = None
-    event_id: int | None = None
+class EventRow:
+    """An event as stored. ``payload`` is None and ``broken`` says why when the stored JSON is not valid."""
+
+    id: int
+    case_id: int | None
+    chain: str
+    seq: int
+    kind: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    actor: str
+    actor_role: str | None
+    occurred_at: datetime
+    payload: dict | None
+    prev_hash: str
+    hash: str
+    broken: str | None = None
 
 
-def _events(session: Session, batch: int = 5000) -> Iterator[CaseEvent]:
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_payload(raw: Any) -> tuple[dict | None, str | None]:
+    if isinstance(raw, dict):
+        return raw, None
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant) if raw is not None else {}
+    except (TypeError, ValueError) as exc:
+        return None, f"its payload is not valid JSON ({exc})"
+    if not isinstance(value, dict):
+        return None, "its payload is not a JSON object"
+    return value, None
+
+
+_EVENT_COLUMNS = (
+    _events.c.id,
+    _events.c.case_id,
+    _events.c.chain,
+    _events.c.seq,
+    _events.c.kind,
+    _events.c.trigger,
+    _events.c.from_state,
+    _events.c.to_state,
+    _events.c.actor,
+    _events.c.actor_role,
+    _events.c.occurred_at,
+    sa.cast(_events.c.payload, sa.Text).label("payload_text"),
+    _events.c.prev_hash,
+    _events.c.hash,
+)
+
+
+def _row(r: Any) -> EventRow:
+    payload, broken = _parse_payload(r.payload_text)
+    return EventRow(
+        r.id,
+        r.case_id,
+        r.chain,
+        r.seq,
+        r.kind,
+        r.trigger,
+        r.from_state,
+        r.to_state,
+        r.actor,
+        r.actor_role,
+        r.occurred_at,
+        payload,
+        r.prev_hash,
+        r.hash,
+        broken,
+    )
+
+
+def chain_events(session: Session, chain: str) -> list[EventRow]:
+    """The events of one chain in order (what the case pages read)."""
+    rows = session.connection().execute(
+        sa.select(*_EVENT_COLUMNS).where(_events.c.chain == chain).order_by(_events.c.seq)
+    )
+    return [_row(r) for r in rows]
+
+
+def _bytewise(column: Any, conn: Any) -> Any:
+    """Order text by code points on every database (PostgreSQL's locale collations ignore punctuation), so
+    that chains and case numbers walk in the same order as Python compares them."""
+    return column.collate("C") if conn.dialect.name == "postgresql" else column
+
+
+def _all_events(session: Session, batch: int = 5000) -> Iterator[EventRow]:
     """All events in (chain, seq) order, streamed in keyset pages."""
     last: tuple[str, int] = ("", 0)
+    conn = session.connection()
+    chain = _bytewise(_events.c.chain, conn)
     while True:
-        rows = session.exec(
-            select(CaseEvent)
-            .where(sa.tuple_(CaseEvent.chain, CaseEvent.seq) > sa.tuple_(*last))
-            .order_by(CaseEvent.chain, CaseEvent.seq)
+        rows = conn.execute(
+            sa.select(*_EVENT_COLUMNS)
+            .where(sa.tuple_(chain, _events.c.seq) > sa.tuple_(sa.literal(last[0]), sa.literal(last[1])))
+            .order_by(chain, _events.c.seq)
             .limit(batch)
         ).all()
         if not rows:
             return
-        yield from rows
+        for r in rows:
+            yield _row(r)
         last = (rows[-1].chain, rows[-1].seq)
-        session.expunge_all()
 
 
-def verify(session: Session) -> VerifyResult:
-    """Check every chain, every head and every checkpoint; stop at the first problem."""
-    heads = {h.chain: (h.seq, h.hash) for h in session.exec(select(AuditHead)).all()}
-    seen_heads: dict[str, tuple[int, str]] = {}
-    count = 0
+# --- checkpoints and heads -----------------------------------------------------------------------------
+
+
+def checkpoint_body(cp: Any) -> dict[str, Any]:
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "seq": cp.seq,
+        "at": cp.created_at,
+        "heads": cp.heads,
+        "counters": cp.counters,
+        "prev": cp.prev_hash,
+    }
+
+
+def checkpoint_hash(cp: Any) -> str:
+    return hashlib.sha256(canonical(checkpoint_body(cp))).hexdigest()
+
+
+def signed_message(hash_hex: str) -> bytes:
+    """The bytes the office key signs for a checkpoint: a fixed context, then the hash in hex."""
+    return SIGNING_CONTEXT + hash_hex.encode()
+
+
+def _counters_now(session: Session) -> dict[str, int]:
+    return {k: last for k, last in session.connection().execute(sa.select(_counters.c.key, _counters.c.last))}
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    row = session.connection().execute(sa.select(_checkpoints).order_by(_checkpoints.c.seq.desc()).limit(1)).first()
+    return AuditCheckpoint(**row._mapping) if row is not None else None
+
+
+def checkpoint(session: Session, now: datetime, keyring: Keyring) -> AuditCheckpoint | None:
+    """Seal the chain heads that moved and the case counters since the last checkpoint, signed with the
+    office key; None when nothing moved. Safe with several schedulers at once: writers are serialised (an
+    advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) and ``prev_hash`` is unique, so two can
+    never extend the same predecessor."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHECKPOINT_LOCK})
+    last = latest_checkpoint(session)
+    moved = conn.execute(
+        sa.select(_heads.c.chain, _heads.c.seq, _heads.c.hash).where(_heads.c.seq > _heads.c.sealed_seq)
+    ).all()
+    counters = _counters_now(session)
+    if not moved and last is not None and counters == (last.counters or {}):
+        return None
+    if not moved and last is None and not counters:
+        return None
+    if last is not None and now < last.created_at:
+        now = last.created_at  # never sign a time before the previous seal (a clock stepped back)
+    cp = AuditCheckpoint(
+        seq=(last.seq + 1) if last else 1,
+        created_at=now,
+        heads={c: [s, h] for c, s, h in moved},
+        counters=counters,
+        prev_hash=last.hash if last else GENESIS,
+        hash="",
+        signature="",
+        key_id=keyring.key_id,
+    )
+    cp.hash = checkpoint_hash(cp)
+    cp.signature = keyring.sign(signed_message(cp.hash))
+    cp.id = conn.execute(
+        sa.insert(_checkpoints).returning(_checkpoints.c.id),
+        {
+            k: getattr(cp, k)
+            for k in ("seq", "created_at", "heads", "counters", "prev_hash", "hash", "signature", "key_id")
+        },
+    ).scalar_one()
+    for chain, seq, _h in moved:
+        conn.execute(sa.update(_heads).where(_heads.c.chain == chain, _heads.c.seq == seq).values(sealed_seq=seq))
+    return cp
+
+
+@dataclass(frozen=True)
+class KeptHead:
+    """A signed head as printed by ``wbs audit-head`` and kept outside the server."""
+
+    seq: int
+    at: str
+    hash: str
+    key: str  # the public key, base64url (raw 32 bytes)
+    signature: str
+    line: str = ""
+
+    def signature_ok(self) -> bool:
+        try:
+            return verify_signature(public_key_from_b64(self.key), signed_message(self.hash), self.signature)
+        except CryptoError:
+            return False
+
+
+def head_line(cp: AuditCheckpoint, public_b64: str) -> str:
+    at = cp.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{HEAD_PREFIX} seq={cp.seq} at={at} hash={cp.hash} key={public_b64} sig={cp.signature}"
+
+
+def parse_heads(text: str) -> list[KeptHead]:
+    """Every head line in ``text`` (other lines are ignored, so a mail or a notes file can be given as it is).
+    A line that starts like a head but cannot be read raises ``ValueError`` naming it."""
+    heads = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line.startswith(HEAD_PREFIX):
+            continue
+        try:
+            fields = dict(tok.split("=", 1) for tok in line.split()[1:])
+            heads.append(
+                KeptHead(int(fields["seq"]), fields["at"], fields["hash"], fields["key"], fields["sig"], line=line)
+            )
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"line {n} is not a readable audit head ({exc})") from None
+    return heads
+
+
+# --- verification ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
     chain: str | None = None
-    prev_hash = GENESIS
-    expect_seq = 1
+    event_id: int | None = None
 
-    def fail(msg: str, ev: CaseEvent | None = None) -> VerifyResult:
-        return VerifyResult(False, count, len(seen_heads), 0, msg, ev.id if ev else None)
+    def __str__(self) -> str:
+        return self.message
 
-    for ev in _events(session):
+
+@dataclass
+class VerifyResult:
+    events: int = 0
+    chains: int = 0
+    checkpoints: int = 0
+    cases: int = 0
+    kept_heads: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    #: the latest checkpoint seen (for printing the head)
+    latest: AuditCheckpoint | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def problem(self) -> str | None:
+        return self.problems[0].message if self.problems else None
+
+    @property
+    def event_id(self) -> int | None:
+        return self.problems[0].event_id if self.problems else None
+
+
+class _Stop(Exception):
+    pass
+
+
+@dataclass
+class _Replay:
+    """What a case row should say, rebuilt from its trail."""
+
+    case_type: str | None = None
+    workflow_version: int | None = None
+    identity: str | None = None
+    state: str | None = None
+    version: int | None = None
+    unit: str | None = None
+    unit_known: bool = False
+    assigned: str | None = None
+    assigned_known: bool = False
+    data: dict = field(default_factory=dict)
+    sealed_fields: set = field(default_factory=set)
+    recused: list = field(default_factory=list)
+    sealed_values: dict = field(default_factory=dict)
+    sealed_blobs: list = field(default_factory=list)
+
+    def apply(self, ev: EventRow) -> None:
+        p = ev.payload or {}
+        if ev.kind == "created":
+            self.case_type = p.get("type")
+            self.workflow_version = p.get("workflow_version")
+            self.identity = p.get("identity")
+            if "unit" in p:
+                self.unit, self.unit_known = p["unit"], True
+        if ev.to_state:
+            self.state = ev.to_state
+        if isinstance(p.get("data"), dict):
+            self.data.update(p["data"])
+        self.sealed_fields.update(p.get("sealed_fields") or [])
+        if isinstance(p.get("unit"), dict):
+            self.unit, self.unit_known = p["unit"].get("to"), True
+        if "assigned_to" in p:
+            self.assigned, self.assigned_known = p["assigned_to"], True
+        if p.get("recused") and p["recused"] not in self.recused:
+            self.recused.append(p["recused"])
+        if isinstance(p.get("case_version"), int):
+            self.version = p["case_version"]
+        if p.get("sealed") and ev.kind in ("created", "transition"):
+            self.sealed_blobs.append(p["sealed"])
+
+
+def verify(
+    session: Session,
+    *,
+    public_key: Ed25519PublicKey | None = None,
+    keyring: Keyring | None = None,
+    against: Iterable[KeptHead] = (),
+    final_states: dict[tuple[str, int], set[str]] | None = None,
+    deep: bool = False,
+    max_problems: int = 50,
+) -> VerifyResult:
+    """Check the whole trail and the case rows against it; collect up to ``max_problems`` problems, each
+    named (see the module docstring for what is and is not detected).
+
+    ``public_key`` (or ``keyring``) checks the checkpoints' signatures; without either only their hashes
+    and links are checked. ``against``: heads kept outside, each must still be in the database, unchanged.
+    ``final_states``: (case type, version) → final states of that workflow, to check the case row's
+    ``final`` flag. ``deep`` (needs ``keyring``): also open every case's sealed values and compare them with
+    what its trail sealed."""
+    res = VerifyResult()
+    if public_key is None and keyring is not None:
+        public_key = keyring.public_key
+
+    def report(code: str, message: str, chain: str | None = None, event_id: int | None = None) -> None:
+        res.problems.append(Problem(code, message, chain, event_id))
+        if len(res.problems) >= max_problems:
+            raise _Stop
+
+    try:
+        _verify(session, res, report, public_key, keyring, list(against), final_states, deep)
+    except _Stop:
+        pass
+    return res
+
+
+def _verify(session, res, report, public_key, keyring, against, final_states, deep) -> None:  # noqa: C901
+    conn = session.connection()
+    key_id = public_key_id(public_key) if public_key is not None else None
+
+    # 1. checkpoints: contiguous, chained, hashed, signed; remember the newest seal of each chain and counter
+    sealed: dict[str, tuple[int, str, int, datetime]] = {}
+    sealed_counters: dict[str, tuple[int, int]] = {}
+    by_seq: dict[int, AuditCheckpoint] = {}
+    prev_hash, prev_at, expect = GENESIS, None, 1
+    for row in conn.execute(sa.select(_checkpoints).order_by(_checkpoints.c.seq)):
+        cp = AuditCheckpoint(**row._mapping)
+        by_seq[cp.seq] = cp
+        res.checkpoints += 1
+        res.latest = cp
+        label = f"checkpoint #{cp.seq} of {cp.created_at:%Y-%m-%d %H:%M} UTC"
+        if cp.seq != expect:
+            report("checkpoint_missing", f"{label}: expected #{expect}; checkpoints were removed or renumbered")
+        if cp.prev_hash != prev_hash:
+            report("checkpoint_unlinked", f"{label}: does not follow the checkpoint before it (removed or reordered)")
+        try:
+            recomputed = checkpoint_hash(cp)
+        except CanonicalError as exc:
+            recomputed = f"unhashable: {exc}"
+        if recomputed != cp.hash:
+            report("checkpoint_altered", f"{label}: its content does not match its hash (the row was edited)")
+        if public_key is not None:
+            if cp.key_id != key_id or not verify_signature(public_key, signed_message(cp.hash), cp.signature):
+                report(
+                    "checkpoint_signature",
+                    f"{label}: its signature does not verify with the office's public key {key_id} (it was made "
+                    "or re-sealed without the office's signing key)",
+                )
+        if prev_at is not None and cp.created_at < prev_at:
+            report("checkpoint_time", f"{label}: its time is before the previous checkpoint's")
+        for chain, pair in (cp.heads or {}).items():
+            try:
+                seq, h = int(pair[0]), str(pair[1])
+            except (TypeError, ValueError, IndexError):
+                report("checkpoint_altered", f"{label}: unreadable head for {chain}")
+                continue
+            if chain not in sealed or seq >= sealed[chain][0]:
+                sealed[chain] = (seq, h, cp.seq, cp.created_at)
+        for key, last in (cp.counters or {}).items():
+            before = sealed_counters.get(key)
+            if before is not None and last < before[0]:
+                report("counter_rewound", f"{label}: the case counter {key} went back from {before[0]} to {last}")
+            sealed_counters[key] = (max(last, before[0]) if before else last, cp.seq)
+        prev_hash, prev_at, expect = cp.hash, cp.created_at, expect + 1
+
+    # 2. heads kept outside the server
+    for kept in against:
+        res.kept_heads += 1
+        if not kept.signature_ok():
+            report("kept_head_unsigned", f"kept head #{kept.seq} ({kept.at}): its own signature does not verify")
+            continue
+        if public_key is not None and public_key_id(public_key_from_b64(kept.key)) != key_id:
+            report(
+                "kept_head_other_key",
+                f"kept head #{kept.seq} ({kept.at}) was signed by another key than this office's ({key_id})",
+            )
+        cp = by_seq.get(kept.seq)
+        if cp is None:
+            newest = res.latest.seq if res.latest else 0
+            report(
+                "kept_head_missing",
+                f"kept head #{kept.seq} of {kept.at} is not in the database (newest checkpoint: #{newest}): the "
+                "database is an older copy, or the trail was truncated",
+            )
+        elif cp.hash != kept.hash:
+            report(
+                "kept_head_mismatch",
+                f"checkpoint #{kept.seq} differs from the head kept on {kept.at}: history was rewritten and re-sealed",
+            )
+
+    # 3. every chain, event by event, and each case row against its replayed trail
+    heads = {c: (s, h) for c, s, h in conn.execute(sa.select(_heads.c.chain, _heads.c.seq, _heads.c.hash))}
+    usernames = {i: u for i, u in conn.execute(sa.select(User.__table__.c.id, User.__table__.c.username))}
+    cases = _CaseStream(session)
+    seen_chains: set[str] = set()
+
+    def finish_chain(chain: str, last_seq: int, last_hash: str, replay: _Replay | None) -> None:
+        head = heads.get(chain)
+        if head is None:
+            report("head_missing", f"chain {chain}: events without a head (the head row was deleted)", chain)
+        elif head != (last_seq, last_hash):
+            report(
+                "chain_truncated",
+                f"chain {chain}: the last event is #{last_seq} but its head records #{head[0]} (events deleted "
+                "from the end, or the head was edited)",
+                chain,
+            )
+        seal = sealed.get(chain)
+        if seal is not None and seal[0] > last_seq:
+            report(
+                "sealed_event_gone",
+                f"chain {chain}: checkpoint #{seal[2]} sealed event #{seal[0]}, but the chain ends at #{last_seq} "
+                "(events deleted from the end)",
+                chain,
+            )
+        if chain != SYSTEM_CHAIN:
+            case = cases.take(chain)
+            if case is None:
+                report("case_row_missing", f"chain {chain}: its case row is gone (the case was deleted)", chain)
+            elif replay is not None:
+                _compare_case(case, replay, usernames, final_states, keyring if deep else None, report)
+
+    chain: str | None = None
+    prev, expect_seq, last_at = GENESIS, 1, None
+    replay: _Replay | None = None
+    last_seq, last_hash = 0, GENESIS
+    skip_chain = False
+    for ev in _all_events(session):
         if ev.chain != chain:
-            chain, prev_hash, expect_seq = ev.chain, GENESIS, 1
+            if chain is not None:
+                finish_chain(chain, last_seq, last_hash, replay)
+            for missing in cases.before(ev.chain):
+                report(
+                    "case_without_trail", f"case {missing}: it has no audit trail (its events were deleted)", missing
+                )
+            chain, prev, expect_seq, last_at, skip_chain = ev.chain, GENESIS, 1, None, False
+            replay = _Replay() if chain != SYSTEM_CHAIN else None
+            seen_chains.add(chain)
+        res.events += 1
+        last_seq, last_hash = ev.seq, ev.hash
+        if skip_chain:
+            continue
         label = f"event id {ev.id} ({ev.chain} #{ev.seq}, {ev.kind})"
         if ev.seq != expect_seq:
-            return fail(f"{label}: expected #{expect_seq} of {ev.chain}; an event is missing or was renumbered", ev)
-        if ev.prev_hash != prev_hash:
-            return fail(
-                f"{label}: does not follow the event before it (an event was removed, inserted or reordered)", ev
+            report(
+                "event_missing",
+                f"{label}: expected #{expect_seq} of {ev.chain}; an event is missing or was renumbered",
+                ev.chain,
+                ev.id,
             )
-        if event_hash(ev) != ev.hash:
-            return fail(f"{label}: its content does not match its hash (the row was edited)", ev)
-        prev_hash, expect_seq = ev.hash, expect_seq + 1
-        seen_heads[ev.chain] = (ev.seq, ev.hash)
-        count += 1
-    for ch, (seq, h) in heads.items():
-        got = seen_heads.get(ch)
-        if got is None:
-            return fail(f"chain {ch}: its head says {seq} events but none are left (events deleted)")
-        if got != (seq, h):
-            return fail(
-                f"chain {ch}: the last event is #{got[0]} but the head records #{seq} "
-                "(events deleted from the end, or the head was edited)"
+            skip_chain = True
+            continue
+        if ev.prev_hash != prev:
+            report(
+                "event_unlinked",
+                f"{label}: does not follow the event before it (an event was removed, inserted or reordered)",
+                ev.chain,
+                ev.id,
             )
-    for ch in seen_heads:
-        if ch not in heads:
-            return fail(f"chain {ch}: events without a head (the head row was deleted)")
-    # checkpoints: chained, and every head they sealed still exists with the same hash
-    prev = GENESIS
-    cps = 0
-    for cp in session.exec(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all():
-        if cp.prev_hash != prev or checkpoint_hash(cp) != cp.hash:
-            return fail(f"checkpoint {cp.id} of {cp.created_at:%Y-%m-%d %H:%M}: altered or out of order")
-        for ch, (seq, h) in cp.heads.items():
-            ev = session.exec(select(CaseEvent).where(CaseEvent.chain == ch, CaseEvent.seq == seq)).first()
-            if ev is None or ev.hash != h:
-                return fail(
-                    f"checkpoint {cp.id} sealed {ch} #{seq}, which is gone or changed "
-                    "(a whole case's trail was deleted or rewritten)"
+            skip_chain = True
+            continue
+        if ev.broken:
+            report("event_unreadable", f"{label}: {ev.broken} (the row was edited)", ev.chain, ev.id)
+            skip_chain = True
+            continue
+        try:
+            ok = event_hash(ev) == ev.hash
+        except CanonicalError:
+            ok = False
+        if not ok:
+            report(
+                "event_edited", f"{label}: its content does not match its hash (the row was edited)", ev.chain, ev.id
+            )
+            skip_chain = True
+            continue
+        if last_at is not None and ev.occurred_at < last_at:
+            report("time_backwards", f"{label}: its time is before the previous event's (back-dated)", ev.chain, ev.id)
+        seal = sealed.get(ev.chain)
+        if seal is not None and seal[0] == ev.seq:
+            if seal[1] != ev.hash:
+                report(
+                    "sealed_event_changed",
+                    f"{label}: checkpoint #{seal[2]} sealed this event with another hash (the chain was rewritten "
+                    "and its hashes recomputed)",
+                    ev.chain,
+                    ev.id,
                 )
-        prev = cp.hash
-        cps += 1
-    return VerifyResult(True, count, len(seen_heads), cps)
+                skip_chain = True
+            elif ev.occurred_at > seal[3]:
+                report("time_after_seal", f"{label}: dated after the checkpoint that sealed it", ev.chain, ev.id)
+        if replay is not None:
+            replay.apply(ev)
+        prev, expect_seq, last_at = ev.hash, ev.seq + 1, ev.occurred_at
+    if chain is not None:
+        finish_chain(chain, last_seq, last_hash, replay)
+    for missing in cases.before(None):
+        report("case_without_trail", f"case {missing}: it has no audit trail (its events were deleted)", missing)
+    res.chains = len(seen_chains)
+    res.cases = cases.count
+    for chain_name in sorted(set(heads) - seen_chains):
+        report("chain_deleted", f"chain {chain_name}: its head says {heads[chain_name][0]} events but none are left")
+    for chain_name, seal in sorted(sealed.items()):
+        if chain_name not in seen_chains and chain_name not in heads:
+            report(
+                "chain_deleted",
+                f"chain {chain_name}: checkpoint #{seal[2]} sealed it, but it is gone (a whole case was deleted)",
+                chain_name,
+            )
+
+    # 4. case numbers run without gaps, and no counter went back
+    counters = _counters_now(session)
+    for key, (sealed_last, cp_seq) in sorted(sealed_counters.items()):
+        if counters.get(key, 0) < sealed_last:
+            report(
+                "counter_rewound",
+                f"case counter {key} is at {counters.get(key, 0)} but checkpoint #{cp_seq} counted {sealed_last}",
+            )
+    for key, last in sorted(counters.items()):
+        have = cases.numbers.get(key, (0, 0))
+        last = max(last, sealed_counters.get(key, (0, 0))[0])
+        if have != (last, last):
+            present = {
+                int(n.rsplit("-", 1)[1])
+                for (n,) in conn.execute(sa.select(_cases.c.number).where(_cases.c.number.startswith(key + "-")))
+            }
+            gone = [f"{key}-{i:06d}" for i in range(1, last + 1) if i not in present][:20]
+            if gone:
+                report(
+                    "number_gap",
+                    f"case numbers {', '.join(gone)} were issued but are missing (deleted cases; destruction "
+                    "keeps the record)",
+                )
+            extra = sorted(i for i in present if i > last)
+            if extra:
+                report("counter_rewound", f"case counter {key} is at {last} but {key}-{extra[0]:06d} exists")
+
+
+class _CaseStream:
+    """Case rows in number order, walked alongside the chains (a merge join: no query per case)."""
+
+    def __init__(self, session: Session, batch: int = 2000):
+        self.conn = session.connection()
+        self.batch = batch
+        self.buffer: list[Any] = []
+        self.last = ""
+        self.done = False
+        self.count = 0
+        #: prefix-year → (how many cases, highest number)
+        self.numbers: dict[str, tuple[int, int]] = {}
+
+    def _fill(self) -> None:
+        if self.buffer or self.done:
+            return
+        number = _bytewise(_cases.c.number, self.conn)
+        rows = self.conn.execute(
+            sa.select(_cases).where(number > sa.literal(self.last)).order_by(number).limit(self.batch)
+        ).all()
+        if not rows:
+            self.done = True
+            return
+        self.buffer = list(rows)
+        self.last = rows[-1].number
+
+    def _pop(self) -> Any:
+        row = self.buffer.pop(0)
+        self.count += 1
+        key, _, n = row.number.rpartition("-")
+        try:
+            count, high = self.numbers.get(key, (0, 0))
+            self.numbers[key] = (count + 1, max(high, int(n)))
+        except ValueError:
+            pass
+        return row
+
+    def before(self, chain: str | None) -> list[str]:
+        """Numbers of cases that sort before ``chain`` (None: all remaining): cases with no trail."""
+        out = []
+        while True:
+            self._fill()
+            if not self.buffer or (chain is not None and self.buffer[0].number >= chain):
+                return out
+            out.append(self._pop().number)
+
+    def take(self, chain: str) -> Any:
+        self.before(chain)
+        self._fill()
+        if self.buffer and self.buffer[0].number == chain:
+            return self._pop()
+        return None
+
+
+def _compare_case(case, replay: _Replay, usernames, final_states, keyring, report) -> None:
+    n = case.number
+    diffs = []
+    if replay.state != case.state:
+        diffs.append(f"state {case.state!r} but its trail ends in {replay.state!r}")
+    if replay.version is not None and replay.version != case.version:
+        diffs.append(f"version {case.version} but its trail says {replay.version}")
+    if replay.case_type is not None and replay.case_type != case.case_type:
+        diffs.append(f"type {case.case_type!r} but its trail says {replay.case_type!r}")
+    if replay.workflow_version is not None and replay.workflow_version != case.workflow_version:
+        diffs.append(f"workflow version {case.workflow_version} but its trail says {replay.workflow_version}")
+    if replay.identity is not None and replay.identity != case.identity_mode:
+        diffs.append(f"identity mode {case.identity_mode!r} but its trail says {replay.identity!r}")
+    if (case.data or {}) != replay.data:
+        changed = sorted(
+            k for k in {*(case.data or {}), *replay.data} if (case.data or {}).get(k) != replay.data.get(k)
+        )
+        diffs.append(f"plain fields differ from its trail ({', '.join(changed)})")
+    if set(case.sealed_fields or []) != replay.sealed_fields:
+        diffs.append("the names of its sealed fields differ from its trail")
+    if replay.unit_known and replay.unit != case.unit_code:
+        diffs.append(f"unit {case.unit_code!r} but its trail says {replay.unit!r}")
+    if replay.assigned_known and usernames.get(case.assigned_user_id) != replay.assigned:
+        diffs.append("its assigned officer differs from its trail")
+    if sorted(case.recused or []) != sorted(replay.recused):
+        diffs.append("its recusals differ from its trail")
+    if final_states is not None:
+        finals = final_states.get((case.case_type, case.workflow_version))
+        if finals is not None and bool(case.final) != (case.state in finals):
+            diffs.append(f"marked {'closed' if case.final else 'open'} in state {case.state!r}")
+    if case.final and case.closed_at is None:
+        diffs.append("closed without a closing time")
+    if keyring is not None and case.data_key:
+        try:
+            key = keyring.case_key(case.data_key)
+            have = {**(key.open(case.identity_enc) or {}), **(key.open(case.confidential_enc) or {})}
+            want: dict = {}
+            for blob in replay.sealed_blobs:
+                want.update((key.open(blob) or {}).get("fields", {}))
+            if have != want:
+                diffs.append("its sealed values differ from what its trail sealed")
+        except CryptoError as exc:
+            diffs.append(f"its sealed values cannot be checked ({exc})")
+    if diffs:
+        report("case_row_mismatch", f"case {n}: the case row disagrees with its trail: {'; '.join(diffs)}", n)

@@ -37,8 +37,10 @@ class Ctx:
         if self._engine is None:
             from .engine import WbsEngine
 
-            self._engine = WbsEngine(self.settings)
-            _require_migrated(self._engine)
+            engine = WbsEngine(self.settings)
+            _require_migrated(engine)
+            engine.check_keys()  # a keyring that is not this database's: refused before anything is written
+            self._engine = engine
         return self._engine
 
     def t(self, id_text: str, en_text: str) -> str:
@@ -46,12 +48,18 @@ class Ctx:
 
 
 def _require_migrated(engine: Any) -> None:
-    from .migrate import current
+    from .migrate import current, head
 
-    if current(engine.db) is None:
+    have = current(engine.db)
+    if have is None:
         raise WbsError(
             "Basis data belum disiapkan; jalankan dulu: wbs init-db",
             "The database is not set up; run first: wbs init-db",
+        )
+    if have != head():
+        raise WbsError(
+            f"Skema basis data masih revisi {have} (terbaru {head()}); jalankan dulu: wbs init-db",
+            f"The database schema is at revision {have} (newest {head()}); run first: wbs init-db",
         )
 
 
@@ -114,27 +122,61 @@ def cli(ctx: click.Context, lang: str) -> None:
 @cli.command("init-db")
 @click.pass_obj
 def init_db(obj: Ctx) -> None:
-    """Create or upgrade the database schema (Alembic migrations) and the encryption key."""
-    from .crypto import Vault
-    from .db import make_engine
-    from .migrate import current, upgrade
+    """Create or upgrade the database schema (Alembic migrations); create the keyring if there is none
+    (instance/keyring.json or WBS_KEYRING) and record its fingerprints in the database.
 
-    s = obj.settings
-    db = make_engine(s.db_url)
-    upgrade(db)
-    Vault.from_settings(s.encryption_key, s.key_file)  # creates instance/secret.key when no key is set
-    url = db.url.render_as_string()
+    The only command, with gen-key and rotate-key, that creates keys. Back the keyring up apart from the
+    database: without it the sealed data cannot be read."""
+    from .provision import init_database
+
+    res = init_database(obj.settings)
     click.echo(
-        obj.t(f"Basis data siap (revisi {current(db)}): {url}", f"Database ready (revision {current(db)}): {url}")
+        obj.t(
+            f"Basis data siap (revisi {res.revision}): {res.url}",
+            f"Database ready (revision {res.revision}): {res.url}",
+        )
     )
+    if res.created_keyring:
+        click.echo(
+            obj.t(
+                f"Kunci baru dibuat: {res.keyring} (simpan cadangannya terpisah dari basis data)",
+                f"New keyring created: {res.keyring} (back it up apart from the database)",
+            )
+        )
+    else:
+        click.echo(obj.t(f"Kunci: {res.keyring}", f"Keyring: {res.keyring}"))
 
 
 @cli.command("gen-key")
-def gen_key() -> None:
-    """Print a new encryption key for WBS_ENCRYPTION_KEY (keep it outside the database and the repo)."""
-    from .crypto import Vault
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write the keyring.")
+@click.pass_obj
+def gen_key(obj: Ctx, out: str) -> None:
+    """Write a new keyring file (encryption, receipt-code and signing keys) for WBS_KEYRING; never overwrites.
 
-    click.echo(Vault.generate_key())
+    For an operator who prepares the keys apart from the server; `wbs init-db` makes one itself otherwise."""
+    from .provision import generate_keyring
+
+    keyring = generate_keyring(Path(out))
+    click.echo(
+        obj.t(
+            f"Kunci dibuat: {out} (kunci tanda tangan {keyring.key_id})",
+            f"Keyring written: {out} (signing key {keyring.key_id})",
+        )
+    )
+
+
+@cli.command("rotate-key")
+@click.option("--rewrap", is_flag=True, help="Also wrap every case's data key with the new key.")
+@click.pass_obj
+def rotate_key(obj: Ctx, rewrap: bool) -> None:
+    """Add a new office encryption key to the keyring: new data keys are wrapped with it; what older keys
+    wrapped stays readable (they stay in the keyring). With --rewrap, every case's data key is re-wrapped now."""
+    from .provision import rotate_encryption_key
+
+    fp, n = rotate_encryption_key(obj.settings, rewrap=rewrap)
+    click.echo(obj.t(f"Kunci enkripsi baru: {fp}", f"New encryption key: {fp}"))
+    if rewrap:
+        click.echo(obj.t(f"{n} kunci perkara dibungkus ulang.", f"{n} case keys re-wrapped."))
 
 
 # -- workflows --------------------------------------------------------------------------------------
@@ -311,23 +353,37 @@ def case_message(obj: Ctx, number: str, username: str, text: str) -> None:
 
 @case.command("show")
 @click.argument("number")
-@click.option("--as", "username", help="Show what this user may see (identity and confidential fields).")
+@click.option(
+    "--as",
+    "username",
+    help="Show what this user may see; 'pelapor:RECEIPT-CODE' shows exactly the reporter's tracking view.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> None:
-    """Show a case: state, fields, clocks and full history (confidential data only with --as)."""
-    from .views import case_view
+    """Show a case: state, fields, clocks and full history (sealed data only with --as a user who may read it).
+
+    With --as pelapor:CODE it prints the reporter's view instead: the stage in plain words, due dates, what
+    the reporter wrote, messages and what the office chose to tell them; no staff names, no internal data."""
+    if username and username.startswith("pelapor:"):
+        _show_tracking(obj, number, username.removeprefix("pelapor:"), as_json)
+        return
+    from .views import case_view, is_sealed
 
     eng = obj.engine()
     view = case_view(eng, number, eng.load_actor(username) if username else None, lang=obj.lang)
     if as_json:
         _emit(view)
         return
+
+    def show(value: Any) -> str:
+        return "[rahasia]" if is_sealed(value) else str(value)
+
     click.echo(f"{view['number']}  {view['type_label']}  v{view['version']}")
     click.echo(f"  {obj.t('Status', 'State')}: {view['state_label']} ({view['state']}, {view['phase']})")
     click.echo(f"  Unit: {view['unit'] or '-'}   {obj.t('Identitas', 'Identity')}: {view['identity_mode']}")
     for k, v in view["fields"].items():
-        click.echo(f"  {k}: {v}")
+        click.echo(f"  {k}: {show(v)}")
     if view["clocks"]:
         click.echo(obj.t("  Batas waktu:", "  Time limits:"))
         for c in view["clocks"]:
@@ -340,6 +396,47 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
         what = e["trigger"] or e["kind"]
         move = f" {e['from_state'] or '∅'} → {e['to_state']}" if e["to_state"] else ""
         click.echo(f"    #{e['seq']:<3} {e['at']}  {e['actor']:<12} {what}{move}")
+        reason = e["payload"].get("reason")
+        if reason is not None:
+            click.echo(f"         {obj.t('alasan', 'reason')}: {show(reason)}")
+
+
+def _show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
+    from .tracking import tracking_view
+
+    view = tracking_view(obj.engine(), code, obj.lang, number=number)
+    if as_json:
+        _emit(view)
+        return
+    t = obj.t
+    click.echo(f"{view['number']}  {view['type_label']}")
+    click.echo(f"  {t('Status', 'Stage')}: {view['state_label']}")
+    click.echo(f"  {t('Diterima', 'Filed')}: {view['filed']['date']} {view['filed']['time']}")
+    if view["closed"]:
+        click.echo(f"  {t('Ditutup', 'Closed')}: {view['closed']['date']}")
+    for d in view["due"]:
+        when = d["due_date"] or t(
+            f"dihentikan sementara (sisa {d['remaining_days']} HK)", f"paused ({d['remaining_days']} working days left)"
+        )
+        click.echo(f"  {d['label']}: {when}")
+    click.echo(t("  Yang Anda tulis:", "  What you wrote:"))
+    for f in view["you_wrote"]:
+        click.echo(f"    {f['label']}: {f['value']}")
+    click.echo(t("  Perkembangan:", "  Progress:"))
+    for st in view["steps"]:
+        head = st["state"] or (t("Anda", "You") if st["by_you"] else t("Kantor", "Office"))
+        click.echo(f"    {st['date']} {st['time']}  {head}")
+        for f in st["fields"]:
+            click.echo(f"        {f['label']}: {f['value']}")
+    if view["messages"]:
+        click.echo(t("  Pesan:", "  Messages:"))
+        for m in view["messages"]:
+            who = t("Anda", "You") if m["from"] == "you" else t("Kantor", "Office")
+            click.echo(f"    {m['date']} {m['time']}  {who}: {m['body']}")
+    if view["actions"]:
+        click.echo(t("  Yang dapat Anda lakukan:", "  What you can do:"))
+        for a in view["actions"]:
+            click.echo(f"    {a['trigger']}: {a['label']}")
 
 
 # -- users ------------------------------------------------------------------------------------------
@@ -421,44 +518,99 @@ def unit_list(obj: Ctx) -> None:
 
 
 @cli.command("verify-audit")
+@click.option(
+    "--against",
+    "against",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file of audit heads kept earlier (lines printed by `wbs audit-head`); each must still match.",
+)
+@click.option("--deep", is_flag=True, help="Also open every case's sealed values and compare them with its trail.")
 @click.pass_obj
-def verify_audit(obj: Ctx) -> None:
-    """Verify the hash-chained audit trail. Exit 0 and the count when intact; 1 and the first break if not."""
+def verify_audit(obj: Ctx, against: str | None, deep: bool) -> None:
+    """Verify the audit trail: every chain, every signed checkpoint, every case row against its trail, case
+    numbers without gaps, and (with --against) heads kept outside the server.
+
+    Exit 0 and the counts when intact; exit 1 naming every problem found (up to 50)."""
     from . import audit
     from .db import unit_of_work
 
     eng = obj.engine()
+    kept = []
+    if against:
+        try:
+            kept = audit.parse_heads(Path(against).read_text(encoding="utf-8", errors="replace"))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--against") from None
+        if not kept:
+            raise click.BadParameter(f"no '{audit.HEAD_PREFIX}' line in {against}", param_hint="--against")
     with unit_of_work(eng.db, write=False) as s:
-        res = audit.verify(s)
+        finals = {(x.definition.key, x.definition.version): x.definition.final_states for x in eng.registry.versions(s)}
+        res = audit.verify(s, keyring=eng.keyring, against=kept, final_states=finals, deep=deep)
     if res.ok:
         click.echo(
             obj.t(
-                f"Jejak audit utuh: {res.events} peristiwa dalam {res.chains} rantai, "
-                f"{res.checkpoints} segel diperiksa.",
-                f"Audit trail intact: {res.events} events in {res.chains} chains, "
-                f"{res.checkpoints} checkpoints checked.",
+                f"Jejak audit utuh: {res.events} peristiwa dalam {res.chains} rantai, {res.cases} perkara, "
+                f"{res.checkpoints} segel bertanda tangan, {res.kept_heads} kepala simpanan diperiksa.",
+                f"Audit trail intact: {res.events} events in {res.chains} chains, {res.cases} cases, "
+                f"{res.checkpoints} signed checkpoints, {res.kept_heads} kept heads checked.",
             )
         )
         sys.exit(0)
-    click.echo(obj.t(f"JEJAK AUDIT RUSAK: {res.problem}", f"AUDIT TRAIL BROKEN: {res.problem}"), err=True)
+    for p in res.problems:
+        click.echo(obj.t(f"JEJAK AUDIT RUSAK: {p.message}", f"AUDIT TRAIL BROKEN: {p.message}"), err=True)
     sys.exit(1)
 
 
 @cli.command("audit-checkpoint")
 @click.pass_obj
 def audit_checkpoint(obj: Ctx) -> None:
-    """Seal the current heads of the audit chains (the scheduler does this daily)."""
+    """Seal the chain heads that moved, signed with the office key (the scheduler does it every
+    WBS_CHECKPOINT_MINUTES minutes)."""
     from . import audit
     from .db import unit_of_work
 
     eng = obj.engine()
     with unit_of_work(eng.db) as s:
-        cp = audit.checkpoint(s, eng.now())
+        cp = audit.checkpoint(s, eng.now(), eng.keyring)
     click.echo(
         obj.t("Tidak ada perubahan sejak segel terakhir.", "Nothing changed since the last checkpoint.")
         if cp is None
-        else obj.t(f"Segel {cp.id}: {len(cp.heads)} rantai.", f"Checkpoint {cp.id}: {len(cp.heads)} chains.")
+        else obj.t(f"Segel #{cp.seq}: {len(cp.heads)} rantai.", f"Checkpoint #{cp.seq}: {len(cp.heads)} chains.")
     )
+
+
+@cli.command("audit-head")
+@click.option("--seal", is_flag=True, help="Make a checkpoint first if anything moved since the last one.")
+@click.pass_obj
+def audit_head(obj: Ctx, seal: bool) -> None:
+    """Print the latest signed audit head as one line, to keep outside the server (append it to a file that
+    `wbs verify-audit --against FILE` reads later)."""
+    from . import audit
+    from .db import unit_of_work
+
+    eng = obj.engine()
+    with unit_of_work(eng.db, write=seal) as s:
+        if seal:
+            audit.checkpoint(s, eng.now(), eng.keyring)
+        cp = audit.latest_checkpoint(s)
+    if cp is None:
+        raise WbsError(
+            "Belum ada segel audit; jalankan: wbs audit-checkpoint (atau audit-head --seal)",
+            "No audit checkpoint yet; run: wbs audit-checkpoint (or audit-head --seal)",
+        )
+    click.echo(audit.head_line(cp, eng.keyring.public_b64))
+
+
+@cli.command("audit-key")
+@click.option("--pem", is_flag=True, help="Print the public key in PEM form instead of one line.")
+@click.pass_obj
+def audit_key(obj: Ctx, pem: bool) -> None:
+    """Print the office's public signing key (it verifies checkpoints and proofs; it is not secret)."""
+    eng = obj.engine()
+    if pem:
+        click.echo(eng.keyring.public_pem(), nl=False)
+    else:
+        click.echo(f"wbs-audit-key/1 id={eng.keyring.key_id} key={eng.keyring.public_b64}")
 
 
 # -- calendar ---------------------------------------------------------------------------------------
@@ -511,7 +663,7 @@ def _calendar(obj: Ctx):  # -> WorkingCalendar
 
     try:
         eng = obj.engine()
-    except WbsError:
+    except (WbsError, CryptoError):
         s = obj.settings
         return WorkingCalendar(include_cuti_bersama=s.include_cuti_bersama, office_close=s.office_close)
     with unit_of_work(eng.db, write=False) as session:

@@ -31,8 +31,8 @@ class Settings:
     instance_dir: Path = PROJECT_ROOT / "instance"
     database_url: str = ""
     workflows_dir: Path = PROJECT_ROOT / "workflows"
-    #: Fernet key (urlsafe base64). Empty: read or create ``instance/secret.key``.
-    encryption_key: str = ""
+    #: the keyring file (encryption, receipt and signing keys); None: ``instance/keyring.json``
+    keyring_file: Path | None = None
     office_close: time = time(16, 0)
     include_cuti_bersama: bool = True
     smtp_url: str = ""
@@ -43,6 +43,8 @@ class Settings:
     #: NORMAL survives a killed process but may lose the last commits on power loss.
     sqlite_synchronous: str = "FULL"
     attachments_dir: Path | None = None
+    #: minutes between signed audit checkpoints made by the scheduler
+    checkpoint_minutes: int = 10
     extra: dict = field(default_factory=dict)
 
     @property
@@ -50,8 +52,8 @@ class Settings:
         return self.database_url or f"sqlite:///{self.instance_dir / 'wbs.sqlite3'}"
 
     @property
-    def key_file(self) -> Path:
-        return self.instance_dir / "secret.key"
+    def keyring_path(self) -> Path:
+        return self.keyring_file or self.instance_dir / "keyring.json"
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -69,12 +71,21 @@ class Settings:
         sync = env.get("WBS_SQLITE_SYNCHRONOUS", "FULL").strip().upper()
         if sync not in ("FULL", "NORMAL"):
             raise ConfigError("WBS_SQLITE_SYNCHRONOUS must be FULL or NORMAL")
+        if env.get("WBS_ENCRYPTION_KEY"):
+            raise ConfigError(
+                "WBS_ENCRYPTION_KEY is no longer read: all keys live in one keyring file made by `wbs init-db`; "
+                "point WBS_KEYRING at it (default: instance/keyring.json) and unset WBS_ENCRYPTION_KEY"
+            )
+        minutes = env.get("WBS_CHECKPOINT_MINUTES", "10").strip()
+        if not minutes.isdigit() or not 1 <= int(minutes) <= 1440:
+            raise ConfigError("WBS_CHECKPOINT_MINUTES must be a whole number of minutes from 1 to 1440")
         return cls(
             sqlite_synchronous=sync,
             instance_dir=instance,
             database_url=env.get("WBS_DATABASE_URL", ""),
             workflows_dir=Path(env.get("WBS_WORKFLOWS_DIR", str(PROJECT_ROOT / "workflows"))),
-            encryption_key=env.get("WBS_ENCRYPTION_KEY", ""),
+            keyring_file=Path(env["WBS_KEYRING"]) if env.get("WBS_KEYRING") else None,
+            checkpoint_minutes=int(minutes),
             office_close=_parse_time(env.get("WBS_OFFICE_CLOSE", "16:00"), "WBS_OFFICE_CLOSE"),
             include_cuti_bersama=cuti in ("1", "true", "yes"),
             smtp_url=env.get("WBS_SMTP_URL", ""),

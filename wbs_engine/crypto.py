@@ -1,21 +1,47 @@
-"""Encryption of confidential fields at rest, receipt codes, and password hashing.
+"""The office's keys, envelope encryption of sealed values, keyed receipt-code digests, signatures, passwords.
 
-The encryption key never lives in the database or the repository: it comes from ``WBS_ENCRYPTION_KEY``
-or from ``instance/secret.key`` (created with mode 0600 on first use, ignored by git).
+**Where the keys live.** All secrets sit in one *keyring* file outside the database and the repository
+(``instance/keyring.json``, mode 0600, or the path in ``WBS_KEYRING``). It holds:
+
+* the office **encryption keys** (Fernet, newest first): they never encrypt a report directly, they *wrap*
+  each case's own data key (envelope encryption). ``wbs rotate-key`` puts a new one in front; older ones stay
+  so that what they wrapped can still be opened;
+* the **receipt key**: tracking codes are stored as HMAC-SHA256 under it, so a stolen database alone cannot be
+  searched offline for codes;
+* the **signing key** (Ed25519): it signs audit checkpoints (and, later, proofs of filing); its public half is
+  what auditors keep.
+
+**Keys cannot fork.** Only ``wbs init-db`` (and ``wbs rotate-key``) create keys; the database records the
+fingerprint of each (table ``office_key``); :func:`check_keyring` refuses a keyring that does not belong to
+the database with one line naming the setting to fix, before anything is written.
+
+**A data key per case.** Every sealed value of a case (identity, free text, reasons, messages, in the case row
+and in its audit events) is encrypted with that case's own Fernet key, stored wrapped in ``case_file.data_key``.
+Destroying that one column destroys the case's content everywhere, while the audit chain (which hashes the
+ciphertext) still verifies.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.exceptions import InvalidSignature
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+KEYRING_FORMAT = 1
 
 # No 0/O, 1/I/L, U: a code read out over the phone or copied by hand stays unambiguous.
 _ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
@@ -24,52 +50,231 @@ _GROUP_LEN = 4  # 16 symbols of 30 = ~78 bits
 
 
 class CryptoError(Exception):
-    """Data could not be decrypted (wrong key or altered ciphertext)."""
+    """A key is missing, malformed or does not belong here, or data cannot be decrypted."""
 
 
-class Vault:
-    """Encrypts and decrypts JSON values with one Fernet key."""
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def __init__(self, key: str | bytes):
-        try:
-            self._fernet = Fernet(key)
-        except (ValueError, TypeError) as exc:
-            raise CryptoError("the encryption key is not a valid Fernet key (generate one with: wbs gen-key)") from exc
 
-    @staticmethod
-    def generate_key() -> str:
-        return Fernet.generate_key().decode()
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
-    @classmethod
-    def from_settings(cls, key: str, key_file: Path, create: bool = True) -> Vault:
-        if key:
-            return cls(key)
-        if key_file.exists():
-            return cls(key_file.read_text().strip())
-        if not create:
-            raise CryptoError(f"no encryption key: set WBS_ENCRYPTION_KEY or create {key_file} (wbs init-db)")
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        new = cls.generate_key()
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(new + "\n")
-        return cls(new)
 
-    def encrypt(self, value: Any) -> str:
-        raw = json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
-        return self._fernet.encrypt(raw).decode()
+def fingerprint(purpose: str, material: bytes) -> str:
+    """A short public name for a key (never the key): 16 hex digits of SHA-256 over purpose and key."""
+    return hashlib.sha256(f"wbs-key:{purpose}:".encode() + material).hexdigest()[:16]
 
-    def decrypt(self, token: str | None) -> Any:
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False).encode()
+
+
+class CaseKey:
+    """Encrypts and decrypts the JSON values of one case with its own data key."""
+
+    __slots__ = ("_fernet",)
+
+    def __init__(self, raw_key: bytes):
+        self._fernet = Fernet(raw_key)
+
+    def seal(self, value: Any) -> str:
+        return self._fernet.encrypt(_dumps(value)).decode()
+
+    def open(self, token: str | None) -> Any:
         if not token:
             return None
         try:
             return json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken as exc:
-            raise CryptoError("confidential data cannot be decrypted with this key") from exc
+            raise CryptoError("sealed data does not open with this case's key (altered or moved)") from exc
+
+
+@dataclass
+class Keyring:
+    """The office's secrets; see the module docstring. Build with :meth:`generate` or :meth:`load`."""
+
+    encryption: list[str]
+    receipt: bytes
+    signing: Ed25519PrivateKey
+    path: Path | None = None
+    _office: MultiFernet | None = field(default=None, repr=False)
+
+    # -- creation and storage -------------------------------------------------------------------
+    @classmethod
+    def generate(cls) -> Keyring:
+        return cls(
+            encryption=[Fernet.generate_key().decode()],
+            receipt=secrets.token_bytes(32),
+            signing=Ed25519PrivateKey.generate(),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Keyring:
+        """Read a keyring file; every problem is a :class:`CryptoError` naming the file."""
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CryptoError(
+                f"no keyring at {path}: run `wbs init-db` once to create it, or set WBS_KEYRING / "
+                "WBS_INSTANCE_DIR to where this office's keyring is"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise CryptoError(f"the keyring {path} cannot be read: {exc}") from None
+        try:
+            if raw.get("format") != KEYRING_FORMAT:
+                raise ValueError(f"unknown format {raw.get('format')!r}")
+            enc = [str(k) for k in raw["encryption"]]
+            for k in enc:
+                Fernet(k)
+            if not enc:
+                raise ValueError("no encryption key")
+            receipt = _unb64(raw["receipt"])
+            if len(receipt) < 32:
+                raise ValueError("receipt key too short")
+            signing = Ed25519PrivateKey.from_private_bytes(_unb64(raw["signing"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CryptoError(f"the keyring {path} is damaged ({exc}); restore it from your backup") from None
+        return cls(encryption=enc, receipt=receipt, signing=signing, path=path)
+
+    def to_json(self) -> str:
+        seed = self.signing.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+        body = {
+            "format": KEYRING_FORMAT,
+            "note": "wbs-engine keyring: keep it secret, back it up apart from the database, never commit it",
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "encryption": self.encryption,
+            "receipt": _b64(self.receipt),
+            "signing": _b64(seed),
+        }
+        return json.dumps(body, indent=2) + "\n"
+
+    def save(self, path: Path, *, replace: bool = False) -> None:
+        """Write the keyring with mode 0600. A new file is created exclusively (never overwritten by
+        accident); ``replace`` swaps an existing one atomically (rotation)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = self.to_json()
+        if not replace:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+        else:
+            tmp = path.with_name(path.name + ".new")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        self.path = path
+
+    # -- fingerprints ---------------------------------------------------------------------------
+    def fingerprints(self) -> dict[str, list[str]]:
+        return {
+            "encryption": [fingerprint("encryption", k.encode()) for k in self.encryption],
+            "receipt": [fingerprint("receipt", self.receipt)],
+            "signing": [self.key_id],
+        }
+
+    def add_encryption_key(self) -> str:
+        """Put a new office encryption key in front (rotation); returns its fingerprint."""
+        self.encryption.insert(0, Fernet.generate_key().decode())
+        self._office = None
+        return self.fingerprints()["encryption"][0]
+
+    # -- envelope encryption --------------------------------------------------------------------
+    @property
+    def office(self) -> MultiFernet:
+        if self._office is None:
+            self._office = MultiFernet([Fernet(k) for k in self.encryption])
+        return self._office
+
+    def new_case_key(self) -> tuple[CaseKey, str]:
+        """A fresh data key for a new case: the key object and its wrapped form to store."""
+        raw = Fernet.generate_key()
+        return CaseKey(raw), self.office.encrypt(raw).decode()
+
+    def case_key(self, wrapped: str | None) -> CaseKey:
+        if not wrapped:
+            raise CryptoError("this case has no data key (its content was destroyed)")
+        try:
+            return CaseKey(self.office.decrypt(wrapped.encode()))
+        except InvalidToken as exc:
+            raise CryptoError("a case data key does not open with this keyring") from exc
+
+    def rewrap(self, wrapped: str) -> str:
+        """The same data key, wrapped by the newest office key (after ``wbs rotate-key``)."""
+        return self.office.rotate(wrapped.encode()).decode()
+
+    def seal_office(self, value: Any) -> str:
+        """For short-lived secrets not tied to one case's content (a reporter's address in the outbox)."""
+        return self.office.encrypt(_dumps(value)).decode()
+
+    def open_office(self, token: str) -> Any:
+        try:
+            return json.loads(self.office.decrypt(token.encode()))
+        except InvalidToken as exc:
+            raise CryptoError("data sealed with the office key does not open with this keyring") from exc
+
+    # -- receipt codes --------------------------------------------------------------------------
+    def receipt_digest(self, code: str) -> str:
+        return hmac.new(self.receipt, normalise_receipt_code(code).encode(), hashlib.sha256).hexdigest()
+
+    # -- signatures -----------------------------------------------------------------------------
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.signing.public_key()
+
+    @property
+    def public_raw(self) -> bytes:
+        return self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    @property
+    def public_b64(self) -> str:
+        return _b64(self.public_raw)
+
+    @property
+    def key_id(self) -> str:
+        return fingerprint("signing", self.public_raw)
+
+    def public_pem(self) -> str:
+        return self.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+
+    def sign(self, message: bytes) -> str:
+        return _b64(self.signing.sign(message))
+
+
+def public_key_from_b64(text: str) -> Ed25519PublicKey:
+    try:
+        return Ed25519PublicKey.from_public_bytes(_unb64(text))
+    except (ValueError, TypeError) as exc:
+        raise CryptoError(f"not an Ed25519 public key: {text[:20]}…") from exc
+
+
+def verify_signature(public: Ed25519PublicKey, message: bytes, signature_b64: str) -> bool:
+    try:
+        public.verify(_unb64(signature_b64), message)
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+
+
+def public_key_id(public: Ed25519PublicKey) -> str:
+    return fingerprint("signing", public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+
+# -- receipt codes ----------------------------------------------------------------------------------
 
 
 def new_receipt_code() -> str:
-    """A tracking code such as ``K7QM-2XHD-9PTA-RRW4``: shown once to the reporter, stored only hashed."""
+    """A tracking code such as ``K7QM-2XHD-9PTA-RRW4``: shown once to the reporter, stored only as a keyed
+    digest (:meth:`Keyring.receipt_digest`)."""
     chars = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_GROUPS * _GROUP_LEN))
     return "-".join(chars[i : i + _GROUP_LEN] for i in range(0, len(chars), _GROUP_LEN))
 
@@ -78,9 +283,7 @@ def normalise_receipt_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
-def receipt_hash(code: str) -> str:
-    return hashlib.sha256(("wbs-receipt:" + normalise_receipt_code(code)).encode()).hexdigest()
-
+# -- passwords --------------------------------------------------------------------------------------
 
 _hasher = PasswordHasher()
 

@@ -25,6 +25,11 @@ FieldType = Literal[
 ]
 IdentityMode = Literal["anonim", "rahasia", "terbuka"]
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: identity modes from the most private to the least: a case gets the most private one its workflow allows
+#: unless the reporter chooses another
+PRIVACY_ORDER: tuple[str, ...] = ("anonim", "rahasia", "terbuka")
+#: field types that hold free text (sealed unless the workflow marks them ``plain: true``)
+FREE_TEXT_TYPES = frozenset({"text", "textarea", "email", "phone"})
 
 
 class _Strict(BaseModel):
@@ -85,10 +90,20 @@ class FieldSpec(_Strict):
     min_value: float | None = None
     max_value: float | None = None
     options: list[Option] = []
-    #: stored encrypted at rest; readable only by the roles in ``visibility.confidential_fields``
+    #: sealed even though its type would be plain (a choice, a number, a date): readable only by the roles in
+    #: ``visibility.confidential_fields``
     confidential: bool = False
-    #: part of the reporter's identity; readable only by ``visibility.identity`` roles
+    #: part of the reporter's identity; readable only by ``visibility.identity`` roles; never asked from, nor
+    #: kept for, an anonymous reporter
     identity: bool = False
+    #: a way to reach the reporter (an e-mail for status updates): sealed as identity, and the one identity
+    #: field an anonymous reporter may still give; then it is used only to send status mail, shown to nobody
+    contact: bool = False
+    #: free text left unsealed on purpose (e.g. an official document number that must be searchable)
+    plain: bool = False
+    #: meant for the reporter: shown on the tracking page once filled in (a question to them, an answer,
+    #: the information the office chose to give)
+    reporter: bool = False
 
     @field_validator("name")
     @classmethod
@@ -103,10 +118,22 @@ class FieldSpec(_Strict):
             raise ValueError(f"field {self.name!r} is a select but has no options")
         return self
 
+    @property
+    def is_identity(self) -> bool:
+        """Kept in the case's identity envelope (identity and contact fields)."""
+        return self.identity or self.contact
+
+    @property
+    def sealed(self) -> bool:
+        """Private by default: identities, contacts, free text (unless ``plain``) and ``confidential`` fields."""
+        return self.is_identity or self.confidential or (self.type in FREE_TEXT_TYPES and not self.plain)
+
 
 class StateSpec(_Strict):
     phase: Phase
     label: Label
+    #: the state in plain words for the reporter's tracking page (no internal terms, no names)
+    reporter_label: Label
     final: bool = False
     description: Label | None = None
 
@@ -259,6 +286,11 @@ class WorkflowDef(_Strict):
 
     def transitions_from(self, state: str) -> list[TransitionSpec]:
         return [t for t in self.transitions if state in t.source]
+
+    @property
+    def default_identity(self) -> str:
+        """The most private identity mode this workflow allows."""
+        return min(self.identity, key=PRIVACY_ORDER.index)
 
     @property
     def final_states(self) -> set[str]:
@@ -500,6 +532,22 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, in
                 add(
                     (*base, "stops"),
                     f"clock '{name}' can never stop: from its start state '{s}' no stop state can be reached",
+                )
+    for sect in ("intake", "fields"):
+        for j, f in enumerate(getattr(defn, sect)):
+            where = (sect, j)
+            if f.plain and (f.identity or f.contact or f.confidential):
+                add(
+                    (*where, "plain"),
+                    f"field '{f.name}' is marked plain but also identity/contact/confidential; choose one",
+                )
+            if f.contact and f.type not in ("email", "phone"):
+                add((*where, "contact"), f"field '{f.name}': a contact field must be of type email or phone")
+            if f.plain and f.type not in FREE_TEXT_TYPES:
+                add(
+                    (*where, "plain"),
+                    f"field '{f.name}': 'plain' only applies to free text (text, textarea, email, phone); "
+                    f"a {f.type} is plain already",
                 )
     for sect in ("identity", "confidential_fields"):
         for j, r in enumerate(getattr(defn.visibility, sect)):

@@ -256,7 +256,7 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
             walker.walk(defn, number, receipt, filer, path, start, step, made)
             made += 1
     with unit_of_work(engine.db) as s:
-        audit.checkpoint(s, now)
+        audit.checkpoint(s, max(now, engine.now()), engine.keyring)  # after every event written above
     lines.append(
         f"Perkara demo dibuat / demo cases created: {made} "
         f"({len(engine.registry.keys)} jenis, setiap status / every state)."

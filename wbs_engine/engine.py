@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, select
 
-from . import audit, clocks, fields, notify
+from . import audit, clocks, fields, keystore, notify
 from .calendar import JAKARTA, WorkingCalendar
 from .config import Settings
-from .crypto import Vault, new_receipt_code, receipt_hash
+from .crypto import CaseKey, Keyring, new_receipt_code
 from .db import make_engine, unit_of_work
 from .definition import TransitionSpec, WorkflowDef
 from .errors import ConcurrentChange, InvalidTransition, NotAllowed, NotFound, ValidationFailed
@@ -30,7 +30,6 @@ from .hooks import FireContext
 from .models import Case, CaseCounter, Clock, Holiday, Message, RoleGrant, Unit, User
 from .registry import Loaded, Registry
 
-CONFIDENTIAL = "[rahasia]"
 T = TypeVar("T")
 
 
@@ -125,15 +124,34 @@ class WbsEngine:
         db: DbEngine | None = None,
         clock: Callable[[], datetime] | None = None,
         registry: Registry | None = None,
-        vault: Vault | None = None,
+        keyring: Keyring | None = None,
     ):
         self.settings = settings
+        #: the office's keys (kept outside the database); never created here, only loaded
+        self.keyring = keyring or Keyring.load(settings.keyring_path)
         self.db = db or make_engine(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.registry = registry or Registry(settings.workflows_dir)
-        self.vault = vault or Vault.from_settings(settings.encryption_key, settings.key_file)
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._keys_checked = False
         self._calendar: _Cached[WorkingCalendar] = _Cached(self.CACHE_TTL)
         self._directory: _Cached[list[notify.Staff]] = _Cached(self.CACHE_TTL)
+
+    # -- keys -------------------------------------------------------------------------------------
+    def check_keys(self) -> None:
+        """Refuse, before anything is read or written, a keyring that does not belong to this database
+        (:func:`keystore.check`). The CLI and the web app call it at start; the services call it once too."""
+        with unit_of_work(self.db, write=False) as s:
+            self.check_keys_in(s)
+
+    def check_keys_in(self, session: Session) -> None:
+        """:meth:`check_keys` inside a transaction the caller holds (once per engine)."""
+        if not self._keys_checked:
+            keystore.check(session, self.keyring)
+            self._keys_checked = True
+
+    def case_key(self, case: Case) -> CaseKey:
+        """The case's own data key, unwrapped with the office key."""
+        return self.keyring.case_key(case.data_key)
 
     # -- time and calendar ------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -201,7 +219,9 @@ class WbsEngine:
             return self.actor(s, username)
 
     def reporter(self, session: Session, code: str) -> tuple[Actor, Case]:
-        case = session.exec(select(Case).where(Case.receipt_hash == receipt_hash(code))).first()
+        """The reporter of the case whose tracking code is ``code`` (looked up by its keyed digest)."""
+        self.check_keys_in(session)
+        case = session.exec(select(Case).where(Case.receipt_hash == self.keyring.receipt_digest(code))).first()
         if case is None:
             raise NotFound(
                 "Kode pelacakan tidak ditemukan; periksa kembali penulisannya.",
@@ -234,9 +254,10 @@ class WbsEngine:
         The time recorded is the engine's clock (ARCHITECTURE.md rule 5): no caller chooses it."""
         now = self.now()
         with unit_of_work(self.db) as s:
+            self.check_keys_in(s)
             loaded = self.registry.latest(case_type)
             defn = loaded.definition
-            identity_mode = identity_mode or defn.identity[0]
+            identity_mode = identity_mode or defn.default_identity
             if identity_mode not in defn.identity:
                 raise ValidationFailed(
                     {
@@ -259,6 +280,7 @@ class WbsEngine:
                 raise ValidationFailed({"unit": (f"unit '{unit_code}' tidak dikenal", f"unknown unit '{unit_code}'")})
             self.registry.ensure_registered(s, loaded, now)
             plain, ident, secret = self._split(defn, clean)
+            key, wrapped_key = self.keyring.new_case_key()
             code = new_receipt_code()
             number = self._next_number(s, defn, now)
             st = defn.states[defn.initial]
@@ -273,10 +295,11 @@ class WbsEngine:
                 # an anonymous report is never linked to the account that filed it
                 filed_by_user_id=filed_by.user_id if filed_by and identity_mode != "anonim" else None,
                 identity_mode=identity_mode,
-                receipt_hash=receipt_hash(code),
+                receipt_hash=self.keyring.receipt_digest(code),
+                data_key=wrapped_key,
                 data=plain,
-                identity_enc=self.vault.encrypt(ident) if ident else None,
-                confidential_enc=self.vault.encrypt(secret) if secret else None,
+                identity_enc=key.seal(ident) if ident else None,
+                confidential_enc=key.seal(secret) if secret else None,
                 sealed_fields=sorted([*ident, *secret]),
                 recused=[],
                 created_at=now,
@@ -304,10 +327,12 @@ class WbsEngine:
                     "type": defn.key,
                     "workflow_version": defn.version,
                     "identity": identity_mode,
+                    "unit": case.unit_code,
                     "data": plain,
                     "sealed_fields": sorted([*ident, *secret]),
-                    "sealed": self.vault.encrypt({**ident, **secret}) if (ident or secret) else None,
+                    "sealed": key.seal({"fields": {**ident, **secret}}) if (ident or secret) else None,
                     "clocks": clock_log,
+                    "case_version": case.version,
                 },
             )
             notify.on_created(s, self, defn, case, clean, now)
@@ -345,12 +370,14 @@ class WbsEngine:
 
     @staticmethod
     def _split(defn: WorkflowDef, clean: dict[str, Any]) -> tuple[dict, dict, dict]:
+        """Plain values, identity (and contact) values, and the other sealed values (private by default:
+        free text unless ``plain: true``, and ``confidential`` fields)."""
         plain, ident, secret = {}, {}, {}
         for k, v in clean.items():
             spec = defn.field(k)
-            if spec is not None and spec.identity:
+            if spec is not None and spec.is_identity:
                 ident[k] = v
-            elif spec is not None and spec.confidential:
+            elif spec is None or spec.sealed:
                 secret[k] = v
             else:
                 plain[k] = v
@@ -386,6 +413,7 @@ class WbsEngine:
     ) -> Fired:
         """Move a case by one transition, or refuse with a clear error and change nothing."""
         with unit_of_work(self.db) as s:
+            self.check_keys_in(s)
             case = self._case_for_write(s, number)
             return self.fire_in(
                 s,
@@ -437,20 +465,24 @@ class WbsEngine:
             case.closed_at = now
         if plain:
             case.data = {**case.data, **plain}
+        key = self.case_key(case) if (ident or secret or reason) else None
         if ident:
-            case.identity_enc = self.vault.encrypt({**(self.vault.decrypt(case.identity_enc) or {}), **ident})
+            case.identity_enc = key.seal({**(key.open(case.identity_enc) or {}), **ident})
         if secret:
-            case.confidential_enc = self.vault.encrypt({**(self.vault.decrypt(case.confidential_enc) or {}), **secret})
+            case.confidential_enc = key.seal({**(key.open(case.confidential_enc) or {}), **secret})
         if ident or secret:
             case.sealed_fields = sorted({*(case.sealed_fields or []), *ident, *secret})
         self._write_case(s, case)
         payload: dict[str, Any] = {"data": plain}
         if secret or ident:
             payload["sealed_fields"] = sorted([*secret, *ident])
-            payload["sealed"] = self.vault.encrypt({**secret, **ident})
+        if key is not None:
+            # the values and the reason are sealed with the case's key, in the trail too (private by default)
+            payload["sealed"] = key.seal({"fields": {**secret, **ident}, **({"reason": reason} if reason else {})})
         if reason:
-            payload["reason"] = reason
+            payload["reason_sealed"] = True
         payload.update(ctx.audit)
+        payload["case_version"] = case.version
         cal = self.calendar(s)
         conn = s.connection()
         ids: dict[str, int] = {}
@@ -510,6 +542,7 @@ class WbsEngine:
         if not 2 <= len(body) <= 5000:
             raise ValidationFailed({"pesan": ("isi 2–5000 karakter", "write 2–5000 characters")})
         with unit_of_work(self.db) as s:
+            self.check_keys_in(s)
             case = self.get_case(s, number)
             defn = self.workflow(s, case).definition
             roles = actor.roles_for(case)
@@ -536,7 +569,7 @@ class WbsEngine:
                 case_id=case.id,
                 author="pelapor" if actor.kind == "reporter" else actor.username,
                 to_reporter=not from_reporter,
-                body_enc=self.vault.encrypt(body),
+                body_enc=self.case_key(case).seal(body),
                 created_at=now,
             )
             s.add(msg)
@@ -549,20 +582,26 @@ class WbsEngine:
                 actor=msg.author,
                 actor_role="pelapor" if from_reporter else sorted(roles & handler_roles)[0],
                 now=now,
-                payload={"message_id": msg.id, "to_reporter": msg.to_reporter, "length": len(body)},
+                payload={
+                    "message_id": msg.id,
+                    "to_reporter": msg.to_reporter,
+                    "length": len(body),
+                    "case_version": case.version,
+                },
             )
             notify.on_message(s, self, defn, case, from_reporter, now)
             return msg.id
 
     def messages(self, session: Session, case: Case) -> list[dict[str, Any]]:
         rows = session.exec(select(Message).where(Message.case_id == case.id).order_by(Message.id)).all()
+        key = self.case_key(case) if rows else None
         return [
             {
                 "id": m.id,
                 "author": m.author,
                 "to_reporter": m.to_reporter,
                 "at": m.created_at.isoformat(),
-                "body": self.vault.decrypt(m.body_enc),
+                "body": key.open(m.body_enc),
             }
             for m in rows
         ]

@@ -134,11 +134,13 @@ def _recuse_official(ctx: FireContext) -> dict[str, Any] | None:
     if username not in recused:
         recused.append(username)
     ctx.case.recused = recused
+    out: dict[str, Any] = {"recused": username}
     if ctx.case.assigned_user_id is not None:
         user = ctx.session.get(User, ctx.case.assigned_user_id)
         if user is not None and user.username == username:
             ctx.case.assigned_user_id = None
-    return {"recused": username}
+            out["assigned_to"] = None  # recorded, so that the case row still agrees with its trail
+    return out
 
 
 @effect("close_case")

@@ -107,12 +107,16 @@ class Case(SQLModel, table=True):
     assigned_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     filed_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     identity_mode: str = Field(default="terbuka", max_length=10)
+    #: HMAC-SHA256 of the tracking code under the keyring's receipt key (never the code itself)
     receipt_hash: str | None = Field(default=None, max_length=64, unique=True)
-    #: non-confidential fields, plain JSON
+    #: this case's own data key, wrapped by the office key; every sealed value of the case (row, trail,
+    #: messages) is encrypted with it. Destroying it destroys the case's content (retention).
+    data_key: str | None = Field(default=None, sa_type=sa.Text)
+    #: fields the workflow leaves plain (choices, numbers, dates, units, fields marked ``plain: true``)
     data: dict = Field(default_factory=dict, sa_type=sa.JSON)
-    #: identity fields, encrypted JSON (visible to ``visibility.identity`` roles only)
+    #: identity and contact fields, sealed with the case key (visible to ``visibility.identity`` roles only)
     identity_enc: str | None = Field(default=None, sa_type=sa.Text)
-    #: confidential fields, encrypted JSON
+    #: every other sealed field (free text by default, and ``confidential: true`` ones), sealed with the case key
     confidential_enc: str | None = Field(default=None, sa_type=sa.Text)
     #: names (never values) of the identity and confidential fields this case holds
     sealed_fields: list = Field(default_factory=list, sa_type=sa.JSON)
@@ -158,17 +162,35 @@ class AuditHead(SQLModel, table=True):
 
 
 class AuditCheckpoint(SQLModel, table=True):
-    """Periodic seal over the chain heads that moved since the previous one, itself chained.
+    """A signed seal over the chain heads that moved since the previous checkpoint and over the case-number
+    counters, committing to the previous checkpoint (see ``audit.py`` and ``docs/audit-format.md``).
 
     Deleting a whole case (all its events and its head) is detected because an earlier checkpoint still
-    names that chain's head; the seal is incremental, so its size follows activity, not the database."""
+    names that chain's head; the seal is incremental, so its size follows activity, not the database. Two
+    checkpoints can never extend the same predecessor (unique ``prev_hash``)."""
 
     __tablename__ = "audit_checkpoint"
     id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
     created_at: datetime = _dt()
     heads: dict = Field(default_factory=dict, sa_type=sa.JSON)
-    prev_hash: str = Field(max_length=64)
+    counters: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64)
+    #: Ed25519 signature (base64url) over the hash, by the keyring's signing key
+    signature: str = Field(max_length=100)
+    key_id: str = Field(max_length=16)
+
+
+class OfficeKey(SQLModel, table=True):
+    """Fingerprints (never the keys) of the keyring a database belongs to; see :mod:`wbs_engine.keystore`."""
+
+    __tablename__ = "office_key"
+    __table_args__ = (sa.UniqueConstraint("purpose", "fingerprint", name="uq_office_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    purpose: str = Field(max_length=20)  # encryption | receipt | signing
+    fingerprint: str = Field(max_length=16)
+    created_at: datetime = _dt()
 
 
 class Clock(SQLModel, table=True):

@@ -98,6 +98,20 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "Dear {name},\n\nThe reporter of case {number} ({type}) sent a new message. Read it at: {link}",
         ),
     },
+    "audit_head": {
+        "id": (
+            "Kepala jejak audit #{seq} untuk disimpan",
+            "Yth. {name},\n\nBerikut kepala jejak audit bertanda tangan terbaru. Simpan baris di bawah ini di luar "
+            "server (mis. tambahkan ke satu berkas). Kelak perintah `wbs verify-audit --against BERKAS` memastikan "
+            "riwayat tidak ditulis ulang dan basis data tidak diganti salinan lama.\n\n{head}\n",
+        ),
+        "en": (
+            "Audit head #{seq} to keep",
+            "Dear {name},\n\nThis is the latest signed audit head. Keep the line below outside the server (e.g. "
+            "append it to one file). Later, `wbs verify-audit --against FILE` makes sure that history was not "
+            "rewritten and that the database was not replaced by an older copy.\n\n{head}\n",
+        ),
+    },
     "digest": {
         "id": (
             "Ringkasan harian: {count} perkara perlu tindakan",
@@ -283,20 +297,18 @@ def _notify_next_actors(session: Session, engine: WbsEngine, defn: WorkflowDef, 
 
 
 def reporter_email(engine: WbsEngine, defn: WorkflowDef, case: Case) -> str | None:
-    if case.identity_mode == "anonim":
-        contact = (case.data or {}).get("email_kontak")
-        return contact if isinstance(contact, str) and contact else None
-    emails = [f for f in (*defn.intake, *defn.fields) if f.type == "email" and (f.identity or f.confidential)]
-    for source, wanted in (
-        (case.identity_enc, [f.name for f in emails if f.identity]),
-        (case.confidential_enc, [f.name for f in emails]),
-    ):
-        if not source or not wanted:
-            continue  # decrypt only what can hold an address
-        values = engine.vault.decrypt(source) or {}
-        for name in wanted:
-            if values.get(name):
-                return str(values[name])
+    """Where the reporter gets status mail: a contact field first (given for updates, also by anonymous
+    reporters), else an identity e-mail. Both are sealed in the case's identity envelope."""
+    emails = sorted(
+        (f for f in (*defn.intake, *defn.fields) if f.type == "email" and f.is_identity),
+        key=lambda f: not f.contact,
+    )
+    if not emails or not case.identity_enc or not case.data_key:
+        return None  # decrypt only when something can hold an address
+    values = engine.case_key(case).open(case.identity_enc) or {}
+    for f in emails:
+        if values.get(f.name):
+            return str(values[f.name])
     return None
 
 
@@ -323,7 +335,7 @@ def on_transition(
             queue(
                 session,
                 kind="reporter_status",
-                recipient=VAULT_PREFIX + engine.vault.encrypt(email),
+                recipient=VAULT_PREFIX + engine.keyring.seal_office(email),
                 lang=lang,
                 now=now,
                 case_id=case.id,
@@ -354,7 +366,7 @@ def on_message(
         queue(
             session,
             kind="reporter_reply",
-            recipient=VAULT_PREFIX + engine.vault.encrypt(email),
+            recipient=VAULT_PREFIX + engine.keyring.seal_office(email),
             lang="id",
             now=now,
             case_id=case.id,

@@ -88,6 +88,12 @@ class Registry:
         self._by_version[(key, version)] = loaded
         return loaded
 
+    def versions(self, session: Session) -> list[Loaded]:
+        """Every workflow version cases may run on: each one stored in the database, and the files' own."""
+        keys = {(d.definition.key, d.definition.version) for d in self._latest.values()}
+        keys |= set(session.exec(select(WorkflowVersion.key, WorkflowVersion.version)).all())
+        return [self.get(session, k, v) for k, v in sorted(keys)]
+
     def ensure_registered(self, session: Session, loaded: Loaded, now: datetime) -> None:
         ident = (loaded.definition.key, loaded.definition.version)
         if ident in self._registered:

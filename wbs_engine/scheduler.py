@@ -385,7 +385,7 @@ def deliver_outbox(engine: WbsEngine, mailer: Any, *, limit: int = 100) -> Deliv
             try:
                 recipient = row.recipient
                 if recipient.startswith(notify.VAULT_PREFIX):
-                    recipient = engine.vault.decrypt(recipient.removeprefix(notify.VAULT_PREFIX))
+                    recipient = engine.keyring.open_office(recipient.removeprefix(notify.VAULT_PREFIX))
                 mailer.send(recipient, row.subject, row.body, row.lang)
             except Exception as exc:  # SMTP down, refused address, bad key …: retry with backoff
                 row.attempts += 1
@@ -434,6 +434,7 @@ def daily_digest(engine: WbsEngine, *, horizon_days: int = 2) -> DigestReport:
             .join(Case, Case.id == Clock.case_id)
             .where(Clock.status == clocks.BREACHED, Case.final.is_(False))
         ).all()  # noqa: E712
+        report.queued += _queue_audit_heads(engine, s, now, today.isoformat())
         if not rows:
             return report
         users = s.exec(select(User).where(User.active == True, User.email.is_not(None))).all()  # noqa: E712
@@ -484,6 +485,37 @@ def daily_digest(engine: WbsEngine, *, horizon_days: int = 2) -> DigestReport:
     return report
 
 
+def _queue_audit_heads(engine: WbsEngine, s: Session, now: datetime, date_key: str) -> int:
+    """Mail the latest signed audit head to every auditor, once a day: a copy kept outside the server, so
+    that a rewritten or restored database is found later (``wbs verify-audit --against``)."""
+    cp = audit.latest_checkpoint(s)
+    if cp is None:
+        return 0
+    line = audit.head_line(cp, engine.keyring.public_b64)
+    auditors = s.exec(
+        select(User)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.role == "auditor", User.active == True, User.email.is_not(None))  # noqa: E712
+        .distinct()
+    ).all()
+    queued = 0
+    for user in auditors:
+        if notify.queue(
+            s,
+            kind="audit_head",
+            recipient=user.email,
+            lang=user.lang,
+            now=now,
+            case_id=None,
+            dedupe_key=f"audit_head:{user.id}:{date_key}",
+            name=user.full_name or user.username,
+            seq=cp.seq,
+            head=line,
+        ):
+            queued += 1
+    return queued
+
+
 # --- APScheduler wiring --------------------------------------------------------------------------
 
 
@@ -503,13 +535,13 @@ def _guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
 
 def checkpoint_job(engine: WbsEngine) -> None:
     with unit_of_work(engine.db) as s:
-        cp = audit.checkpoint(s, engine.now())
-    log.info("audit checkpoint: %s", "nothing moved" if cp is None else f"{cp.id} sealed {len(cp.heads)} chains")
+        cp = audit.checkpoint(s, engine.now(), engine.keyring)
+    log.info("audit checkpoint: %s", "nothing moved" if cp is None else f"#{cp.seq} sealed {len(cp.heads)} chains")
 
 
 def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
     """An APScheduler 3.x scheduler (not started): sweep every minute, outbox every 30 s (with a mailer),
-    digest daily at 07:00 WIB, audit checkpoint daily at 23:30 WIB."""
+    digest daily at 07:00 WIB, a signed audit checkpoint every ``checkpoint_minutes`` (default 10)."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
@@ -542,11 +574,12 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
         name="daily digest (07:00 WIB)",
         **common,
     )
+    minutes = engine.settings.checkpoint_minutes
     sched.add_job(
         _guarded("checkpoint", lambda: checkpoint_job(engine)),
-        CronTrigger(hour=23, minute=30, timezone=TIMEZONE),
+        IntervalTrigger(minutes=minutes),
         id="checkpoint",
-        name="audit checkpoint (23:30 WIB)",
+        name=f"signed audit checkpoint (every {minutes} min)",
         **common,
     )
     return sched

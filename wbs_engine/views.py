@@ -1,9 +1,10 @@
-"""Read models of a case for the CLI, the web app and exports, filtered by what the viewer may see.
+"""The staff's read model of a case (CLI, web, exports), filtered by what the viewer may see.
 
-Identity fields are shown only to ``visibility.identity`` roles (and, when the reporter chose an open
-identity, to the roles that may read confidential fields); confidential fields only to
-``visibility.confidential_fields`` roles; the reporter sees what they wrote. Everyone else sees
-``[rahasia]`` for each sealed field the case holds, and nothing for fields it does not hold.
+Identity and contact fields are shown only to ``visibility.identity`` roles (and, when the reporter chose an
+open identity, to the roles that may read the report; a contact given by an anonymous reporter to nobody);
+other sealed fields, reasons and messages only to ``visibility.confidential_fields`` roles. Everyone else
+sees the marker :data:`SEALED` for each sealed field the case holds, and nothing for fields it does not hold.
+The reporter's own view is :func:`wbs_engine.tracking.tracking_view`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,21 @@ from typing import Any
 
 from sqlmodel import select
 
+from . import audit
+from .clocks import ClockState
 from .db import unit_of_work
 from .definition import WorkflowDef
-from .engine import CONFIDENTIAL, Actor, WbsEngine, _row_to_state
+from .engine import Actor, WbsEngine
 from .errors import NotAllowed
-from .models import CaseEvent, Clock
+from .models import Case, Clock
+
+#: What a viewer who may not read a sealed value gets instead of it. A dict, so no real value (field values
+#: are strings, numbers or booleans) can ever be mistaken for it; text output prints it as ``[rahasia]``.
+SEALED: dict[str, bool] = {"sealed": True}
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("sealed") is True and len(value) == 1
 
 
 def readable_roles(defn: WorkflowDef, held: set[str]) -> set[str]:
@@ -28,9 +39,79 @@ def readable_roles(defn: WorkflowDef, held: set[str]) -> set[str]:
     return (held & named) - {"system"}
 
 
+class Sight:
+    """What one viewer may read of one case."""
+
+    def __init__(self, defn: WorkflowDef, case: Case, roles: set[str]):
+        vis = defn.visibility
+        self.reporter = "pelapor" in roles
+        self.handler = bool(roles & set(vis.confidential_fields))
+        # rahasia: kept, shown only to the roles the workflow names; terbuka: the reporter chose an open
+        # identity, so whoever may read the report may read who wrote it
+        self.identity = (
+            self.reporter or bool(roles & set(vis.identity)) or (case.identity_mode == "terbuka" and self.handler)
+        )
+        # a contact an anonymous reporter left is for status mail only
+        self.contact = self.reporter or (self.identity and case.identity_mode != "anonim")
+        self.secret = self.reporter or self.handler
+        self.defn = defn
+
+    def may_read(self, name: str) -> bool:
+        spec = self.defn.field(name)
+        if spec is None or not spec.sealed:
+            return True
+        if spec.contact:
+            return self.contact
+        if spec.is_identity:
+            return self.identity
+        return self.secret
+
+    @property
+    def anything(self) -> bool:
+        return self.identity or self.secret
+
+
+def clock_view(c: Clock, defn: WorkflowDef, lang: str) -> dict[str, Any]:
+    spec = defn.clocks.get(c.name)
+    state = ClockState(
+        name=c.name,
+        status=c.status,
+        limit_days=c.limit_days,
+        limit_unit=c.limit_unit,
+        counted_from=c.counted_from,
+        started_at=c.started_at,
+        due_date=c.due_date,
+        due_at=c.due_at,
+        stopped_at=c.stopped_at,
+        breached_at=c.breached_at,
+    )
+    return {
+        "name": c.name,
+        "label": spec.label.get(lang) if spec else c.name,
+        "status": c.status,
+        "limit": f"{c.limit_days} {'HK' if c.limit_unit == 'working' else 'hari'}",
+        "limit_days": c.limit_days,
+        "limit_unit": c.limit_unit,
+        "counted_from": c.counted_from.isoformat(),
+        "started_at": c.started_at.isoformat(),
+        "due_date": c.due_date.isoformat() if c.due_date else None,
+        "due_at": c.due_at.isoformat() if c.due_at else None,
+        "remaining_days": c.remaining_days,
+        "paused_at": c.paused_at.isoformat() if c.paused_at else None,
+        "stopped_at": c.stopped_at.isoformat() if c.stopped_at else None,
+        "breached_at": c.breached_at.isoformat() if c.breached_at else None,
+        "extensions": c.extensions,
+        "next_action": c.next_action,
+        "outcome": state.outcome,
+        "next_action_at": c.next_action_at.isoformat() if c.next_action_at else None,
+        "source": spec.source if spec else None,
+    }
+
+
 def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = "id") -> dict[str, Any]:
-    """``viewer`` None is the server console: it sees the case but not sealed data."""
+    """``viewer`` None is the server console: it sees the case but no sealed data."""
     with unit_of_work(engine.db, write=False) as s:
+        engine.check_keys_in(s)
         case = engine.get_case(s, number)
         defn = engine.workflow(s, case).definition
         roles = readable_roles(defn, viewer.roles_for(case)) if viewer else set()
@@ -39,69 +120,23 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
                 f"{viewer.username} tidak berwenang melihat perkara {case.number}.",
                 f"{viewer.username} may not see case {case.number}.",
             )
-        vis = defn.visibility
-        handler = bool(roles & set(vis.confidential_fields))
-        # rahasia: the identity is kept but only the roles the workflow names see it; terbuka: the reporter
-        # chose an open identity, so whoever may read the report may read who wrote it
-        see_identity = (
-            "pelapor" in roles or bool(roles & set(vis.identity)) or (case.identity_mode == "terbuka" and handler)
-        )
-        see_secret = "pelapor" in roles or handler
+        sight = Sight(defn, case, roles)
+        key = engine.case_key(case) if sight.anything and case.data_key else None
         values: dict[str, Any] = dict(case.data or {})
-        ident = (engine.vault.decrypt(case.identity_enc) or {}) if see_identity else None
-        secret = (engine.vault.decrypt(case.confidential_enc) or {}) if see_secret else None
+        opened: dict[str, Any] = {}
+        if key is not None:
+            if sight.identity or sight.contact:
+                opened.update(key.open(case.identity_enc) or {})
+            if sight.secret:
+                opened.update(key.open(case.confidential_enc) or {})
         for name in case.sealed_fields or []:
-            spec = defn.field(name)
-            source = ident if spec is not None and spec.identity else secret
-            values[name] = CONFIDENTIAL if source is None else source.get(name, CONFIDENTIAL)
-        clocks = []
-        for c in s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)).all():
-            spec = defn.clocks.get(c.name)
-            clocks.append(
-                {
-                    "name": c.name,
-                    "label": spec.label.get(lang) if spec else c.name,
-                    "status": c.status,
-                    "limit": f"{c.limit_days} {'HK' if c.limit_unit == 'working' else 'hari'}",
-                    "limit_days": c.limit_days,
-                    "limit_unit": c.limit_unit,
-                    "counted_from": c.counted_from.isoformat(),
-                    "started_at": c.started_at.isoformat(),
-                    "due_date": c.due_date.isoformat() if c.due_date else None,
-                    "due_at": c.due_at.isoformat() if c.due_at else None,
-                    "remaining_days": c.remaining_days,
-                    "paused_at": c.paused_at.isoformat() if c.paused_at else None,
-                    "stopped_at": c.stopped_at.isoformat() if c.stopped_at else None,
-                    "breached_at": c.breached_at.isoformat() if c.breached_at else None,
-                    "extensions": c.extensions,
-                    "next_action": c.next_action,
-                    "outcome": _row_to_state(c).outcome,
-                    "next_action_at": c.next_action_at.isoformat() if c.next_action_at else None,
-                    "source": spec.source if spec else None,
-                }
-            )
-        history = []
-        for e in s.exec(select(CaseEvent).where(CaseEvent.chain == case.number).order_by(CaseEvent.seq)).all():
-            payload = {k: v for k, v in (e.payload or {}).items() if k != "sealed"}
-            if "sealed" in (e.payload or {}) and e.payload["sealed"]:
-                payload["sealed"] = CONFIDENTIAL
-            history.append(
-                {
-                    "seq": e.seq,
-                    "kind": e.kind,
-                    "trigger": e.trigger,
-                    "from_state": e.from_state,
-                    "to_state": e.to_state,
-                    "actor": e.actor,
-                    "role": e.actor_role,
-                    "at": e.occurred_at.isoformat(),
-                    "payload": payload,
-                    "hash": e.hash,
-                }
-            )
-        messages = engine.messages(s, case) if (see_secret or viewer is None) else []
-        if viewer is None:
-            messages = [{**m, "body": CONFIDENTIAL} for m in messages]
+            values[name] = opened[name] if sight.may_read(name) and name in opened else SEALED
+        clocks = [
+            clock_view(c, defn, lang)
+            for c in s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)).all()
+        ]
+        history = [_event_view(e, sight, key) for e in audit.chain_events(s, case.number)]
+        messages = engine.messages(s, case) if (sight.secret and case.data_key) else []
         actions = [
             {
                 "trigger": t.trigger,
@@ -137,3 +172,32 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "messages": messages,
             "viewer_roles": sorted(roles),
         }
+
+
+def _event_view(e: audit.EventRow, sight: Sight, key: Any) -> dict[str, Any]:
+    payload = dict(e.payload or {})
+    blob = payload.pop("sealed", None)
+    payload.pop("reason_sealed", None)
+    if blob:
+        opened = key.open(blob) if key is not None else None
+        if opened is None:
+            payload["sealed"] = SEALED
+        else:
+            shown = {k: (v if sight.may_read(k) else SEALED) for k, v in (opened.get("fields") or {}).items()}
+            if shown:
+                payload["sealed"] = shown
+            if "reason" in opened:
+                payload["reason"] = opened["reason"] if sight.secret else SEALED
+    return {
+        "seq": e.seq,
+        "kind": e.kind,
+        "trigger": e.trigger,
+        "from_state": e.from_state,
+        "to_state": e.to_state,
+        "actor": e.actor,
+        "role": e.actor_role,
+        "at": e.occurred_at.isoformat(),
+        "payload": payload,
+        "hash": e.hash,
+        "broken": e.broken,
+    }

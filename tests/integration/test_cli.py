@@ -117,14 +117,14 @@ def test_case_lifecycle_history_and_tamper_detection(run, tmp_path):
         "jawab",
         "konfirmasi",
     ]
-    assert view["fields"]["uraian"] == "[rahasia]" and view["fields"]["nama"] == "[rahasia]"
+    assert view["fields"]["uraian"] == view["fields"]["nama"] == {"sealed": True}
     clocks = {c["name"]: c for c in view["clocks"]}
     # paused while waiting for the reporter (13 Mar 11:00 → 16 Mar): 2 of 3 HK were left and came back
     assert clocks["verifikasi"]["status"] == "stopped"
     assert all(c["status"] == "stopped" for c in view["clocks"])
     as_sri = json.loads(run("case", "show", number, "--json", "--as", "sri").stdout)
     assert as_sri["fields"]["uraian"].startswith("Petugas meminta")
-    assert as_sri["fields"]["nama"] == "[rahasia]"  # identity: atasan only
+    assert as_sri["fields"]["nama"] == {"sealed": True}  # identity: atasan only
     p = run("verify-audit")
     assert "utuh" in p.stdout
     db = sqlite3.connect(tmp_path / "instance" / "wbs.sqlite3")
@@ -202,6 +202,7 @@ def test_seed_demo_and_diagram(run):
 
 def test_unreachable_database_is_one_line(tmp_path):
     env = {**os.environ, "WBS_INSTANCE_DIR": str(tmp_path), "WBS_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x"}
+    subprocess.run([*WBS, "gen-key", "--out", str(tmp_path / "keyring.json")], env=env, check=True, timeout=60)
     p = subprocess.run([*WBS, "case", "show", "PGD-2026-000001"], capture_output=True, text=True, env=env, timeout=60)
     assert p.returncode == 2 and "basis data tidak dapat dipakai" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1

@@ -161,7 +161,9 @@ def _crashing_sweep(url: str, key: str, instance: str, now_iso: str) -> None:
     from wbs_engine.engine import WbsEngine
 
     eng = WbsEngine(
-        Settings(instance_dir=Path(instance), database_url=url, workflows_dir=REPO / "workflows", encryption_key=key)
+        Settings(
+            instance_dir=Path(instance), database_url=url, workflows_dir=REPO / "workflows", keyring_file=Path(key)
+        )
     )
 
     def die(session, row, action):
@@ -179,7 +181,7 @@ def test_crash_before_commit_leaves_nothing_and_next_sweep_completes_once(wbs, c
     ctx = multiprocessing.get_context("spawn")
     p = ctx.Process(
         target=_crashing_sweep,
-        args=(wbs.settings.db_url, wbs.settings.encryption_key, str(tmp_path / "child"), clock.now.isoformat()),
+        args=(wbs.settings.db_url, str(wbs.settings.keyring_path), str(tmp_path / "child"), clock.now.isoformat()),
     )
     p.start()
     p.join(120)
@@ -235,7 +237,7 @@ def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_s
     env = {
         **os.environ,
         "WBS_DATABASE_URL": eng.settings.db_url,
-        "WBS_ENCRYPTION_KEY": eng.settings.encryption_key,
+        "WBS_KEYRING": str(eng.settings.keyring_path),
         "WBS_INSTANCE_DIR": str(tmp_path / "inst"),
         "WBS_SMTP_URL": "",
         "WBS_ALLOW_CLOCK_OVERRIDE": "1",
@@ -372,7 +374,7 @@ def test_scheduler_jobs(wbs):
     jobs = {j.id: j for j in sched.get_jobs()}
     assert set(jobs) == {"sweep", "digest", "checkpoint"}  # no mailer configured: no delivery job
     assert str(jobs["digest"].trigger.timezone) == "Asia/Jakarta" and "hour='7'" in str(jobs["digest"].trigger)
-    assert "hour='23', minute='30'" in str(jobs["checkpoint"].trigger)
+    assert jobs["checkpoint"].trigger.interval.total_seconds() == 600  # signed checkpoint every 10 minutes
     assert all(j.max_instances == 1 and j.coalesce for j in jobs.values())
     with_mail = scheduler.build_scheduler(wbs, blocking=False, mailer=_BrokenMailer())
     assert "deliver" in {j.id for j in with_mail.get_jobs()}

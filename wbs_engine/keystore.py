@@ -1,0 +1,91 @@
+"""The database side of the keyring: which keys a database belongs to, checked before anything is written.
+
+The database stores each key's fingerprint (table ``office_key``), never a key. A process started with a
+keyring whose fingerprints do not match (the wrong ``WBS_KEYRING`` or ``WBS_INSTANCE_DIR``) is refused
+with one line naming the setting to fix, so a database can never end up under two keys.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from .crypto import CryptoError, Keyring
+from .models import Case, OfficeKey, Outbox
+
+_keys = OfficeKey.__table__
+
+
+def registered(session: Session) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for purpose, fp in session.connection().execute(sa.select(_keys.c.purpose, _keys.c.fingerprint)):
+        out.setdefault(purpose, set()).add(fp)
+    return out
+
+
+def register(session: Session, keyring: Keyring, now: datetime) -> list[str]:
+    """Record the fingerprints of ``keyring`` that the database does not know yet; returns the new ones."""
+    have = registered(session)
+    added = []
+    for purpose, fps in keyring.fingerprints().items():
+        for fp in fps:
+            if fp not in have.get(purpose, set()):
+                session.connection().execute(sa.insert(_keys).values(purpose=purpose, fingerprint=fp, created_at=now))
+                added.append(f"{purpose}:{fp}")
+    return added
+
+
+def _where(keyring: Keyring) -> str:
+    return str(keyring.path) if keyring.path else "the keyring given"
+
+
+def check(session: Session, keyring: Keyring) -> None:
+    """Refuse a keyring that does not belong to this database (see the module docstring)."""
+    have = registered(session)
+    if not have:
+        raise CryptoError(
+            "this database has no keys registered yet: run `wbs init-db` (it creates or registers the keyring)"
+        )
+    mine = keyring.fingerprints()
+    fix = "set WBS_KEYRING (or WBS_INSTANCE_DIR) to the keyring that `wbs init-db` made for this database"
+    if mine["encryption"][0] not in have.get("encryption", set()):
+        raise CryptoError(
+            f"the keyring {_where(keyring)} does not belong to this database (its encryption key "
+            f"{mine['encryption'][0]} is not one of {', '.join(sorted(have.get('encryption', ())))}): {fix}"
+        )
+    missing = have.get("encryption", set()) - set(mine["encryption"])
+    if missing:
+        raise CryptoError(
+            f"the keyring {_where(keyring)} lacks encryption key(s) {', '.join(sorted(missing))} that this "
+            "database uses: restore the keyring from its backup"
+        )
+    for purpose in ("receipt", "signing"):
+        if set(mine[purpose]) != have.get(purpose, set()):
+            raise CryptoError(
+                f"the keyring {_where(keyring)} has a {purpose} key ({mine[purpose][0]}) that this database does "
+                f"not know ({', '.join(sorted(have.get(purpose, ()))) or '-'}): {fix}"
+            )
+
+
+def rewrap_all(session: Session, keyring: Keyring) -> int:
+    """Wrap every case's data key, and every reporter address waiting in the outbox, with the newest office
+    key (after a rotation). The data keys themselves, so every sealed value and the audit trail, stay as they
+    are. Returns the number of case keys re-wrapped."""
+    from .notify import VAULT_PREFIX
+
+    conn = session.connection()
+    cases, outbox = Case.__table__, Outbox.__table__
+    n = 0
+    for case_id, wrapped in conn.execute(
+        sa.select(cases.c.id, cases.c.data_key).where(cases.c.data_key.is_not(None))
+    ).all():
+        conn.execute(sa.update(cases).where(cases.c.id == case_id).values(data_key=keyring.rewrap(wrapped)))
+        n += 1
+    for row_id, recipient in conn.execute(
+        sa.select(outbox.c.id, outbox.c.recipient).where(outbox.c.recipient.startswith(VAULT_PREFIX))
+    ).all():
+        token = keyring.rewrap(recipient.removeprefix(VAULT_PREFIX))
+        conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(recipient=VAULT_PREFIX + token))
+    return n

@@ -1,0 +1,150 @@
+"""The reporter's view of their case, reached with the tracking code: what a tracking page shows.
+
+It holds exactly what DOMAIN.md ("What a reporter sees") allows: the stage in plain words (each state's
+``reporter_label``), the due dates of the steps under way, the dates of past steps, what the reporter wrote,
+the messages between them and the office, and the fields a workflow marks ``reporter: true`` (a question to
+them, an answer, the information the office chose to give). Never a staff member's name, a role, an
+internal field, a reason, an internal note, a unit, a trigger name or an event's internal payload.
+
+The view is built from an allow-list: anything not named here stays out, so a new payload key or field
+added later cannot leak by default.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+
+from . import audit
+from .calendar import WorkingCalendar
+from .db import unit_of_work
+from .definition import WorkflowDef
+from .engine import WbsEngine
+from .errors import NotFound
+from .models import Clock, Message
+
+OPEN_CLOCK = ("running", "paused", "breached")
+
+
+def _when(cal: WorkingCalendar, moment: datetime) -> dict[str, str]:
+    local = cal.local(moment)
+    return {"at": moment.isoformat(), "date": local.date().isoformat(), "time": local.strftime("%H:%M")}
+
+
+def _field(defn: WorkflowDef, name: str, value: Any, lang: str) -> dict[str, Any]:
+    spec = defn.field(name)
+    shown = value
+    if spec is not None and spec.type == "select":
+        shown = next((o.label.get(lang) for o in spec.options if o.value == value), value)
+    return {"name": name, "label": spec.label.get(lang) if spec else name, "value": shown}
+
+
+def tracking_view(engine: WbsEngine, code: str, lang: str = "id", *, number: str | None = None) -> dict[str, Any]:
+    """The case whose tracking code is ``code``, as its reporter may see it. ``number``, when given, must be
+    that case's number; a wrong one gets the same answer as a wrong code (no way to probe numbers)."""
+    with unit_of_work(engine.db, write=False) as s:
+        _actor, case = engine.reporter(s, code)
+        if number is not None and case.number != number.strip().upper():
+            raise NotFound(
+                "Kode pelacakan tidak ditemukan; periksa kembali penulisannya.",
+                "Tracking code not found; check how it is written.",
+            )
+        defn = engine.workflow(s, case).definition
+        cal = engine.calendar(s)
+        key = engine.case_key(case) if case.data_key else None
+        wrote: dict[str, Any] = {}
+        steps: list[dict[str, Any]] = []
+        for e in audit.chain_events(s, case.number):
+            if e.kind not in ("created", "transition") or e.payload is None:
+                continue
+            p = e.payload
+            opened = (key.open(p["sealed"]) or {}).get("fields", {}) if key is not None and p.get("sealed") else {}
+            values = {**(p.get("data") or {}), **opened}
+            if e.kind == "created":
+                wrote.update(values)
+                steps.append(
+                    {
+                        **_when(cal, e.occurred_at),
+                        "state": defn.states[e.to_state].reporter_label.get(lang),
+                        "by_you": True,
+                        "fields": [],
+                    }
+                )
+                continue
+            by_you = e.actor_role == "pelapor"
+            shown = [
+                _field(defn, name, value, lang)
+                for name, value in values.items()
+                if by_you or ((spec := defn.field(name)) is not None and spec.reporter)
+            ]
+            moved = e.from_state != e.to_state and e.to_state in defn.states
+            if not moved and not shown:
+                continue  # internal work that leaves the stage as it was: nothing for the reporter
+            steps.append(
+                {
+                    **_when(cal, e.occurred_at),
+                    "state": defn.states[e.to_state].reporter_label.get(lang) if moved else None,
+                    "by_you": by_you,
+                    "fields": shown,
+                }
+            )
+        due = []
+        for c in s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)).all():
+            spec = defn.clocks.get(c.name)
+            if c.status not in OPEN_CLOCK or spec is None:
+                continue
+            due.append(
+                {
+                    "label": spec.label.get(lang),
+                    "status": c.status,
+                    "due_date": c.due_date.isoformat() if c.due_date and c.status != "paused" else None,
+                    "remaining_days": c.remaining_days if c.status == "paused" else None,
+                }
+            )
+        running = [d["due_date"] for d in due if d["status"] == "running" and d["due_date"]]
+        messages = [
+            {
+                **_when(cal, m.created_at),
+                "from": "office" if m.to_reporter else "you",
+                "body": key.open(m.body_enc) if key is not None else None,
+            }
+            for m in s.exec(select(Message).where(Message.case_id == case.id).order_by(Message.id)).all()
+        ]
+        actions = []
+        if not case.final:
+            for t in defn.transitions_from(case.state):
+                if "pelapor" not in t.roles:
+                    continue
+                actions.append(
+                    {
+                        "trigger": t.trigger,
+                        "label": t.label.get(lang),
+                        "fields": [
+                            {
+                                "name": n,
+                                "label": defn.field(n).label.get(lang),
+                                "type": defn.field(n).type,
+                                "required": n in t.requires,
+                            }
+                            for n in (*t.requires, *t.optional)
+                        ],
+                    }
+                )
+        intake_order = [f.name for f in defn.intake]
+        return {
+            "number": case.number,
+            "type_label": defn.label.get(lang),
+            "state_label": defn.states[case.state].reporter_label.get(lang),
+            "final": case.final,
+            "identity_mode": case.identity_mode,
+            "filed": _when(cal, case.created_at),
+            "closed": _when(cal, case.closed_at) if case.closed_at else None,
+            "current_due_date": min(running) if running else None,
+            "due": due,
+            "you_wrote": [_field(defn, n, wrote[n], lang) for n in intake_order if n in wrote],
+            "steps": steps,
+            "messages": messages,
+            "actions": actions,
+        }
