@@ -169,3 +169,63 @@ def test_case_show_json_lists_every_clock_with_due_date_and_status(tmp_path):
         assert c["due_date"] and c["due_at"] and c["label"] and c["source"]
         assert c["next_action"] == "breach" or c["next_action"].startswith("remind:")
     assert {c["name"]: c["outcome"] for c in view["clocks"] if c["status"] == "stopped"} == {"lapor_upg": "on_time"}
+
+
+def _gift_forwarded_to_kpk(wbs, clock):
+    clock.now = wib(2026, 3, 10)
+    c = wbs.create_case("gratifikasi", {**GIFT, "tanggal_penerimaan": "2026-03-02"}, filed_by=wbs.load_actor("pegawai"))
+    upg = wbs.load_actor("upg")
+    wbs.fire(c.number, "mulai_telaah", upg)
+    wbs.fire(c.number, "teruskan_kpk", upg, {"nomor_laporan_kpk": "KPK-123", "tanggal_laporan_kpk": "2026-03-12"})
+    return c.number, upg
+
+
+def test_kpk_letter_to_the_recipient_is_followed_by_the_upg(wbs, clock):
+    """UU 30/2002 ps 17(5): KPK sends its decision within 7 HK; a milik penerima case waits for the letter."""
+    from wbs_engine.scheduler import sweep
+
+    number, upg = _gift_forwarded_to_kpk(wbs, clock)
+    clock.now = wib(2026, 4, 16)  # the UPG learns on Thu 16 Apr of a decision dated Tue 14 Apr
+    decision = {"nomor_keputusan_kpk": "SK-9/2026", "tanggal_keputusan_kpk": "2026-04-14"}
+    wbs.fire(number, "keputusan_milik_penerima", upg, decision)
+    view = case_view(wbs, number, None)
+    assert (view["state"], view["final"]) == ("menunggu_sk_penerima", False)
+    cl = {c["name"]: c for c in view["clocks"]}
+    assert cl["keputusan_kpk"]["status"] == "stopped"
+    letter = cl["penyampaian_keputusan"]
+    # 7 HK from the decision's date: 15, 16, 17, 20, 21, 22, 23 Apr
+    assert (letter["status"], letter["counted_from"], letter["due_date"]) == ("running", "2026-04-14", "2026-04-23")
+    clock.now = wib(2026, 4, 24)
+    sweep(wbs)  # the letter has not been recorded: the UPG is told to chase KPK
+    breach = next(e for e in case_view(wbs, number, None)["history"] if e["kind"] == "clock_breached")
+    assert breach["payload"]["clock"] == "penyampaian_keputusan" and breach["payload"]["escalated_to"] == ["upg"]
+    wbs.fire(number, "catat_sk_diterima", upg, {"tanggal_sk_diterima": "2026-04-24"})
+    view = case_view(wbs, number, None)
+    assert (view["state"], view["final"], view["fields"]["tanggal_sk_diterima"]) == ("selesai", True, "2026-04-24")
+    letter = next(c for c in view["clocks"] if c["name"] == "penyampaian_keputusan")
+    assert (letter["status"], letter["outcome"]) == ("stopped", "late")
+
+
+def test_state_property_hand_over_counts_from_the_decision_while_waiting_for_the_letter(wbs, clock):
+    number, upg = _gift_forwarded_to_kpk(wbs, clock)
+    clock.now = wib(2026, 4, 15)
+    decision = {"nomor_keputusan_kpk": "SK-10/2026", "tanggal_keputusan_kpk": "2026-04-14"}
+    wbs.fire(number, "keputusan_milik_negara", upg, decision)
+    cl = clocks_of(wbs, number)
+    assert case_view(wbs, number, None)["state"] == "menunggu_sk_negara"
+    assert (cl["penyampaian_keputusan"]["status"], cl["penyampaian_keputusan"]["due_date"]) == ("running", "2026-04-23")
+    assert (cl["serah_terima"]["status"], cl["serah_terima"]["due_date"]) == ("running", "2026-04-23")  # ps 17(6)
+    clock.now = wib(2026, 4, 17)
+    wbs.fire(number, "catat_sk_diterima", upg, {"tanggal_sk_diterima": "2026-04-16"})
+    cl = clocks_of(wbs, number)
+    assert case_view(wbs, number, None)["state"] == "serah_terima"
+    assert (cl["penyampaian_keputusan"]["status"], cl["penyampaian_keputusan"]["outcome"]) == ("stopped", "on_time")
+    assert (cl["serah_terima"]["status"], cl["serah_terima"]["due_date"]) == ("running", "2026-04-23")  # not restarted
+    wbs.fire(
+        number,
+        "catat_serah_terima",
+        upg,
+        {"tanggal_serah_terima": "2026-04-20", "bentuk_penyerahan": "barang", "nomor_bukti_serah_terima": "BA-1"},
+    )
+    assert clocks_of(wbs, number)["serah_terima"]["outcome"] == "on_time"
+
