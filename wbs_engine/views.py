@@ -121,6 +121,7 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "workflow_version": case.workflow_version,
             "state": case.state,
             "state_label": defn.states[case.state].label.get(lang),
+            "state_description": (d.get(lang) if (d := defn.states[case.state].description) else None),
             "phase": case.phase,
             "final": case.final,
             "unit": case.unit_code,

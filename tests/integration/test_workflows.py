@@ -229,3 +229,48 @@ def test_state_property_hand_over_counts_from_the_decision_while_waiting_for_the
     )
     assert clocks_of(wbs, number)["serah_terima"]["outcome"] == "on_time"
 
+
+CONFLICT = {
+    "jalur": "laporan_pihak_lain",
+    "jenis": "aktual",
+    "sumber": "keluarga",
+    "nama_pejabat": "Budi, Kepala Seksi Layanan",
+    "kegiatan": "Pengadaan jasa kebersihan 2026",
+    "uraian": "Salah satu penawar pengadaan adalah perusahaan milik adik kandung pejabat pengadaan.",
+}
+
+
+def test_an_atasan_opens_a_conflict_case_without_a_declaration(make_wbs, tmp_path, clock):
+    """Permenko Infra 1/2026 ps 24(8): the superior acts even when the official declared nothing."""
+    from tests.helpers import seed_people
+    from wbs_engine.errors import GuardFailed, NotAllowed
+
+    shipped = make_wbs(f"sqlite:///{tmp_path / 'shipped.sqlite3'}")
+    seed_people(shipped)
+    c = shipped.create_case("benturan_kepentingan", CONFLICT, filed_by=shipped.load_actor("atasan"))
+    assert case_view(shipped, c.number, shipped.load_actor("atasan"))["state"] == "diajukan"
+    # without `public` in filed_by too, so that it is the role atasan that lets them file
+    text = (REPO / "workflows" / "benturan_kepentingan.yaml").read_text(encoding="utf-8")
+    assert "filed_by: [pegawai, atasan, public]\n" in text
+    wf = tmp_path / "workflows"
+    wf.mkdir()
+    (wf / "benturan_kepentingan.yaml").write_text(text.replace("atasan, public]", "atasan]"), encoding="utf-8")
+    wbs = make_wbs(f"sqlite:///{tmp_path / 'bk.sqlite3'}", workflows_dir=wf)
+    staff = [("pengelola", ["pengelola"]), ("atasan", ["atasan"]), ("atasan.dua", ["atasan"])]
+    seed_people(wbs, [*staff, ("petugas", ["unit:LAYANAN"])])
+    with pytest.raises(NotAllowed):
+        wbs.create_case("benturan_kepentingan", CONFLICT, filed_by=wbs.load_actor("petugas"))
+    c = wbs.create_case("benturan_kepentingan", CONFLICT, filed_by=wbs.load_actor("atasan"))
+    clock.advance(hours=1)
+    wbs.fire(c.number, "teruskan_ke_atasan", wbs.load_actor("atasan"), {"unit_tujuan": "LAYANAN"})
+    view = case_view(wbs, c.number, wbs.load_actor("atasan.dua"))
+    assert view["state"] == "penilaian_atasan"
+    assert "menunda keputusan" in view["state_description"]  # the official holds the decision meanwhile (24(2))
+    view_en = case_view(wbs, c.number, wbs.load_actor("atasan.dua"), lang="en")
+    assert "suspends the decision" in view_en["state_description"]
+    # the atasan who opened it holds the role pelapor on it: another atasan decides
+    decision = {"pejabat_pengganti": "Sari, Kepala Subbagian Umum", "pertimbangan": "Hubungan keluarga dengan penawar."}
+    with pytest.raises(GuardFailed):
+        wbs.fire(c.number, "penugasan_ulang", wbs.load_actor("atasan"), decision)
+    wbs.fire(c.number, "penugasan_ulang", wbs.load_actor("atasan.dua"), decision)
+    assert case_view(wbs, c.number, None)["state"] == "pemantauan"
