@@ -78,6 +78,8 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
                     "outcome": _row_to_state(c).outcome,
                     "next_action_at": c.next_action_at.isoformat() if c.next_action_at else None,
                     "source": spec.source if spec else None,
+                    "unverified": spec.unverified if spec else None,
+                    "office_policy": spec.office_policy if spec else None,
                 }
             )
         history = []
