@@ -212,6 +212,9 @@ class ClockSpec(_Strict):
     on_breach: Breach = Breach()
     #: an event after office hours counts from the next working day
     after_hours_next_day: bool = True
+    #: shown on the filing form and on the case when the clock was already past its limit when it started
+    #: (possible only for a clock counted ``from_field``, e.g. a gift reported after the legal limit)
+    late_notice: Label | None = None
 
     @property
     def unverified(self) -> bool:
@@ -512,6 +515,12 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, in
                     f"clock '{name}': write '{words}' in the source exactly as the marker '{mark}' "
                     "(lowercase, in parentheses), so that it is recognised",
                 )
+        if c.late_notice and not c.starts.from_field:
+            add(
+                (*base, "late_notice"),
+                f"clock '{name}' has a late_notice but no starts.from_field: a clock counted from the event "
+                "itself is never late when it starts",
+            )
         if not c.stops.on_enter and not c.stops.on_exit:
             add((*base, "stops"), f"clock '{name}' can never stop: it names no stop state")
             continue

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from .clocks import late_notices
 from .db import unit_of_work
 from .definition import WorkflowDef
 from .engine import CONFIDENTIAL, Actor, WbsEngine, _row_to_state
@@ -55,7 +56,10 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             source = ident if spec is not None and spec.identity else secret
             values[name] = CONFIDENTIAL if source is None else source.get(name, CONFIDENTIAL)
         clocks = []
-        for c in s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)).all():
+        rows = s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)).all()
+        # e.g. a gift reported after the legal limit: the text the workflow gives for it (late_notice)
+        notices = {name: text.get(lang) for name, text in late_notices(defn.clocks, [_row_to_state(c) for c in rows])}
+        for c in rows:
             spec = defn.clocks.get(c.name)
             clocks.append(
                 {
@@ -80,6 +84,7 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
                     "source": spec.source if spec else None,
                     "unverified": spec.unverified if spec else None,
                     "office_policy": spec.office_policy if spec else None,
+                    "late_notice": notices.get(c.name),
                 }
             )
         history = []
@@ -135,6 +140,7 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "recused": case.recused,
             "fields": values,
             "clocks": clocks,
+            "notices": list(notices.values()),
             "history": history,
             "actions": actions,
             "messages": messages,

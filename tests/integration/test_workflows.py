@@ -169,6 +169,33 @@ def test_case_show_json_lists_every_clock_with_due_date_and_status(tmp_path):
         assert c["due_date"] and c["due_at"] and c["label"] and c["source"]
         assert c["next_action"] == "breach" or c["next_action"].startswith("remind:")
     assert {c["name"]: c["outcome"] for c in view["clocks"] if c["status"] == "stopped"} == {"lapor_upg": "on_time"}
+    assert view["notices"] == []  # reported in time: no late-filing notice
+
+
+def test_case_show_says_a_gift_reported_after_30_hk_may_become_state_property(tmp_path):
+    runner = CliRunner()
+    env = {"WBS_INSTANCE_DIR": str(tmp_path), "WBS_DATABASE_URL": ""}
+    from wbs_engine.cli import cli
+
+    def run(*a):
+        r = runner.invoke(cli, list(a), env=env, catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    run("init-db")
+    run("unit", "add", "PUSAT", "Sekretariat")
+    run("create-user", "wati", "--role", "pegawai", "--password", "rahasia-demo-123")
+    run("create-user", "agus", "--role", "upg", "--password", "rahasia-demo-123")
+    late = {**GIFT, "tanggal_penerimaan": str(date.today() - timedelta(days=90))}  # > 30 HK whatever today is
+    fields = [x for k, v in late.items() for x in ("-f", f"{k}={v}")]
+    created = json.loads(run("case", "new", "gratifikasi", "--as", "wati", "--json", *fields))
+    view = json.loads(run("case", "show", created["number"], "--as", "agus", "--json"))
+    kpk = next(c for c in view["clocks"] if c["name"] == "lapor_kpk")
+    assert kpk["late_notice"] and "dapat ditetapkan menjadi milik negara" in kpk["late_notice"]
+    assert view["notices"] == [kpk["late_notice"]]
+    text = run("case", "show", created["number"], "--as", "agus")
+    assert "Perhatian: Gratifikasi ini dilaporkan lebih dari 30 hari kerja" in text
+    assert "may be declared state property" in run("--lang", "en", "case", "show", created["number"], "--as", "wati")
 
 
 def _gift_forwarded_to_kpk(wbs, clock):
