@@ -381,6 +381,10 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
 
     click.echo(f"{view['number']}  {view['type_label']}  v{view['version']}")
     click.echo(f"  {obj.t('Status', 'State')}: {view['state_label']} ({view['state']}, {view['phase']})")
+    if view["state_description"]:
+        click.echo(f"    {view['state_description']}")
+    for text in view["notices"]:
+        click.echo(f"  {obj.t('Perhatian', 'Note')}: {text}")
     click.echo(f"  Unit: {view['unit'] or '-'}   {obj.t('Identitas', 'Identity')}: {view['identity_mode']}")
     for k, v in view["fields"].items():
         click.echo(f"  {k}: {show(v)}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from .calendar import WorkingCalendar
-from .definition import ClockSpec, Duration
+from .definition import ClockSpec, Duration, Label, WorkflowDef
 
 RUNNING, PAUSED, STOPPED, BREACHED = "running", "paused", "stopped", "breached"
 OPEN_STATUSES = (RUNNING, PAUSED, BREACHED)
@@ -52,6 +52,32 @@ class ClockState:
         if self.status != STOPPED or self.stopped_at is None or self.due_at is None:
             return None
         return "on_time" if self.stopped_at < self.due_at and self.breached_at is None else "late"
+
+    @property
+    def started_late(self) -> bool:
+        """The limit had already passed when the clock started: possible only for a clock counted from a
+        date field (e.g. a gift reported to the UPG more than 30 HK after it was received)."""
+        return self.due_at is not None and self.due_at <= self.started_at
+
+
+def late_notices(specs: dict[str, ClockSpec], states: list[ClockState]) -> list[tuple[str, Label]]:
+    """The ``late_notice`` texts of the clocks that started late, as (clock name, text)."""
+    return [
+        (st.name, spec.late_notice)
+        for st in states
+        if (spec := specs.get(st.name)) is not None and spec.late_notice is not None and st.started_late
+    ]
+
+
+def filing_notices(defn: WorkflowDef, data: dict, now: datetime, cal: WorkingCalendar) -> list[tuple[str, Label]]:
+    """The late notices a case filed now with ``data`` would get: the filing form shows them before the
+    reporter sends it (the clocks that start on the initial state, counted from a date in ``data``)."""
+    started = [
+        start(spec, name, now, cal, data)
+        for name, spec in defn.clocks.items()
+        if spec.late_notice is not None and defn.initial in spec.starts.on_enter
+    ]
+    return late_notices(defn.clocks, started)
 
 
 def limit_for(spec: ClockSpec, data: dict) -> Duration:

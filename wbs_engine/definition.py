@@ -31,6 +31,12 @@ PRIVACY_ORDER: tuple[str, ...] = ("anonim", "rahasia", "terbuka")
 #: field types that hold free text (sealed unless the workflow marks them ``plain: true``)
 FREE_TEXT_TYPES = frozenset({"text", "textarea", "email", "phone"})
 
+#: written in a clock's ``source`` right after a limit, article or starting point that could not be confirmed
+#: in the regulation's text; the README lists every clock that carries it (tests/unit/test_sources.py)
+UNVERIFIED_MARK = "(belum terverifikasi)"
+#: written in a clock's ``source`` when the office set the limit itself (no regulation sets it)
+OFFICE_POLICY_MARK = "(kebijakan kantor)"
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -226,12 +232,26 @@ class ClockSpec(_Strict):
     pauses: list[str] = []
     limit: Duration
     limit_by: LimitByField | None = None
-    #: where the limit comes from (regulation, article) — shown to auditors
+    #: where the limit comes from (regulation, article) — shown to auditors; carries UNVERIFIED_MARK and/or
+    #: OFFICE_POLICY_MARK where they apply
     source: str = Field(min_length=1)
     remind: list[Reminder] = []
     on_breach: Breach = Breach()
     #: an event after office hours counts from the next working day
     after_hours_next_day: bool = True
+    #: shown on the filing form and on the case when the clock was already past its limit when it started
+    #: (possible only for a clock counted ``from_field``, e.g. a gift reported after the legal limit)
+    late_notice: Label | None = None
+
+    @property
+    def unverified(self) -> bool:
+        """The source says that part of it could not be confirmed (``(belum terverifikasi)``)."""
+        return UNVERIFIED_MARK in self.source
+
+    @property
+    def office_policy(self) -> bool:
+        """The source says the office set the limit itself (``(kebijakan kantor)``)."""
+        return OFFICE_POLICY_MARK in self.source
 
 
 class Visibility(_Strict):
@@ -518,6 +538,21 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, in
                     f"clock '{name}' fires '{c.on_breach.fire}' on breach, "
                     "but that transition does not allow the role 'system'",
                 )
+        # the markers are read by machines (README table, landing page): only their exact form counts
+        rest = c.source.replace(UNVERIFIED_MARK, "").replace(OFFICE_POLICY_MARK, "").casefold()
+        for words, mark in (("belum terverifikasi", UNVERIFIED_MARK), ("kebijakan kantor", OFFICE_POLICY_MARK)):
+            if words in rest:
+                add(
+                    (*base, "source"),
+                    f"clock '{name}': write '{words}' in the source exactly as the marker '{mark}' "
+                    "(lowercase, in parentheses), so that it is recognised",
+                )
+        if c.late_notice and not c.starts.from_field:
+            add(
+                (*base, "late_notice"),
+                f"clock '{name}' has a late_notice but no starts.from_field: a clock counted from the event "
+                "itself is never late when it starts",
+            )
         if not c.stops.on_enter and not c.stops.on_exit:
             add((*base, "stops"), f"clock '{name}' can never stop: it names no stop state")
             continue

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import select
 
 from . import audit
-from .clocks import ClockState
+from .clocks import ClockState, late_notices
 from .db import unit_of_work
 from .definition import WorkflowDef
 from .engine import Actor, WbsEngine
@@ -71,9 +71,8 @@ class Sight:
         return self.identity or self.secret
 
 
-def clock_view(c: Clock, defn: WorkflowDef, lang: str) -> dict[str, Any]:
-    spec = defn.clocks.get(c.name)
-    state = ClockState(
+def clock_state(c: Clock) -> ClockState:
+    return ClockState(
         name=c.name,
         status=c.status,
         limit_days=c.limit_days,
@@ -85,6 +84,11 @@ def clock_view(c: Clock, defn: WorkflowDef, lang: str) -> dict[str, Any]:
         stopped_at=c.stopped_at,
         breached_at=c.breached_at,
     )
+
+
+def clock_view(c: Clock, defn: WorkflowDef, lang: str, late_notice: str | None = None) -> dict[str, Any]:
+    spec = defn.clocks.get(c.name)
+    state = clock_state(c)
     return {
         "name": c.name,
         "label": spec.label.get(lang) if spec else c.name,
@@ -105,6 +109,9 @@ def clock_view(c: Clock, defn: WorkflowDef, lang: str) -> dict[str, Any]:
         "outcome": state.outcome,
         "next_action_at": c.next_action_at.isoformat() if c.next_action_at else None,
         "source": spec.source if spec else None,
+        "unverified": spec.unverified if spec else None,
+        "office_policy": spec.office_policy if spec else None,
+        "late_notice": late_notice,
     }
 
 
@@ -131,10 +138,10 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
                 opened.update(key.open(case.confidential_enc) or {})
         for name in case.sealed_fields or []:
             values[name] = opened[name] if sight.may_read(name) and name in opened else SEALED
-        clocks = [
-            clock_view(c, defn, lang)
-            for c in s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)).all()
-        ]
+        rows = s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)).all()
+        # e.g. a gift reported after the legal limit: the text the workflow gives for it (late_notice)
+        notices = {name: text.get(lang) for name, text in late_notices(defn.clocks, [clock_state(c) for c in rows])}
+        clocks = [clock_view(c, defn, lang, notices.get(c.name)) for c in rows]
         history = [_event_view(e, sight, key) for e in audit.chain_events(s, case.number)]
         messages = engine.messages(s, case) if (sight.secret and case.data_key) else []
         actions = [
@@ -156,6 +163,7 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "workflow_version": case.workflow_version,
             "state": case.state,
             "state_label": defn.states[case.state].label.get(lang),
+            "state_description": (d.get(lang) if (d := defn.states[case.state].description) else None),
             "phase": case.phase,
             "final": case.final,
             "unit": case.unit_code,
@@ -167,6 +175,7 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "recused": case.recused,
             "fields": values,
             "clocks": clocks,
+            "notices": list(notices.values()),
             "history": history,
             "actions": actions,
             "messages": messages,

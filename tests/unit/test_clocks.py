@@ -117,3 +117,26 @@ def test_extend_moves_due_date_and_reopens_breached_clock():
     ext = clocks.extend(s, st, clocks.Duration(working_days=30), CAL)
     assert ext.status == clocks.RUNNING and ext.extensions == 1
     assert CAL.working_days_between(st.due_date, ext.due_date) == 30
+
+
+def test_started_late_only_when_the_limit_had_passed_at_the_start():
+    s = spec(starts={"on_enter": ["a"], "from_field": "tanggal_penerimaan"}, limit={"working_days": 30})
+    data = {"tanggal_penerimaan": "2026-03-02"}  # 30 HK → due Tue 21 Apr
+    assert not clocks.start(s, "lapor_kpk", wib(2026, 4, 21, 15), CAL, data).started_late  # on the due date
+    late = clocks.start(s, "lapor_kpk", wib(2026, 4, 22), CAL, data)
+    assert late.started_late and late.status == clocks.RUNNING
+    assert not clocks.start(spec(), "v", wib(2026, 4, 22), CAL, {}).started_late  # counted from the event
+
+
+def test_filing_notices_say_a_gift_reported_after_30_hk_may_become_state_property():
+    from pathlib import Path
+
+    from wbs_engine.definition import load_workflow
+
+    defn = load_workflow(Path(__file__).resolve().parents[2] / "workflows" / "gratifikasi.yaml")
+    data = {"tanggal_penerimaan": "2026-03-02"}
+    assert clocks.filing_notices(defn, data, wib(2026, 4, 21), CAL) == []
+    [(name, text)] = clocks.filing_notices(defn, data, wib(2026, 4, 22), CAL)
+    assert name == "lapor_kpk" and "milik negara" in text.id and "state property" in text.en
+    # 12 HK late for the UPG's 10 HK, but within the 30 HK: no notice
+    assert clocks.filing_notices(defn, {"tanggal_penerimaan": "2026-03-02"}, wib(2026, 3, 18), CAL) == []

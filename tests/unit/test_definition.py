@@ -107,3 +107,16 @@ def test_committed_diagram_is_current(path):
     defn, _ = lint_file(path)
     doc = (REPO / "docs" / "diagrams" / f"{defn.key}.md").read_text()
     assert mermaid(defn) in doc, f"regenerate docs/diagrams/{defn.key}.md with: wbs diagram {defn.key}"
+
+
+def test_late_notice_needs_a_clock_counted_from_a_field():
+    text = (REPO / "workflows" / "gratifikasi.yaml").read_text()
+    defn, issues = lint_text(text, "x.yaml")
+    assert defn is not None and defn.clocks["lapor_kpk"].late_notice is not None
+    stops = "\n    stops: {on_enter: [diteruskan_kpk]}"  # the clock lapor_kpk
+    start = "    starts: {on_enter: dilaporkan, from_field: tanggal_penerimaan}" + stops
+    assert start in text
+    bad = text.replace(start, "    starts: {on_enter: dilaporkan}" + stops, 1)
+    defn, issues = lint_text(bad, "x.yaml")
+    assert defn is None
+    assert any("late_notice but no starts.from_field" in i.message for i in issues)

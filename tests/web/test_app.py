@@ -15,6 +15,18 @@ def test_landing_page_lists_case_types_and_limits(make_wbs, tmp_path):
     assert "perkara tercatat" not in page
 
 
+def test_landing_page_marks_office_policy_and_unverified_limits_as_the_files_do(make_wbs, tmp_path):
+    eng = make_wbs(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    page = create_app(eng.settings, engine=eng).test_client().get("/").get_data(as_text=True)
+    specs = [c for k in eng.registry.keys for c in eng.registry.latest(k).definition.clocks.values()]
+    # one tag per marked clock, plus the legend at the foot of the page
+    assert page.count('<span class="tag kantor">') == sum(c.office_policy for c in specs) + 1
+    assert page.count('<span class="tag belum">') == sum(c.unverified for c in specs) + 1
+    # the complaint tiers, each with its limit, said to be the office's own service standard
+    assert "Ringan: 2 HK" in page and "Berkadar pengawasan: 60 hari kalender" in page
+    assert page.count("standar pelayanan kantor sendiri, bukan aturan nasional") == 1
+
+
 def test_embedded_scheduler_starts_with_its_jobs(make_wbs, tmp_path):
     eng = make_wbs(f"sqlite:///{tmp_path / 'w.sqlite3'}")
     app = create_app(eng.settings.with_(scheduler="embedded"), engine=eng)
