@@ -210,8 +210,13 @@ class WbsEngine:
         return Actor(username="pelapor", kind="reporter", case_id=case.id), case
 
     # -- lookups ----------------------------------------------------------------------------------
-    def get_case(self, session: Session, number: str) -> Case:
-        case = session.exec(select(Case).where(Case.number == number.strip().upper())).first()
+    def get_case(self, session: Session, number: str, *, lock: bool = False) -> Case:
+        """The case by its number. ``lock``: take the case's write lock first, as every write to a case
+        does (see ``_case_for_write``)."""
+        stmt = select(Case).where(Case.number == number.strip().upper())
+        if lock:
+            stmt = stmt.with_for_update(key_share=True)
+        case = session.exec(stmt).first()
         if case is None:
             raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
         return case
@@ -510,7 +515,7 @@ class WbsEngine:
         if not 2 <= len(body) <= 5000:
             raise ValidationFailed({"pesan": ("isi 2–5000 karakter", "write 2–5000 characters")})
         with unit_of_work(self.db) as s:
-            case = self.get_case(s, number)
+            case = self.get_case(s, number, lock=True)
             defn = self.workflow(s, case).definition
             roles = actor.roles_for(case)
             if actor.kind == "user" and actor.username in (case.recused or []):
@@ -622,8 +627,14 @@ class WbsEngine:
         return {**(case.data or {}), **clean}
 
     def _case_for_write(self, s: Session, number: str) -> CaseRecord:
-        """The case as a detached value (Core read): the fire path writes it back with one UPDATE."""
-        row = s.connection().execute(_CASE_BY_NUMBER, {"number": number.strip().upper()}).first()
+        """The case as a detached value (Core read): the fire path writes it back with one UPDATE.
+
+        The read takes the case's write lock (``FOR NO KEY UPDATE`` on PostgreSQL; SQLite's ``BEGIN
+        IMMEDIATE`` already serialises writers and ignores the clause). Every write to a case takes this
+        lock first, then touches the case's clock rows: the fire, ``post_message``, the sweep (which skips a
+        locked case) and the holiday recompute. Reading the clocks unlocked let a fire overwrite a breach
+        the sweep had just written."""
+        row = s.connection().execute(_CASE_BY_NUMBER_FOR_WRITE, {"number": number.strip().upper()}).first()
         if row is None:
             raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
         return CaseRecord(**row._mapping)
@@ -668,7 +679,9 @@ _BUMP_VERSION = (
     .values(version=sa.bindparam("version"))
 )
 _CASE_COLUMNS = tuple(c.name for c in _cases.columns)
-_CASE_BY_NUMBER = sa.select(_cases).where(_cases.c.number == sa.bindparam("number"))
+_CASE_BY_NUMBER_FOR_WRITE = (
+    sa.select(_cases).where(_cases.c.number == sa.bindparam("number")).with_for_update(key_share=True)
+)
 _CASE_MUTABLE = (
     "sealed_fields",
     "state",

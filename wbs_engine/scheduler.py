@@ -9,8 +9,11 @@ Rules (ARCHITECTURE.md):
   is inserted first, then the audit event, the outbox rows, a fire through the engine if the workflow asks
   for one, and the clock row moved on to its next action. A crash leaves nothing half-done; a repeat (a
   second instance, a re-run after a crash) hits the unique constraint and does nothing.
-* On PostgreSQL several instances split the work with ``SELECT … FOR UPDATE SKIP LOCKED``; SQLite has one
-  writer at a time (``BEGIN IMMEDIATE``).
+* Every write to a case takes the case row's lock first, then its clock rows (the engine's fire and
+  ``post_message``, the holiday recompute, and this sweep), so they are ordered and cannot deadlock. On
+  PostgreSQL the sweep takes the case with ``FOR NO KEY UPDATE SKIP LOCKED``: a case another transaction
+  holds (a user's fire, another sweeping instance) is skipped as *busy* and done by the next sweep. SQLite
+  has one writer at a time (``BEGIN IMMEDIATE``).
 * Mail never carries the reporter's identity or the report's text (the templates in :mod:`notify` avoid it).
 """
 
@@ -65,6 +68,7 @@ class SweepReport:
     fired: int = 0
     fire_refused: int = 0
     duplicates: int = 0
+    busy: int = 0  # due, but the case was held by another transaction: left to the next sweep
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -79,7 +83,7 @@ class SweepReport:
     def summary(self, lang: str = "id") -> list[str]:
         en = lang == "en"
         lines: list[str] = []
-        if not self.items and not self.errors:
+        if not self.items and not self.errors and not self.busy:
             lines.append("Nothing due." if en else "Tidak ada yang jatuh tempo.")
             if self.duplicates:
                 lines.append(
@@ -94,13 +98,13 @@ class SweepReport:
             lines.append(
                 f"{self.reminders} reminder(s), {self.breaches} breach(es), {self.fired} automatic "
                 f"transition(s), {self.fire_refused} refused, {self.duplicates} already done, "
-                f"{len(self.errors)} error(s)."
+                f"{self.busy} busy (left to the next sweep), {len(self.errors)} error(s)."
             )
         else:
             lines.append(
                 f"{self.reminders} pengingat, {self.breaches} pelanggaran batas waktu, {self.fired} "
                 f"transisi otomatis, {self.fire_refused} ditolak, {self.duplicates} sudah dikerjakan, "
-                f"{len(self.errors)} galat."
+                f"{self.busy} sedang diubah (dikerjakan sweep berikutnya), {len(self.errors)} galat."
             )
         lines.extend(("Error: " if en else "Galat: ") + e for e in self.errors)
         return lines
@@ -175,33 +179,55 @@ def sweep(engine: WbsEngine, *, limit: int = 500) -> SweepReport:
                 if tries[clock_id] >= MAX_TRIES:
                     exclude.add(clock_id)
                     report.errors.append(f"clock {clock_id}: gave up after {MAX_TRIES} conflicting attempts")
-            elif outcome in ("busy", "error"):
+            elif outcome == "busy":
+                exclude.add(clock_id)
+                report.busy += 1
+            elif outcome in ("gone", "error"):
                 exclude.add(clock_id)
     return report
 
 
-def _claim(engine: WbsEngine, s: Session, clock_id: int, now: datetime) -> Clock | None:
+def _claim(engine: WbsEngine, s: Session, clock_id: int, now: datetime) -> tuple[Case, Clock] | str:
+    """Take the clock's case, then the clock if it is still due: ``(case, clock)``, or ``"busy"`` (another
+    transaction holds the case; PostgreSQL, SKIP LOCKED) or ``"gone"`` (no longer due: done meanwhile,
+    stopped, paused or moved by a fire).
+
+    The case row is locked first, as every writer of a case does (the engine's fire reads it ``FOR NO KEY
+    UPDATE`` before its clocks); the clock is read again after that, so what the sweep acts on is what the
+    last committed fire left."""
+    pg = _is_pg(engine)
+    case_id = s.exec(select(Clock.case_id).where(Clock.id == clock_id)).first()
+    if case_id is None:
+        return "gone"
+    case_stmt = select(Case).where(Case.id == case_id)
+    if pg:
+        case_stmt = case_stmt.with_for_update(key_share=True, skip_locked=True)
+    case = s.exec(case_stmt).first()
+    if case is None:
+        return "busy"
     stmt = select(Clock).where(Clock.id == clock_id, Clock.status == clocks.RUNNING, Clock.next_action_at <= now)
-    if _is_pg(engine):
-        stmt = stmt.with_for_update(skip_locked=True)
-    return s.exec(stmt).first()
+    if pg:
+        stmt = stmt.with_for_update(key_share=True)
+    row = s.exec(stmt).first()
+    return "gone" if row is None else (case, row)
 
 
 def _sweep_one(engine: WbsEngine, clock_id: int, now: datetime, cal: WorkingCalendar, report: SweepReport) -> str:
-    """One clock action in one transaction. Returns done | busy | duplicate | retry | error."""
+    """One clock action in one transaction. Returns done | busy | gone | duplicate | retry | error."""
     item: SweepItem | None = None
     counts: dict[str, int] = {}
     claimed: tuple[str, datetime] | None = None
     try:
         with unit_of_work(engine.db) as s:
-            row = _claim(engine, s, clock_id, now)
-            if row is None:
-                return "busy"  # locked by another instance, or already moved on
+            got = _claim(engine, s, clock_id, now)
+            if isinstance(got, str):
+                return got
+            case, row = got
             action, due = row.next_action or "breach", row.next_action_at
             claimed = (action, due)
             s.add(ClockAction(clock_id=row.id, action=action, due_at=due, done_at=now))
             s.flush()  # the unique (clock, action, due time) turns a repeat into an IntegrityError here
-            item, counts = _act(engine, s, row, action, now, cal)
+            item, counts = _act(engine, s, case, row, action, now, cal)
             if _before_commit is not None:
                 _before_commit(s, row, action)
     except IntegrityError as exc:
@@ -237,35 +263,31 @@ def _skip_done(
         ).first()
         if done is None:
             return False
-        row = _claim(engine, s, clock_id, now)
-        if row is None or (row.next_action, row.next_action_at) != claimed:
+        got = _claim(engine, s, clock_id, now)
+        if isinstance(got, str) or (got[1].next_action, got[1].next_action_at) != claimed:
             return True
-        case = s.get(Case, row.case_id)
-        spec = engine.workflow(s, case).definition.clocks.get(row.name) if case else None
+        case, row = got
+        spec = engine.workflow(s, case).definition.clocks.get(row.name)
         _advance(engine, row, claimed[0], spec, now, cal)
         s.add(row)
         return True
 
 
 def _advance(engine: WbsEngine, row: Clock, action: str, spec, now: datetime, cal: WorkingCalendar) -> None:
-    from .engine import _row_to_state, _state_to_row
-
-    st = _row_to_state(row)
+    st = clocks.from_row(row)
     if action.startswith("remind:") and spec is not None:
         st = clocks.mark_reminded(spec, st, int(action.split(":", 1)[1]), cal)
     else:
         st = clocks.mark_breached(st, now)
-    _state_to_row(st, row)
+    for column, value in clocks.row_values(st).items():
+        setattr(row, column, value)
 
 
 def _act(
-    engine: WbsEngine, s: Session, row: Clock, action: str, now: datetime, cal: WorkingCalendar
+    engine: WbsEngine, s: Session, case: Case, row: Clock, action: str, now: datetime, cal: WorkingCalendar
 ) -> tuple[SweepItem, dict[str, int]]:
     from .engine import Actor
 
-    case = s.get(Case, row.case_id)
-    if case is None:
-        raise WbsError(f"clock {row.id}: case {row.case_id} is gone", f"clock {row.id}: case {row.case_id} is gone")
     defn = engine.workflow(s, case).definition
     spec = defn.clocks.get(row.name)
     if spec is None:
