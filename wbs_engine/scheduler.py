@@ -14,6 +14,8 @@ Rules (ARCHITECTURE.md):
   PostgreSQL the sweep takes the case with ``FOR NO KEY UPDATE SKIP LOCKED``: a case another transaction
   holds (a user's fire, another sweeping instance) is skipped as *busy* and done by the next sweep. SQLite
   has one writer at a time (``BEGIN IMMEDIATE``).
+* Outbox delivery never holds a transaction while it talks to the SMTP server: it leases a row (short
+  transaction), sends, then records the result (another short transaction). See :func:`deliver_outbox`.
 * Mail never carries the reporter's identity or the report's text (the templates in :mod:`notify` avoid it).
 """
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -41,6 +43,12 @@ log = logging.getLogger("wbs_engine.scheduler")
 
 TIMEZONE = "Asia/Jakarta"
 MAX_TRIES = 3  # per clock and sweep, for transient conflicts (another writer on the same case)
+
+#: How long an outbox row taken for sending belongs to its deliverer (status ``sending``, the expiry in
+#: ``next_attempt_at``). A deliverer that dies before recording the result leaves the row to be taken
+#: again once this has passed. Well above what one SMTP exchange may take (20 s per socket operation).
+SEND_LEASE = timedelta(minutes=5)
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
 #: Test hook: called inside a clock's transaction after its action is done and before the commit.
 #: Crash tests set it to kill the process at that point; production leaves it None.
@@ -384,47 +392,111 @@ def _act(
 
 
 def deliver_outbox(engine: WbsEngine, mailer: Any, *, limit: int = 100) -> DeliveryReport:
-    """Send pending outbox rows due now; one transaction per row (claimed with SKIP LOCKED on PG)."""
-    now = engine.now()
+    """Send the outbox rows due now (the engine's clock), oldest first, each in three steps so that no
+    database transaction is open while the SMTP server is talked to (on SQLite a write transaction locks
+    the whole database, and ``Mailer.send`` may take 20 s per socket operation):
+
+    1. **lease** (short write transaction): the row, ``pending`` and due, becomes ``sending`` with the
+       lease's expiry (``SEND_LEASE`` from now) in ``next_attempt_at``, and the attempt is counted. On
+       PostgreSQL the row is read with ``SKIP LOCKED``, so several deliverers never lease the same row;
+    2. **send**, with no transaction open;
+    3. **record** (short write transaction): ``sent``; or, on an error, back to ``pending`` with the next
+       backoff time (``notify.BACKOFF``), or ``failed`` after the last one. Only the lease's holder records:
+       the attempt number is its token, so a deliverer whose lease ran out (and whose row another delivery
+       took) changes nothing.
+
+    A ``sending`` row whose lease has run out is due again: its deliverer died between sending and
+    recording (or hung past the lease). Delivery is therefore **at least once**: a crash between the SMTP
+    server accepting a message and the record sends that message at most once more, by the first delivery
+    after the lease ran out, never sooner.
+    """
     report = DeliveryReport()
     with unit_of_work(engine.db, write=False) as s:
         ids = list(
             s.exec(
                 select(Outbox.id)
-                .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+                .where(_deliverable(engine.now()))
                 .order_by(Outbox.next_attempt_at, Outbox.id)
                 .limit(limit)
             ).all()
         )
     for oid in ids:
-        with unit_of_work(engine.db) as s:
-            stmt = select(Outbox).where(Outbox.id == oid, Outbox.status == "pending", Outbox.next_attempt_at <= now)
-            if _is_pg(engine):
-                stmt = stmt.with_for_update(skip_locked=True)
-            row = s.exec(stmt).first()
-            if row is None:
-                continue
-            try:
-                recipient = row.recipient
-                if recipient.startswith(notify.VAULT_PREFIX):
-                    recipient = engine.vault.decrypt(recipient.removeprefix(notify.VAULT_PREFIX))
-                mailer.send(recipient, row.subject, row.body, row.lang)
-            except Exception as exc:  # SMTP down, refused address, bad key …: retry with backoff
-                row.attempts += 1
-                row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                nxt = notify.next_attempt(now, row.attempts)
-                if nxt is None:
-                    row.status = "failed"
-                    report.failed += 1
-                else:
-                    row.next_attempt_at = nxt
-                    report.retried += 1
-                report.errors.append(f"outbox {row.id} ({row.kind}): {row.last_error}")
-            else:
-                row.status, row.sent_at, row.attempts = "sent", now, row.attempts + 1
-                report.sent += 1
-            s.add(row)
+        lease = _lease(engine, oid)
+        if lease is None:
+            continue  # taken by another deliverer, or no longer due
+        try:
+            recipient = lease.recipient
+            if recipient.startswith(notify.VAULT_PREFIX):
+                recipient = engine.vault.decrypt(recipient.removeprefix(notify.VAULT_PREFIX))
+            mailer.send(recipient, lease.subject, lease.body, lease.lang)
+        except Exception as exc:  # SMTP down, refused address, bad key …: retry with backoff
+            _record(engine, lease, f"{type(exc).__name__}: {exc}"[:500], report)
+        else:
+            _record(engine, lease, None, report)
     return report
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """An outbox row taken for sending: what to send, and the attempt number that identifies the lease."""
+
+    id: int
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    lang: str
+    attempt: int
+
+
+def _deliverable(now: datetime):
+    """Rows to send: pending and due, or leased with the lease run out."""
+    return Outbox.status.in_((PENDING, SENDING)) & (Outbox.next_attempt_at <= now)
+
+
+def _lease(engine: WbsEngine, oid: int) -> _Lease | None:
+    now = engine.now()
+    with unit_of_work(engine.db) as s:
+        stmt = select(Outbox).where(Outbox.id == oid, _deliverable(now))
+        if _is_pg(engine):
+            stmt = stmt.with_for_update(skip_locked=True)
+        row = s.exec(stmt).first()
+        if row is None:
+            return None
+        row.status, row.next_attempt_at, row.attempts = SENDING, now + SEND_LEASE, row.attempts + 1
+        s.add(row)
+        return _Lease(row.id, row.kind, row.recipient, row.subject, row.body, row.lang, row.attempts)
+
+
+_outbox = Outbox.__table__
+
+
+def _record(engine: WbsEngine, lease: _Lease, error: str | None, report: DeliveryReport) -> None:
+    """Record the result of a send, if the lease is still ours (conditional UPDATE)."""
+    now = engine.now()
+    values: dict[str, Any]
+    if error is None:
+        values, outcome = {"status": SENT, "sent_at": now}, "sent"
+    else:
+        nxt = notify.next_attempt(now, lease.attempt)
+        if nxt is None:
+            values, outcome = {"status": FAILED, "last_error": error}, "failed"
+        else:
+            values, outcome = {"status": PENDING, "next_attempt_at": nxt, "last_error": error}, "retried"
+    stmt = (
+        _outbox.update()
+        .where(_outbox.c.id == lease.id, _outbox.c.status == SENDING, _outbox.c.attempts == lease.attempt)
+        .values(**values)
+    )
+    with unit_of_work(engine.db) as s:
+        mine = s.connection().execute(stmt).rowcount == 1
+    if not mine:
+        log.warning("outbox %s: lease ran out during the send; the delivery that took the row records it", lease.id)
+        report.errors.append(f"outbox {lease.id} ({lease.kind}): lease ran out during the send, result not recorded")
+        return
+    setattr(report, outcome, getattr(report, outcome) + 1)
+    if error is not None:
+        report.errors.append(f"outbox {lease.id} ({lease.kind}): {error}")
 
 
 # --- daily digest --------------------------------------------------------------------------------
