@@ -408,7 +408,8 @@ def deliver_outbox(engine: WbsEngine, mailer: Any, *, limit: int = 100) -> Deliv
     A ``sending`` row whose lease has run out is due again: its deliverer died between sending and
     recording (or hung past the lease). Delivery is therefore **at least once**: a crash between the SMTP
     server accepting a message and the record sends that message at most once more, by the first delivery
-    after the lease ran out, never sooner.
+    after the lease ran out, never sooner. A row whose last allowed attempt (``len(BACKOFF) + 1``) never
+    came back is marked ``failed`` instead of being taken again.
     """
     report = DeliveryReport()
     with unit_of_work(engine.db, write=False) as s:
@@ -421,7 +422,7 @@ def deliver_outbox(engine: WbsEngine, mailer: Any, *, limit: int = 100) -> Deliv
             ).all()
         )
     for oid in ids:
-        lease = _lease(engine, oid)
+        lease = _lease(engine, oid, report)
         if lease is None:
             continue  # taken by another deliverer, or no longer due
         try:
@@ -454,7 +455,7 @@ def _deliverable(now: datetime):
     return Outbox.status.in_((PENDING, SENDING)) & (Outbox.next_attempt_at <= now)
 
 
-def _lease(engine: WbsEngine, oid: int) -> _Lease | None:
+def _lease(engine: WbsEngine, oid: int, report: DeliveryReport) -> _Lease | None:
     now = engine.now()
     with unit_of_work(engine.db) as s:
         stmt = select(Outbox).where(Outbox.id == oid, _deliverable(now))
@@ -462,6 +463,14 @@ def _lease(engine: WbsEngine, oid: int) -> _Lease | None:
             stmt = stmt.with_for_update(skip_locked=True)
         row = s.exec(stmt).first()
         if row is None:
+            return None
+        if row.status == SENDING and row.attempts > len(notify.BACKOFF):
+            # every attempt used and the last one never came back (a message that kills its deliverer
+            # must not be retried every few minutes for ever): as after the last failed attempt
+            row.status, row.last_error = FAILED, f"lease ran out after attempt {row.attempts} (deliverer died)"
+            s.add(row)
+            report.failed += 1
+            report.errors.append(f"outbox {row.id} ({row.kind}): {row.last_error}")
             return None
         row.status, row.next_attempt_at, row.attempts = SENDING, now + SEND_LEASE, row.attempts + 1
         s.add(row)

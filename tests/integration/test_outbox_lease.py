@@ -196,6 +196,21 @@ def test_a_late_deliverer_does_not_undo_the_one_that_took_its_expired_lease(wbs,
     assert deliver_outbox(wbs, RecordingMailer()).sent == 0
 
 
+def test_a_message_whose_every_attempt_died_is_failed_not_retried_for_ever(wbs, clock):
+    """A message that kills its deliverer each time would otherwise be taken again after every lease."""
+    new_case(wbs)
+    with unit_of_work(wbs.db) as s:
+        row = s.exec(select(Outbox)).one()
+        row.status, row.attempts = "sending", len(notify.BACKOFF) + 1
+        row.next_attempt_at = clock.now
+        s.add(row)
+    mailer = RecordingMailer()
+    rep = deliver_outbox(wbs, mailer)
+    assert (rep.sent, rep.failed, mailer.sent) == (0, 1, [])
+    (row,) = outbox_rows(wbs)
+    assert row.status == "failed" and "lease ran out" in row.last_error
+
+
 @pytest.mark.postgres
 def test_two_deliverers_on_postgres_never_send_a_row_twice(make_wbs, pg_server, clock):
     """Several scheduler instances deliver at once: a row leased by one (SKIP LOCKED while leasing, then
