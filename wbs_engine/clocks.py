@@ -9,12 +9,17 @@ the resulting :class:`ClockState` into the ``case_clock`` row. Rules (DOMAIN.md)
 * The deadline has passed at the end of the due date (local midnight).
 * A paused clock keeps the working days that were left and gets them back on resuming.
 * Reminders fall at office opening, N working (or calendar) days before the due date.
+* A missed deadline stays on record: ``breached_at`` is the first breach, kept through an extension and a
+  second breach, and a clock that was ever breached ends ``late``.
+* A day the admin makes a day off (or a working day) moves the due date of a running working-day clock
+  whose window holds it by one working day (:func:`on_calendar_change`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from .calendar import WorkingCalendar
 from .definition import ClockSpec, Duration, Label, WorkflowDef
@@ -78,6 +83,24 @@ def filing_notices(defn: WorkflowDef, data: dict, now: datetime, cal: WorkingCal
         if spec.late_notice is not None and defn.initial in spec.starts.on_enter
     ]
     return late_notices(defn.clocks, started)
+
+
+#: the ``case_clock`` columns that hold a clock's state (every field of :class:`ClockState` but its name)
+STATE_COLUMNS = tuple(f.name for f in fields(ClockState) if f.name != "name")
+
+
+def from_row(row: Any) -> ClockState:
+    """A clock's state from a ``Clock`` row or a Core row of ``case_clock``."""
+    values = {c: getattr(row, c) for c in STATE_COLUMNS}
+    values["reminders_done"] = tuple(row.reminders_done or ())
+    return ClockState(name=row.name, **values)
+
+
+def row_values(st: ClockState) -> dict[str, Any]:
+    """The column values to write for ``st`` (the inverse of :func:`from_row`)."""
+    values = {c: getattr(st, c) for c in STATE_COLUMNS}
+    values["reminders_done"] = list(st.reminders_done)
+    return values
 
 
 def limit_for(spec: ClockSpec, data: dict) -> Duration:
@@ -176,6 +199,12 @@ def stop(st: ClockState, now: datetime) -> ClockState:
 
 
 def extend(spec: ClockSpec, st: ClockState, by: Duration, cal: WorkingCalendar) -> ClockState:
+    """Move the deadline ``by`` further (e.g. a WBS investigation extended once by 30 HK).
+
+    A breached clock runs again towards the new deadline, with its reminders, but keeps ``breached_at``:
+    the extension is granted after the fact and must not erase the missed deadline (the outcome stays
+    ``late``). The sweep's once-only record is per (clock, action, due time), so the new deadline's
+    reminders and breach are new actions."""
     if not st.is_open or st.due_date is None:
         return st
     if st.status == PAUSED:
@@ -186,7 +215,6 @@ def extend(spec: ClockSpec, st: ClockState, by: Duration, cal: WorkingCalendar) 
         status=RUNNING,
         due_date=due,
         due_at=cal.day_end_utc(due),
-        breached_at=None,
         extensions=st.extensions + 1,
         reminders_done=(),
     )
@@ -198,7 +226,32 @@ def mark_reminded(spec: ClockSpec, st: ClockState, before: int, cal: WorkingCale
 
 
 def mark_breached(st: ClockState, now: datetime) -> ClockState:
-    return replace(st, status=BREACHED, breached_at=now, next_action=None, next_action_at=None)
+    """The deadline passed. ``breached_at`` keeps the earliest breach (an extended clock breached again
+    still shows when it was first missed)."""
+    first = now if st.breached_at is None else min(st.breached_at, now)
+    return replace(st, status=BREACHED, breached_at=first, next_action=None, next_action_at=None)
+
+
+def on_calendar_change(
+    spec: ClockSpec, st: ClockState, day: date, before: WorkingCalendar, after: WorkingCalendar
+) -> ClockState | None:
+    """The clock after the admin changed whether ``day`` is a working day (``before`` → ``after``), or
+    None when the change does not concern it.
+
+    Only a *running* clock counted in working days whose window holds the day (``counted_from < day <=
+    due_date``) moves, by one working day: a day lost (made a day off) gives the next working day after
+    the old due date, a day gained (made a working day) the previous working day before it, both on the
+    new calendar. Its reminders are scheduled again (those already sent stay sent). A paused clock needs
+    nothing (it counts its remaining days on the calendar of the day it resumes); a breached or stopped
+    clock stays as recorded; a calendar-day limit does not see holidays.
+    """
+    if st.status != RUNNING or st.limit_unit != "working" or st.due_date is None:
+        return None
+    working = after.is_working_day(day)
+    if working == before.is_working_day(day) or not st.counted_from < day <= st.due_date:
+        return None
+    due = after.previous_working_day(st.due_date) if working else after.next_working_day(st.due_date)
+    return schedule(spec, replace(st, due_date=due, due_at=after.day_end_utc(due)), after)
 
 
 @dataclass(frozen=True)

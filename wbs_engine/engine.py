@@ -230,8 +230,13 @@ class WbsEngine:
         return Actor(username="pelapor", kind="reporter", case_id=case.id), case
 
     # -- lookups ----------------------------------------------------------------------------------
-    def get_case(self, session: Session, number: str) -> Case:
-        case = session.exec(select(Case).where(Case.number == number.strip().upper())).first()
+    def get_case(self, session: Session, number: str, *, lock: bool = False) -> Case:
+        """The case by its number. ``lock``: take the case's write lock first, as every write to a case
+        does (see ``_case_for_write``)."""
+        stmt = select(Case).where(Case.number == number.strip().upper())
+        if lock:
+            stmt = stmt.with_for_update(key_share=True)
+        case = session.exec(stmt).first()
         if case is None:
             raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
         return case
@@ -489,7 +494,7 @@ class WbsEngine:
         current: dict[str, clocks.ClockState] = {}
         for r in conn.execute(_CLOCKS_OF, {"case_id": case.id}):
             ids[r.name] = r.id
-            current[r.name] = _row_to_state(r)
+            current[r.name] = clocks.from_row(r)
         changes = clocks.on_transition(
             defn.clocks, current, from_state, to_state, now, cal, self._clock_data(case, clean), final=st.final
         )
@@ -543,7 +548,7 @@ class WbsEngine:
             raise ValidationFailed({"pesan": ("isi 2–5000 karakter", "write 2–5000 characters")})
         with unit_of_work(self.db) as s:
             self.check_keys_in(s)
-            case = self.get_case(s, number)
+            case = self.get_case(s, number, lock=True)
             defn = self.workflow(s, case).definition
             roles = actor.roles_for(case)
             if actor.kind == "user" and actor.username in (case.recused or []):
@@ -661,8 +666,14 @@ class WbsEngine:
         return {**(case.data or {}), **clean}
 
     def _case_for_write(self, s: Session, number: str) -> CaseRecord:
-        """The case as a detached value (Core read): the fire path writes it back with one UPDATE."""
-        row = s.connection().execute(_CASE_BY_NUMBER, {"number": number.strip().upper()}).first()
+        """The case as a detached value (Core read): the fire path writes it back with one UPDATE.
+
+        The read takes the case's write lock (``FOR NO KEY UPDATE`` on PostgreSQL; SQLite's ``BEGIN
+        IMMEDIATE`` already serialises writers and ignores the clause). Every write to a case takes this
+        lock first, then touches the case's clock rows: the fire, ``post_message``, the sweep (which skips a
+        locked case) and the holiday recompute. Reading the clocks unlocked let a fire overwrite a breach
+        the sweep had just written."""
+        row = s.connection().execute(_CASE_BY_NUMBER_FOR_WRITE, {"number": number.strip().upper()}).first()
         if row is None:
             raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
         return CaseRecord(**row._mapping)
@@ -683,7 +694,7 @@ class WbsEngine:
         conn = s.connection()
         log = []
         for ch in changes:
-            values = _state_values(ch.state)
+            values = clocks.row_values(ch.state)
             if ch.name in ids:
                 conn.execute(_UPDATE_CLOCK, {**values, "b_id": ids[ch.name]})
             else:
@@ -707,7 +718,9 @@ _BUMP_VERSION = (
     .values(version=sa.bindparam("version"))
 )
 _CASE_COLUMNS = tuple(c.name for c in _cases.columns)
-_CASE_BY_NUMBER = sa.select(_cases).where(_cases.c.number == sa.bindparam("number"))
+_CASE_BY_NUMBER_FOR_WRITE = (
+    sa.select(_cases).where(_cases.c.number == sa.bindparam("number")).with_for_update(key_share=True)
+)
 _CASE_MUTABLE = (
     "sealed_fields",
     "state",
@@ -727,23 +740,7 @@ _WRITE_CASE = (
     .where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
     .values({c: sa.bindparam(c) for c in (*_CASE_MUTABLE, "version")})
 )
-_CLOCK_STATE_COLUMNS = (
-    "status",
-    "limit_days",
-    "limit_unit",
-    "counted_from",
-    "started_at",
-    "due_date",
-    "due_at",
-    "paused_at",
-    "remaining_days",
-    "stopped_at",
-    "breached_at",
-    "extensions",
-    "reminders_done",
-    "next_action",
-    "next_action_at",
-)
+_CLOCK_STATE_COLUMNS = clocks.STATE_COLUMNS
 _CLOCKS_OF = sa.select(_clocks).where(_clocks.c.case_id == sa.bindparam("case_id"))
 _INSERT_CLOCK = sa.insert(_clocks)
 _UPDATE_CLOCK = (
@@ -751,21 +748,3 @@ _UPDATE_CLOCK = (
     .where(_clocks.c.id == sa.bindparam("b_id"))
     .values({c: sa.bindparam(c) for c in _CLOCK_STATE_COLUMNS})
 )
-
-
-def _state_values(st: clocks.ClockState) -> dict[str, Any]:
-    values = {c: getattr(st, c) for c in _CLOCK_STATE_COLUMNS}
-    values["reminders_done"] = list(st.reminders_done)
-    return values
-
-
-def _row_to_state(r: Any) -> clocks.ClockState:
-    """A clock's state from a ``Clock`` row or a Core row of ``case_clock`` (the inverse of _state_values)."""
-    values = {c: getattr(r, c) for c in _CLOCK_STATE_COLUMNS}
-    values["reminders_done"] = tuple(r.reminders_done or ())
-    return clocks.ClockState(name=r.name, **values)
-
-
-def _state_to_row(st: clocks.ClockState, r: Clock) -> None:
-    for column, value in _state_values(st).items():
-        setattr(r, column, value)

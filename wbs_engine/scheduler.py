@@ -9,8 +9,13 @@ Rules (ARCHITECTURE.md):
   is inserted first, then the audit event, the outbox rows, a fire through the engine if the workflow asks
   for one, and the clock row moved on to its next action. A crash leaves nothing half-done; a repeat (a
   second instance, a re-run after a crash) hits the unique constraint and does nothing.
-* On PostgreSQL several instances split the work with ``SELECT … FOR UPDATE SKIP LOCKED``; SQLite has one
-  writer at a time (``BEGIN IMMEDIATE``).
+* Every write to a case takes the case row's lock first, then its clock rows (the engine's fire and
+  ``post_message``, the holiday recompute, and this sweep), so they are ordered and cannot deadlock. On
+  PostgreSQL the sweep takes the case with ``FOR NO KEY UPDATE SKIP LOCKED``: a case another transaction
+  holds (a user's fire, another sweeping instance) is skipped as *busy* and done by the next sweep. SQLite
+  has one writer at a time (``BEGIN IMMEDIATE``).
+* Outbox delivery never holds a transaction while it talks to the SMTP server: it leases a row (short
+  transaction), sends, then records the result (another short transaction). See :func:`deliver_outbox`.
 * Mail never carries the reporter's identity or the report's text (the templates in :mod:`notify` avoid it).
 """
 
@@ -19,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -38,6 +43,12 @@ log = logging.getLogger("wbs_engine.scheduler")
 
 TIMEZONE = "Asia/Jakarta"
 MAX_TRIES = 3  # per clock and sweep, for transient conflicts (another writer on the same case)
+
+#: How long an outbox row taken for sending belongs to its deliverer (status ``sending``, the expiry in
+#: ``next_attempt_at``). A deliverer that dies before recording the result leaves the row to be taken
+#: again once this has passed. Well above what one SMTP exchange may take (20 s per socket operation).
+SEND_LEASE = timedelta(minutes=5)
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
 #: Test hook: called inside a clock's transaction after its action is done and before the commit.
 #: Crash tests set it to kill the process at that point; production leaves it None.
@@ -65,6 +76,7 @@ class SweepReport:
     fired: int = 0
     fire_refused: int = 0
     duplicates: int = 0
+    busy: int = 0  # due, but the case was held by another transaction: left to the next sweep
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -79,7 +91,7 @@ class SweepReport:
     def summary(self, lang: str = "id") -> list[str]:
         en = lang == "en"
         lines: list[str] = []
-        if not self.items and not self.errors:
+        if not self.items and not self.errors and not self.busy:
             lines.append("Nothing due." if en else "Tidak ada yang jatuh tempo.")
             if self.duplicates:
                 lines.append(
@@ -94,13 +106,13 @@ class SweepReport:
             lines.append(
                 f"{self.reminders} reminder(s), {self.breaches} breach(es), {self.fired} automatic "
                 f"transition(s), {self.fire_refused} refused, {self.duplicates} already done, "
-                f"{len(self.errors)} error(s)."
+                f"{self.busy} busy (left to the next sweep), {len(self.errors)} error(s)."
             )
         else:
             lines.append(
                 f"{self.reminders} pengingat, {self.breaches} pelanggaran batas waktu, {self.fired} "
                 f"transisi otomatis, {self.fire_refused} ditolak, {self.duplicates} sudah dikerjakan, "
-                f"{len(self.errors)} galat."
+                f"{self.busy} sedang diubah (dikerjakan sweep berikutnya), {len(self.errors)} galat."
             )
         lines.extend(("Error: " if en else "Galat: ") + e for e in self.errors)
         return lines
@@ -175,33 +187,55 @@ def sweep(engine: WbsEngine, *, limit: int = 500) -> SweepReport:
                 if tries[clock_id] >= MAX_TRIES:
                     exclude.add(clock_id)
                     report.errors.append(f"clock {clock_id}: gave up after {MAX_TRIES} conflicting attempts")
-            elif outcome in ("busy", "error"):
+            elif outcome == "busy":
+                exclude.add(clock_id)
+                report.busy += 1
+            elif outcome in ("gone", "error"):
                 exclude.add(clock_id)
     return report
 
 
-def _claim(engine: WbsEngine, s: Session, clock_id: int, now: datetime) -> Clock | None:
+def _claim(engine: WbsEngine, s: Session, clock_id: int, now: datetime) -> tuple[Case, Clock] | str:
+    """Take the clock's case, then the clock if it is still due: ``(case, clock)``, or ``"busy"`` (another
+    transaction holds the case; PostgreSQL, SKIP LOCKED) or ``"gone"`` (no longer due: done meanwhile,
+    stopped, paused or moved by a fire).
+
+    The case row is locked first, as every writer of a case does (the engine's fire reads it ``FOR NO KEY
+    UPDATE`` before its clocks); the clock is read again after that, so what the sweep acts on is what the
+    last committed fire left."""
+    pg = _is_pg(engine)
+    case_id = s.exec(select(Clock.case_id).where(Clock.id == clock_id)).first()
+    if case_id is None:
+        return "gone"
+    case_stmt = select(Case).where(Case.id == case_id)
+    if pg:
+        case_stmt = case_stmt.with_for_update(key_share=True, skip_locked=True)
+    case = s.exec(case_stmt).first()
+    if case is None:
+        return "busy"
     stmt = select(Clock).where(Clock.id == clock_id, Clock.status == clocks.RUNNING, Clock.next_action_at <= now)
-    if _is_pg(engine):
-        stmt = stmt.with_for_update(skip_locked=True)
-    return s.exec(stmt).first()
+    if pg:
+        stmt = stmt.with_for_update(key_share=True)
+    row = s.exec(stmt).first()
+    return "gone" if row is None else (case, row)
 
 
 def _sweep_one(engine: WbsEngine, clock_id: int, now: datetime, cal: WorkingCalendar, report: SweepReport) -> str:
-    """One clock action in one transaction. Returns done | busy | duplicate | retry | error."""
+    """One clock action in one transaction. Returns done | busy | gone | duplicate | retry | error."""
     item: SweepItem | None = None
     counts: dict[str, int] = {}
     claimed: tuple[str, datetime] | None = None
     try:
         with unit_of_work(engine.db) as s:
-            row = _claim(engine, s, clock_id, now)
-            if row is None:
-                return "busy"  # locked by another instance, or already moved on
+            got = _claim(engine, s, clock_id, now)
+            if isinstance(got, str):
+                return got
+            case, row = got
             action, due = row.next_action or "breach", row.next_action_at
             claimed = (action, due)
             s.add(ClockAction(clock_id=row.id, action=action, due_at=due, done_at=now))
             s.flush()  # the unique (clock, action, due time) turns a repeat into an IntegrityError here
-            item, counts = _act(engine, s, row, action, now, cal)
+            item, counts = _act(engine, s, case, row, action, now, cal)
             if _before_commit is not None:
                 _before_commit(s, row, action)
     except IntegrityError as exc:
@@ -237,35 +271,31 @@ def _skip_done(
         ).first()
         if done is None:
             return False
-        row = _claim(engine, s, clock_id, now)
-        if row is None or (row.next_action, row.next_action_at) != claimed:
+        got = _claim(engine, s, clock_id, now)
+        if isinstance(got, str) or (got[1].next_action, got[1].next_action_at) != claimed:
             return True
-        case = s.get(Case, row.case_id)
-        spec = engine.workflow(s, case).definition.clocks.get(row.name) if case else None
+        case, row = got
+        spec = engine.workflow(s, case).definition.clocks.get(row.name)
         _advance(engine, row, claimed[0], spec, now, cal)
         s.add(row)
         return True
 
 
 def _advance(engine: WbsEngine, row: Clock, action: str, spec, now: datetime, cal: WorkingCalendar) -> None:
-    from .engine import _row_to_state, _state_to_row
-
-    st = _row_to_state(row)
+    st = clocks.from_row(row)
     if action.startswith("remind:") and spec is not None:
         st = clocks.mark_reminded(spec, st, int(action.split(":", 1)[1]), cal)
     else:
         st = clocks.mark_breached(st, now)
-    _state_to_row(st, row)
+    for column, value in clocks.row_values(st).items():
+        setattr(row, column, value)
 
 
 def _act(
-    engine: WbsEngine, s: Session, row: Clock, action: str, now: datetime, cal: WorkingCalendar
+    engine: WbsEngine, s: Session, case: Case, row: Clock, action: str, now: datetime, cal: WorkingCalendar
 ) -> tuple[SweepItem, dict[str, int]]:
     from .engine import Actor
 
-    case = s.get(Case, row.case_id)
-    if case is None:
-        raise WbsError(f"clock {row.id}: case {row.case_id} is gone", f"clock {row.id}: case {row.case_id} is gone")
     defn = engine.workflow(s, case).definition
     spec = defn.clocks.get(row.name)
     if spec is None:
@@ -362,47 +392,120 @@ def _act(
 
 
 def deliver_outbox(engine: WbsEngine, mailer: Any, *, limit: int = 100) -> DeliveryReport:
-    """Send pending outbox rows due now; one transaction per row (claimed with SKIP LOCKED on PG)."""
-    now = engine.now()
+    """Send the outbox rows due now (the engine's clock), oldest first, each in three steps so that no
+    database transaction is open while the SMTP server is talked to (on SQLite a write transaction locks
+    the whole database, and ``Mailer.send`` may take 20 s per socket operation):
+
+    1. **lease** (short write transaction): the row, ``pending`` and due, becomes ``sending`` with the
+       lease's expiry (``SEND_LEASE`` from now) in ``next_attempt_at``, and the attempt is counted. On
+       PostgreSQL the row is read with ``SKIP LOCKED``, so several deliverers never lease the same row;
+    2. **send**, with no transaction open;
+    3. **record** (short write transaction): ``sent``; or, on an error, back to ``pending`` with the next
+       backoff time (``notify.BACKOFF``), or ``failed`` after the last one. Only the lease's holder records:
+       the attempt number is its token, so a deliverer whose lease ran out (and whose row another delivery
+       took) changes nothing.
+
+    A ``sending`` row whose lease has run out is due again: its deliverer died between sending and
+    recording (or hung past the lease). Delivery is therefore **at least once**: a crash between the SMTP
+    server accepting a message and the record sends that message at most once more, by the first delivery
+    after the lease ran out, never sooner. A row whose last allowed attempt (``len(BACKOFF) + 1``) never
+    came back is marked ``failed`` instead of being taken again.
+    """
     report = DeliveryReport()
     with unit_of_work(engine.db, write=False) as s:
         ids = list(
             s.exec(
                 select(Outbox.id)
-                .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+                .where(_deliverable(engine.now()))
                 .order_by(Outbox.next_attempt_at, Outbox.id)
                 .limit(limit)
             ).all()
         )
     for oid in ids:
-        with unit_of_work(engine.db) as s:
-            stmt = select(Outbox).where(Outbox.id == oid, Outbox.status == "pending", Outbox.next_attempt_at <= now)
-            if _is_pg(engine):
-                stmt = stmt.with_for_update(skip_locked=True)
-            row = s.exec(stmt).first()
-            if row is None:
-                continue
-            try:
-                recipient = row.recipient
-                if recipient.startswith(notify.VAULT_PREFIX):
-                    recipient = engine.keyring.open_office(recipient.removeprefix(notify.VAULT_PREFIX))
-                mailer.send(recipient, row.subject, row.body, row.lang)
-            except Exception as exc:  # SMTP down, refused address, bad key …: retry with backoff
-                row.attempts += 1
-                row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                nxt = notify.next_attempt(now, row.attempts)
-                if nxt is None:
-                    row.status = "failed"
-                    report.failed += 1
-                else:
-                    row.next_attempt_at = nxt
-                    report.retried += 1
-                report.errors.append(f"outbox {row.id} ({row.kind}): {row.last_error}")
-            else:
-                row.status, row.sent_at, row.attempts = "sent", now, row.attempts + 1
-                report.sent += 1
-            s.add(row)
+        lease = _lease(engine, oid, report)
+        if lease is None:
+            continue  # taken by another deliverer, or no longer due
+        try:
+            recipient = lease.recipient
+            if recipient.startswith(notify.VAULT_PREFIX):
+                recipient = engine.keyring.open_office(recipient.removeprefix(notify.VAULT_PREFIX))
+            mailer.send(recipient, lease.subject, lease.body, lease.lang)
+        except Exception as exc:  # SMTP down, refused address, bad key …: retry with backoff
+            _record(engine, lease, f"{type(exc).__name__}: {exc}"[:500], report)
+        else:
+            _record(engine, lease, None, report)
     return report
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """An outbox row taken for sending: what to send, and the attempt number that identifies the lease."""
+
+    id: int
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    lang: str
+    attempt: int
+
+
+def _deliverable(now: datetime):
+    """Rows to send: pending and due, or leased with the lease run out."""
+    return Outbox.status.in_((PENDING, SENDING)) & (Outbox.next_attempt_at <= now)
+
+
+def _lease(engine: WbsEngine, oid: int, report: DeliveryReport) -> _Lease | None:
+    now = engine.now()
+    with unit_of_work(engine.db) as s:
+        stmt = select(Outbox).where(Outbox.id == oid, _deliverable(now))
+        if _is_pg(engine):
+            stmt = stmt.with_for_update(skip_locked=True)
+        row = s.exec(stmt).first()
+        if row is None:
+            return None
+        if row.status == SENDING and row.attempts > len(notify.BACKOFF):
+            # every attempt used and the last one never came back (a message that kills its deliverer
+            # must not be retried every few minutes for ever): as after the last failed attempt
+            row.status, row.last_error = FAILED, f"lease ran out after attempt {row.attempts} (deliverer died)"
+            s.add(row)
+            report.failed += 1
+            report.errors.append(f"outbox {row.id} ({row.kind}): {row.last_error}")
+            return None
+        row.status, row.next_attempt_at, row.attempts = SENDING, now + SEND_LEASE, row.attempts + 1
+        s.add(row)
+        return _Lease(row.id, row.kind, row.recipient, row.subject, row.body, row.lang, row.attempts)
+
+
+_outbox = Outbox.__table__
+
+
+def _record(engine: WbsEngine, lease: _Lease, error: str | None, report: DeliveryReport) -> None:
+    """Record the result of a send, if the lease is still ours (conditional UPDATE)."""
+    now = engine.now()
+    values: dict[str, Any]
+    if error is None:
+        values, outcome = {"status": SENT, "sent_at": now}, "sent"
+    else:
+        nxt = notify.next_attempt(now, lease.attempt)
+        if nxt is None:
+            values, outcome = {"status": FAILED, "last_error": error}, "failed"
+        else:
+            values, outcome = {"status": PENDING, "next_attempt_at": nxt, "last_error": error}, "retried"
+    stmt = (
+        _outbox.update()
+        .where(_outbox.c.id == lease.id, _outbox.c.status == SENDING, _outbox.c.attempts == lease.attempt)
+        .values(**values)
+    )
+    with unit_of_work(engine.db) as s:
+        mine = s.connection().execute(stmt).rowcount == 1
+    if not mine:
+        log.warning("outbox %s: lease ran out during the send; the delivery that took the row records it", lease.id)
+        report.errors.append(f"outbox {lease.id} ({lease.kind}): lease ran out during the send, result not recorded")
+        return
+    setattr(report, outcome, getattr(report, outcome) + 1)
+    if error is not None:
+        report.errors.append(f"outbox {lease.id} ({lease.kind}): {error}")
 
 
 # --- daily digest --------------------------------------------------------------------------------

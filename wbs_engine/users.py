@@ -1,18 +1,20 @@
-"""Staff accounts, role grants and office holidays: the administrative writes outside a case's workflow."""
+"""Staff accounts, role grants and office holidays: the administrative writes outside a case's workflow
+(and, for holidays, the due dates of the running clocks they move)."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import date, datetime
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from . import audit
+from . import audit, clocks
+from .calendar import WorkingCalendar
 from .crypto import hash_password
 from .db import unit_of_work
 from .engine import Grant, WbsEngine
 from .errors import ValidationFailed
-from .models import Holiday, RoleGrant, Unit, User
+from .models import Case, Clock, Holiday, RoleGrant, Unit, User
 from .roles import GRANTABLE_ROLES
 
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
@@ -120,22 +122,125 @@ def ensure_unit(engine: WbsEngine, code: str, name: str, email: str | None = Non
             s.add(Unit(code=code, name=name, email=email))
 
 
-def set_holiday(engine: WbsEngine, day: date, kind: str, name: str, actor: str = "admin") -> None:
+def set_holiday(engine: WbsEngine, day: date, kind: str, name: str, actor: str = "admin") -> int:
+    """Make ``day`` a day off for this office (``closed``) or a working day (``open``: an office day off
+    taken back, or work on a national holiday / cuti bersama), and move the running clocks it concerns.
+    Returns how many clocks moved.
+
+    One transaction: the ``holiday`` row, then, if the day really changed between working and not, every
+    running working-day clock whose window holds the day (``counted_from < day <= due_date``) gets the
+    due date :func:`clocks.on_calendar_change` gives on the new calendar, its reminders rescheduled, and a
+    ``clock_recomputed`` event on its case's chain (actor: the admin); last, ``holiday_set`` on the system
+    chain. Each affected case is locked first (case row, then its clocks, in case order), as every writer
+    of a case does, so a concurrent fire or sweep waits for the new due dates or comes after them.
+
+    The calendar before the change is read fresh from the database (not the engine's cached copy), and
+    the one after it is derived from it; the engine's cache is dropped once the change is committed.
+    Another process keeps its cached calendar for up to ``WbsEngine.CACHE_TTL`` seconds.
+    """
     if not name.strip():
         raise ValidationFailed({"name": ("wajib diisi", "is required")})
-    now = engine.now()
-    with unit_of_work(engine.db) as s:
-        row = s.exec(select(Holiday).where(Holiday.day == day)).first()
-        if row is None:
-            row = Holiday(day=day, kind=kind, name=name.strip(), created_by=actor, created_at=now)
-        row.kind, row.name = kind, name.strip()
-        s.add(row)
-        audit.append(
-            s,
-            chain=audit.SYSTEM_CHAIN,
-            kind="holiday_set",
-            actor=actor,
-            now=now,
-            payload={"day": day, "kind": kind, "name": name.strip()},
+    if kind not in ("closed", "open"):
+        raise ValidationFailed(
+            {"kind": ("pilih 'closed' (libur) atau 'open' (hari kerja)", "choose 'closed' (day off) or 'open'")}
         )
-    engine.invalidate_calendar()
+    now = engine.now()
+    try:
+        with unit_of_work(engine.db) as s:
+            engine.invalidate_calendar()
+            before = engine.calendar(s)
+            row = s.exec(select(Holiday).where(Holiday.day == day)).first()
+            if row is None:
+                row = Holiday(day=day, kind=kind, name=name.strip(), created_by=actor, created_at=now)
+            row.kind, row.name = kind, name.strip()
+            s.add(row)
+            after = _with_day(before, day, kind, name.strip())
+            moved = 0
+            if before.is_working_day(day) != after.is_working_day(day):
+                moved = _move_clocks(engine, s, day, before, after, actor, now)
+            audit.append(
+                s,
+                chain=audit.SYSTEM_CHAIN,
+                kind="holiday_set",
+                actor=actor,
+                now=now,
+                payload={"day": day, "kind": kind, "name": name.strip(), "clocks_moved": moved},
+            )
+    finally:
+        engine.invalidate_calendar()
+    return moved
+
+
+def _with_day(cal: WorkingCalendar, day: date, kind: str, name: str) -> WorkingCalendar:
+    """``cal`` with the office's decision about ``day`` replaced (one ``holiday`` row per day, as the engine
+    reads them: ``closed`` adds a day off, ``open`` makes the day a working day)."""
+    added, removed = dict(cal.added), set(cal.removed)
+    if kind == "closed":
+        added[day] = name
+        removed.discard(day)
+    else:
+        added.pop(day, None)
+        removed.add(day)
+    return WorkingCalendar(
+        added,
+        removed,
+        include_cuti_bersama=cal.include_cuti_bersama,
+        office_close=cal.office_close,
+        office_open=cal.office_open,
+    )
+
+
+def _move_clocks(
+    engine: WbsEngine,
+    s: Session,
+    day: date,
+    before: WorkingCalendar,
+    after: WorkingCalendar,
+    actor: str,
+    now: datetime,
+) -> int:
+    def concerned(stmt):
+        return stmt.where(
+            Clock.status == clocks.RUNNING,
+            Clock.limit_unit == "working",
+            Clock.counted_from < day,
+            Clock.due_date >= day,
+        )
+
+    case_ids = s.exec(concerned(select(Clock.case_id)).distinct().order_by(Clock.case_id)).all()
+    moved = 0
+    for case_id in case_ids:
+        # the case row first, then its clocks (FOR NO KEY UPDATE on PostgreSQL; SQLite: BEGIN IMMEDIATE)
+        case = s.exec(select(Case).where(Case.id == case_id).with_for_update(key_share=True)).one()
+        specs = engine.workflow(s, case).definition.clocks
+        rows = s.exec(
+            concerned(select(Clock).where(Clock.case_id == case_id)).order_by(Clock.id).with_for_update(key_share=True)
+        ).all()
+        for row in rows:
+            spec = specs.get(row.name)
+            old = clocks.from_row(row)
+            new = clocks.on_calendar_change(spec, old, day, before, after) if spec is not None else None
+            if new is None:
+                continue
+            for column, value in clocks.row_values(new).items():
+                setattr(row, column, value)
+            s.add(row)
+            audit.append(
+                s,
+                chain=case.number,
+                case_id=case.id,
+                kind="clock_recomputed",
+                actor=actor,
+                actor_role="admin",
+                now=now,
+                payload={
+                    "clock": row.name,
+                    "day": day.isoformat(),
+                    "made": "working_day" if after.is_working_day(day) else "holiday",
+                    "due_before": old.due_date.isoformat(),
+                    "due_after": new.due_date.isoformat(),
+                },
+            )
+            moved += 1
+    s.flush()
+    return moved

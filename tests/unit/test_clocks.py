@@ -117,6 +117,83 @@ def test_extend_moves_due_date_and_reopens_breached_clock():
     ext = clocks.extend(s, st, clocks.Duration(working_days=30), CAL)
     assert ext.status == clocks.RUNNING and ext.extensions == 1
     assert CAL.working_days_between(st.due_date, ext.due_date) == 30
+    assert ext.breached_at == st.breached_at  # the missed deadline stays on record
+    assert ext.next_action == "remind:1"  # reminders start over for the new deadline
+
+
+def test_a_second_breach_keeps_the_first_breach_time_and_the_outcome_stays_late():
+    """``extend`` used to clear ``breached_at``, so work finished inside an extension granted after a
+    missed deadline was recorded as on time."""
+    s = spec(limit={"working_days": 30})
+    first = wib(2026, 7, 20)
+    st = clocks.mark_breached(clocks.start(s, "inv", wib(2026, 6, 1), CAL, {}), first)
+    ext = clocks.extend(s, st, clocks.Duration(working_days=30), CAL)
+    again = clocks.mark_breached(ext, wib(2026, 9, 1))
+    assert again.status == clocks.BREACHED and again.breached_at == first
+    in_time = clocks.stop(ext, wib(2026, 7, 22))  # within the extension
+    assert in_time.stopped_at < in_time.due_at and in_time.outcome == "late"
+
+
+# --- a day off added or taken back by the admin -----------------------------------------------------
+
+WED_4, THU_5 = date(2026, 3, 4), date(2026, 3, 5)
+OFF_WED_4 = WorkingCalendar({WED_4: "Hari jadi kantor"})
+
+
+def test_day_off_inside_the_window_moves_the_due_date_to_the_next_working_day():
+    s = spec()
+    st = clocks.start(s, "v", wib(2026, 3, 2), CAL, {})  # Mon 2 Mar: 3, 4, 5 → due Thu 5 Mar
+    moved = clocks.on_calendar_change(s, st, WED_4, CAL, OFF_WED_4)
+    assert moved.due_date == date(2026, 3, 6) and moved.due_at == OFF_WED_4.day_end_utc(date(2026, 3, 6))
+    assert (moved.next_action, moved.next_action_at) == ("remind:1", OFF_WED_4.day_start_utc(THU_5))
+    assert (moved.counted_from, moved.started_at, moved.status) == (st.counted_from, st.started_at, clocks.RUNNING)
+    back = clocks.on_calendar_change(s, moved, WED_4, OFF_WED_4, CAL)
+    assert back == st
+
+
+def test_losing_the_due_day_itself_and_getting_it_back():
+    s = spec()
+    st = clocks.start(s, "v", wib(2026, 3, 2), CAL, {})
+    off = WorkingCalendar({THU_5: None})
+    moved = clocks.on_calendar_change(s, st, THU_5, CAL, off)
+    assert moved.due_date == date(2026, 3, 6)
+    # the way back is counted on the new calendar, where Thu 5 is a working day again
+    assert clocks.on_calendar_change(s, moved, THU_5, off, CAL).due_date == THU_5
+
+
+def test_a_national_holiday_made_a_working_day_moves_the_due_date_earlier():
+    s = spec(limit={"working_days": 5})
+    st = clocks.start(s, "v", wib(2026, 3, 16), CAL, {})  # Mon 16 Mar, then the Nyepi/Idul Fitri block
+    assert st.due_date == date(2026, 3, 30)  # 17 (1), 25 (2), 26 (3), 27 (4), 30 (5)
+    works_18 = WorkingCalendar(removed=[date(2026, 3, 18)])  # the office works on the cuti bersama
+    moved = clocks.on_calendar_change(s, st, date(2026, 3, 18), CAL, works_18)
+    assert moved.due_date == date(2026, 3, 27)
+    assert works_18.working_days_between(st.counted_from, moved.due_date) == 5
+
+
+def test_what_a_calendar_change_leaves_alone():
+    s = spec()
+    st = clocks.start(s, "v", wib(2026, 3, 2), CAL, {})  # counted from Mon 2, due Thu 5 Mar
+    for day in (date(2026, 3, 2), date(2026, 3, 6), date(2026, 2, 27)):  # not in (counted_from, due]
+        assert clocks.on_calendar_change(s, st, day, CAL, WorkingCalendar({day: None})) is None
+    saturday = date(2026, 3, 7)
+    assert clocks.on_calendar_change(s, st, saturday, CAL, WorkingCalendar({saturday: None})) is None
+    assert clocks.on_calendar_change(s, st, WED_4, CAL, CAL) is None  # the day did not change
+    paused = clocks.pause(s, st, wib(2026, 3, 3), CAL)
+    breached = clocks.mark_breached(st, wib(2026, 3, 6))
+    stopped = clocks.stop(st, wib(2026, 3, 3))
+    for other in (paused, breached, stopped):
+        assert clocks.on_calendar_change(s, other, WED_4, CAL, OFF_WED_4) is None
+    cal_days = clocks.start(spec(limit={"calendar_days": 7}, remind=[]), "c", wib(2026, 3, 2), CAL, {})
+    assert clocks.on_calendar_change(s, cal_days, WED_4, CAL, OFF_WED_4) is None
+
+
+def test_row_values_round_trip():
+    st = clocks.mark_reminded(spec(), clocks.start(spec(), "v", wib(2026, 3, 2), CAL, {}), 1, CAL)
+    values = clocks.row_values(st)
+    assert values["reminders_done"] == [1] and "name" not in values
+    row = type("Row", (), {"name": "v", **values})()
+    assert clocks.from_row(row) == st
 
 
 def test_started_late_only_when_the_limit_had_passed_at_the_start():
