@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wbs_engine.scheduler")
 
+#: The default zone of the daily jobs; :func:`build_scheduler` uses the office's (``Settings.timezone``).
 TIMEZONE = "Asia/Jakarta"
 MAX_TRIES = 3  # per clock and sweep, for transient conflicts (another writer on the same case)
 
@@ -509,7 +510,7 @@ def checkpoint_job(engine: WbsEngine) -> None:
 
 def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
     """An APScheduler 3.x scheduler (not started): sweep every minute, outbox every 30 s (with a mailer),
-    digest daily at 07:00 WIB, audit checkpoint daily at 23:30 WIB."""
+    digest daily at 07:00 and audit checkpoint daily at 23:30, both in the office's zone (WBS_TIMEZONE)."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
@@ -518,7 +519,8 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
     if mailer is None and engine.settings.smtp_url:
         mailer = notify.Mailer(engine.settings.smtp_url, engine.settings.mail_from)
     cls = BlockingScheduler if blocking else BackgroundScheduler
-    sched = cls(timezone=TIMEZONE, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300})
+    zone, zone_label = engine.settings.timezone or TIMEZONE, engine.settings.zone_label
+    sched = cls(timezone=zone, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300})
     common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
     sched.add_job(
         _guarded("sweep", lambda: sweep(engine)),
@@ -537,16 +539,16 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
         )
     sched.add_job(
         _guarded("digest", lambda: daily_digest(engine)),
-        CronTrigger(hour=7, minute=0, timezone=TIMEZONE),
+        CronTrigger(hour=7, minute=0, timezone=zone),
         id="digest",
-        name="daily digest (07:00 WIB)",
+        name=f"daily digest (07:00 {zone_label})",
         **common,
     )
     sched.add_job(
         _guarded("checkpoint", lambda: checkpoint_job(engine)),
-        CronTrigger(hour=23, minute=30, timezone=TIMEZONE),
+        CronTrigger(hour=23, minute=30, timezone=zone),
         id="checkpoint",
-        name="audit checkpoint (23:30 WIB)",
+        name=f"audit checkpoint (23:30 {zone_label})",
         **common,
     )
     return sched
