@@ -682,7 +682,7 @@ def _fail(lang: str, id_prefix: str, en_prefix: str, text: str) -> None:
 def main(args: list[str] | None = None) -> None:
     """Entry point: turn every user error into one line and exit code 2.
 
-    ``args`` defaults to ``sys.argv[1:]``; tests pass their own (through click's ``CliRunner``)."""
+    ``args`` defaults to ``sys.argv[1:]``, where the shell puts them."""
     args = sys.argv[1:] if args is None else list(args)
     lang = _lang_from_argv(args)
     try:
@@ -712,8 +712,8 @@ def main(args: list[str] | None = None) -> None:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         _fail(lang, "Galat: basis data tidak dapat dipakai — ", "Error: the database is not usable — ", reason)
     except OSError as exc:  # a file or directory the settings point at cannot be used
-        where = f": {exc.filename}" if exc.filename else ""
-        _fail(lang, "Galat: berkas tidak dapat dipakai — ", "Error: a file is not usable — ", f"{exc.strerror}{where}")
+        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        _fail(lang, "Galat: berkas tidak dapat dipakai — ", "Error: a file is not usable — ", what)
 
 
 if __name__ == "__main__":

@@ -127,6 +127,12 @@ def test_sqlite_file_under_a_regular_file_names_the_database_setting(tmp_path):
     one_line_error(res, f"{tmp_path}/a-file/db", "WBS_DATABASE_URL")
 
 
+def test_key_file_that_cannot_be_read_is_one_line(tmp_path):
+    (tmp_path / "secret.key").mkdir()  # e.g. a bad volume mount
+    res = run_wbs("init-db", env={"WBS_INSTANCE_DIR": str(tmp_path)})
+    one_line_error(res, "Is a directory", str(tmp_path / "secret.key"))
+
+
 @pytest.mark.parametrize(
     "name, value, needle",
     [
@@ -277,3 +283,9 @@ def test_now_without_offset_is_office_time(office, tmp_path):
     finally:
         db.close()
     assert datetime.fromisoformat(sealed).replace(tzinfo=UTC) == datetime(2026, 3, 20, 0, 0, tzinfo=UTC)
+
+
+def test_help_names_the_timezone_setting():
+    out = run_wbs("--help").stdout
+    assert "WBS_TIMEZONE" in out and "WITA" in out
+    assert "office time" in run_wbs("sweep", "--help").stdout
