@@ -1,15 +1,19 @@
-"""Working-day (hari kerja, HK) calendar for deadline computation in Asia/Jakarta.
+"""Working-day (hari kerja, HK) calendar for deadline computation in the office's time zone.
+
+The zone is a parameter (the ``WBS_TIMEZONE`` setting: WIB ``Asia/Jakarta``, the default, WITA
+``Asia/Makassar`` or WIT ``Asia/Jayapura``); office hours, "today" and the end of a due date are
+wall-clock times in that zone. Holidays are national, so they are the same in every zone.
 
 Counting rule used by every deadline in the engine:
 
     Day 1 is the working day after the triggering event; an event after office hours
-    (default 16:00 WIB) counts from the next working day.
+    (default 16:00 local time) counts from the next working day.
 
 So a deadline of *n* HK for an event at ``moment`` is
 ``cal.add_working_days(cal.effective_date(moment), n)``, and it has passed at
 ``cal.day_end_utc(due_date)`` (local midnight at the end of the due date).
 
-A working day is Monday–Friday in Asia/Jakarta that is neither a national public holiday
+A working day is Monday–Friday that is neither a national public holiday
 nor a *cuti bersama* (collective leave day set each year by the joint ministerial decree,
 SKB 3 Menteri). Holiday data comes from the python ``holidays`` package, country ``ID``,
 categories ``"public"`` (national holidays) and ``"government"`` (cuti bersama), with
@@ -18,23 +22,58 @@ Islamic holidays a few years ahead, marked "(perkiraan)") the dates may differ f
 eventual SKB; admins correct these with explicit overrides: dates they *add* become
 holidays, dates they *remove* become working days again.
 
+Supported range: dates from :data:`MIN_DATE` (1950-01-01) to :data:`MAX_DATE` (2100-12-31).
+2100 is the last year for which the ``holidays`` package computes Indonesia's holidays (after it the
+package silently returns none, which would count Idul Fitri as a working day); before 1950 the data is
+incomplete and no deadline or reported event of this system lies there. Any question about a date
+outside the range raises :class:`OutsideCalendarRange` (a :class:`ValueError` and a
+:class:`~wbs_engine.errors.WbsError` with a message for the user) instead of a wrong answer, a
+``holidays`` failure on an odd year, or an ``OverflowError`` near ``date.max``.
+
 The module is pure: it never reads the clock, the environment or a database. Callers
-pass the admin overrides in and the moments to evaluate.
+pass the admin overrides, the zone and the moments to evaluate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import holidays
 
-__all__ = ["ADMIN_HOLIDAY_NAME", "JAKARTA", "WorkingCalendar"]
+from .errors import WbsError
 
+__all__ = ["ADMIN_HOLIDAY_NAME", "JAKARTA", "MAX_DATE", "MIN_DATE", "OutsideCalendarRange", "WorkingCalendar"]
+
+#: The default zone (WIB). Offices elsewhere pass their own zone to :class:`WorkingCalendar`.
 JAKARTA = ZoneInfo("Asia/Jakarta")
+
+#: First and last day the calendar answers for (see the module docstring for why).
+MIN_DATE = date(1950, 1, 1)
+MAX_DATE = date(2100, 12, 31)
+
+
+class OutsideCalendarRange(WbsError, ValueError):
+    """A date (or a result of working-day arithmetic) falls outside :data:`MIN_DATE`..:data:`MAX_DATE`."""
+
+    def __init__(self, d: date | int | str):
+        span = f"{MIN_DATE.isoformat()} s.d. {MAX_DATE.isoformat()}"
+        span_en = f"{MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}"
+        super().__init__(
+            f"{d} berada di luar rentang kalender hari kerja yang didukung ({span}).",
+            f"{d} is outside the supported working-day calendar ({span_en}).",
+        )
+
+
+def check_supported(d: date) -> date:
+    """``d`` if the calendar can answer for it, else :class:`OutsideCalendarRange`."""
+    if not MIN_DATE <= d <= MAX_DATE:
+        raise OutsideCalendarRange(d.isoformat())
+    return d
+
 
 #: Name reported by :meth:`WorkingCalendar.holiday_name` for an admin-added date that
 #: carries no name of its own and is not a holiday in the package data.
@@ -48,6 +87,8 @@ _SATURDAY = 5  # date.weekday(): Monday == 0 ... Saturday == 5, Sunday == 6
 def _package_holidays(year: int, include_cuti_bersama: bool) -> Mapping[date, str]:
     """Holidays of ``year`` from the ``holidays`` package, as an immutable date -> name map.
 
+    ``year`` must lie in the supported range (callers check it; the cache never holds an odd year).
+
     Building a ``holidays`` object is comparatively slow, so the result is memoised per
     (year, include_cuti_bersama) for the whole process; the data is static for a given
     package version, which makes sharing it between calendar instances safe.
@@ -58,8 +99,8 @@ def _package_holidays(year: int, include_cuti_bersama: bool) -> Mapping[date, st
 
 
 class WorkingCalendar:
-    """Working days in Asia/Jakarta: Mon–Fri minus national holidays and cuti bersama
-    (python ``holidays`` package, country ID, categories ("public", "government")), plus
+    """Working days in the office's zone (``zone``, default Asia/Jakarta): Mon–Fri minus national
+    holidays and cuti bersama (python ``holidays`` package, country ID, categories ("public", "government")), plus
     dates an admin added as holidays, minus dates an admin removed (made working days again).
 
     ``added`` is either an iterable of dates or a mapping ``date -> name`` (a name of
@@ -67,6 +108,9 @@ class WorkingCalendar:
     ``removed`` is an iterable of dates. A date present in both is treated as removed
     (a working day): removal is the explicit "this day is worked" decision. Removing a date
     never makes a Saturday or Sunday a working day; overrides only act on Mon–Fri.
+
+    ``zone`` (a ``tzinfo`` or an IANA name) is where ``office_open``/``office_close`` and the end of a
+    day are read: it decides which date a moment falls on, never which dates are holidays.
 
     Instances are immutable after construction and safe to share between threads.
     """
@@ -79,9 +123,11 @@ class WorkingCalendar:
         include_cuti_bersama: bool = True,
         office_close: time = time(16, 0),
         office_open: time = time(8, 0),
+        zone: tzinfo | str = JAKARTA,
     ) -> None:
         if office_close.tzinfo is not None or office_open.tzinfo is not None:
-            raise ValueError("office_open/office_close are Jakarta wall-clock times; pass naive times")
+            raise ValueError("office_open/office_close are wall-clock times in `zone`; pass naive times")
+        self._zone: tzinfo = ZoneInfo(zone) if isinstance(zone, str) else zone
         added_names: dict[date, str | None]
         if isinstance(added, Mapping):
             added_names = {_as_date(d): (name or None) for d, name in added.items()}
@@ -102,13 +148,18 @@ class WorkingCalendar:
         return self._include_cuti_bersama
 
     @property
+    def zone(self) -> tzinfo:
+        """The office's time zone: where the office hours and the days' ends are read."""
+        return self._zone
+
+    @property
     def office_open(self) -> time:
-        """Local (WIB) time used by :meth:`day_start_utc` when no time is given."""
+        """Local time (in :attr:`zone`) used by :meth:`day_start_utc` when no time is given."""
         return self._office_open
 
     @property
     def office_close(self) -> time:
-        """Local (WIB) time from which an event counts as after office hours."""
+        """Local time (in :attr:`zone`) from which an event counts as after office hours."""
         return self._office_close
 
     @property
@@ -124,16 +175,18 @@ class WorkingCalendar:
     # ------------------------------------------------------------------ day queries
 
     def _package(self, year: int) -> Mapping[date, str]:
+        if not MIN_DATE.year <= year <= MAX_DATE.year:
+            raise OutsideCalendarRange(year)
         return _package_holidays(year, self._include_cuti_bersama)
 
     def is_working_day(self, d: date) -> bool:
         """True if ``d`` is Mon–Fri, not overridden as a holiday and not a package holiday
-        (unless an admin removed it)."""
+        (unless an admin removed it). :class:`OutsideCalendarRange` outside the supported range."""
         try:
             return self._memo[d]
         except KeyError:
             pass
-        d = _as_date(d)
+        d = check_supported(_as_date(d))
         if d.weekday() >= _SATURDAY:
             answer = False
         elif d in self._removed:
@@ -153,7 +206,7 @@ class WorkingCalendar:
         A date the admin removed reports ``None`` (it is a working day). Package holidays
         on weekends are reported by name; an ordinary weekend day gives ``None``.
         """
-        d = _as_date(d)
+        d = check_supported(_as_date(d))
         if d in self._removed:
             return None
         package_name = self._package(d.year).get(d)
@@ -181,14 +234,14 @@ class WorkingCalendar:
 
     def next_working_day(self, d: date) -> date:
         """The first working day strictly after ``d``."""
-        d = _as_date(d) + _ONE_DAY
+        d = check_supported(_as_date(d)) + _ONE_DAY
         while not self.is_working_day(d):
             d += _ONE_DAY
         return d
 
     def previous_working_day(self, d: date) -> date:
         """The last working day strictly before ``d``."""
-        d = _as_date(d) - _ONE_DAY
+        d = check_supported(_as_date(d)) - _ONE_DAY
         while not self.is_working_day(d):
             d -= _ONE_DAY
         return d
@@ -229,7 +282,7 @@ class WorkingCalendar:
         0 if ``a == b``; if ``b < a`` the result is ``-(working days in (b, a])`` so that
         ``working_days_between(a, b) == -working_days_between(b, a)`` always holds.
         """
-        a, b = _as_date(a), _as_date(b)
+        a, b = check_supported(_as_date(a)), check_supported(_as_date(b))
         if b < a:
             return -self.working_days_between(b, a)
         count = 0
@@ -243,14 +296,17 @@ class WorkingCalendar:
     # ------------------------------------------------------------------ moments
 
     def local(self, moment: datetime) -> datetime:
-        """``moment`` converted to Asia/Jakarta; naive datetimes are taken as UTC
+        """``moment`` converted to the office's zone; naive datetimes are taken as UTC
         (the database stores UTC)."""
         if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(JAKARTA)
+        try:
+            return moment.astimezone(self._zone)
+        except OverflowError:  # within hours of datetime.min/max
+            raise OutsideCalendarRange(moment.isoformat()) from None
 
     def effective_date(self, moment: datetime, *, after_hours_rule: bool = True) -> date:
-        """The Jakarta date from which a deadline triggered at ``moment`` counts.
+        """The local date (in :attr:`zone`) from which a deadline triggered at ``moment`` counts.
 
         It is the local date if that is a working day and (``after_hours_rule`` is False or
         the local time is strictly before ``office_close``); otherwise the next working day.
@@ -264,25 +320,26 @@ class WorkingCalendar:
         return self.next_working_day(d)
 
     def day_start_utc(self, d: date, at: time | None = None) -> datetime:
-        """Aware UTC datetime of Jakarta wall-clock time ``at`` (default ``office_open``) on ``d``.
+        """Aware UTC datetime of local wall-clock time ``at`` (default ``office_open``) on ``d``.
 
-        ``at`` must be naive (it is interpreted in Jakarta); an aware ``at`` raises
+        ``at`` must be naive (it is interpreted in :attr:`zone`); an aware ``at`` raises
         :class:`ValueError` to avoid silently mixing zones.
         """
         at = self._office_open if at is None else at
         if at.tzinfo is not None:
-            raise ValueError("`at` is a Jakarta wall-clock time; pass a naive time")
-        return datetime.combine(_as_date(d), at, tzinfo=JAKARTA).astimezone(UTC)
+            raise ValueError("`at` is a wall-clock time in the calendar's zone; pass a naive time")
+        return datetime.combine(check_supported(_as_date(d)), at, tzinfo=self._zone).astimezone(UTC)
 
     def day_end_utc(self, d: date) -> datetime:
         """Aware UTC datetime of local midnight at the end of ``d`` (start of ``d + 1``):
         the moment from which a due date of ``d`` has passed."""
-        return datetime.combine(_as_date(d) + _ONE_DAY, time(0), tzinfo=JAKARTA).astimezone(UTC)
+        end = check_supported(_as_date(d)) + _ONE_DAY
+        return datetime.combine(end, time(0), tzinfo=self._zone).astimezone(UTC)
 
     def __repr__(self) -> str:
         return (
             f"WorkingCalendar(added={len(self._added)} dates, removed={len(self._removed)} dates, "
-            f"include_cuti_bersama={self._include_cuti_bersama}, "
+            f"include_cuti_bersama={self._include_cuti_bersama}, zone={self._zone}, "
             f"office_open={self._office_open.isoformat()}, office_close={self._office_close.isoformat()})"
         )
 

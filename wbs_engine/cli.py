@@ -1,20 +1,26 @@
 """The ``wbs`` command.
 
-Every user error is one line on stderr and exit code 2 (never a traceback); ``lint`` and ``verify-audit``
-exit 1 when they find a problem. Messages are in Bahasa Indonesia; ``wbs --lang en`` switches to English.
+Every user error is one line on stderr and exit code 2 (never a traceback): bad arguments (also bytes that
+are not UTF-8), bad settings, a database that cannot be opened, a directory that cannot be created.
+``lint`` and ``verify-audit`` exit 1 when they find a problem. Messages are in Bahasa Indonesia;
+``wbs --lang en`` switches to English.
+
+Text that comes from people (a report's fields, names, anything an error message repeats) goes through
+:mod:`wbs_engine.textsafe` before it reaches the terminal, so control characters show instead of acting.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy.exc import OperationalError
 
+from . import textsafe
 from .config import ConfigError, Settings
 from .crypto import CryptoError
 from .definition import DefinitionError
@@ -37,6 +43,7 @@ class Ctx:
         if self._engine is None:
             from .engine import WbsEngine
 
+            prepare_dirs(self.settings)
             engine = WbsEngine(self.settings)
             _require_migrated(engine)
             engine.check_keys()  # a keyring that is not this database's: refused before anything is written
@@ -45,6 +52,30 @@ class Ctx:
 
     def t(self, id_text: str, en_text: str) -> str:
         return en_text if self.lang == "en" else id_text
+
+
+def prepare_dirs(settings: Settings) -> None:
+    """Create the directories the engine writes to: the SQLite file's directory and the directory of the
+    keyring (``instance/keyring.json`` or WBS_KEYRING).
+
+    Done here, before anything else, so that a directory that cannot be made (``/proc/x``, a path under a
+    regular file) is one :class:`ConfigError` naming the path and the setting that chose it."""
+    from sqlalchemy.engine import make_url
+
+    wanted: list[tuple[Path, str]] = []
+    url = make_url(settings.db_url)
+    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+        wanted.append((Path(url.database).parent, "WBS_DATABASE_URL" if settings.database_url else "WBS_INSTANCE_DIR"))
+    wanted.append((settings.keyring_path.parent, "WBS_KEYRING" if settings.keyring_file else "WBS_INSTANCE_DIR"))
+    for path, setting in wanted:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ConfigError(
+                f"direktori {path} tidak dapat dibuat ({reason}); periksa {setting}",
+                f"cannot create the directory {path} ({reason}); check {setting}",
+            ) from None
 
 
 def _require_migrated(engine: Any) -> None:
@@ -73,7 +104,9 @@ def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _parse_now(value: str | None) -> datetime | None:
+def _parse_now(value: str | None, zone: tzinfo) -> datetime | None:
+    """An ISO time given with ``--now``; without an offset it is wall-clock time in the office's ``zone``
+    (an officer typing 2026-03-13T09:00 means nine in the morning at the office, not in UTC)."""
     if not value:
         return None
     try:
@@ -82,7 +115,7 @@ def _parse_now(value: str | None) -> datetime | None:
         raise click.BadParameter(
             f"'{value}' is not an ISO time such as 2026-03-13T09:00+07:00", param_hint="--now"
         ) from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return dt if dt.tzinfo else dt.replace(tzinfo=zone)
 
 
 def _parse_date(value: str, hint: str) -> date:
@@ -93,7 +126,13 @@ def _parse_date(value: str, hint: str) -> date:
 
 
 def _emit(obj: Any) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+    """Print JSON; characters that could act on a terminal are ``\\u`` escapes (the same JSON value)."""
+    click.echo(textsafe.json_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str)))
+
+
+def _say(text: object) -> str:
+    """People's text for one line of output, with control characters made visible."""
+    return textsafe.line(text)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,7 +150,9 @@ def cli(ctx: click.Context, lang: str) -> None:
 
     Settings come from the environment: WBS_DATABASE_URL (default: SQLite in instance/),
     WBS_INSTANCE_DIR, WBS_WORKFLOWS_DIR, WBS_ENCRYPTION_KEY (default: instance/secret.key),
-    WBS_OFFICE_CLOSE (16:00), WBS_INCLUDE_CUTI_BERSAMA (1), WBS_SMTP_URL, WBS_MAIL_FROM, WBS_BASE_URL.
+    WBS_TIMEZONE (the office's zone: WIB, WITA or WIT; default WIB), WBS_OFFICE_CLOSE (16:00, local time),
+    WBS_INCLUDE_CUTI_BERSAMA (1), WBS_SMTP_URL, WBS_MAIL_FROM, WBS_BASE_URL, WBS_SCHEDULER,
+    WBS_SQLITE_SYNCHRONOUS.
     """
     ctx.obj = Ctx(lang)
 
@@ -129,6 +170,7 @@ def init_db(obj: Ctx) -> None:
     database: without it the sealed data cannot be read."""
     from .provision import init_database
 
+    prepare_dirs(obj.settings)
     res = init_database(obj.settings)
     click.echo(
         obj.t(
@@ -198,11 +240,11 @@ def lint(obj: Ctx, files: tuple[str, ...]) -> None:
         if issues:
             bad += 1
             for i in issues:
-                click.echo(str(i))
+                click.echo(_say(i))
         else:
             assert defn is not None
             click.echo(
-                f"{p}: OK ({defn.ident}, {len(defn.states)} states, {len(defn.transitions)} transitions, "
+                f"{_say(p)}: OK ({defn.ident}, {len(defn.states)} states, {len(defn.transitions)} transitions, "
                 f"{len(defn.clocks)} clocks)"
             )
     sys.exit(1 if bad else 0)
@@ -348,7 +390,7 @@ def case_message(obj: Ctx, number: str, username: str, text: str) -> None:
     else:
         actor = eng.load_actor(username)
     eng.post_message(number, actor, text)
-    click.echo(obj.t(f"Pesan terkirim pada {number}.", f"Message posted on {number}."))
+    click.echo(obj.t(f"Pesan terkirim pada {_say(number)}.", f"Message posted on {_say(number)}."))
 
 
 @case.command("show")
@@ -376,8 +418,10 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
         _emit(view)
         return
 
-    def show(value: Any) -> str:
-        return "[rahasia]" if is_sealed(value) else str(value)
+    # every value a person typed (fields, unit, actor names, reasons) is rendered with textsafe; names from
+    # the workflow file (states, clocks, triggers) are the administrator's and are printed as they are
+    def show(value: Any, indent: str = "    ") -> str:
+        return "[rahasia]" if is_sealed(value) else textsafe.block(value, indent)
 
     click.echo(f"{view['number']}  {view['type_label']}  v{view['version']}")
     click.echo(f"  {obj.t('Status', 'State')}: {view['state_label']} ({view['state']}, {view['phase']})")
@@ -385,9 +429,9 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
         click.echo(f"    {view['state_description']}")
     for text in view["notices"]:
         click.echo(f"  {obj.t('Perhatian', 'Note')}: {text}")
-    click.echo(f"  Unit: {view['unit'] or '-'}   {obj.t('Identitas', 'Identity')}: {view['identity_mode']}")
+    click.echo(f"  Unit: {_say(view['unit'] or '-')}   {obj.t('Identitas', 'Identity')}: {view['identity_mode']}")
     for k, v in view["fields"].items():
-        click.echo(f"  {k}: {show(v)}")
+        click.echo(f"  {_say(k)}: {show(v)}")
     if view["clocks"]:
         click.echo(obj.t("  Batas waktu:", "  Time limits:"))
         for c in view["clocks"]:
@@ -399,10 +443,10 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
     for e in view["history"]:
         what = e["trigger"] or e["kind"]
         move = f" {e['from_state'] or '∅'} → {e['to_state']}" if e["to_state"] else ""
-        click.echo(f"    #{e['seq']:<3} {e['at']}  {e['actor']:<12} {what}{move}")
+        click.echo(f"    #{e['seq']:<3} {e['at']}  {_say(e['actor']):<12} {what}{move}")
         reason = e["payload"].get("reason")
         if reason is not None:
-            click.echo(f"         {obj.t('alasan', 'reason')}: {show(reason)}")
+            click.echo(f"         {obj.t('alasan', 'reason')}: {show(reason, '           ')}")
 
 
 def _show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
@@ -425,18 +469,18 @@ def _show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
         click.echo(f"  {d['label']}: {when}")
     click.echo(t("  Yang Anda tulis:", "  What you wrote:"))
     for f in view["you_wrote"]:
-        click.echo(f"    {f['label']}: {f['value']}")
+        click.echo(f"    {f['label']}: {textsafe.block(f['value'], '      ')}")
     click.echo(t("  Perkembangan:", "  Progress:"))
     for st in view["steps"]:
         head = st["state"] or (t("Anda", "You") if st["by_you"] else t("Kantor", "Office"))
         click.echo(f"    {st['date']} {st['time']}  {head}")
         for f in st["fields"]:
-            click.echo(f"        {f['label']}: {f['value']}")
+            click.echo(f"        {f['label']}: {textsafe.block(f['value'], '          ')}")
     if view["messages"]:
         click.echo(t("  Pesan:", "  Messages:"))
         for m in view["messages"]:
             who = t("Anda", "You") if m["from"] == "you" else t("Kantor", "Office")
-            click.echo(f"    {m['date']} {m['time']}  {who}: {m['body']}")
+            click.echo(f"    {m['date']} {m['time']}  {who}: {textsafe.block(m['body'], '      ')}")
     if view["actions"]:
         click.echo(t("  Yang dapat Anda lakukan:", "  What you can do:"))
         for a in view["actions"]:
@@ -458,7 +502,13 @@ def _show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
 )
 @click.option("--name", "full_name", default="", help="Full name.")
 @click.option("--email", default=None, help="E-mail for notifications.")
-@click.option("--lang", "user_lang", type=click.Choice(["id", "en"]), default="id", help="Language of e-mails.")
+@click.option(
+    "--lang",
+    "user_lang",
+    type=click.Choice(["id", "en"]),
+    default=None,
+    help="Language of e-mails (new users: id; an existing user's is kept unless given).",
+)
 @click.option("--password", default=None, help="Password (default: generate one and print it).")
 @click.pass_obj
 def create_user(
@@ -467,10 +517,10 @@ def create_user(
     roles: tuple[str, ...],
     full_name: str,
     email: str | None,
-    user_lang: str,
+    user_lang: str | None,
     password: str | None,
 ) -> None:
-    """Create a staff account, or add roles to an existing one."""
+    """Create a staff account, or add roles to an existing one (its language and name stay unless given)."""
     from .users import create_or_update_user, parse_grant
 
     grants = [parse_grant(r) for r in roles]
@@ -478,7 +528,8 @@ def create_user(
     pw = create_or_update_user(
         eng, username, grants, full_name=full_name, email=email, lang=user_lang, password=password
     )
-    click.echo(obj.t(f"Pengguna {username}: " + ", ".join(roles), f"User {username}: " + ", ".join(roles)))
+    given = _say(", ".join(roles))
+    click.echo(obj.t(f"Pengguna {_say(username)}: {given}", f"User {_say(username)}: {given}"))
     if pw:
         click.echo(obj.t(f"Kata sandi: {pw}", f"Password: {pw}"))
 
@@ -501,7 +552,7 @@ def unit_add(obj: Ctx, code: str, name: str, email: str | None) -> None:
     if not code.replace("_", "").isalnum() or len(code) > 32:
         raise click.BadParameter("use letters, digits and _ (at most 32)", param_hint="CODE")
     ensure_unit(obj.engine(), code, name, email)
-    click.echo(obj.t(f"Unit {code}: {name}", f"Unit {code}: {name}"))
+    click.echo(f"Unit {_say(code)}: {_say(name)}")
 
 
 @unit.command("list")
@@ -515,7 +566,7 @@ def unit_list(obj: Ctx) -> None:
 
     with unit_of_work(obj.engine().db, write=False) as s:
         for u in s.exec(select(Unit).order_by(Unit.code)).all():
-            click.echo(f"{u.code:<12} {u.name}" + (f"  <{u.email}>" if u.email else ""))
+            click.echo(f"{_say(u.code):<12} {_say(u.name)}" + (f"  <{_say(u.email)}>" if u.email else ""))
 
 
 # -- audit ------------------------------------------------------------------------------------------
@@ -561,7 +612,8 @@ def verify_audit(obj: Ctx, against: str | None, deep: bool) -> None:
         )
         sys.exit(0)
     for p in res.problems:
-        click.echo(obj.t(f"JEJAK AUDIT RUSAK: {p.message}", f"AUDIT TRAIL BROKEN: {p.message}"), err=True)
+        problem = _say(p.message)
+        click.echo(obj.t(f"JEJAK AUDIT RUSAK: {problem}", f"AUDIT TRAIL BROKEN: {problem}"), err=True)
     sys.exit(1)
 
 
@@ -622,7 +674,7 @@ def audit_key(obj: Ctx, pem: bool) -> None:
 
 @cli.group()
 def workdays() -> None:
-    """Working-day arithmetic (Asia/Jakarta, national holidays, cuti bersama, office holidays)."""
+    """Working-day arithmetic (national holidays, cuti bersama, office holidays; years 1950–2100)."""
 
 
 @workdays.command("add")
@@ -655,7 +707,7 @@ def workdays_is(obj: Ctx, day: str) -> None:
     if cal.is_working_day(d):
         click.echo(obj.t(f"{d}: hari kerja", f"{d}: working day"))
         sys.exit(0)
-    name = cal.holiday_name(d) or obj.t("akhir pekan", "weekend")
+    name = _say(cal.holiday_name(d) or obj.t("akhir pekan", "weekend"))
     click.echo(obj.t(f"{d}: libur ({name})", f"{d}: day off ({name})"))
     sys.exit(1)
 
@@ -669,7 +721,7 @@ def _calendar(obj: Ctx):  # -> WorkingCalendar
         eng = obj.engine()
     except (WbsError, CryptoError):
         s = obj.settings
-        return WorkingCalendar(include_cuti_bersama=s.include_cuti_bersama, office_close=s.office_close)
+        return WorkingCalendar(include_cuti_bersama=s.include_cuti_bersama, office_close=s.office_close, zone=s.zone)
     with unit_of_work(eng.db, write=False) as session:
         return eng.calendar(session)
 
@@ -689,7 +741,7 @@ def holidays_add(obj: Ctx, day: str, name: str) -> None:
 
     d = _parse_date(day, "DAY")
     set_holiday(obj.engine(), d, "closed", name)
-    click.echo(obj.t(f"{d} kini hari libur: {name}", f"{d} is now a day off: {name}"))
+    click.echo(obj.t(f"{d} kini hari libur: {_say(name)}", f"{d} is now a day off: {_say(name)}"))
 
 
 @holidays.command("remove")
@@ -711,16 +763,18 @@ def holidays_remove(obj: Ctx, day: str, name: str) -> None:
 def holidays_list(obj: Ctx, year: int | None) -> None:
     """List the weekday holidays of a year as this office counts them."""
     cal = _calendar(obj)
-    year = year or datetime.now(UTC).year
+    year = year or datetime.now(obj.settings.zone).year
     for d, name in cal.holidays_in_year(year):
-        click.echo(f"{d.isoformat()}  {d.strftime('%a')}  {name}")
+        click.echo(f"{d.isoformat()}  {d.strftime('%a')}  {_say(name)}")
 
 
 # -- demo and serving -------------------------------------------------------------------------------
 
 
 @cli.command("seed-demo")
-@click.option("--now", "now_text", help="Seed as if it were this ISO time (default: now).")
+@click.option(
+    "--now", "now_text", help="Seed as if it were this ISO time (default: now; without an offset: office time)."
+)
 @click.option("--more-cases", is_flag=True, help="Add another set of demo cases even if cases exist.")
 @click.pass_obj
 def seed_demo(obj: Ctx, now_text: str | None, more_cases: bool) -> None:
@@ -730,7 +784,7 @@ def seed_demo(obj: Ctx, now_text: str | None, more_cases: bool) -> None:
     from .demo import seed
 
     eng = obj.engine()
-    report = seed(eng, now=_parse_now(now_text) or eng.now(), cases=True if more_cases else None)
+    report = seed(eng, now=_parse_now(now_text, eng.settings.zone) or eng.now(), cases=True if more_cases else None)
     click.echo(report)
 
 
@@ -756,11 +810,40 @@ def _lang_from_argv(args: list[str]) -> str:
     return "id"
 
 
-def main() -> None:
-    """Entry point: turn every user error into one line and exit code 2."""
-    lang = _lang_from_argv(sys.argv[1:])
+def _not_utf8(args: list[str]) -> WbsError | None:
+    """The first argument that is not valid UTF-8, as an error naming it (by position and, escaped, its text).
+
+    Python hands bytes that are not UTF-8 over as lone surrogates; they would fail much later, wherever the
+    text is encoded (the database driver, the terminal), with a traceback instead of a message."""
+    for i, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            return WbsError(
+                f"argumen ke-{i} bukan teks UTF-8 yang valid: '{shown}'",
+                f"argument {i} is not valid UTF-8 text: '{shown}'",
+            )
+    return None
+
+
+def _fail(lang: str, id_prefix: str, en_prefix: str, text: str) -> None:
+    """One line on stderr (control characters visible, newlines as ␊) and exit code 2."""
+    click.echo((en_prefix if lang == "en" else id_prefix) + textsafe.line(text), err=True)
+    sys.exit(2)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point: turn every user error into one line and exit code 2.
+
+    ``args`` defaults to ``sys.argv[1:]``, where the shell puts them."""
+    args = sys.argv[1:] if args is None else list(args)
+    lang = _lang_from_argv(args)
     try:
-        cli.main(standalone_mode=False)
+        bad_arg = _not_utf8(args)
+        if bad_arg is not None:
+            raise bad_arg
+        cli.main(args=args, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -768,26 +851,23 @@ def main() -> None:
         sys.exit(1)
     except click.ClickException as exc:
         hint = f" ({exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
-        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
-        sys.exit(2)
+        _fail(lang, "Error: ", "Error: ", exc.format_message() + hint)
     except DefinitionError as exc:
         for issue in exc.issues:
-            click.echo(str(issue), err=True)
+            click.echo(textsafe.line(str(issue)), err=True)
         sys.exit(2)
     except WbsError as exc:
-        click.echo(("Galat: " if lang == "id" else "Error: ") + exc.message(lang), err=True)
-        sys.exit(2)
-    except (ConfigError, CryptoError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        _fail(lang, "Galat: ", "Error: ", exc.message(lang))
+    except ConfigError as exc:
+        _fail(lang, "Galat pengaturan: ", "Setting error: ", exc.message(lang))
+    except CryptoError as exc:
+        _fail(lang, "Error: ", "Error: ", str(exc))
     except OperationalError as exc:  # the database cannot be reached or opened: say so in one line
         reason = str(exc.orig or exc).strip().splitlines()[0]
-        click.echo(
-            ("Galat: basis data tidak dapat dipakai — " if lang == "id" else "Error: the database is not usable — ")
-            + reason,
-            err=True,
-        )
-        sys.exit(2)
+        _fail(lang, "Galat: basis data tidak dapat dipakai — ", "Error: the database is not usable — ", reason)
+    except OSError as exc:  # a file or directory the settings point at cannot be used
+        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        _fail(lang, "Galat: berkas tidak dapat dipakai — ", "Error: a file is not usable — ", what)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import click
 
+from . import textsafe
+
 
 def _ctx_helpers():
     from .cli import Ctx, _emit, _parse_now
@@ -15,6 +17,7 @@ def _ctx_helpers():
 
 
 OVERRIDE_ENV = "WBS_ALLOW_CLOCK_OVERRIDE"
+NOW_HELP = f" (needs {OVERRIDE_ENV}=1; without an offset it is office time, WBS_TIMEZONE)."
 
 
 def _engine_at(obj, now_text: str | None):
@@ -33,13 +36,13 @@ def _engine_at(obj, now_text: str | None):
             f"--now is only allowed with {OVERRIDE_ENV}=1 (drills and tests); the time recorded is always now.",
         )
     _, _, parse_now = _ctx_helpers()
-    fixed = parse_now(now_text)
+    fixed = parse_now(now_text, eng.settings.zone)  # without an offset: wall-clock time at the office
     return eng.with_clock(lambda: fixed)
 
 
 def register(cli: click.Group) -> None:
     @cli.command("sweep")
-    @click.option("--now", "now_text", help="Sweep as if it were this ISO time (needs WBS_ALLOW_CLOCK_OVERRIDE=1).")
+    @click.option("--now", "now_text", help="Sweep as if it were this ISO time" + NOW_HELP)
     @click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1), help="Batch size.")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @click.pass_obj
@@ -53,10 +56,10 @@ def register(cli: click.Group) -> None:
             emit(report.to_dict())
         else:
             for line in report.summary(obj.lang):
-                click.echo(line)
+                click.echo(textsafe.line(line))
 
     @cli.command("deliver")
-    @click.option("--now", "now_text", help="Deliver as if it were this ISO time (needs WBS_ALLOW_CLOCK_OVERRIDE=1).")
+    @click.option("--now", "now_text", help="Deliver as if it were this ISO time" + NOW_HELP)
     @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
     @click.pass_obj
     def deliver_cmd(obj, now_text: str | None, limit: int) -> None:
@@ -77,10 +80,10 @@ def register(cli: click.Group) -> None:
             raise click.BadParameter(str(exc), param_hint="WBS_SMTP_URL") from None
         report = deliver_outbox(_engine_at(obj, now_text), mailer, limit=limit)
         for line in report.summary(obj.lang):
-            click.echo(line)
+            click.echo(textsafe.line(line))  # may quote a mail server's reply
 
     @cli.command("digest")
-    @click.option("--now", "now_text", help="Build the digest at this ISO time (needs WBS_ALLOW_CLOCK_OVERRIDE=1).")
+    @click.option("--now", "now_text", help="Build the digest at this ISO time" + NOW_HELP)
     @click.pass_obj
     def digest_cmd(obj, now_text: str | None) -> None:
         """Queue today's digest e-mail for each user with cases due soon (once per user and day)."""
@@ -88,7 +91,7 @@ def register(cli: click.Group) -> None:
 
         report = daily_digest(_engine_at(obj, now_text))
         for line in report.summary(obj.lang):
-            click.echo(line)
+            click.echo(textsafe.line(line))
 
     @cli.command("scheduler")
     @click.pass_obj
@@ -101,7 +104,8 @@ def register(cli: click.Group) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         eng = obj.engine()
         sched = build_scheduler(eng, blocking=True)
-        click.echo(obj.t("Penjadwal berjalan (zona Asia/Jakarta):", "Scheduler running (zone Asia/Jakarta):"))
+        zone = f"{eng.settings.timezone}, {eng.settings.zone_label}"
+        click.echo(obj.t(f"Penjadwal berjalan (zona {zone}):", f"Scheduler running (zone {zone}):"))
         for job in sched.get_jobs():
             click.echo(f"  - {job.name}: {job.trigger}")
         if not eng.settings.smtp_url:

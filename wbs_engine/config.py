@@ -1,6 +1,7 @@
 """Settings, read once from the environment at the edge (CLI, web factory) and passed down.
 
-Nothing deeper in the engine reads ``os.environ``.
+Nothing deeper in the engine reads ``os.environ``. Every setting is checked here, so a bad value is one
+:class:`ConfigError` naming the variable and what it accepts, before anything is opened or written.
 """
 
 from __future__ import annotations
@@ -10,20 +11,158 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: The office time zones of Indonesia: the abbreviation people use and its IANA name.
+OFFICE_ZONES: dict[str, str] = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
+#: IANA name -> abbreviation, for text people read ("07:00 WITA").
+ZONE_ABBREVIATIONS: dict[str, str] = {iana: abbr for abbr, iana in OFFICE_ZONES.items()}
+
+#: The database URLs the engine can open (``make_engine``): SQLite files and PostgreSQL through psycopg 3.
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+DATABASE_URL_FORMS = "sqlite:///PATH, postgresql+psycopg://USER@HOST/DB, postgresql://USER@HOST/DB"
+
 
 class ConfigError(Exception):
-    """A setting has a value the program cannot use."""
+    """A setting has a value the program cannot use; the message names the setting and what it accepts.
+
+    Like :class:`~wbs_engine.errors.WbsError` it carries Indonesian and English text (:meth:`message`), but
+    it is not one: code that handles a user's mistake in a request must not swallow a broken installation.
+    """
+
+    def __init__(self, id_text: str, en_text: str | None = None):
+        self.id_text = id_text
+        self.en_text = en_text or id_text
+        super().__init__(self.en_text)
+
+    def message(self, lang: str = "id") -> str:
+        return self.en_text if lang == "en" else self.id_text
 
 
 def _parse_time(value: str, name: str) -> time:
     try:
-        hh, mm = value.split(":")
+        hh, mm = value.strip().split(":")
         return time(int(hh), int(mm))
     except ValueError as exc:
-        raise ConfigError(f"{name} must look like 16:00, not {value!r}") from exc
+        raise ConfigError(
+            f"{name} harus berbentuk JJ:MM, mis. 16:00, bukan {value!r}",
+            f"{name} must look like 16:00, not {value!r}",
+        ) from exc
+
+
+def parse_timezone(value: str, name: str = "WBS_TIMEZONE") -> str:
+    """The IANA name for ``value``: WIB, WITA or WIT (any case), or one of their IANA names.
+
+    Only Indonesia's three zones are accepted: the calendar counts Indonesian national holidays, and a
+    typo such as ``Asia/Jakata`` must not silently fall back to some other zone."""
+    text = value.strip()
+    if text.upper() in OFFICE_ZONES:
+        return OFFICE_ZONES[text.upper()]
+    for iana in OFFICE_ZONES.values():
+        if text.lower() == iana.lower():
+            return iana
+    allowed = ", ".join([*OFFICE_ZONES, *OFFICE_ZONES.values()])
+    raise ConfigError(
+        f"{name} harus salah satu dari: {allowed}; bukan {value!r}",
+        f"{name} must be one of: {allowed}; not {value!r}",
+    )
+
+
+def check_database_url(url: str, name: str = "WBS_DATABASE_URL") -> str:
+    """``url`` if the engine can open it, else a :class:`ConfigError` naming the accepted forms.
+
+    The message never repeats a malformed URL (it may carry a password); it names only the scheme."""
+    from sqlalchemy.engine import make_url
+
+    if not url:
+        return url
+    try:
+        parsed = make_url(url)
+    except Exception:  # ArgumentError for no scheme, ValueError for a bad port, ...
+        raise ConfigError(
+            f"{name} tidak dapat dibaca sebagai URL basis data; gunakan {DATABASE_URL_FORMS}",
+            f"{name} is not a database URL that can be read; use {DATABASE_URL_FORMS}",
+        ) from None
+    if parsed.drivername not in DATABASE_DRIVERS:
+        raise ConfigError(
+            f"{name}: skema '{parsed.drivername}' tidak didukung; gunakan {DATABASE_URL_FORMS}",
+            f"{name}: scheme '{parsed.drivername}' is not supported; use {DATABASE_URL_FORMS}",
+        )
+    if parsed.drivername.startswith("sqlite") and not parsed.database:
+        raise ConfigError(
+            f"{name}: URL SQLite memerlukan jalur berkas; gunakan {DATABASE_URL_FORMS}",
+            f"{name}: a SQLite URL needs a file path; use {DATABASE_URL_FORMS}",
+        )
+    return url
+
+
+def _check_smtp_url(url: str) -> str:
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("smtp", "smtps") and bool(parts.hostname)
+        _ = parts.port  # raises ValueError for a port that is not a number or out of range
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(
+            "WBS_SMTP_URL harus berbentuk smtp://HOST:25 atau smtps://USER:SANDI@HOST:465",
+            "WBS_SMTP_URL must look like smtp://HOST:25 or smtps://USER:PASSWORD@HOST:465",
+        )
+    return url
+
+
+def _check_base_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"WBS_BASE_URL harus berbentuk http(s)://HOST[:PORT], mis. https://wbs.kantor.go.id; bukan {url!r}",
+            f"WBS_BASE_URL must look like http(s)://HOST[:PORT], e.g. https://wbs.kantor.go.id; not {url!r}",
+        )
+    return url.rstrip("/")
+
+
+def _check_mail_from(value: str) -> str:
+    address = value.rsplit("<", 1)[-1].rstrip(">").strip()
+    if "@" not in address or any(c in value for c in "\r\n") or " " in address:
+        raise ConfigError(
+            f"WBS_MAIL_FROM harus alamat e-mail, mis. wbs@kantor.go.id; bukan {value!r}",
+            f"WBS_MAIL_FROM must be an e-mail address, e.g. wbs@kantor.go.id; not {value!r}",
+        )
+    return value
+
+
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    """The variable's value, or ``default`` when it is unset or empty; refuses bytes that are not UTF-8.
+
+    Python hands such bytes over as lone surrogates, which fail later wherever the text is encoded (the
+    database driver, a terminal, a log), far from the setting that caused it."""
+    value = env.get(name, "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{name} bukan teks UTF-8 yang valid", f"{name} is not valid UTF-8 text") from None
+    return value if value.strip() else default
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _text(env, name, default).strip()
+    for a in allowed:
+        if value.lower() == a.lower():
+            return a
+    raise ConfigError(
+        f"{name} harus salah satu dari: {', '.join(allowed)}; bukan {value!r}",
+        f"{name} must be one of: {', '.join(allowed)}; not {value!r}",
+    )
 
 
 @dataclass(frozen=True)
@@ -35,6 +174,9 @@ class Settings:
     keyring_file: Path | None = None
     office_close: time = time(16, 0)
     include_cuti_bersama: bool = True
+    #: The office's time zone (IANA name; WBS_TIMEZONE accepts WIB/WITA/WIT too): working days, office
+    #: hours, "today", a case number's year and the scheduler's daily jobs are all in this zone.
+    timezone: str = "Asia/Jakarta"
     smtp_url: str = ""
     mail_from: str = "wbs-engine@localhost"
     base_url: str = "http://127.0.0.1:5000"
@@ -55,42 +197,57 @@ class Settings:
     def keyring_path(self) -> Path:
         return self.keyring_file or self.instance_dir / "keyring.json"
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The office's time zone as a ``tzinfo``."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def zone_label(self) -> str:
+        """How people name the zone: ``WIB``, ``WITA``, ``WIT`` (else the IANA name)."""
+        return ZONE_ABBREVIATIONS.get(self.timezone, self.timezone)
+
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every ``WBS_*`` setting; an empty variable means its default.
+
+        Raises :class:`ConfigError` for the first value that cannot be used. Nothing is opened or created
+        here: whether a directory can be written is found out where it is first needed."""
         env = os.environ if env is None else env
-        instance = Path(env.get("WBS_INSTANCE_DIR", str(PROJECT_ROOT / "instance")))
-        cuti = env.get("WBS_INCLUDE_CUTI_BERSAMA", "1").strip().lower()
-        if cuti not in ("1", "0", "true", "false", "yes", "no"):
-            raise ConfigError("WBS_INCLUDE_CUTI_BERSAMA must be 1 or 0")
-        sched = env.get("WBS_SCHEDULER", "off")
-        if sched not in ("off", "embedded"):
-            raise ConfigError("WBS_SCHEDULER must be 'off' or 'embedded'")
-        sync = env.get("WBS_SQLITE_SYNCHRONOUS", "FULL").strip().upper()
-        if sync not in ("FULL", "NORMAL"):
-            raise ConfigError("WBS_SQLITE_SYNCHRONOUS must be FULL or NORMAL")
-        if env.get("WBS_ENCRYPTION_KEY"):
+        instance = Path(_text(env, "WBS_INSTANCE_DIR", str(PROJECT_ROOT / "instance")))
+        cuti = _choice(env, "WBS_INCLUDE_CUTI_BERSAMA", "1", ("1", "0", "true", "false", "yes", "no"))
+        attachments = _text(env, "WBS_ATTACHMENTS_DIR", "")
+        if _text(env, "WBS_ENCRYPTION_KEY", "").strip():
             raise ConfigError(
+                "WBS_ENCRYPTION_KEY tidak dibaca lagi: semua kunci ada dalam satu berkas keyring yang dibuat "
+                "`wbs init-db`; arahkan WBS_KEYRING ke berkas itu (bawaan: instance/keyring.json) dan hapus "
+                "WBS_ENCRYPTION_KEY",
                 "WBS_ENCRYPTION_KEY is no longer read: all keys live in one keyring file made by `wbs init-db`; "
-                "point WBS_KEYRING at it (default: instance/keyring.json) and unset WBS_ENCRYPTION_KEY"
+                "point WBS_KEYRING at it (default: instance/keyring.json) and unset WBS_ENCRYPTION_KEY",
             )
-        minutes = env.get("WBS_CHECKPOINT_MINUTES", "10").strip()
+        minutes = _text(env, "WBS_CHECKPOINT_MINUTES", "10").strip()
         if not minutes.isdigit() or not 1 <= int(minutes) <= 1440:
-            raise ConfigError("WBS_CHECKPOINT_MINUTES must be a whole number of minutes from 1 to 1440")
+            raise ConfigError(
+                "WBS_CHECKPOINT_MINUTES harus bilangan bulat menit antara 1 dan 1440",
+                "WBS_CHECKPOINT_MINUTES must be a whole number of minutes from 1 to 1440",
+            )
+        keyring = _text(env, "WBS_KEYRING", "")
         return cls(
-            sqlite_synchronous=sync,
+            sqlite_synchronous=_choice(env, "WBS_SQLITE_SYNCHRONOUS", "FULL", ("FULL", "NORMAL")),
             instance_dir=instance,
-            database_url=env.get("WBS_DATABASE_URL", ""),
-            workflows_dir=Path(env.get("WBS_WORKFLOWS_DIR", str(PROJECT_ROOT / "workflows"))),
-            keyring_file=Path(env["WBS_KEYRING"]) if env.get("WBS_KEYRING") else None,
+            database_url=check_database_url(_text(env, "WBS_DATABASE_URL", "").strip()),
+            workflows_dir=Path(_text(env, "WBS_WORKFLOWS_DIR", str(PROJECT_ROOT / "workflows"))),
+            keyring_file=Path(keyring) if keyring else None,
             checkpoint_minutes=int(minutes),
-            office_close=_parse_time(env.get("WBS_OFFICE_CLOSE", "16:00"), "WBS_OFFICE_CLOSE"),
+            office_close=_parse_time(_text(env, "WBS_OFFICE_CLOSE", "16:00"), "WBS_OFFICE_CLOSE"),
             include_cuti_bersama=cuti in ("1", "true", "yes"),
-            smtp_url=env.get("WBS_SMTP_URL", ""),
-            mail_from=env.get("WBS_MAIL_FROM", "wbs-engine@localhost"),
-            base_url=env.get("WBS_BASE_URL", "http://127.0.0.1:5000"),
-            scheduler=sched,
-            attachments_dir=Path(env["WBS_ATTACHMENTS_DIR"]) if env.get("WBS_ATTACHMENTS_DIR") else None,
+            timezone=parse_timezone(_text(env, "WBS_TIMEZONE", "WIB")),
+            smtp_url=_check_smtp_url(_text(env, "WBS_SMTP_URL", "").strip()),
+            mail_from=_check_mail_from(_text(env, "WBS_MAIL_FROM", "wbs-engine@localhost").strip()),
+            base_url=_check_base_url(_text(env, "WBS_BASE_URL", "http://127.0.0.1:5000").strip()),
+            scheduler=_choice(env, "WBS_SCHEDULER", "off", ("off", "embedded")),
+            attachments_dir=Path(attachments) if attachments else None,
         )

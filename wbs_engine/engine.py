@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, select
 
 from . import audit, clocks, fields, keystore, notify
-from .calendar import JAKARTA, WorkingCalendar
+from .calendar import WorkingCalendar
 from .config import Settings
 from .crypto import CaseKey, Keyring, new_receipt_code
 from .db import make_engine, unit_of_work
@@ -197,6 +197,7 @@ class WbsEngine:
             removed,
             include_cuti_bersama=self.settings.include_cuti_bersama,
             office_close=self.settings.office_close,
+            zone=self.settings.zone,
         )
 
     # -- actors -----------------------------------------------------------------------------------
@@ -279,7 +280,7 @@ class WbsEngine:
                 for k, v in data.items()
                 if not (identity_mode == "anonim" and (f := defn.field(k)) is not None and f.identity)
             }
-            clean = fields.validate(specs, supplied)
+            clean = fields.validate(specs, supplied, today=now.astimezone(self.settings.zone).date())
             self._check_references(s, defn, clean)
             if unit_code is not None and s.exec(select(Unit).where(Unit.code == unit_code)).first() is None:
                 raise ValidationFailed({"unit": (f"unit '{unit_code}' tidak dikenal", f"unknown unit '{unit_code}'")})
@@ -393,7 +394,7 @@ class WbsEngine:
         return unit.code if unit else None
 
     def _next_number(self, session: Session, defn: WorkflowDef, now: datetime) -> str:
-        year = now.astimezone(JAKARTA).year  # PGD-2026-…: the office's year
+        year = now.astimezone(self.settings.zone).year  # PGD-2026-…: the year in the office's zone
         key = f"{defn.number_prefix}-{year}"
         table = CaseCounter.__table__
         if session.get_bind().dialect.name == "postgresql":
@@ -455,7 +456,12 @@ class WbsEngine:
             raise ConcurrentChange(case.number)
         t = self._transition(defn, case, trigger)
         role = self._authorise(defn, case, t, actor)
-        clean = fields.validate([defn.field(n) for n in (*t.requires, *t.optional)], data, required=t.requires)
+        clean = fields.validate(
+            [defn.field(n) for n in (*t.requires, *t.optional)],
+            data,
+            required=t.requires,
+            today=now.astimezone(self.settings.zone).date(),  # dates people declare: not after today
+        )
         self._check_references(s, defn, clean)
         reason = (reason or "").strip()
         if t.reason and len(reason) < 5:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wbs_engine.scheduler")
 
+#: The default zone of the daily jobs; :func:`build_scheduler` uses the office's (``Settings.timezone``).
 TIMEZONE = "Asia/Jakarta"
 MAX_TRIES = 3  # per clock and sweep, for transient conflicts (another writer on the same case)
 
@@ -644,7 +645,8 @@ def checkpoint_job(engine: WbsEngine) -> None:
 
 def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
     """An APScheduler 3.x scheduler (not started): sweep every minute, outbox every 30 s (with a mailer),
-    digest daily at 07:00 WIB, a signed audit checkpoint every ``checkpoint_minutes`` (default 10)."""
+    digest daily at 07:00 in the office's zone (WBS_TIMEZONE), a signed audit checkpoint every
+    ``checkpoint_minutes`` (WBS_CHECKPOINT_MINUTES, default 10)."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
@@ -653,7 +655,8 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
     if mailer is None and engine.settings.smtp_url:
         mailer = notify.Mailer(engine.settings.smtp_url, engine.settings.mail_from)
     cls = BlockingScheduler if blocking else BackgroundScheduler
-    sched = cls(timezone=TIMEZONE, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300})
+    zone, zone_label = engine.settings.timezone or TIMEZONE, engine.settings.zone_label
+    sched = cls(timezone=zone, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300})
     common = {"max_instances": 1, "coalesce": True, "replace_existing": True}
     sched.add_job(
         _guarded("sweep", lambda: sweep(engine)),
@@ -672,9 +675,9 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
         )
     sched.add_job(
         _guarded("digest", lambda: daily_digest(engine)),
-        CronTrigger(hour=7, minute=0, timezone=TIMEZONE),
+        CronTrigger(hour=7, minute=0, timezone=zone),
         id="digest",
-        name="daily digest (07:00 WIB)",
+        name=f"daily digest (07:00 {zone_label})",
         **common,
     )
     minutes = engine.settings.checkpoint_minutes

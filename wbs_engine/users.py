@@ -9,15 +9,22 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from . import audit, clocks
-from .calendar import WorkingCalendar
+from .calendar import WorkingCalendar, check_supported
 from .crypto import hash_password
 from .db import unit_of_work
 from .engine import Grant, WbsEngine
 from .errors import ValidationFailed
 from .models import Case, Clock, Holiday, RoleGrant, Unit, User
-from .roles import GRANTABLE_ROLES
+from .roles import GRANTABLE_ROLES, PSEUDO_ROLES
 
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+#: Names the audit trail records as the actor of something no user did, so no account may carry them:
+#: ``pelapor`` (the holder of a receipt code) and ``system`` (the scheduler) are the pseudo-roles' actor
+#: names, ``seed-demo`` writes the demo accounts. ``admin`` (this module's default actor for console
+#: writes) stays allowed: it is the usual name of the administrator's own account (the demo has one) and
+#: refusing it would lock existing accounts out of ``create-user``.
+RESERVED_USERNAMES = frozenset({*PSEUDO_ROLES, "seed-demo"})
 
 
 def parse_grant(text: str) -> Grant:
@@ -49,12 +56,16 @@ def create_or_update_user(
     *,
     full_name: str = "",
     email: str | None = None,
-    lang: str = "id",
+    lang: str | None = None,
     password: str | None = None,
     reset_password: bool = False,
     actor: str = "admin",
 ) -> str | None:
-    """Create the user (or add grants to an existing one). Returns a generated password if one was made."""
+    """Create the user (or add grants to an existing one). Returns a generated password if one was made.
+
+    For an existing user only what is given changes: ``full_name``, ``email`` and ``lang`` (the language of
+    their e-mails) stay as they are when left out, so adding a grant never resets them. A new user's
+    ``lang`` defaults to ``id``."""
     username = username.strip().lower()
     if not (2 <= len(username) <= 64) or not set(username) <= USERNAME_CHARS:
         raise ValidationFailed(
@@ -65,6 +76,19 @@ def create_or_update_user(
                 )
             }
         )
+    if username in RESERVED_USERNAMES:
+        raise ValidationFailed(
+            {
+                "username": (
+                    f"'{username}' dipakai jejak audit untuk pelaku yang bukan pengguna "
+                    f"({', '.join(sorted(RESERVED_USERNAMES))}); pilih nama lain",
+                    f"'{username}' is what the audit trail records for an actor that is not a user "
+                    f"({', '.join(sorted(RESERVED_USERNAMES))}); choose another name",
+                )
+            }
+        )
+    if lang is not None and lang not in ("id", "en"):
+        raise ValidationFailed({"lang": ("pilih id atau en", "choose id or en")})
     if password is not None and len(password) < 10:
         raise ValidationFailed({"password": ("minimal 10 karakter", "at least 10 characters")})
     now = engine.now()
@@ -85,12 +109,13 @@ def create_or_update_user(
             if password is None:
                 generated = password = secrets.token_urlsafe(12)
         if user is None:
-            user = User(username=username, full_name=full_name, email=email, lang=lang, created_at=now)
+            user = User(username=username, full_name=full_name, email=email, lang=lang or "id", created_at=now)
         if full_name:
             user.full_name = full_name
         if email:
             user.email = email
-        user.lang = lang
+        if lang is not None:
+            user.lang = lang
         if password:
             user.password_hash = hash_password(password)
         s.add(user)
@@ -140,6 +165,7 @@ def set_holiday(engine: WbsEngine, day: date, kind: str, name: str, actor: str =
     """
     if not name.strip():
         raise ValidationFailed({"name": ("wajib diisi", "is required")})
+    check_supported(day)  # outside the calendar's range a row could never count
     if kind not in ("closed", "open"):
         raise ValidationFailed(
             {"kind": ("pilih 'closed' (libur) atau 'open' (hari kerja)", "choose 'closed' (day off) or 'open'")}
@@ -187,6 +213,7 @@ def _with_day(cal: WorkingCalendar, day: date, kind: str, name: str) -> WorkingC
         include_cuti_bersama=cal.include_cuti_bersama,
         office_close=cal.office_close,
         office_open=cal.office_open,
+        zone=cal.zone,
     )
 
 

@@ -120,7 +120,9 @@ def _deliver_then_die(url: str, key: str, instance: str, now_iso: str, smtp_url:
     from wbs_engine.engine import WbsEngine
 
     eng = WbsEngine(
-        Settings(instance_dir=Path(instance), database_url=url, workflows_dir=REPO / "workflows", keyring_file=Path(key))
+        Settings(
+            instance_dir=Path(instance), database_url=url, workflows_dir=REPO / "workflows", keyring_file=Path(key)
+        )
     )
     real = nt.Mailer(smtp_url, "wbs@kantor.test")
 

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import time as _time
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wbs_engine.calendar as calendar_module
-from wbs_engine.calendar import ADMIN_HOLIDAY_NAME, JAKARTA, WorkingCalendar
+from wbs_engine.calendar import (
+    ADMIN_HOLIDAY_NAME,
+    JAKARTA,
+    MAX_DATE,
+    MIN_DATE,
+    OutsideCalendarRange,
+    WorkingCalendar,
+)
 
 HOLIDAYS_2026 = [
     date(2026, 1, 1),
@@ -389,3 +397,83 @@ def test_prop_day_bounds(d: date) -> None:
     assert CAL.local(start).date() == d
     assert CAL.local(end - timedelta(microseconds=1)).date() == d
     assert CAL.local(end).date() == d + timedelta(days=1)
+
+
+# --------------------------------------------------------------------------- the office's time zone
+
+WITA = WorkingCalendar(zone="Asia/Makassar")
+WIT = WorkingCalendar(zone=ZoneInfo("Asia/Jayapura"))
+
+
+def test_same_event_is_after_hours_in_a_wita_office() -> None:
+    # Mon 2 Mar 2026 08:30 UTC: 15:30 in Jakarta (in office hours), 16:30 in Makassar (after close)
+    event = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+    assert CAL.effective_date(event) == date(2026, 3, 2)
+    assert WITA.local(event).hour == 16 and WITA.local(event).utcoffset() == timedelta(hours=8)
+    assert WITA.effective_date(event) == date(2026, 3, 3)  # counts from the next working day
+    assert WITA.add_working_days(WITA.effective_date(event), 3) == date(2026, 3, 6)
+
+
+def test_days_end_at_the_office_s_midnight() -> None:
+    # a due date of Wed 25 Mar has passed at midnight local time: 17:00, 16:00 and 15:00 UTC
+    assert CAL.day_end_utc(date(2026, 3, 25)) == datetime(2026, 3, 25, 17, 0, tzinfo=UTC)
+    assert WITA.day_end_utc(date(2026, 3, 25)) == datetime(2026, 3, 25, 16, 0, tzinfo=UTC)
+    assert WIT.day_end_utc(date(2026, 3, 25)) == datetime(2026, 3, 25, 15, 0, tzinfo=UTC)
+    # reminders at office opening, 08:00 local
+    assert WIT.day_start_utc(date(2026, 3, 25)) == datetime(2026, 3, 24, 23, 0, tzinfo=UTC)
+
+
+def test_evening_in_jakarta_is_already_tomorrow_in_jayapura() -> None:
+    # Fri 13 Mar 2026 15:30 UTC: 22:30 Friday in Jakarta, 00:30 Saturday in Jayapura
+    event = datetime(2026, 3, 13, 15, 30, tzinfo=UTC)
+    assert CAL.local(event).date() == date(2026, 3, 13)
+    assert WIT.local(event).date() == date(2026, 3, 14)
+
+
+def test_working_day_arithmetic_does_not_depend_on_the_zone() -> None:
+    for cal in (WITA, WIT):
+        assert cal.add_working_days(date(2026, 3, 13), 3) == date(2026, 3, 25)
+        assert cal.working_days_between(date(2025, 12, 31), date(2026, 12, 31)) == 240
+        assert cal.holidays_in_year(2026) == CAL.holidays_in_year(2026)
+    assert WorkingCalendar().zone == JAKARTA  # the default stays Jakarta
+
+
+# --------------------------------------------------------------------------- the supported range
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: CAL.add_working_days(date(9999, 12, 30), 5),
+        lambda: CAL.add_working_days(date(1, 1, 1), 3),
+        lambda: CAL.working_days_between(date(1, 1, 1), date(9999, 12, 31)),
+        lambda: CAL.subtract_working_days(date(1, 1, 3), 1),
+        lambda: CAL.next_working_day(date.max),
+        lambda: CAL.previous_working_day(date.min),
+        lambda: CAL.is_working_day(date(2101, 1, 3)),  # a Monday the package has no holidays for
+        lambda: CAL.holiday_name(date(1900, 1, 1)),
+        lambda: CAL.holidays_in_year(9999),
+        lambda: CAL.day_end_utc(date.max),
+        lambda: CAL.day_start_utc(date.min),
+        lambda: CAL.effective_date(datetime.max.replace(tzinfo=UTC)),
+        lambda: CAL.add_working_days(date(2100, 12, 30), 5),  # runs off the end
+    ],
+)
+def test_dates_outside_the_supported_range_raise_a_clear_error(call) -> None:
+    with pytest.raises(OutsideCalendarRange, match="1950-01-01") as info:
+        call()
+    assert isinstance(info.value, ValueError)  # callers that expect ValueError keep working
+    assert "2100-12-31" in info.value.message("en") and "didukung" in info.value.message("id")
+
+
+def test_range_edges_still_answer() -> None:
+    assert CAL.add_working_days(MIN_DATE, 1) == date(1950, 1, 2)  # Sun 1 Jan 1950 -> Mon 2 Jan
+    assert CAL.subtract_working_days(MAX_DATE, 1) < MAX_DATE
+    assert CAL.day_end_utc(MAX_DATE) == datetime(2100, 12, 31, 17, 0, tzinfo=UTC)
+
+
+def test_package_has_holidays_for_every_supported_year() -> None:
+    """Guards MAX_DATE: past the package's last year it returns no holidays at all, silently."""
+    assert len(calendar_module._package_holidays(MAX_DATE.year, True)) >= 10
+    # why the range ends there; when a newer package covers more years, MAX_DATE can move with it
+    assert len(calendar_module._package_holidays(MAX_DATE.year + 1, True)) == 0
