@@ -222,7 +222,9 @@ def test_case_show_renders_control_characters_visibly(office):
             "uraian=Petugas meminta uang tambahan di luar tarif resmi saat legalisir.",
         ).stdout
     )
-    out = office("case", "show", created["number"]).stdout
+    office("create-user", "sri", "--role", "pengelola", "--password", "rahasia-sekali-1")
+    # free text is sealed: the handler who may read it is the one whose terminal must be protected
+    out = office("case", "show", created["number"], "--as", "sri").stdout
     for raw in ("\x1b", "\r", "\u202e", "\x07"):
         assert raw not in out
     layanan = next(line for line in out.splitlines() if line.startswith("  layanan: "))
@@ -230,7 +232,7 @@ def test_case_show_renders_control_characters_visibly(office):
     # an ordinary newline stays a line break, indented under its label
     assert "  lokasi: Loket 3\n    Lantai 2\n" in out
     # JSON keeps the exact text; nothing in it acts on a terminal either
-    shown = office("case", "show", created["number"], "--json").stdout
+    shown = office("case", "show", created["number"], "--json", "--as", "sri").stdout
     assert "\u202e" not in shown and "\\u202e" in shown
     assert json.loads(shown)["fields"]["layanan"] == HOSTILE
 
@@ -279,10 +281,12 @@ def test_now_without_offset_is_office_time(office, tmp_path):
 
     db = sqlite3.connect(tmp_path / "instance" / "wbs.sqlite3")
     try:
-        (sealed,) = db.execute("SELECT max(created_at) FROM audit_checkpoint").fetchone()
+        (newest,) = db.execute("SELECT max(created_at) FROM case_file").fetchone()
     finally:
         db.close()
-    assert datetime.fromisoformat(sealed).replace(tzinfo=UTC) == datetime(2026, 3, 20, 0, 0, tzinfo=UTC)
+    # the freshest demo case is filed 1 to 6 hours before the seed time: before 00:00 UTC, not before 09:00 UTC
+    newest = datetime.fromisoformat(newest).replace(tzinfo=UTC)
+    assert datetime(2026, 3, 19, 18, 0, tzinfo=UTC) <= newest < datetime(2026, 3, 20, 0, 0, tzinfo=UTC)
 
 
 def test_help_names_the_timezone_setting():

@@ -203,6 +203,7 @@ def _gift_forwarded_to_kpk(wbs, clock):
     c = wbs.create_case("gratifikasi", {**GIFT, "tanggal_penerimaan": "2026-03-02"}, filed_by=wbs.load_actor("pegawai"))
     upg = wbs.load_actor("upg")
     wbs.fire(c.number, "mulai_telaah", upg)
+    clock.now = wib(2026, 3, 12, 14)  # a declared date is never in the future: forwarded on the day KPK got it
     wbs.fire(c.number, "teruskan_kpk", upg, {"nomor_laporan_kpk": "KPK-123", "tanggal_laporan_kpk": "2026-03-12"})
     return c.number, upg
 
@@ -248,6 +249,7 @@ def test_state_property_hand_over_counts_from_the_decision_while_waiting_for_the
     assert case_view(wbs, number, None)["state"] == "serah_terima"
     assert (cl["penyampaian_keputusan"]["status"], cl["penyampaian_keputusan"]["outcome"]) == ("stopped", "on_time")
     assert (cl["serah_terima"]["status"], cl["serah_terima"]["due_date"]) == ("running", "2026-04-23")  # not restarted
+    clock.now = wib(2026, 4, 20, 14)
     wbs.fire(
         number,
         "catat_serah_terima",
