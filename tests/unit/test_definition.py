@@ -120,3 +120,43 @@ def test_late_notice_needs_a_clock_counted_from_a_field():
     defn, issues = lint_text(bad, "x.yaml")
     assert defn is None
     assert any("late_notice but no starts.from_field" in i.message for i in issues)
+
+
+PENGADUAN = (REPO / "workflows" / "pengaduan.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        (
+            "{name: lokasi, type: text,",
+            "{name: lokasi, type: text, plain: true, confidential: true,",
+            "field 'lokasi' is marked plain but also identity/contact/confidential",
+        ),
+        ("{name: waktu_kejadian, type: date,", "{name: waktu_kejadian, type: date, plain: true,", "a date is plain"),
+        ("{name: waktu_kejadian, type: date,", "{name: waktu_kejadian, type: date, contact: true,", "email or phone"),
+        (
+            "reporter_label: {id: Sedang kami periksa, en: We are checking it}",
+            "description: {id: Sedang kami periksa, en: We are checking it}",
+            "required key 'reporter_label' is missing",
+        ),
+    ],
+)
+def test_privacy_markers_and_reporter_labels_are_linted(old, new, message):
+    assert old in PENGADUAN
+    defn, issues = lint_text(PENGADUAN.replace(old, new, 1), "pengaduan.yaml")
+    assert defn is None
+    hit = [i for i in issues if message in i.message]
+    assert hit and hit[0].line is not None, [str(i) for i in issues]
+
+
+def test_private_by_default():
+    defn, _ = lint_file(REPO / "workflows" / "pengaduan.yaml")
+    sealed = {f.name for f in (*defn.intake, *defn.fields) if f.sealed}
+    # free text and identities are sealed without a word in the file; choices, dates and units are not
+    assert {"nama", "email", "layanan", "uraian", "lokasi", "pesan", "instruksi", "jawaban"} <= sealed
+    assert {"kategori", "waktu_kejadian", "unit_tujuan", "kepuasan"}.isdisjoint(sealed)
+    assert defn.field("email_kontak").is_identity and defn.field("email_kontak").contact
+    assert defn.default_identity == "anonim"  # the most private mode the workflow allows
+    gift, _ = lint_file(REPO / "workflows" / "gratifikasi.yaml")
+    assert gift.default_identity == "terbuka" and not gift.field("nomor_keputusan_kpk").sealed  # plain: true
