@@ -26,9 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from wbs_engine.config import Settings  # noqa: E402
-from wbs_engine.crypto import Vault  # noqa: E402
 from wbs_engine.engine import WbsEngine  # noqa: E402
-from wbs_engine.migrate import upgrade  # noqa: E402
+from wbs_engine.provision import init_database  # noqa: E402
 from wbs_engine.users import create_or_update_user, ensure_unit, parse_grant  # noqa: E402
 
 COMPLAINT = {
@@ -58,11 +57,10 @@ def bench_engine(tmp: Path, cases: int, sync: str) -> tuple[int, float, dict[str
     s = Settings(
         instance_dir=tmp,
         database_url=f"sqlite:///{tmp / f'engine-{sync}.sqlite3'}",
-        encryption_key=Vault.generate_key(),
         sqlite_synchronous=sync,
     )
+    init_database(s)  # schema, keyring (created once in tmp), fingerprints
     eng = WbsEngine(s, clock=clock)
-    upgrade(eng.db)
     ensure_unit(eng, "PUSAT", "Pusat")
     create_or_update_user(eng, "pengelola", [parse_grant("pengelola")], password="benchmark-pass-1")
     actor = eng.load_actor("pengelola")

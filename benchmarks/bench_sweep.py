@@ -25,10 +25,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from wbs_engine.config import Settings  # noqa: E402
-from wbs_engine.crypto import Vault  # noqa: E402
 from wbs_engine.db import unit_of_work  # noqa: E402
 from wbs_engine.engine import WbsEngine  # noqa: E402
-from wbs_engine.migrate import upgrade  # noqa: E402
+from wbs_engine.provision import init_database  # noqa: E402
 from wbs_engine.scheduler import _due_query, sweep  # noqa: E402
 from wbs_engine.users import create_or_update_user, ensure_unit, parse_grant  # noqa: E402
 
@@ -44,9 +43,9 @@ def _ts(dt: datetime) -> str:
 def build(tmp: Path, total: int, due: int) -> tuple[WbsEngine, float]:
     t0 = time.perf_counter()
     path = tmp / f"sweep_{total}.sqlite3"
-    s = Settings(instance_dir=tmp, database_url=f"sqlite:///{path}", encryption_key=Vault.generate_key())
+    s = Settings(instance_dir=tmp, database_url=f"sqlite:///{path}")
+    init_database(s)
     eng = WbsEngine(s, clock=lambda: NOW)
-    upgrade(eng.db)
     ensure_unit(eng, "PUSAT", "Pusat")
     create_or_update_user(
         eng, "pengelola", [parse_grant("pengelola")], email="pengelola@kantor.test", password="rahasia-demo-123"

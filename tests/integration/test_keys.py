@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 import sqlalchemy as sa
+
 from tests.helpers import COMPLAINT, run_wbs
 from wbs_engine import audit
 from wbs_engine.config import Settings

@@ -369,6 +369,24 @@ def test_daily_digest_once_per_user_and_day(wbs, clock):
         assert len(rows) == 2 and "TERLAMBAT" in rows[1].body
 
 
+def test_daily_digest_mails_the_signed_audit_head_to_auditors_once_a_day(wbs, clock):
+    """A copy of the head outside the server: the auditor's mailbox. The line in the mail verifies the
+    database (``verify-audit --against``)."""
+    new_case(wbs)
+    with unit_of_work(wbs.db) as s:
+        audit.checkpoint(s, wbs.now(), wbs.keyring)
+    daily_digest(wbs)
+    daily_digest(wbs)
+    with unit_of_work(wbs.db, write=False) as s:
+        rows = s.exec(select(Outbox).where(Outbox.kind == "audit_head")).all()
+        assert [r.recipient for r in rows] == ["auditor@kantor.test"]  # auditors only, once a day
+        kept = audit.parse_heads(rows[0].body)
+        assert len(kept) == 1 and kept[0].seq == 1 and kept[0].signature_ok()
+        assert audit.verify(s, keyring=wbs.keyring, against=kept).ok
+    clock.advance(days=1)
+    assert daily_digest(wbs).queued >= 1  # the next day: the head again
+
+
 def test_scheduler_jobs(wbs):
     sched = scheduler.build_scheduler(wbs, blocking=False)
     jobs = {j.id: j for j in sched.get_jobs()}

@@ -36,3 +36,15 @@ def test_embedded_scheduler_starts_with_its_jobs(make_wbs, tmp_path):
         assert {j.id for j in sched.get_jobs()} >= {"sweep", "digest", "checkpoint"}
     finally:
         sched.shutdown(wait=False)
+
+
+def test_the_app_refuses_to_start_with_a_keyring_that_is_not_the_databases(make_wbs, tmp_path):
+    import pytest
+
+    from wbs_engine.crypto import CryptoError, Keyring
+    from wbs_engine.engine import WbsEngine
+
+    eng = make_wbs(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    stranger = WbsEngine(eng.settings, db=eng.db, keyring=Keyring.generate())
+    with pytest.raises(CryptoError, match="does not belong to this database"):
+        create_app(eng.settings, engine=stranger)
