@@ -42,6 +42,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 KEYRING_FORMAT = 1
+#: marks a value in the outbox sealed with the office key (a reporter's address), opened only to send
+SEALED_PREFIX = "vault:"
 
 # No 0/O, 1/I/L, U: a code read out over the phone or copied by hand stays unambiguous.
 _ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"

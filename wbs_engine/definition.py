@@ -9,15 +9,11 @@ explanation, so that a non-programmer can fix the file. The format is documented
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from .roles import ROLES
 
 Phase = Literal["intake", "verification", "follow_up", "closure"]
 FieldType = Literal[
@@ -345,7 +341,7 @@ class DefinitionError(Exception):
         super().__init__("\n".join(str(i) for i in issues))
 
 
-def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+def line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
     """Map each path in the YAML document (keys and list indexes) to its 1-based line."""
     out = {} if out is None else out
     out.setdefault(path, node.start_mark.line + 1)
@@ -353,14 +349,14 @@ def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dic
         for k, v in node.value:
             key = k.value
             out[(*path, key)] = k.start_mark.line + 1
-            _line_map(v, (*path, key), out)
+            line_map(v, (*path, key), out)
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
-            _line_map(v, (*path, i), out)
+            line_map(v, (*path, i), out)
     return out
 
 
-def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
+def line_for(lines: dict[tuple, int], path: tuple) -> int | None:
     path = tuple(path)
     while path:
         if path in lines:
@@ -369,7 +365,7 @@ def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
     return lines.get(())
 
 
-def _where(path: tuple) -> str:
+def yaml_path(path: tuple) -> str:
     out = ""
     for p in path:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
@@ -400,232 +396,12 @@ def parse_text(text: str, filename: str = "<workflow>") -> tuple[WorkflowDef | N
         return None, [LintIssue(filename, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]
     if not isinstance(raw, dict) or node is None:
         return None, [LintIssue(filename, 1, "", "a workflow file must be a YAML mapping (key: value ...)")]
-    lines = _line_map(node)
+    lines = line_map(node)
     try:
         return WorkflowDef.model_validate(raw), []
     except ValidationError as exc:
         issues = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            issues.append(LintIssue(filename, _line_for(lines, loc), _where(loc), _explain(err)))
+            issues.append(LintIssue(filename, line_for(lines, loc), yaml_path(loc), _explain(err)))
         return None, issues
-
-
-# ---------------------------------------------------------------------------------------------------
-# Semantic checks
-
-
-def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, int] | None = None) -> list[LintIssue]:
-    """Rules the schema cannot express: references, reachability, dead ends, clocks."""
-    from .hooks import EFFECTS, GUARDS  # registered Python functions the file may name
-
-    lines = lines or {}
-    issues: list[LintIssue] = []
-
-    def add(path: tuple, message: str) -> None:
-        issues.append(LintIssue(filename, _line_for(lines, path), _where(path), message))
-
-    states = defn.states
-    known_fields = {f.name for f in (*defn.intake, *defn.fields)}
-    if len(known_fields) != len(defn.intake) + len(defn.fields):
-        seen: set[str] = set()
-        for i, f in enumerate((*defn.intake, *defn.fields)):
-            if f.name in seen:
-                sect, idx = ("intake", i) if i < len(defn.intake) else ("fields", i - len(defn.intake))
-                add((sect, idx, "name"), f"field '{f.name}' is defined twice")
-            seen.add(f.name)
-
-    if defn.initial not in states:
-        add(("initial",), f"unknown state '{defn.initial}' (states are: {', '.join(states)})")
-
-    for r in defn.filed_by:
-        if r != "public" and r not in ROLES:
-            add(("filed_by",), f"unknown role '{r}' (use 'public' or one of: {', '.join(ROLES)})")
-
-    seen_pairs: dict[tuple[str, str], int] = {}
-    for i, t in enumerate(defn.transitions):
-        base = ("transitions", i)
-        for j, s in enumerate(t.source):
-            if s not in states:
-                add((*base, "source", j), f"transition '{t.trigger}': unknown state '{s}'")
-            key = (t.trigger, s)
-            if key in seen_pairs:
-                add(
-                    (*base, "trigger"),
-                    f"duplicate trigger '{t.trigger}' from state '{s}' "
-                    f"(also transition #{seen_pairs[key] + 1}); a trigger must lead to one place",
-                )
-            seen_pairs[key] = i
-        if t.dest not in states:
-            add((*base, "dest"), f"transition '{t.trigger}': unknown state '{t.dest}'")
-        for j, r in enumerate(t.roles):
-            if r not in ROLES:
-                add(
-                    (*base, "roles", j),
-                    f"transition '{t.trigger}': unknown role '{r}' (known roles: {', '.join(ROLES)})",
-                )
-        for j, g in enumerate(t.guards):
-            if g not in GUARDS:
-                add(
-                    (*base, "guards", j),
-                    f"transition '{t.trigger}': unknown guard '{g}' (known guards: {', '.join(sorted(GUARDS))})",
-                )
-        for j, e in enumerate(t.effects):
-            if e not in EFFECTS:
-                add(
-                    (*base, "effects", j),
-                    f"transition '{t.trigger}': unknown effect '{e}' (known effects: {', '.join(sorted(EFFECTS))})",
-                )
-        for sect in ("requires", "optional"):
-            for j, f in enumerate(getattr(t, sect)):
-                if f not in known_fields:
-                    add(
-                        (*base, sect, j),
-                        f"transition '{t.trigger}': field '{f}' is not defined under 'fields' or 'intake'",
-                    )
-        if t.extends and t.extends.clock not in defn.clocks:
-            add((*base, "extends", "clock"), f"transition '{t.trigger}' extends unknown clock '{t.extends.clock}'")
-
-    # reachability and dead ends
-    graph: dict[str, set[str]] = {s: set() for s in states}
-    for t in defn.transitions:
-        for s in t.source:
-            if s in graph and t.dest in states:
-                graph[s].add(t.dest)
-    reachable = _reach(graph, {defn.initial} if defn.initial in states else set())
-    for name, st in states.items():
-        outs = graph[name] - {name}
-        if defn.initial in states and name not in reachable:
-            add(("states", name), f"state '{name}' is unreachable: no transition leads to it from '{defn.initial}'")
-        if st.final and any(name in t.source for t in defn.transitions):
-            add(("states", name), f"final state '{name}' has a way out; a final state ends the case")
-        if not st.final and not outs:
-            add(
-                ("states", name),
-                f"state '{name}' is not final but has no way out; add a transition from it or mark it 'final: true'",
-            )
-    if not defn.final_states:
-        add(("states",), "no state is marked 'final: true'; a case could never close")
-
-    # clocks
-    triggers = {t.trigger for t in defn.transitions}
-    for name, c in defn.clocks.items():
-        base = ("clocks", name)
-        refs = [
-            ("starts", "on_enter", c.starts.on_enter),
-            ("stops", "on_enter", c.stops.on_enter),
-            ("stops", "on_exit", c.stops.on_exit),
-            ("pauses", None, c.pauses),
-        ]
-        for sect, sub, lst in refs:
-            for j, s in enumerate(lst):
-                if s not in states:
-                    path = (*base, sect, sub, j) if sub else (*base, sect, j)
-                    add(path, f"clock '{name}': unknown state '{s}'")
-        if c.starts.from_field and c.starts.from_field not in known_fields:
-            add((*base, "starts", "from_field"), f"clock '{name}': field '{c.starts.from_field}' is not defined")
-        if c.limit_by and c.limit_by.field not in known_fields:
-            add((*base, "limit_by", "field"), f"clock '{name}': field '{c.limit_by.field}' is not defined")
-        for j, r in enumerate(c.on_breach.escalate_to):
-            if r not in ROLES:
-                add((*base, "on_breach", "escalate_to", j), f"clock '{name}': unknown role '{r}'")
-        if c.on_breach.fire:
-            if c.on_breach.fire not in triggers:
-                add((*base, "on_breach", "fire"), f"clock '{name}': unknown trigger '{c.on_breach.fire}'")
-            elif not any(t.trigger == c.on_breach.fire and "system" in t.roles for t in defn.transitions):
-                add(
-                    (*base, "on_breach", "fire"),
-                    f"clock '{name}' fires '{c.on_breach.fire}' on breach, "
-                    "but that transition does not allow the role 'system'",
-                )
-        # the markers are read by machines (README table, landing page): only their exact form counts
-        rest = c.source.replace(UNVERIFIED_MARK, "").replace(OFFICE_POLICY_MARK, "").casefold()
-        for words, mark in (("belum terverifikasi", UNVERIFIED_MARK), ("kebijakan kantor", OFFICE_POLICY_MARK)):
-            if words in rest:
-                add(
-                    (*base, "source"),
-                    f"clock '{name}': write '{words}' in the source exactly as the marker '{mark}' "
-                    "(lowercase, in parentheses), so that it is recognised",
-                )
-        if c.late_notice and not c.starts.from_field:
-            add(
-                (*base, "late_notice"),
-                f"clock '{name}' has a late_notice but no starts.from_field: a clock counted from the event "
-                "itself is never late when it starts",
-            )
-        if not c.stops.on_enter and not c.stops.on_exit:
-            add((*base, "stops"), f"clock '{name}' can never stop: it names no stop state")
-            continue
-        starts = [s for s in c.starts.on_enter if s in states]
-        stop_enter = set(c.stops.on_enter)
-        stop_exit = set(c.stops.on_exit)
-        for s in starts:
-            # stop reachable = a stop state reachable, or leaving an on_exit state that is reachable
-            seen_from = _reach(graph, {s})
-            can_stop = bool(seen_from & stop_enter) or any(x in seen_from and (graph[x] - {x}) for x in stop_exit)
-            if not can_stop:
-                add(
-                    (*base, "stops"),
-                    f"clock '{name}' can never stop: from its start state '{s}' no stop state can be reached",
-                )
-    for sect in ("intake", "fields"):
-        for j, f in enumerate(getattr(defn, sect)):
-            where = (sect, j)
-            if f.plain and (f.identity or f.contact or f.confidential):
-                add(
-                    (*where, "plain"),
-                    f"field '{f.name}' is marked plain but also identity/contact/confidential; choose one",
-                )
-            if f.contact and f.type not in ("email", "phone"):
-                add((*where, "contact"), f"field '{f.name}': a contact field must be of type email or phone")
-            if f.plain and f.type not in FREE_TEXT_TYPES:
-                add(
-                    (*where, "plain"),
-                    f"field '{f.name}': 'plain' only applies to free text (text, textarea, email, phone); "
-                    f"a {f.type} is plain already",
-                )
-    for sect in ("identity", "confidential_fields"):
-        for j, r in enumerate(getattr(defn.visibility, sect)):
-            if r not in ROLES:
-                add(("visibility", sect, j), f"visibility: unknown role '{r}'")
-    if len(defn.identity) != len(set(defn.identity)):
-        add(("identity",), "an identity option is listed twice")
-    return issues
-
-
-def _reach(graph: dict[str, set[str]], start: set[str]) -> set[str]:
-    seen = set(start)
-    todo = deque(start)
-    while todo:
-        for nxt in graph.get(todo.popleft(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
-
-
-def lint_text(text: str, filename: str = "<workflow>") -> tuple[WorkflowDef | None, list[LintIssue]]:
-    defn, issues = parse_text(text, filename)
-    if defn is None:
-        return None, issues
-    lines = _line_map(yaml.compose(text))
-    issues = check(defn, filename, lines)
-    return (None if issues else defn), issues
-
-
-def lint_file(path: str | Path) -> tuple[WorkflowDef | None, list[LintIssue]]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, [LintIssue(str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]
-    except UnicodeDecodeError:
-        return None, [LintIssue(str(path), None, "", "the file is not UTF-8 text")]
-    return lint_text(text, str(path))
-
-
-def load_workflow(path: str | Path) -> WorkflowDef:
-    defn, issues = lint_file(path)
-    if defn is None:
-        raise DefinitionError(issues)
-    return defn

@@ -17,7 +17,8 @@ from typing import Any
 from . import audit
 from .db import unit_of_work
 from .definition import FieldSpec, TransitionSpec, WorkflowDef
-from .engine import Actor, WbsEngine
+from .engine import WbsEngine
+from .permissions import Actor
 from .users import create_or_update_user, ensure_unit
 
 DEMO_UNITS = [

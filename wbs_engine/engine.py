@@ -1,101 +1,36 @@
-"""The engine: the single write path for a case.
+"""The services: the only write paths of a case (``create_case``, ``fire``, ``post_message``).
 
-``create_case`` and ``fire`` each run in one database transaction: version check of the case → role,
-unit and case-type check → required fields → guards → state change (a ``transitions`` Machine) →
-effects → clocks → audit events (hash chain) → outbox. Everything commits together or not at all, and a
-receipt code is returned only after the commit (ARCHITECTURE.md, rules 1–3).
+Each runs in one database transaction: the case's lock and version → who may do it
+(:mod:`~wbs_engine.permissions`) → required fields → guards → state change (the workflow's ``transitions``
+Machine) → effects → clocks → audit events (hash chain) → outbox. Everything commits together or not at all,
+and a receipt code is returned only after the commit (ARCHITECTURE.md, rules 1–3). The SQL of the write path
+lives in :mod:`~wbs_engine.writepath`; read models in :mod:`~wbs_engine.views` and
+:mod:`~wbs_engine.tracking`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import SimpleNamespace
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, select
 
-from . import audit, clocks, fields, keystore, notify
+from . import audit, clocks, fields, keystore, notify, permissions, writepath
+from .caches import TTLCache, load_calendar
 from .calendar import WorkingCalendar
 from .config import Settings
 from .crypto import CaseKey, Keyring, new_receipt_code
 from .db import make_engine, unit_of_work
 from .definition import TransitionSpec, WorkflowDef
-from .errors import ConcurrentChange, InvalidTransition, NotAllowed, NotFound, ValidationFailed
+from .errors import ConcurrentChange, InvalidTransition, NotFound, ValidationFailed
 from .hooks import FireContext
-from .models import Case, CaseCounter, Clock, Holiday, Message, RoleGrant, Unit, User
+from .models import Case, Message, Unit, User
+from .permissions import Actor
 from .registry import Loaded, Registry
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Grant:
-    role: str
-    unit_code: str | None = None
-    case_type: str | None = None
-
-    def covers(self, case: Case) -> bool:
-        return (self.unit_code is None or self.unit_code == case.unit_code) and (
-            self.case_type is None or self.case_type == case.case_type
-        )
-
-    def __str__(self) -> str:
-        return ":".join(x for x in (self.role, self.unit_code or "*", self.case_type or "*"))
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a staff user with grants, the reporter holding a case's receipt code, or the scheduler."""
-
-    username: str
-    kind: str = "user"  # user | reporter | system
-    user_id: int | None = None
-    grants: tuple[Grant, ...] = ()
-    case_id: int | None = None
-    lang: str = "id"
-
-    @classmethod
-    def system(cls) -> Actor:
-        return cls(username="system", kind="system")
-
-    def roles_for(self, case: Case) -> set[str]:
-        if self.kind == "system":
-            return {"system"}
-        if self.kind == "reporter":
-            return {"pelapor"} if case.id is not None and case.id == self.case_id else set()
-        roles = {g.role for g in self.grants if g.covers(case)}
-        if self.user_id is not None and case.filed_by_user_id == self.user_id:
-            roles.add("pelapor")
-        return roles
-
-
-class _Cached(Generic[T]):
-    """One value reused for ``ttl`` seconds (monotonic clock)."""
-
-    def __init__(self, ttl: float):
-        self.ttl = ttl
-        self._entry: tuple[float, T] | None = None
-
-    def get(self, load: Callable[[], T]) -> T:
-        entry = self._entry
-        if entry is not None and time.monotonic() - entry[0] < self.ttl:
-            return entry[1]
-        value = load()
-        self._entry = (time.monotonic(), value)
-        return value
-
-    def clear(self) -> None:
-        self._entry = None
-
-
-class CaseRecord(SimpleNamespace):
-    """A case row as a plain value: the fire path's working copy (a SQLModel instance costs 40 µs to
-    build and would be flushed by the ORM; this one is written back with one conditional UPDATE)."""
+from .writepath import CaseRecord
 
 
 @dataclass(frozen=True)
@@ -133,8 +68,8 @@ class WbsEngine:
         self.registry = registry or Registry(settings.workflows_dir)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._keys_checked = False
-        self._calendar: _Cached[WorkingCalendar] = _Cached(self.CACHE_TTL)
-        self._directory: _Cached[list[notify.Staff]] = _Cached(self.CACHE_TTL)
+        self._calendar: TTLCache[WorkingCalendar] = TTLCache(self.CACHE_TTL)
+        self._directory: TTLCache[list[notify.Staff]] = TTLCache(self.CACHE_TTL)
 
     # -- keys -------------------------------------------------------------------------------------
     def check_keys(self) -> None:
@@ -179,45 +114,18 @@ class WbsEngine:
         self._directory.clear()
 
     def calendar(self, session: Session) -> WorkingCalendar:
-        return self._calendar.get(lambda: self._load_calendar(session))
+        return self._calendar.get(lambda: load_calendar(session, self.settings))
 
     def staff_directory(self, session: Session) -> list[notify.Staff]:
         return self._directory.get(lambda: notify.load_directory(session))
 
-    def _load_calendar(self, session: Session) -> WorkingCalendar:
-        added: dict = {}
-        removed: list = []
-        for h in session.exec(select(Holiday)).all():
-            if h.kind == "closed":
-                added[h.day] = h.name
-            else:
-                removed.append(h.day)
-        return WorkingCalendar(
-            added,
-            removed,
-            include_cuti_bersama=self.settings.include_cuti_bersama,
-            office_close=self.settings.office_close,
-            zone=self.settings.zone,
-        )
-
     # -- actors -----------------------------------------------------------------------------------
     def actor(self, session: Session, username: str) -> Actor:
-        user = session.exec(select(User).where(User.username == username)).first()
-        if user is None or not user.active:
-            raise NotFound(
-                f"Pengguna '{username}' tidak dikenal atau tidak aktif.", f"Unknown or inactive user '{username}'."
-            )
-        grants = session.exec(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
-        return Actor(
-            username=user.username,
-            user_id=user.id,
-            lang=user.lang,
-            grants=tuple(Grant(g.role, g.unit_code, g.case_type) for g in grants),
-        )
+        return permissions.load_actor(session, username)
 
     def load_actor(self, username: str) -> Actor:
         with unit_of_work(self.db, write=False) as s:
-            return self.actor(s, username)
+            return permissions.load_actor(s, username)
 
     def reporter(self, session: Session, code: str) -> tuple[Actor, Case]:
         """The reporter of the case whose tracking code is ``code`` (looked up by its keyed digest)."""
@@ -228,7 +136,7 @@ class WbsEngine:
                 "Kode pelacakan tidak ditemukan; periksa kembali penulisannya.",
                 "Tracking code not found; check how it is written.",
             )
-        return Actor(username="pelapor", kind="reporter", case_id=case.id), case
+        return Actor.reporter(case.id), case
 
     # -- lookups ----------------------------------------------------------------------------------
     def get_case(self, session: Session, number: str, *, lock: bool = False) -> Case:
@@ -273,7 +181,7 @@ class WbsEngine:
                         )
                     }
                 )
-            self._check_filer(s, defn, filed_by)
+            permissions.check_filer(defn, filed_by)
             specs = [f for f in defn.intake if not (identity_mode == "anonim" and f.identity)]
             supplied = {
                 k: v
@@ -288,7 +196,7 @@ class WbsEngine:
             plain, ident, secret = self._split(defn, clean)
             key, wrapped_key = self.keyring.new_case_key()
             code = new_receipt_code()
-            number = self._next_number(s, defn, now)
+            number = writepath.next_number(s, defn.number_prefix, now, self.settings.zone)
             st = defn.states[defn.initial]
             case = Case(
                 number=number,
@@ -297,7 +205,7 @@ class WbsEngine:
                 state=defn.initial,
                 phase=st.phase,
                 final=st.final,
-                unit_code=unit_code or self._default_unit(s),
+                unit_code=unit_code or writepath.default_unit(s),
                 # an anonymous report is never linked to the account that filed it
                 filed_by_user_id=filed_by.user_id if filed_by and identity_mode != "anonim" else None,
                 identity_mode=identity_mode,
@@ -319,7 +227,7 @@ class WbsEngine:
             changes = clocks.on_transition(
                 defn.clocks, {}, None, case.state, now, cal, self._clock_data(case, clean), final=st.final
             )
-            clock_log = self._write_clocks(s, case, changes, {})
+            clock_log = writepath.write_clocks(s, case.id, changes, {})
             audit.append(
                 s,
                 chain=case.number,
@@ -343,23 +251,6 @@ class WbsEngine:
             )
             notify.on_created(s, self, defn, case, clean, now)
             return Created(number=case.number, receipt_code=code, state=case.state, version=case.version)
-
-    def _check_filer(self, session: Session, defn: WorkflowDef, filer: Actor | None) -> None:
-        if filer is None:
-            if "public" not in defn.filed_by:
-                raise NotAllowed(
-                    f"{defn.label.id} hanya dapat dilaporkan oleh pegawai yang masuk log.",
-                    f"{defn.label.en} can only be filed by a signed-in employee.",
-                )
-            return
-        if filer.kind == "system":
-            return
-        staff_roles = {g.role for g in filer.grants if g.case_type in (None, defn.key)}
-        allowed = set(defn.filed_by) - {"public"}
-        if allowed and not (staff_roles & allowed) and "public" not in defn.filed_by:
-            raise NotAllowed(
-                f"Peran Anda tidak boleh melaporkan {defn.label.id}.", f"Your roles may not file a {defn.label.en}."
-            )
 
     def _check_references(self, session: Session, defn: WorkflowDef, clean: dict[str, Any]) -> None:
         errors: dict[str, tuple[str, str]] = {}
@@ -389,23 +280,6 @@ class WbsEngine:
                 plain[k] = v
         return plain, ident, secret
 
-    def _default_unit(self, session: Session) -> str | None:
-        unit = session.exec(select(Unit).order_by(Unit.id).limit(1)).first()
-        return unit.code if unit else None
-
-    def _next_number(self, session: Session, defn: WorkflowDef, now: datetime) -> str:
-        year = now.astimezone(self.settings.zone).year  # PGD-2026-…: the year in the office's zone
-        key = f"{defn.number_prefix}-{year}"
-        table = CaseCounter.__table__
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(table).values(key=key, last=1)
-        stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"last": table.c.last + 1})
-        last = session.execute(stmt.returning(table.c.last)).scalar_one()
-        return f"{key}-{last:06d}"
-
     # -- fire -------------------------------------------------------------------------------------
     def fire(
         self,
@@ -420,7 +294,7 @@ class WbsEngine:
         """Move a case by one transition, or refuse with a clear error and change nothing."""
         with unit_of_work(self.db) as s:
             self.check_keys_in(s)
-            case = self._case_for_write(s, number)
+            case = writepath.case_for_write(s, number)
             return self.fire_in(
                 s,
                 case,
@@ -448,14 +322,13 @@ class WbsEngine:
 
         The hot path writes with Core statements: the case row once (conditional on its version), its clock
         rows, the audit event and the outbox. ``case`` is treated as a detached value object."""
-        if isinstance(case, Case):  # an ORM row (the scheduler's): work on a plain copy, write with Core
-            case = CaseRecord(**{c: getattr(case, c) for c in _CASE_COLUMNS})
+        case = CaseRecord.of(case)  # an ORM row (the scheduler's): work on a plain copy, write with Core
         loaded = self.workflow(s, case)
         defn = loaded.definition
         if expected_version is not None and expected_version != case.version:
             raise ConcurrentChange(case.number)
         t = self._transition(defn, case, trigger)
-        role = self._authorise(defn, case, t, actor)
+        role = permissions.authorise(defn, case, t, actor)
         clean = fields.validate(
             [defn.field(n) for n in (*t.requires, *t.optional)],
             data,
@@ -483,7 +356,7 @@ class WbsEngine:
             case.confidential_enc = key.seal({**(key.open(case.confidential_enc) or {}), **secret})
         if ident or secret:
             case.sealed_fields = sorted({*(case.sealed_fields or []), *ident, *secret})
-        self._write_case(s, case)
+        writepath.write_case(s, case)
         payload: dict[str, Any] = {"data": plain}
         if secret or ident:
             payload["sealed_fields"] = sorted([*secret, *ident])
@@ -495,12 +368,7 @@ class WbsEngine:
         payload.update(ctx.audit)
         payload["case_version"] = case.version
         cal = self.calendar(s)
-        conn = s.connection()
-        ids: dict[str, int] = {}
-        current: dict[str, clocks.ClockState] = {}
-        for r in conn.execute(_CLOCKS_OF, {"case_id": case.id}):
-            ids[r.name] = r.id
-            current[r.name] = clocks.from_row(r)
+        ids, current = writepath.read_clocks(s, case.id)
         changes = clocks.on_transition(
             defn.clocks, current, from_state, to_state, now, cal, self._clock_data(case, clean), final=st.final
         )
@@ -520,7 +388,7 @@ class WbsEngine:
                     f"(max {t.extends.max_times}).",
                 )
             changes.append(clocks.ClockChange(cur.name, "extended", clocks.extend(spec, cur, t.extends.by, cal)))
-        payload["clocks"] = self._write_clocks(s, case, changes, ids)
+        payload["clocks"] = writepath.write_clocks(s, case.id, changes, ids)
         audit.append(
             s,
             chain=case.number,
@@ -556,26 +424,10 @@ class WbsEngine:
             self.check_keys_in(s)
             case = self.get_case(s, number, lock=True)
             defn = self.workflow(s, case).definition
-            roles = actor.roles_for(case)
-            if actor.kind == "user" and actor.username in (case.recused or []):
-                raise NotAllowed(
-                    f"{actor.username} dikecualikan (recusal) dari perkara {case.number}.",
-                    f"{actor.username} is recused from case {case.number}.",
-                )
-            from_reporter = (
-                "pelapor" in roles
-                and actor.kind == "reporter"
-                or (actor.kind == "user" and case.filed_by_user_id == actor.user_id)
-            )
-            handler_roles = {r for t in defn.transitions for r in t.roles} - {"pelapor", "system"}
-            if not from_reporter and not (roles & handler_roles):
-                raise NotAllowed(
-                    f"{actor.username} tidak berwenang mengirim pesan pada perkara {case.number}.",
-                    f"{actor.username} may not post messages on case {case.number}.",
-                )
+            from_reporter, role = permissions.message_role(defn, case, actor)
             if case.final:
                 raise InvalidTransition(f"Perkara {case.number} sudah ditutup.", f"Case {case.number} is closed.")
-            self._bump_version(s, case)
+            writepath.bump_version(s, case)
             msg = Message(
                 case_id=case.id,
                 author="pelapor" if actor.kind == "reporter" else actor.username,
@@ -591,7 +443,7 @@ class WbsEngine:
                 case_id=case.id,
                 kind="message",
                 actor=msg.author,
-                actor_role="pelapor" if from_reporter else sorted(roles & handler_roles)[0],
+                actor_role=role,
                 now=now,
                 payload={
                     "message_id": msg.id,
@@ -638,119 +490,5 @@ class WbsEngine:
             f"Unknown action '{trigger}' in workflow {defn.key}. Available actions: {here}.",
         )
 
-    def _authorise(self, defn: WorkflowDef, case: Case, t: TransitionSpec, actor: Actor) -> str:
-        if actor.kind == "user" and actor.username in (case.recused or []):
-            raise NotAllowed(
-                f"{actor.username} dikecualikan (recusal) dari perkara {case.number}.",
-                f"{actor.username} is recused from case {case.number}.",
-            )
-        held = actor.roles_for(case)
-        allowed = [r for r in t.roles if r in held]
-        if not allowed:
-            need = ", ".join(t.roles)
-            raise NotAllowed(
-                f"{actor.username} tidak berwenang menjalankan '{t.trigger}' pada perkara {case.number} "
-                f"(perlu peran: {need}, untuk unit {case.unit_code or '-'} dan jenis {case.case_type}).",
-                f"{actor.username} may not run '{t.trigger}' on case {case.number} "
-                f"(needs role: {need}, for unit {case.unit_code or '-'} and type {case.case_type}).",
-            )
-        return allowed[0]
-
-    def _bump_version(self, s: Session, case: Case) -> None:
-        """Optimistic concurrency: the first writer moves the version on; a stale writer matches no row."""
-        res = s.connection().execute(
-            _BUMP_VERSION, {"b_id": case.id, "b_version": case.version, "version": case.version + 1}
-        )
-        if res.rowcount != 1:
-            raise ConcurrentChange(case.number)
-        # the row already holds the new version: keep the ORM from writing it again
-        from sqlalchemy.orm.attributes import set_committed_value
-
-        set_committed_value(case, "version", case.version + 1)
-
     def _clock_data(self, case: Case, clean: dict[str, Any]) -> dict[str, Any]:
         return {**(case.data or {}), **clean}
-
-    def _case_for_write(self, s: Session, number: str) -> CaseRecord:
-        """The case as a detached value (Core read): the fire path writes it back with one UPDATE.
-
-        The read takes the case's write lock (``FOR NO KEY UPDATE`` on PostgreSQL; SQLite's ``BEGIN
-        IMMEDIATE`` already serialises writers and ignores the clause). Every write to a case takes this
-        lock first, then touches the case's clock rows: the fire, ``post_message``, the sweep (which skips a
-        locked case) and the holiday recompute. Reading the clocks unlocked let a fire overwrite a breach
-        the sweep had just written."""
-        row = s.connection().execute(_CASE_BY_NUMBER_FOR_WRITE, {"number": number.strip().upper()}).first()
-        if row is None:
-            raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
-        return CaseRecord(**row._mapping)
-
-    def _write_case(self, s: Session, case: Case) -> None:
-        """Write the case's mutable columns if nobody changed it since it was read (optimistic concurrency:
-        the first writer moves the version on; a stale writer matches no row and loses)."""
-        values = {c: getattr(case, c) for c in _CASE_MUTABLE}
-        values.update(b_id=case.id, b_version=case.version, version=case.version + 1)
-        if s.connection().execute(_WRITE_CASE, values).rowcount != 1:
-            raise ConcurrentChange(case.number)
-        case.version += 1
-
-    def _write_clocks(
-        self, s: Session, case: Case, changes: Iterable[clocks.ClockChange], ids: dict[str, int]
-    ) -> list[dict[str, Any]]:
-        """Write the clock rows; returns what changed, recorded in the audit event of the same fire."""
-        conn = s.connection()
-        log = []
-        for ch in changes:
-            values = clocks.row_values(ch.state)
-            if ch.name in ids:
-                conn.execute(_UPDATE_CLOCK, {**values, "b_id": ids[ch.name]})
-            else:
-                ids[ch.name] = conn.execute(
-                    _INSERT_CLOCK.returning(_clocks.c.id), {**values, "case_id": case.id, "name": ch.name}
-                ).scalar_one()
-            entry: dict[str, Any] = {"clock": ch.name, "action": ch.action, "status": ch.state.status}
-            if ch.state.due_date:
-                entry["due_date"] = ch.state.due_date.isoformat()
-            if ch.state.remaining_days is not None:
-                entry["remaining_days"] = ch.state.remaining_days
-            log.append(entry)
-        return log
-
-
-_cases = Case.__table__
-_clocks = Clock.__table__
-_BUMP_VERSION = (
-    sa.update(_cases)
-    .where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
-    .values(version=sa.bindparam("version"))
-)
-_CASE_COLUMNS = tuple(c.name for c in _cases.columns)
-_CASE_BY_NUMBER_FOR_WRITE = (
-    sa.select(_cases).where(_cases.c.number == sa.bindparam("number")).with_for_update(key_share=True)
-)
-_CASE_MUTABLE = (
-    "sealed_fields",
-    "state",
-    "phase",
-    "final",
-    "unit_code",
-    "assigned_user_id",
-    "data",
-    "identity_enc",
-    "confidential_enc",
-    "recused",
-    "updated_at",
-    "closed_at",
-)
-_WRITE_CASE = (
-    sa.update(_cases)
-    .where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
-    .values({c: sa.bindparam(c) for c in (*_CASE_MUTABLE, "version")})
-)
-_CLOCK_STATE_COLUMNS = clocks.STATE_COLUMNS
-_CLOCKS_OF = sa.select(_clocks).where(_clocks.c.case_id == sa.bindparam("case_id"))
-_INSERT_CLOCK = sa.insert(_clocks)
-_UPDATE_CLOCK = (
-    sa.update(_clocks)
-    .where(_clocks.c.id == sa.bindparam("b_id"))
-    .values({c: sa.bindparam(c) for c in _CLOCK_STATE_COLUMNS})
-)

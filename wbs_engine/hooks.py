@@ -19,7 +19,7 @@ from .models import Attachment, Case, Unit, User
 
 if TYPE_CHECKING:
     from .definition import TransitionSpec, WorkflowDef
-    from .engine import Actor
+    from .permissions import Actor
 
 
 @dataclass

@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from .crypto import CryptoError, Keyring
+from .crypto import SEALED_PREFIX, CryptoError, Keyring
 from .models import Case, OfficeKey, Outbox
 
 _keys = OfficeKey.__table__
@@ -73,8 +73,6 @@ def rewrap_all(session: Session, keyring: Keyring) -> int:
     """Wrap every case's data key, and every reporter address waiting in the outbox, with the newest office
     key (after a rotation). The data keys themselves, so every sealed value and the audit trail, stay as they
     are. Returns the number of case keys re-wrapped."""
-    from .notify import VAULT_PREFIX
-
     conn = session.connection()
     cases, outbox = Case.__table__, Outbox.__table__
     n = 0
@@ -84,8 +82,8 @@ def rewrap_all(session: Session, keyring: Keyring) -> int:
         conn.execute(sa.update(cases).where(cases.c.id == case_id).values(data_key=keyring.rewrap(wrapped)))
         n += 1
     for row_id, recipient in conn.execute(
-        sa.select(outbox.c.id, outbox.c.recipient).where(outbox.c.recipient.startswith(VAULT_PREFIX))
+        sa.select(outbox.c.id, outbox.c.recipient).where(outbox.c.recipient.startswith(SEALED_PREFIX))
     ).all():
-        token = keyring.rewrap(recipient.removeprefix(VAULT_PREFIX))
-        conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(recipient=VAULT_PREFIX + token))
+        token = keyring.rewrap(recipient.removeprefix(SEALED_PREFIX))
+        conn.execute(sa.update(outbox).where(outbox.c.id == row_id).values(recipient=SEALED_PREFIX + token))
     return n

@@ -1,76 +1,90 @@
 """Compile a workflow definition into a ``transitions`` Machine, and render it as a diagram.
 
-One Machine per workflow version, built once. Cases are not attached to it: each fire runs the event
-on a small plain :class:`_Runner` that carries the state and the :class:`FireContext` (transitions would
-set attributes on a SQLModel row, which pydantic objects refuse). Guards become ``conditions`` and
-effects ``after`` callbacks, resolved by name on the runner.
+One Machine per workflow version, built once, used for what the library is good at: guards are
+``conditions`` and effects ``after`` callbacks, given as callables (no names resolved by string), called
+with ``send_event=True`` so each receives the :class:`EventData` that carries the fire's
+:class:`~wbs_engine.hooks.FireContext`. Cases are not attached to the Machine: each fire runs the event on a
+small plain :class:`_Token` that carries only the state (``transitions`` sets attributes on its model, which
+a SQLModel row refuses), and the engine persists the result in the same transaction. A guard refuses by
+raising :class:`~wbs_engine.errors.GuardFailed` with its message; an effect's failure raises too, and the
+engine's unit of work rolls everything back (the Machine's own state change is on the throwaway token).
 """
 
 from __future__ import annotations
 
-from transitions import Machine
+from typing import Any
+
+from transitions import EventData, Machine
 
 from .definition import WorkflowDef
 from .errors import InvalidTransition
 from .hooks import EFFECTS, GUARDS, FireContext
 
 
-class _Runner:
-    def __init__(self, state: str, ctx: FireContext):
+class _Token:
+    """The model a fire runs on: the state only."""
+
+    def __init__(self, state: str):
         self.state = state
-        self.ctx = ctx
 
-    def __getattr__(self, name: str):  # called only for names not set in __init__
-        if name.startswith("guard__"):
-            fn = GUARDS[name.removeprefix("guard__")]
-            return lambda *_a, **_k: fn(self.ctx)
-        if name.startswith("effect__"):
-            fn = EFFECTS[name.removeprefix("effect__")]
 
-            def run(*_a, **_k):  # type: ignore[no-untyped-def]
-                extra = fn(self.ctx)
-                if extra:
-                    self.ctx.audit.update(extra)
+def _guard(name: str) -> Any:
+    fn = GUARDS[name]
 
-            return run
-        raise AttributeError(name)
+    def condition(event: EventData) -> bool:
+        return fn(event.kwargs["ctx"])
+
+    condition.__name__ = f"guard_{name}"
+    return condition
+
+
+def _effect(name: str) -> Any:
+    fn = EFFECTS[name]
+
+    def after(event: EventData) -> None:
+        ctx: FireContext = event.kwargs["ctx"]
+        extra = fn(ctx)
+        if extra:
+            ctx.audit.update(extra)
+
+    after.__name__ = f"effect_{name}"
+    return after
 
 
 class CompiledWorkflow:
     def __init__(self, defn: WorkflowDef):
         self.definition = defn
-        transitions = []
-        for t in defn.transitions:
-            transitions.append(
-                {
-                    "trigger": t.trigger,
-                    "source": list(t.source),
-                    "dest": None if t.internal else t.dest,
-                    "conditions": [f"guard__{g}" for g in t.guards],
-                    "after": [f"effect__{e}" for e in t.effects],
-                }
-            )
+        transitions = [
+            {
+                "trigger": t.trigger,
+                "source": list(t.source),
+                "dest": None if t.internal else t.dest,
+                "conditions": [_guard(g) for g in t.guards],
+                "after": [_effect(e) for e in t.effects],
+            }
+            for t in defn.transitions
+        ]
         self.machine = Machine(
             model=None,
             states=list(defn.states),
             transitions=transitions,
             initial=defn.initial,
             auto_transitions=False,
-            send_event=False,
+            send_event=True,
             ignore_invalid_triggers=False,
         )
 
     def run(self, state: str, trigger: str, ctx: FireContext) -> str:
         """Run ``trigger`` from ``state``; returns the new state. Guards and effects raise on failure."""
-        runner = _Runner(state, ctx)
+        token = _Token(state)
         event = self.machine.events.get(trigger)
         if event is None:
             raise InvalidTransition(f"Aksi '{trigger}' tidak dikenal.", f"Unknown action '{trigger}'.")
-        if not event.trigger(runner):
+        if not event.trigger(token, ctx=ctx):
             raise InvalidTransition(
                 f"Aksi '{trigger}' tidak dapat dijalankan sekarang.", f"Action '{trigger}' cannot run now."
             )
-        return runner.state
+        return token.state
 
 
 def mermaid(defn: WorkflowDef, lang: str = "id") -> str:

@@ -13,19 +13,31 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from .config import Settings
+from .crypto import SEALED_PREFIX, CaseKey, Keyring
+from .definition import TransitionSpec, WorkflowDef
 from .models import Case, Outbox, RoleGrant, User
 
-if TYPE_CHECKING:
-    from .definition import TransitionSpec, WorkflowDef
-    from .engine import WbsEngine
 
-VAULT_PREFIX = "vault:"
+class Office(Protocol):
+    """What notifications need of the engine (structural: :class:`~wbs_engine.engine.WbsEngine` is one).
+    Declared here so that this module does not depend on the engine."""
+
+    settings: Settings
+    keyring: Keyring
+
+    def staff_directory(self, session: Session) -> list[Staff]: ...
+
+    def case_key(self, case: Case) -> CaseKey: ...
+
+
+VAULT_PREFIX = SEALED_PREFIX
 
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "queue": {
@@ -232,7 +244,7 @@ def users_with_roles(
     ]
 
 
-def _case_values(engine: WbsEngine, defn: WorkflowDef, case: Case, lang: str) -> dict[str, Any]:
+def _case_values(engine: Office, defn: WorkflowDef, case: Case, lang: str) -> dict[str, Any]:
     return {
         "number": case.number,
         "type": defn.label.get(lang),
@@ -249,7 +261,7 @@ def acting_roles(defn: WorkflowDef, state: str) -> set[str]:
 
 def notify_staff(
     session: Session,
-    engine: WbsEngine,
+    engine: Office,
     defn: WorkflowDef,
     case: Case,
     roles: set[str],
@@ -282,7 +294,7 @@ def notify_staff(
     return users
 
 
-def _notify_next_actors(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, now: datetime) -> None:
+def _notify_next_actors(session: Session, engine: Office, defn: WorkflowDef, case: Case, now: datetime) -> None:
     notify_staff(
         session,
         engine,
@@ -296,7 +308,7 @@ def _notify_next_actors(session: Session, engine: WbsEngine, defn: WorkflowDef, 
     )
 
 
-def reporter_email(engine: WbsEngine, defn: WorkflowDef, case: Case) -> str | None:
+def reporter_email(engine: Office, defn: WorkflowDef, case: Case) -> str | None:
     """Where the reporter gets status mail: a contact field first (given for updates, also by anonymous
     reporters), else an identity e-mail. Both are sealed in the case's identity envelope."""
     emails = sorted(
@@ -312,13 +324,13 @@ def reporter_email(engine: WbsEngine, defn: WorkflowDef, case: Case) -> str | No
     return None
 
 
-def on_created(session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, data: dict, now: datetime) -> None:
+def on_created(session: Session, engine: Office, defn: WorkflowDef, case: Case, data: dict, now: datetime) -> None:
     _notify_next_actors(session, engine, defn, case, now)
 
 
 def on_transition(
     session: Session,
-    engine: WbsEngine,
+    engine: Office,
     defn: WorkflowDef,
     case: Case,
     t: TransitionSpec,
@@ -345,7 +357,7 @@ def on_transition(
 
 
 def on_message(
-    session: Session, engine: WbsEngine, defn: WorkflowDef, case: Case, from_reporter: bool, now: datetime
+    session: Session, engine: Office, defn: WorkflowDef, case: Case, from_reporter: bool, now: datetime
 ) -> None:
     """A reporter's message goes to whoever can act on the case now; a handler's to the reporter's e-mail."""
     if from_reporter:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from .definition import DefinitionError, LintIssue, WorkflowDef, lint_file, lint_text
+from .definition import DefinitionError, LintIssue, WorkflowDef
 from .errors import NotFound, WbsError
+from .lint import lint_file, lint_text
 from .machine import CompiledWorkflow
 from .models import WorkflowVersion
 

@@ -295,7 +295,7 @@ def _advance(engine: WbsEngine, row: Clock, action: str, spec, now: datetime, ca
 def _act(
     engine: WbsEngine, s: Session, case: Case, row: Clock, action: str, now: datetime, cal: WorkingCalendar
 ) -> tuple[SweepItem, dict[str, int]]:
-    from .engine import Actor
+    from .permissions import Actor
 
     defn = engine.workflow(s, case).definition
     spec = defn.clocks.get(row.name)
@@ -515,7 +515,7 @@ def _record(engine: WbsEngine, lease: _Lease, error: str | None, report: Deliver
 def daily_digest(engine: WbsEngine, *, horizon_days: int = 2) -> DigestReport:
     """Queue one digest per active user with e-mail: the open cases they can act on whose clocks are due
     within ``horizon_days`` working days, or overdue. Idempotent per user and day."""
-    from .engine import Grant
+    from .permissions import Grant
 
     now = engine.now()
     report = DigestReport()

@@ -12,9 +12,10 @@ from . import audit, clocks
 from .calendar import WorkingCalendar, check_supported
 from .crypto import hash_password
 from .db import unit_of_work
-from .engine import Grant, WbsEngine
+from .engine import WbsEngine
 from .errors import ValidationFailed
 from .models import Case, Clock, Holiday, RoleGrant, Unit, User
+from .permissions import Grant
 from .roles import GRANTABLE_ROLES, PSEUDO_ROLES
 
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")

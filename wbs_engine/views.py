@@ -17,9 +17,9 @@ from . import audit
 from .clocks import ClockState, late_notices
 from .db import unit_of_work
 from .definition import WorkflowDef
-from .engine import Actor, WbsEngine
-from .errors import NotAllowed
-from .models import Case, Clock
+from .engine import WbsEngine
+from .models import Clock
+from .permissions import Actor, Sight, roles_to_read
 
 #: What a viewer who may not read a sealed value gets instead of it. A dict, so no real value (field values
 #: are strings, numbers or booleans) can ever be mistaken for it; text output prints it as ``[rahasia]``.
@@ -28,47 +28,6 @@ SEALED: dict[str, bool] = {"sealed": True}
 
 def is_sealed(value: Any) -> bool:
     return isinstance(value, dict) and value.get("sealed") is True and len(value) == 1
-
-
-def readable_roles(defn: WorkflowDef, held: set[str]) -> set[str]:
-    """The roles that let a viewer read a case of ``defn``: a role the workflow gives work or sight to,
-    the auditor, or being the reporter. Holding an unrelated role (the UPG on a complaint, an employee on
-    someone else's report) gives nothing."""
-    named = {r for t in defn.transitions for r in t.roles} | set(defn.visibility.identity)
-    named |= set(defn.visibility.confidential_fields) | {"auditor", "pelapor"}
-    return (held & named) - {"system"}
-
-
-class Sight:
-    """What one viewer may read of one case."""
-
-    def __init__(self, defn: WorkflowDef, case: Case, roles: set[str]):
-        vis = defn.visibility
-        self.reporter = "pelapor" in roles
-        self.handler = bool(roles & set(vis.confidential_fields))
-        # rahasia: kept, shown only to the roles the workflow names; terbuka: the reporter chose an open
-        # identity, so whoever may read the report may read who wrote it
-        self.identity = (
-            self.reporter or bool(roles & set(vis.identity)) or (case.identity_mode == "terbuka" and self.handler)
-        )
-        # a contact an anonymous reporter left is for status mail only
-        self.contact = self.reporter or (self.identity and case.identity_mode != "anonim")
-        self.secret = self.reporter or self.handler
-        self.defn = defn
-
-    def may_read(self, name: str) -> bool:
-        spec = self.defn.field(name)
-        if spec is None or not spec.sealed:
-            return True
-        if spec.contact:
-            return self.contact
-        if spec.is_identity:
-            return self.identity
-        return self.secret
-
-    @property
-    def anything(self) -> bool:
-        return self.identity or self.secret
 
 
 def clock_state(c: Clock) -> ClockState:
@@ -121,12 +80,7 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
         engine.check_keys_in(s)
         case = engine.get_case(s, number)
         defn = engine.workflow(s, case).definition
-        roles = readable_roles(defn, viewer.roles_for(case)) if viewer else set()
-        if viewer is not None and not roles:
-            raise NotAllowed(
-                f"{viewer.username} tidak berwenang melihat perkara {case.number}.",
-                f"{viewer.username} may not see case {case.number}.",
-            )
+        roles = roles_to_read(defn, case, viewer) if viewer else set()
         sight = Sight(defn, case, roles)
         key = engine.case_key(case) if sight.anything and case.data_key else None
         values: dict[str, Any] = dict(case.data or {})

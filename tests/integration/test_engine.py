@@ -11,9 +11,9 @@ from sqlmodel import select
 from tests.helpers import COMPLAINT
 from wbs_engine import audit
 from wbs_engine.db import unit_of_work
-from wbs_engine.engine import Actor
 from wbs_engine.errors import ConcurrentChange, GuardFailed, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from wbs_engine.models import Case, CaseEvent, Clock, Outbox
+from wbs_engine.permissions import Actor
 
 
 def new_case(wbs, **kw):
@@ -358,7 +358,7 @@ def test_anonymous_report_by_signed_in_employee_is_not_linked_to_the_account(wbs
         "siapa": "Panitia pengadaan",
         "kapan": "2026-02-20",
     }
-    from wbs_engine.definition import load_workflow
+    from wbs_engine.lint import load_workflow
 
     defn = load_workflow(__import__("pathlib").Path(__file__).resolve().parents[2] / "workflows" / "wbs.yaml")
     from wbs_engine.demo import sample_value

@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from wbs_engine import audit
 from wbs_engine.db import unit_of_work
-from wbs_engine.definition import load_workflow
 from wbs_engine.demo import sample_value
+from wbs_engine.lint import load_workflow
 from wbs_engine.models import CaseEvent, Clock, ClockAction
 from wbs_engine.scheduler import sweep
 from wbs_engine.views import case_view

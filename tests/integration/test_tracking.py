@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from wbs_engine.definition import load_workflow
 from wbs_engine.demo import all_paths, sample_value
-from wbs_engine.engine import Actor
 from wbs_engine.errors import NotFound
+from wbs_engine.lint import load_workflow
+from wbs_engine.permissions import Actor
 from wbs_engine.tracking import tracking_view
 from wbs_engine.users import create_or_update_user, ensure_unit, parse_grant
 

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from wbs_engine.cli import cli
-from wbs_engine.definition import load_workflow
 from wbs_engine.demo import all_paths, sample_value
+from wbs_engine.lint import load_workflow
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = {p.stem: load_workflow(p) for p in sorted((REPO / "workflows").glob("*.yaml"))}

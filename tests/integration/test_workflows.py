@@ -91,9 +91,9 @@ def test_late_gift_report_is_recorded_as_late(wbs, clock):
 
 
 def test_wbs_investigation_extends_once(wbs, clock):
-    from wbs_engine.definition import load_workflow
     from wbs_engine.demo import all_paths, sample_value
     from wbs_engine.errors import InvalidTransition
+    from wbs_engine.lint import load_workflow
 
     defn = load_workflow(REPO / "workflows" / "wbs.yaml")
     data = {f.name: sample_value(f, 0) for f in defn.intake if f.required}

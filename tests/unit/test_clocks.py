@@ -208,7 +208,7 @@ def test_started_late_only_when_the_limit_had_passed_at_the_start():
 def test_filing_notices_say_a_gift_reported_after_30_hk_may_become_state_property():
     from pathlib import Path
 
-    from wbs_engine.definition import load_workflow
+    from wbs_engine.lint import load_workflow
 
     defn = load_workflow(Path(__file__).resolve().parents[2] / "workflows" / "gratifikasi.yaml")
     data = {"tanggal_penerimaan": "2026-03-02"}

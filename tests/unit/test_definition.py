@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from wbs_engine.cli import cli
-from wbs_engine.definition import lint_file, lint_text
+from wbs_engine.lint import lint_file, lint_text
 from wbs_engine.machine import CompiledWorkflow, mermaid
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from wbs_engine.definition import OFFICE_POLICY_MARK, UNVERIFIED_MARK, lint_text, load_workflow
+from wbs_engine.definition import OFFICE_POLICY_MARK, UNVERIFIED_MARK
+from wbs_engine.lint import lint_text, load_workflow
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = {p.stem: load_workflow(p) for p in sorted((REPO / "workflows").glob("*.yaml"))}

@@ -1,0 +1,13 @@
+"""The ``wbs`` command: one module per command group (``base`` holds the group, its context and ``main``).
+
+Every user error is one line on stderr and exit code 2 (never a traceback): bad arguments (also bytes that
+are not UTF-8), bad settings, a database that cannot be opened, a directory that cannot be created.
+``lint`` and ``verify-audit`` exit 1 when they find a problem. Messages are in Bahasa Indonesia;
+``wbs --lang en`` switches to English. Text that comes from people goes through
+:mod:`wbs_engine.textsafe` before it reaches the terminal, so control characters show instead of acting.
+"""
+
+from . import audit, cases, database, days, people, scheduling, workflows  # noqa: F401  (register the commands)
+from .base import Ctx, cli, main
+
+__all__ = ["Ctx", "cli", "main"]

@@ -1,0 +1,108 @@
+"""The audit trail: verify, seal, and the head and key that leave the server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import WbsError
+from .base import Ctx, cli, say
+
+
+@cli.command("verify-audit")
+@click.option(
+    "--against",
+    "against",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file of audit heads kept earlier (lines printed by `wbs audit-head`); each must still match.",
+)
+@click.option("--deep", is_flag=True, help="Also open every case's sealed values and compare them with its trail.")
+@click.pass_obj
+def verify_audit(obj: Ctx, against: str | None, deep: bool) -> None:
+    """Verify the audit trail: every chain, every signed checkpoint, every case row against its trail, case
+    numbers without gaps, and (with --against) heads kept outside the server.
+
+    Exit 0 and the counts when intact; exit 1 naming every problem found (up to 50)."""
+    from .. import audit
+    from ..db import unit_of_work
+
+    eng = obj.engine()
+    kept = []
+    if against:
+        try:
+            kept = audit.parse_heads(Path(against).read_text(encoding="utf-8", errors="replace"))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--against") from None
+        if not kept:
+            raise click.BadParameter(f"no '{audit.HEAD_PREFIX}' line in {against}", param_hint="--against")
+    with unit_of_work(eng.db, write=False) as s:
+        finals = {(x.definition.key, x.definition.version): x.definition.final_states for x in eng.registry.versions(s)}
+        res = audit.verify(s, keyring=eng.keyring, against=kept, final_states=finals, deep=deep)
+    if res.ok:
+        click.echo(
+            obj.t(
+                f"Jejak audit utuh: {res.events} peristiwa dalam {res.chains} rantai, {res.cases} perkara, "
+                f"{res.checkpoints} segel bertanda tangan, {res.kept_heads} kepala simpanan diperiksa.",
+                f"Audit trail intact: {res.events} events in {res.chains} chains, {res.cases} cases, "
+                f"{res.checkpoints} signed checkpoints, {res.kept_heads} kept heads checked.",
+            )
+        )
+        sys.exit(0)
+    for p in res.problems:
+        problem = say(p.message)
+        click.echo(obj.t(f"JEJAK AUDIT RUSAK: {problem}", f"AUDIT TRAIL BROKEN: {problem}"), err=True)
+    sys.exit(1)
+
+
+@cli.command("audit-checkpoint")
+@click.pass_obj
+def audit_checkpoint(obj: Ctx) -> None:
+    """Seal the chain heads that moved, signed with the office key (the scheduler does it every
+    WBS_CHECKPOINT_MINUTES minutes)."""
+    from .. import audit
+    from ..db import unit_of_work
+
+    eng = obj.engine()
+    with unit_of_work(eng.db) as s:
+        cp = audit.checkpoint(s, eng.now(), eng.keyring)
+    click.echo(
+        obj.t("Tidak ada perubahan sejak segel terakhir.", "Nothing changed since the last checkpoint.")
+        if cp is None
+        else obj.t(f"Segel #{cp.seq}: {len(cp.heads)} rantai.", f"Checkpoint #{cp.seq}: {len(cp.heads)} chains.")
+    )
+
+
+@cli.command("audit-head")
+@click.option("--seal", is_flag=True, help="Make a checkpoint first if anything moved since the last one.")
+@click.pass_obj
+def audit_head(obj: Ctx, seal: bool) -> None:
+    """Print the latest signed audit head as one line, to keep outside the server (append it to a file that
+    `wbs verify-audit --against FILE` reads later)."""
+    from .. import audit
+    from ..db import unit_of_work
+
+    eng = obj.engine()
+    with unit_of_work(eng.db, write=seal) as s:
+        if seal:
+            audit.checkpoint(s, eng.now(), eng.keyring)
+        cp = audit.latest_checkpoint(s)
+    if cp is None:
+        raise WbsError(
+            "Belum ada segel audit; jalankan: wbs audit-checkpoint (atau audit-head --seal)",
+            "No audit checkpoint yet; run: wbs audit-checkpoint (or audit-head --seal)",
+        )
+    click.echo(audit.head_line(cp, eng.keyring.public_b64))
+
+
+@cli.command("audit-key")
+@click.option("--pem", is_flag=True, help="Print the public key in PEM form instead of one line.")
+@click.pass_obj
+def audit_key(obj: Ctx, pem: bool) -> None:
+    """Print the office's public signing key (it verifies checkpoints and proofs; it is not secret)."""
+    eng = obj.engine()
+    if pem:
+        click.echo(eng.keyring.public_pem(), nl=False)
+    else:
+        click.echo(f"wbs-audit-key/1 id={eng.keyring.key_id} key={eng.keyring.public_b64}")

@@ -1,0 +1,223 @@
+"""What every ``wbs`` command shares: the command group, its context (settings, the engine), argument
+parsers, safe printing, and ``main()``, which turns every user error into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from .. import textsafe
+from ..config import ConfigError, Settings
+from ..crypto import CryptoError
+from ..definition import DefinitionError
+from ..errors import WbsError
+
+
+class Ctx:
+    def __init__(self, lang: str):
+        self.lang = lang
+        self._engine = None
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    def engine(self):  # -> WbsEngine
+        if self._engine is None:
+            from ..engine import WbsEngine
+
+            prepare_dirs(self.settings)
+            engine = WbsEngine(self.settings)
+            require_migrated(engine)
+            engine.check_keys()  # a keyring that is not this database's: refused before anything is written
+            self._engine = engine
+        return self._engine
+
+    def t(self, id_text: str, en_text: str) -> str:
+        return en_text if self.lang == "en" else id_text
+
+
+def prepare_dirs(settings: Settings) -> None:
+    """Create the directories the engine writes to: the SQLite file's directory and the directory of the
+    keyring (``instance/keyring.json`` or WBS_KEYRING).
+
+    Done here, before anything else, so that a directory that cannot be made (``/proc/x``, a path under a
+    regular file) is one :class:`ConfigError` naming the path and the setting that chose it."""
+    from sqlalchemy.engine import make_url
+
+    wanted: list[tuple[Path, str]] = []
+    url = make_url(settings.db_url)
+    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+        wanted.append((Path(url.database).parent, "WBS_DATABASE_URL" if settings.database_url else "WBS_INSTANCE_DIR"))
+    wanted.append((settings.keyring_path.parent, "WBS_KEYRING" if settings.keyring_file else "WBS_INSTANCE_DIR"))
+    for path, setting in wanted:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ConfigError(
+                f"direktori {path} tidak dapat dibuat ({reason}); periksa {setting}",
+                f"cannot create the directory {path} ({reason}); check {setting}",
+            ) from None
+
+
+def require_migrated(engine: Any) -> None:
+    from ..migrate import current, head
+
+    have = current(engine.db)
+    if have is None:
+        raise WbsError(
+            "Basis data belum disiapkan; jalankan dulu: wbs init-db",
+            "The database is not set up; run first: wbs init-db",
+        )
+    if have != head():
+        raise WbsError(
+            f"Skema basis data masih revisi {have} (terbaru {head()}); jalankan dulu: wbs init-db",
+            f"The database schema is at revision {have} (newest {head()}); run first: wbs init-db",
+        )
+
+
+def parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in pairs:
+        if "=" not in p:
+            raise click.BadParameter(f"'{p}' must look like name=value", param_hint="--field")
+        k, v = p.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def parse_now(value: str | None, zone: tzinfo) -> datetime | None:
+    """An ISO time given with ``--now``; without an offset it is wall-clock time in the office's ``zone``
+    (an officer typing 2026-03-13T09:00 means nine in the morning at the office, not in UTC)."""
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"'{value}' is not an ISO time such as 2026-03-13T09:00+07:00", param_hint="--now"
+        ) from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=zone)
+
+
+def parse_date(value: str, hint: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date such as 2026-03-13", param_hint=hint) from None
+
+
+def emit(obj: Any) -> None:
+    """Print JSON; characters that could act on a terminal are ``\\u`` escapes (the same JSON value)."""
+    click.echo(textsafe.json_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str)))
+
+
+def say(text: object) -> str:
+    """People's text for one line of output, with control characters made visible."""
+    return textsafe.line(text)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--lang",
+    type=click.Choice(["id", "en"]),
+    default="id",
+    show_default=True,
+    help="Language of messages (Bahasa Indonesia or English).",
+)
+@click.version_option(package_name="wbs-engine")
+@click.pass_context
+def cli(ctx: click.Context, lang: str) -> None:
+    """wbs-engine: case workflows for pengaduan, gratifikasi, WBS and benturan kepentingan.
+
+    Settings come from the environment: WBS_DATABASE_URL (default: SQLite in instance/),
+    WBS_INSTANCE_DIR, WBS_WORKFLOWS_DIR, WBS_KEYRING (default: instance/keyring.json, made by init-db),
+    WBS_CHECKPOINT_MINUTES (10), WBS_TIMEZONE (the office's zone: WIB, WITA or WIT; default WIB),
+    WBS_OFFICE_CLOSE (16:00, local time),
+    WBS_INCLUDE_CUTI_BERSAMA (1), WBS_SMTP_URL, WBS_MAIL_FROM, WBS_BASE_URL, WBS_SCHEDULER,
+    WBS_SQLITE_SYNCHRONOUS, WBS_ALLOW_CLOCK_OVERRIDE (tests and drills only).
+    """
+    ctx.obj = Ctx(lang)
+
+
+def lang_from_argv(args: list[str]) -> str:
+    """The --lang given before the command (for messages printed after click has given up)."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return "en" if args[i + 1] == "en" else "id"
+        if arg.startswith("--lang="):
+            return "en" if arg == "--lang=en" else "id"
+        if not arg.startswith("-"):
+            break  # the command name: options after it belong to the command
+    return "id"
+
+
+def not_utf8(args: list[str]) -> WbsError | None:
+    """The first argument that is not valid UTF-8, as an error naming it (by position and, escaped, its text).
+
+    Python hands bytes that are not UTF-8 over as lone surrogates; they would fail much later, wherever the
+    text is encoded (the database driver, the terminal), with a traceback instead of a message."""
+    for i, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            return WbsError(
+                f"argumen ke-{i} bukan teks UTF-8 yang valid: '{shown}'",
+                f"argument {i} is not valid UTF-8 text: '{shown}'",
+            )
+    return None
+
+
+def fail(lang: str, id_prefix: str, en_prefix: str, text: str) -> None:
+    """One line on stderr (control characters visible, newlines as ␊) and exit code 2."""
+    click.echo((en_prefix if lang == "en" else id_prefix) + textsafe.line(text), err=True)
+    sys.exit(2)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point: turn every user error into one line and exit code 2.
+
+    ``args`` defaults to ``sys.argv[1:]``, where the shell puts them."""
+    args = sys.argv[1:] if args is None else list(args)
+    lang = lang_from_argv(args)
+    try:
+        bad_arg = not_utf8(args)
+        if bad_arg is not None:
+            raise bad_arg
+        cli.main(args=args, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Dibatalkan." if lang == "id" else "Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        hint = f" ({exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
+        fail(lang, "Error: ", "Error: ", exc.format_message() + hint)
+    except DefinitionError as exc:
+        for issue in exc.issues:
+            click.echo(textsafe.line(str(issue)), err=True)
+        sys.exit(2)
+    except WbsError as exc:
+        fail(lang, "Galat: ", "Error: ", exc.message(lang))
+    except ConfigError as exc:
+        fail(lang, "Galat pengaturan: ", "Setting error: ", exc.message(lang))
+    except CryptoError as exc:
+        fail(lang, "Error: ", "Error: ", str(exc))
+    except OperationalError as exc:  # the database cannot be reached or opened: say so in one line
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        fail(lang, "Galat: basis data tidak dapat dipakai — ", "Error: the database is not usable — ", reason)
+    except OSError as exc:  # a file or directory the settings point at cannot be used
+        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        fail(lang, "Galat: berkas tidak dapat dipakai — ", "Error: a file is not usable — ", what)

@@ -1,0 +1,220 @@
+"""Cases: file, move, message, show (also as the reporter sees them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .. import textsafe
+from .base import Ctx, cli, emit, parse_fields, say
+
+
+@cli.group()
+def case() -> None:
+    """Create, move and show cases."""
+
+
+@case.command("new")
+@click.argument("case_type")
+@click.option("--field", "-f", "field_pairs", multiple=True, metavar="NAME=VALUE", help="An intake field; repeatable.")
+@click.option("--identity", type=click.Choice(["anonim", "rahasia", "terbuka"]), help="Reporter identity option.")
+@click.option("--as", "username", help="File as this user (default: the public web form).")
+@click.option("--unit", help="Unit code that receives the case (default: the first unit).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def case_new(
+    obj: Ctx,
+    case_type: str,
+    field_pairs: tuple[str, ...],
+    identity: str | None,
+    username: str | None,
+    unit: str | None,
+    as_json: bool,
+) -> None:
+    """File a new case of CASE_TYPE; prints its number and the reporter's receipt code."""
+    eng = obj.engine()
+    filer = eng.load_actor(username) if username else None
+    created = eng.create_case(
+        case_type,
+        parse_fields(field_pairs),
+        identity_mode=identity,
+        filed_by=filer,
+        unit_code=unit,
+    )
+    if as_json:
+        emit(
+            {
+                "number": created.number,
+                "receipt_code": created.receipt_code,
+                "state": created.state,
+                "version": created.version,
+            }
+        )
+    else:
+        click.echo(
+            obj.t(
+                f"Nomor registrasi: {created.number}\nKode pelacakan:   {created.receipt_code}\n"
+                f"Status:           {created.state}",
+                f"Case number:   {created.number}\nReceipt code:  {created.receipt_code}\n"
+                f"State:         {created.state}",
+            )
+        )
+
+
+@case.command("fire")
+@click.argument("number")
+@click.argument("trigger")
+@click.option("--as", "username", required=True, help="Username, 'system', or 'pelapor:RECEIPT-CODE'.")
+@click.option("--field", "-f", "field_pairs", multiple=True, metavar="NAME=VALUE", help="A field; repeatable.")
+@click.option("--reason", help="The reason, where the transition requires one.")
+@click.option("--expect-version", type=int, help="Refuse if the case changed since this version.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def case_fire(
+    obj: Ctx,
+    number: str,
+    trigger: str,
+    username: str,
+    field_pairs: tuple[str, ...],
+    reason: str | None,
+    expect_version: int | None,
+    as_json: bool,
+) -> None:
+    """Run TRIGGER on case NUMBER as a user; the engine checks role, unit, fields and guards."""
+    from ..db import unit_of_work
+    from ..permissions import Actor
+
+    eng = obj.engine()
+    if username == "system":
+        actor = Actor.system()
+    elif username.startswith("pelapor:"):
+        with unit_of_work(eng.db, write=False) as s:
+            actor, _case = eng.reporter(s, username.removeprefix("pelapor:"))
+    else:
+        actor = eng.load_actor(username)
+    res = eng.fire(
+        number,
+        trigger,
+        actor,
+        parse_fields(field_pairs),
+        reason=reason,
+        expected_version=expect_version,
+    )
+    if as_json:
+        emit(res.__dict__)
+    else:
+        click.echo(f"{res.number}: {res.from_state} → {res.to_state} ({res.trigger}, {res.role}; v{res.version})")
+
+
+@case.command("message")
+@click.argument("number")
+@click.option("--as", "username", required=True, help="Username, or 'pelapor:RECEIPT-CODE' for the reporter.")
+@click.option("--text", required=True, help="The message.")
+@click.pass_obj
+def case_message(obj: Ctx, number: str, username: str, text: str) -> None:
+    """Post a message on case NUMBER (reporter ↔ handlers); stored encrypted, notified by e-mail."""
+    from ..db import unit_of_work
+
+    eng = obj.engine()
+    if username.startswith("pelapor:"):
+        with unit_of_work(eng.db, write=False) as s:
+            actor, _case = eng.reporter(s, username.removeprefix("pelapor:"))
+    else:
+        actor = eng.load_actor(username)
+    eng.post_message(number, actor, text)
+    click.echo(obj.t(f"Pesan terkirim pada {say(number)}.", f"Message posted on {say(number)}."))
+
+
+@case.command("show")
+@click.argument("number")
+@click.option(
+    "--as",
+    "username",
+    help="Show what this user may see; 'pelapor:RECEIPT-CODE' shows exactly the reporter's tracking view.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> None:
+    """Show a case: state, fields, clocks and full history (sealed data only with --as a user who may read it).
+
+    With --as pelapor:CODE it prints the reporter's view instead: the stage in plain words, due dates, what
+    the reporter wrote, messages and what the office chose to tell them; no staff names, no internal data."""
+    if username and username.startswith("pelapor:"):
+        show_tracking(obj, number, username.removeprefix("pelapor:"), as_json)
+        return
+    from ..views import case_view, is_sealed
+
+    eng = obj.engine()
+    view = case_view(eng, number, eng.load_actor(username) if username else None, lang=obj.lang)
+    if as_json:
+        emit(view)
+        return
+
+    # every value a person typed (fields, unit, actor names, reasons) is rendered with textsafe; names from
+    # the workflow file (states, clocks, triggers) are the administrator's and are printed as they are
+    def show(value: Any, indent: str = "    ") -> str:
+        return "[rahasia]" if is_sealed(value) else textsafe.block(value, indent)
+
+    click.echo(f"{view['number']}  {view['type_label']}  v{view['version']}")
+    click.echo(f"  {obj.t('Status', 'State')}: {view['state_label']} ({view['state']}, {view['phase']})")
+    if view["state_description"]:
+        click.echo(f"    {view['state_description']}")
+    for text in view["notices"]:
+        click.echo(f"  {obj.t('Perhatian', 'Note')}: {text}")
+    click.echo(f"  Unit: {say(view['unit'] or '-')}   {obj.t('Identitas', 'Identity')}: {view['identity_mode']}")
+    for k, v in view["fields"].items():
+        click.echo(f"  {say(k)}: {show(v)}")
+    if view["clocks"]:
+        click.echo(obj.t("  Batas waktu:", "  Time limits:"))
+        for c in view["clocks"]:
+            click.echo(
+                f"    {c['name']:<24} {c['status']:<9} {c['limit']:<16} due {c['due_date'] or '-'}"
+                + (f" (sisa {c['remaining_days']} HK)" if c["remaining_days"] is not None else "")
+            )
+    click.echo(obj.t("  Riwayat:", "  History:"))
+    for e in view["history"]:
+        what = e["trigger"] or e["kind"]
+        move = f" {e['from_state'] or '∅'} → {e['to_state']}" if e["to_state"] else ""
+        click.echo(f"    #{e['seq']:<3} {e['at']}  {say(e['actor']):<12} {what}{move}")
+        reason = e["payload"].get("reason")
+        if reason is not None:
+            click.echo(f"         {obj.t('alasan', 'reason')}: {show(reason, '           ')}")
+
+
+def show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
+    from ..tracking import tracking_view
+
+    view = tracking_view(obj.engine(), code, obj.lang, number=number)
+    if as_json:
+        emit(view)
+        return
+    t = obj.t
+    click.echo(f"{view['number']}  {view['type_label']}")
+    click.echo(f"  {t('Status', 'Stage')}: {view['state_label']}")
+    click.echo(f"  {t('Diterima', 'Filed')}: {view['filed']['date']} {view['filed']['time']}")
+    if view["closed"]:
+        click.echo(f"  {t('Ditutup', 'Closed')}: {view['closed']['date']}")
+    for d in view["due"]:
+        when = d["due_date"] or t(
+            f"dihentikan sementara (sisa {d['remaining_days']} HK)", f"paused ({d['remaining_days']} working days left)"
+        )
+        click.echo(f"  {d['label']}: {when}")
+    click.echo(t("  Yang Anda tulis:", "  What you wrote:"))
+    for f in view["you_wrote"]:
+        click.echo(f"    {f['label']}: {textsafe.block(f['value'], '      ')}")
+    click.echo(t("  Perkembangan:", "  Progress:"))
+    for st in view["steps"]:
+        head = st["state"] or (t("Anda", "You") if st["by_you"] else t("Kantor", "Office"))
+        click.echo(f"    {st['date']} {st['time']}  {head}")
+        for f in st["fields"]:
+            click.echo(f"        {f['label']}: {textsafe.block(f['value'], '          ')}")
+    if view["messages"]:
+        click.echo(t("  Pesan:", "  Messages:"))
+        for m in view["messages"]:
+            who = t("Anda", "You") if m["from"] == "you" else t("Kantor", "Office")
+            click.echo(f"    {m['date']} {m['time']}  {who}: {textsafe.block(m['body'], '      ')}")
+    if view["actions"]:
+        click.echo(t("  Yang dapat Anda lakukan:", "  What you can do:"))
+        for a in view["actions"]:
+            click.echo(f"    {a['trigger']}: {a['label']}")

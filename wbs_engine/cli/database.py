@@ -1,0 +1,87 @@
+"""Setting up: the database and its keyring, key rotation, demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .base import Ctx, cli, parse_now, prepare_dirs
+
+
+@cli.command("init-db")
+@click.pass_obj
+def init_db(obj: Ctx) -> None:
+    """Create or upgrade the database schema (Alembic migrations); create the keyring if there is none
+    (instance/keyring.json or WBS_KEYRING) and record its fingerprints in the database.
+
+    The only command, with gen-key and rotate-key, that creates keys. Back the keyring up apart from the
+    database: without it the sealed data cannot be read."""
+    from ..provision import init_database
+
+    prepare_dirs(obj.settings)
+    res = init_database(obj.settings)
+    click.echo(
+        obj.t(
+            f"Basis data siap (revisi {res.revision}): {res.url}",
+            f"Database ready (revision {res.revision}): {res.url}",
+        )
+    )
+    if res.created_keyring:
+        click.echo(
+            obj.t(
+                f"Kunci baru dibuat: {res.keyring} (simpan cadangannya terpisah dari basis data)",
+                f"New keyring created: {res.keyring} (back it up apart from the database)",
+            )
+        )
+    else:
+        click.echo(obj.t(f"Kunci: {res.keyring}", f"Keyring: {res.keyring}"))
+
+
+@cli.command("gen-key")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write the keyring.")
+@click.pass_obj
+def gen_key(obj: Ctx, out: str) -> None:
+    """Write a new keyring file (encryption, receipt-code and signing keys) for WBS_KEYRING; never overwrites.
+
+    For an operator who prepares the keys apart from the server; `wbs init-db` makes one itself otherwise."""
+    from ..provision import generate_keyring
+
+    keyring = generate_keyring(Path(out))
+    click.echo(
+        obj.t(
+            f"Kunci dibuat: {out} (kunci tanda tangan {keyring.key_id})",
+            f"Keyring written: {out} (signing key {keyring.key_id})",
+        )
+    )
+
+
+@cli.command("rotate-key")
+@click.option("--rewrap", is_flag=True, help="Also wrap every case's data key with the new key.")
+@click.pass_obj
+def rotate_key(obj: Ctx, rewrap: bool) -> None:
+    """Add a new office encryption key to the keyring: new data keys are wrapped with it; what older keys
+    wrapped stays readable (they stay in the keyring). With --rewrap, every case's data key is re-wrapped now."""
+    from ..provision import rotate_encryption_key
+
+    fp, n = rotate_encryption_key(obj.settings, rewrap=rewrap)
+    click.echo(obj.t(f"Kunci enkripsi baru: {fp}", f"New encryption key: {fp}"))
+    if rewrap:
+        click.echo(obj.t(f"{n} kunci perkara dibungkus ulang.", f"{n} case keys re-wrapped."))
+
+
+@cli.command("seed-demo")
+@click.option(
+    "--now", "now_text", help="Seed as if it were this ISO time (default: now; without an offset: office time)."
+)
+@click.option("--more-cases", is_flag=True, help="Add another set of demo cases even if cases exist.")
+@click.pass_obj
+def seed_demo(obj: Ctx, now_text: str | None, more_cases: bool) -> None:
+    """Create demo units, one account per role, and cases of every type at every stage (back-dated).
+
+    Accounts get new passwords on every run; cases are added only to an empty database."""
+    from ..demo import seed
+
+    eng = obj.engine()
+    report = seed(eng, now=parse_now(now_text, eng.settings.zone) or eng.now(), cases=True if more_cases else None)
+    click.echo(report)

@@ -1,0 +1,86 @@
+"""Staff accounts, role grants and units."""
+
+from __future__ import annotations
+
+import click
+
+from .base import Ctx, cli, say
+
+
+@cli.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    metavar="ROLE[:UNIT[:TYPE]]",
+    help="Role, optionally for one unit and one case type; repeatable.",
+)
+@click.option("--name", "full_name", default="", help="Full name.")
+@click.option("--email", default=None, help="E-mail for notifications.")
+@click.option(
+    "--lang",
+    "user_lang",
+    type=click.Choice(["id", "en"]),
+    default=None,
+    help="Language of e-mails (new users: id; an existing user's is kept unless given).",
+)
+@click.option("--password", default=None, help="Password (default: generate one and print it).")
+@click.pass_obj
+def create_user(
+    obj: Ctx,
+    username: str,
+    roles: tuple[str, ...],
+    full_name: str,
+    email: str | None,
+    user_lang: str | None,
+    password: str | None,
+) -> None:
+    """Create a staff account, or add roles to an existing one (its language and name stay unless given)."""
+    from ..users import create_or_update_user, parse_grant
+
+    grants = [parse_grant(r) for r in roles]
+    eng = obj.engine()
+    pw = create_or_update_user(
+        eng, username, grants, full_name=full_name, email=email, lang=user_lang, password=password
+    )
+    given = say(", ".join(roles))
+    click.echo(obj.t(f"Pengguna {say(username)}: {given}", f"User {say(username)}: {given}"))
+    if pw:
+        click.echo(obj.t(f"Kata sandi: {pw}", f"Password: {pw}"))
+
+
+@cli.group()
+def unit() -> None:
+    """Organisational units (a case belongs to one; grants can be limited to one)."""
+
+
+@unit.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--email", default=None, help="The unit's shared e-mail address.")
+@click.pass_obj
+def unit_add(obj: Ctx, code: str, name: str, email: str | None) -> None:
+    """Add unit CODE (e.g. LAYANAN) named NAME."""
+    from ..users import ensure_unit
+
+    code = code.strip().upper()
+    if not code.replace("_", "").isalnum() or len(code) > 32:
+        raise click.BadParameter("use letters, digits and _ (at most 32)", param_hint="CODE")
+    ensure_unit(obj.engine(), code, name, email)
+    click.echo(f"Unit {say(code)}: {say(name)}")
+
+
+@unit.command("list")
+@click.pass_obj
+def unit_list(obj: Ctx) -> None:
+    """List the units."""
+    from sqlmodel import select
+
+    from ..db import unit_of_work
+    from ..models import Unit
+
+    with unit_of_work(obj.engine().db, write=False) as s:
+        for u in s.exec(select(Unit).order_by(Unit.code)).all():
+            click.echo(f"{say(u.code):<12} {say(u.name)}" + (f"  <{say(u.email)}>" if u.email else ""))

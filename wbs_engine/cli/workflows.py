@@ -1,0 +1,60 @@
+"""Workflow files: lint and diagrams."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .base import Ctx, cli, say
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.pass_obj
+def lint(obj: Ctx, files: tuple[str, ...]) -> None:
+    """Check workflow files (default: every workflows/*.yaml). Exit 0 if all are good, 1 otherwise."""
+    from ..lint import lint_file
+
+    paths = [Path(f) for f in files] or sorted(obj.settings.workflows_dir.glob("*.yaml"))
+    if not paths:
+        raise click.UsageError("no workflow files given and none found in the workflows directory")
+    bad = 0
+    for p in paths:
+        defn, issues = lint_file(p)
+        if issues:
+            bad += 1
+            for i in issues:
+                click.echo(say(i))
+        else:
+            assert defn is not None
+            click.echo(
+                f"{say(p)}: OK ({defn.ident}, {len(defn.states)} states, {len(defn.transitions)} transitions, "
+                f"{len(defn.clocks)} clocks)"
+            )
+    sys.exit(1 if bad else 0)
+
+
+@cli.command()
+@click.argument("workflow")
+@click.option(
+    "--lang",
+    "label_lang",
+    type=click.Choice(["id", "en"]),
+    default="id",
+    show_default=True,
+    help="Language of the state labels.",
+)
+@click.pass_obj
+def diagram(obj: Ctx, workflow: str, label_lang: str) -> None:
+    """Print the Mermaid state diagram of WORKFLOW (a key such as pengaduan, or a file path)."""
+    from ..lint import load_workflow
+    from ..machine import mermaid
+
+    path = Path(workflow)
+    if not path.suffix:
+        path = obj.settings.workflows_dir / f"{workflow}.yaml"
+    if not path.exists():
+        raise click.BadParameter(f"no workflow '{workflow}' ({path} does not exist)", param_hint="WORKFLOW")
+    click.echo(mermaid(load_workflow(path), label_lang), nl=False)

@@ -1,0 +1,211 @@
+"""Who may do what: actors, grants, roles on a case, recusal, reading and firing. Written once, used by the
+services, the read models, the scheduler and (later) the web layer.
+
+A staff user holds roles per unit and case type (:class:`Grant`); the reporter holds the role ``pelapor`` on
+their own case (through the tracking code, or as the employee who filed it); the scheduler acts as
+``system``. A recused official is kept off a case entirely: they can neither act on it nor post on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from .definition import TransitionSpec, WorkflowDef
+from .errors import NotAllowed, NotFound
+from .models import Case, RoleGrant, User
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A role for one unit (or all: None) and one case type (or all: None)."""
+
+    role: str
+    unit_code: str | None = None
+    case_type: str | None = None
+
+    def covers(self, case: Any) -> bool:
+        return (self.unit_code is None or self.unit_code == case.unit_code) and (
+            self.case_type is None or self.case_type == case.case_type
+        )
+
+    def __str__(self) -> str:
+        return ":".join(x for x in (self.role, self.unit_code or "*", self.case_type or "*"))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff user with grants, the reporter holding a case's tracking code, or the scheduler."""
+
+    username: str
+    kind: str = "user"  # user | reporter | system
+    user_id: int | None = None
+    grants: tuple[Grant, ...] = ()
+    case_id: int | None = None
+    lang: str = "id"
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(username="system", kind="system")
+
+    @classmethod
+    def reporter(cls, case_id: int) -> Actor:
+        return cls(username="pelapor", kind="reporter", case_id=case_id)
+
+    def roles_for(self, case: Any) -> set[str]:
+        """The roles this actor holds on ``case`` (its unit and type), ``pelapor`` included for its filer."""
+        if self.kind == "system":
+            return {"system"}
+        if self.kind == "reporter":
+            return {"pelapor"} if case.id is not None and case.id == self.case_id else set()
+        roles = {g.role for g in self.grants if g.covers(case)}
+        if self.user_id is not None and case.filed_by_user_id == self.user_id:
+            roles.add("pelapor")
+        return roles
+
+    def is_recused(self, case: Any) -> bool:
+        return self.kind == "user" and self.username in (case.recused or [])
+
+
+def load_actor(session: Session, username: str) -> Actor:
+    """A staff actor with the grants the database holds for them now."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or not user.active:
+        raise NotFound(
+            f"Pengguna '{username}' tidak dikenal atau tidak aktif.", f"Unknown or inactive user '{username}'."
+        )
+    grants = session.exec(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
+    return Actor(
+        username=user.username,
+        user_id=user.id,
+        lang=user.lang,
+        grants=tuple(Grant(g.role, g.unit_code, g.case_type) for g in grants),
+    )
+
+
+def ensure_not_recused(actor: Actor, case: Any) -> None:
+    if actor.is_recused(case):
+        raise NotAllowed(
+            f"{actor.username} dikecualikan (recusal) dari perkara {case.number}.",
+            f"{actor.username} is recused from case {case.number}.",
+        )
+
+
+def may_fire(defn: WorkflowDef, case: Any, t: TransitionSpec, actor: Actor) -> str | None:
+    """The role in which ``actor`` may fire ``t`` on ``case``, or None (recusal, roles, unit, case type).
+    Guards are checked when firing; this is what can be known before any input."""
+    if actor.is_recused(case):
+        return None
+    held = actor.roles_for(case)
+    return next((r for r in t.roles if r in held), None)
+
+
+def authorise(defn: WorkflowDef, case: Any, t: TransitionSpec, actor: Actor) -> str:
+    """:func:`may_fire`, or a clear refusal saying which role, unit and type were needed."""
+    ensure_not_recused(actor, case)
+    role = may_fire(defn, case, t, actor)
+    if role is None:
+        need = ", ".join(t.roles)
+        raise NotAllowed(
+            f"{actor.username} tidak berwenang menjalankan '{t.trigger}' pada perkara {case.number} "
+            f"(perlu peran: {need}, untuk unit {case.unit_code or '-'} dan jenis {case.case_type}).",
+            f"{actor.username} may not run '{t.trigger}' on case {case.number} "
+            f"(needs role: {need}, for unit {case.unit_code or '-'} and type {case.case_type}).",
+        )
+    return role
+
+
+def check_filer(defn: WorkflowDef, filer: Actor | None) -> None:
+    """May ``filer`` (None: the public web form, no account) file a case of ``defn``?"""
+    if filer is None:
+        if "public" not in defn.filed_by:
+            raise NotAllowed(
+                f"{defn.label.id} hanya dapat dilaporkan oleh pegawai yang masuk log.",
+                f"{defn.label.en} can only be filed by a signed-in employee.",
+            )
+        return
+    if filer.kind == "system":
+        return
+    staff_roles = {g.role for g in filer.grants if g.case_type in (None, defn.key)}
+    allowed = set(defn.filed_by) - {"public"}
+    if allowed and not (staff_roles & allowed) and "public" not in defn.filed_by:
+        raise NotAllowed(
+            f"Peran Anda tidak boleh melaporkan {defn.label.id}.", f"Your roles may not file a {defn.label.en}."
+        )
+
+
+def handler_roles(defn: WorkflowDef) -> set[str]:
+    """Staff roles that work on cases of ``defn`` (any transition names them)."""
+    return {r for t in defn.transitions for r in t.roles} - {"pelapor", "system"}
+
+
+def message_role(defn: WorkflowDef, case: Any, actor: Actor) -> tuple[bool, str]:
+    """May ``actor`` post a message on ``case``? Returns (from the reporter, the role written in the trail)."""
+    ensure_not_recused(actor, case)
+    roles = actor.roles_for(case)
+    from_reporter = (actor.kind == "reporter" and "pelapor" in roles) or (
+        actor.kind == "user" and actor.user_id is not None and case.filed_by_user_id == actor.user_id
+    )
+    if from_reporter:
+        return True, "pelapor"
+    staff = roles & handler_roles(defn)
+    if not staff:
+        raise NotAllowed(
+            f"{actor.username} tidak berwenang mengirim pesan pada perkara {case.number}.",
+            f"{actor.username} may not post messages on case {case.number}.",
+        )
+    return False, sorted(staff)[0]
+
+
+def readable_roles(defn: WorkflowDef, held: set[str]) -> set[str]:
+    """The roles that let a viewer read a case of ``defn``: a role the workflow gives work or sight to,
+    the auditor, or being the reporter. Holding an unrelated role (the UPG on a complaint, an employee on
+    someone else's report) gives nothing."""
+    named = {r for t in defn.transitions for r in t.roles} | set(defn.visibility.identity)
+    named |= set(defn.visibility.confidential_fields) | {"auditor", "pelapor"}
+    return (held & named) - {"system"}
+
+
+def roles_to_read(defn: WorkflowDef, case: Any, viewer: Actor) -> set[str]:
+    """:func:`readable_roles` of ``viewer`` on ``case``, or a refusal."""
+    roles = readable_roles(defn, viewer.roles_for(case)) if not viewer.is_recused(case) else set()
+    if not roles:
+        raise NotAllowed(
+            f"{viewer.username} tidak berwenang melihat perkara {case.number}.",
+            f"{viewer.username} may not see case {case.number}.",
+        )
+    return roles
+
+
+class Sight:
+    """What a viewer holding ``roles`` may read of one case (sealed fields, reasons, messages)."""
+
+    def __init__(self, defn: WorkflowDef, case: Case | Any, roles: set[str]):
+        vis = defn.visibility
+        self.reporter = "pelapor" in roles
+        self.handler = bool(roles & set(vis.confidential_fields))
+        # rahasia: kept, shown only to the roles the workflow names; terbuka: the reporter chose an open
+        # identity, so whoever may read the report may read who wrote it
+        self.identity = (
+            self.reporter or bool(roles & set(vis.identity)) or (case.identity_mode == "terbuka" and self.handler)
+        )
+        # a contact an anonymous reporter left is for status mail only
+        self.contact = self.reporter or (self.identity and case.identity_mode != "anonim")
+        self.secret = self.reporter or self.handler
+        self.defn = defn
+
+    def may_read(self, name: str) -> bool:
+        spec = self.defn.field(name)
+        if spec is None or not spec.sealed:
+            return True
+        if spec.contact:
+            return self.contact
+        if spec.is_identity:
+            return self.identity
+        return self.secret
+
+    @property
+    def anything(self) -> bool:
+        return self.identity or self.secret

@@ -1,0 +1,153 @@
+"""The SQL of a case's write path: read a case with its write lock, write it back only if nobody changed it,
+its clock rows, case numbers. Core statements, no ORM unit of work (this is the hot path of every fire).
+
+Only the services (:mod:`wbs_engine.engine`) call these. Rules they keep:
+
+* **One lock per case, taken first.** Every writer of a case (a fire, a message, the sweep, the holiday
+  recompute) locks the case row before its clock rows (``FOR NO KEY UPDATE`` on PostgreSQL; SQLite's
+  ``BEGIN IMMEDIATE`` serialises writers anyway), so a fire cannot overwrite a breach the sweep just wrote.
+* **Optimistic concurrency.** A case is written back with ``UPDATE … WHERE version = :seen``; a stale
+  writer matches no row and gets :class:`ConcurrentChange`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from . import clocks
+from .errors import ConcurrentChange, NotFound
+from .models import Case, CaseCounter, Clock, Unit
+
+_cases = Case.__table__
+_clocks = Clock.__table__
+_units = Unit.__table__
+_counters = CaseCounter.__table__
+
+#: columns a fire may change (never ``data_key``, ``receipt_hash``, ``number``, ``created_at``)
+MUTABLE = (
+    "sealed_fields",
+    "state",
+    "phase",
+    "final",
+    "unit_code",
+    "assigned_user_id",
+    "data",
+    "identity_enc",
+    "confidential_enc",
+    "recused",
+    "updated_at",
+    "closed_at",
+)
+COLUMNS = tuple(c.name for c in _cases.columns)
+
+_CASE_FOR_WRITE = sa.select(_cases).where(_cases.c.number == sa.bindparam("number")).with_for_update(key_share=True)
+_WRITE_CASE = (
+    sa.update(_cases)
+    .where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
+    .values({c: sa.bindparam(c) for c in (*MUTABLE, "version")})
+)
+_BUMP_VERSION = (
+    sa.update(_cases)
+    .where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
+    .values(version=sa.bindparam("version"))
+)
+_CLOCKS_OF = sa.select(_clocks).where(_clocks.c.case_id == sa.bindparam("case_id"))
+_INSERT_CLOCK = sa.insert(_clocks).returning(_clocks.c.id)
+_UPDATE_CLOCK = (
+    sa.update(_clocks)
+    .where(_clocks.c.id == sa.bindparam("b_id"))
+    .values({c: sa.bindparam(c) for c in clocks.STATE_COLUMNS})
+)
+
+
+class CaseRecord(SimpleNamespace):
+    """A case row as a plain value: the fire path's working copy (a SQLModel instance costs 40 µs to build
+    and would be flushed by the ORM; this one is written back with one conditional UPDATE)."""
+
+    @classmethod
+    def of(cls, case: Any) -> CaseRecord:
+        return case if isinstance(case, CaseRecord) else cls(**{c: getattr(case, c) for c in COLUMNS})
+
+
+def case_for_write(s: Session, number: str) -> CaseRecord:
+    """The case, read with its write lock, as a detached value."""
+    row = s.connection().execute(_CASE_FOR_WRITE, {"number": number.strip().upper()}).first()
+    if row is None:
+        raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
+    return CaseRecord(**row._mapping)
+
+
+def write_case(s: Session, case: CaseRecord) -> None:
+    """Write the case's mutable columns if nobody changed it since it was read; moves its version on."""
+    values = {c: getattr(case, c) for c in MUTABLE}
+    values.update(b_id=case.id, b_version=case.version, version=case.version + 1)
+    if s.connection().execute(_WRITE_CASE, values).rowcount != 1:
+        raise ConcurrentChange(case.number)
+    case.version += 1
+
+
+def bump_version(s: Session, case: Case) -> None:
+    """Move an ORM case's version on (a message changes the case without a transition)."""
+    res = s.connection().execute(
+        _BUMP_VERSION, {"b_id": case.id, "b_version": case.version, "version": case.version + 1}
+    )
+    if res.rowcount != 1:
+        raise ConcurrentChange(case.number)
+    set_committed_value(case, "version", case.version + 1)  # the row already holds it: no second write
+
+
+def read_clocks(s: Session, case_id: int) -> tuple[dict[str, int], dict[str, clocks.ClockState]]:
+    """The case's clock rows: their ids and states by name."""
+    ids: dict[str, int] = {}
+    states: dict[str, clocks.ClockState] = {}
+    for r in s.connection().execute(_CLOCKS_OF, {"case_id": case_id}):
+        ids[r.name] = r.id
+        states[r.name] = clocks.from_row(r)
+    return ids, states
+
+
+def write_clocks(
+    s: Session, case_id: int, changes: Iterable[clocks.ClockChange], ids: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Write the clock rows; returns what changed, for the audit event of the same fire."""
+    conn = s.connection()
+    log = []
+    for ch in changes:
+        values = clocks.row_values(ch.state)
+        if ch.name in ids:
+            conn.execute(_UPDATE_CLOCK, {**values, "b_id": ids[ch.name]})
+        else:
+            ids[ch.name] = conn.execute(_INSERT_CLOCK, {**values, "case_id": case_id, "name": ch.name}).scalar_one()
+        entry: dict[str, Any] = {"clock": ch.name, "action": ch.action, "status": ch.state.status}
+        if ch.state.due_date:
+            entry["due_date"] = ch.state.due_date.isoformat()
+        if ch.state.remaining_days is not None:
+            entry["remaining_days"] = ch.state.remaining_days
+        log.append(entry)
+    return log
+
+
+def next_number(s: Session, prefix: str, now: datetime, zone: ZoneInfo) -> str:
+    """``PREFIX-YEAR-NNNNNN``: the next number of the prefix in the office's year, taken in the same
+    transaction as the case (a rolled-back filing leaves no gap)."""
+    key = f"{prefix}-{now.astimezone(zone).year}"
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(_counters).values(key=key, last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"last": _counters.c.last + 1})
+    last = s.execute(stmt.returning(_counters.c.last)).scalar_one()
+    return f"{key}-{last:06d}"
+
+
+def default_unit(s: Session) -> str | None:
+    return s.connection().execute(sa.select(_units.c.code).order_by(_units.c.id).limit(1)).scalar()
