@@ -845,3 +845,110 @@ def _compare_case(case, replay: _Replay, usernames, final_states, keyring, repor
             diffs.append(f"its sealed values cannot be checked ({exc})")
     if diffs:
         report("case_row_mismatch", f"case {n}: the case row disagrees with its trail: {'; '.join(diffs)}", n)
+
+
+# --- one case ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseCheck:
+    """What :func:`verify_case` found for one case: the banner of an auditor's case page."""
+
+    number: str
+    events: int = 0
+    #: the newest signed checkpoint that seals this case's chain, and the event it seals
+    checkpoint: int | None = None
+    checkpoint_at: datetime | None = None
+    sealed_seq: int = 0
+    #: events after that seal (at most ``WBS_CHECKPOINT_MINUTES`` old, unless the scheduler is down)
+    unsealed: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_case(
+    session: Session,
+    number: str,
+    *,
+    keyring: Keyring,
+    final_states: dict[tuple[str, int], set[str]] | None = None,
+    deep: bool = False,
+) -> CaseCheck:
+    """Check one case: its chain event by event, its head, the newest signed checkpoint that seals it (hash
+    and signature), and its case row against the trail. The whole-trail checks (every checkpoint's links,
+    case-number gaps, heads kept outside) are :func:`verify`'s."""
+    res = CaseCheck(number)
+    conn = session.connection()
+
+    def report(code: str, message: str, chain: str | None = None, event_id: int | None = None) -> None:
+        res.problems.append(Problem(code, message, chain or number, event_id))
+
+    events = chain_events(session, number)
+    res.events = len(events)
+    replay = _Replay()
+    prev, last_at = GENESIS, None
+    for i, ev in enumerate(events, 1):
+        label = f"event id {ev.id} ({ev.chain} #{ev.seq}, {ev.kind})"
+        if ev.seq != i:
+            report("event_missing", f"{label}: expected #{i}; an event is missing or was renumbered", event_id=ev.id)
+            break
+        if ev.prev_hash != prev:
+            report("event_unlinked", f"{label}: does not follow the event before it", event_id=ev.id)
+            break
+        if ev.broken:
+            report("event_unreadable", f"{label}: {ev.broken} (the row was edited)", event_id=ev.id)
+            break
+        try:
+            same = event_hash(ev) == ev.hash
+        except CanonicalError:
+            same = False
+        if not same:
+            report("event_edited", f"{label}: its content does not match its hash (the row was edited)", event_id=ev.id)
+            break
+        if last_at is not None and ev.occurred_at < last_at:
+            report("time_backwards", f"{label}: its time is before the previous event's", event_id=ev.id)
+        replay.apply(ev)
+        prev, last_at = ev.hash, ev.occurred_at
+    head = conn.execute(_HEAD, {"chain": number}).first()
+    last = events[-1] if events else None
+    if head is None or last is None or (head.seq, head.hash) != (last.seq, last.hash):
+        report("chain_truncated", f"chain {number}: its head does not match its last event")
+    # the newest checkpoint that names this chain (a text search over the JSON, newest first)
+    needle = json.dumps(number)
+    rows = conn.execute(
+        sa.select(_checkpoints)
+        .where(sa.cast(_checkpoints.c.heads, sa.Text).contains(needle))
+        .order_by(_checkpoints.c.seq.desc())
+        .limit(1)
+    ).first()
+    if rows is not None:
+        cp = AuditCheckpoint(**rows._mapping)
+        res.checkpoint, res.checkpoint_at = cp.seq, cp.created_at
+        pair = (cp.heads or {}).get(number)
+        try:
+            ok_hash = checkpoint_hash(cp) == cp.hash
+        except CanonicalError:
+            ok_hash = False
+        signed = (
+            ok_hash
+            and cp.key_id == keyring.key_id
+            and verify_signature(keyring.public_key, signed_message(cp.hash), cp.signature)
+        )
+        if not signed:
+            report("checkpoint_signature", f"checkpoint #{cp.seq}: its hash or signature does not verify")
+        elif pair is None or not (1 <= int(pair[0]) <= len(events)) or events[int(pair[0]) - 1].hash != pair[1]:
+            report("sealed_event_changed", f"checkpoint #{cp.seq} sealed another version of this chain")
+        else:
+            res.sealed_seq = int(pair[0])
+    res.unsealed = max(0, res.events - res.sealed_seq)
+    case = conn.execute(sa.select(_cases).where(_cases.c.number == number)).first()
+    if case is None:
+        report("case_row_missing", f"case {number}: its case row is gone")
+    elif not res.problems:
+        users = User.__table__
+        usernames = dict(conn.execute(sa.select(users.c.id, users.c.username)).all())
+        _compare_case(case, replay, usernames, final_states, keyring if deep else None, report)
+    return res

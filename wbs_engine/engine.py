@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, select
 
-from . import audit, clocks, fields, keystore, notify, permissions, writepath
+from . import audit, clocks, fields, forms, keystore, notify, permissions, writepath
 from .caches import TTLCache, load_calendar
 from .calendar import WorkingCalendar
 from .config import Settings
@@ -153,6 +153,21 @@ class WbsEngine:
     def workflow(self, session: Session, case: Case) -> Loaded:
         return self.registry.get(session, case.case_type, case.workflow_version)
 
+    # -- what to ask, what may be done ------------------------------------------------------------
+    def intake_form(self, case_type: str, identity_mode: str | None = None, lang: str = "id") -> forms.IntakeForm:
+        """The filing form of ``case_type`` for ``identity_mode`` (default: the most private allowed)."""
+        return forms.intake_form(self.registry.latest(case_type).definition, identity_mode, lang)
+
+    def available_actions(
+        self, number: str, actor: Actor, lang: str = "id", *, include_blocked: bool = False
+    ) -> list[forms.Action]:
+        """What ``actor`` may do on case ``number`` now (:func:`forms.available_actions`)."""
+        with unit_of_work(self.db, write=False) as s:
+            self.check_keys_in(s)
+            case = self.get_case(s, number)
+            defn = self.workflow(s, case).definition
+            return forms.available_actions(s, defn, case, actor, self.now(), lang, include_blocked=include_blocked)
+
     # -- create -----------------------------------------------------------------------------------
     def create_case(
         self,
@@ -171,18 +186,10 @@ class WbsEngine:
             self.check_keys_in(s)
             loaded = self.registry.latest(case_type)
             defn = loaded.definition
-            identity_mode = identity_mode or defn.default_identity
-            if identity_mode not in defn.identity:
-                raise ValidationFailed(
-                    {
-                        "identitas": (
-                            f"pilih salah satu: {', '.join(defn.identity)}",
-                            f"choose one of: {', '.join(defn.identity)}",
-                        )
-                    }
-                )
+            identity_mode = forms.check_identity_mode(defn, identity_mode)
             permissions.check_filer(defn, filed_by)
-            specs = [f for f in defn.intake if not (identity_mode == "anonim" and f.identity)]
+            specs = forms.intake_specs(defn, identity_mode)
+            # an anonymous reporter's identity is dropped, never stored, even if a client sends it
             supplied = {
                 k: v
                 for k, v in data.items()

@@ -9,6 +9,7 @@ The reporter's own view is :func:`wbs_engine.tracking.tracking_view`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import select
@@ -75,8 +76,12 @@ def clock_view(c: Clock, defn: WorkflowDef, lang: str, late_notice: str | None =
 
 
 def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = "id") -> dict[str, Any]:
-    """``viewer`` None is the server console: it sees the case but no sealed data."""
-    with unit_of_work(engine.db, write=False) as s:
+    """``viewer`` None is the server console: it sees the case but no sealed data.
+
+    Reading sealed data is itself recorded: when the viewer gets any sealed value, reason or message in
+    clear, an event ``case_read`` on the case's chain says who read which fields (names, never values) and
+    whether the identity was opened, in the same transaction as the read."""
+    with unit_of_work(engine.db, write=viewer is not None) as s:
         engine.check_keys_in(s)
         case = engine.get_case(s, number)
         defn = engine.workflow(s, case).definition
@@ -98,6 +103,8 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
         clocks = [clock_view(c, defn, lang, notices.get(c.name)) for c in rows]
         history = [_event_view(e, sight, key) for e in audit.chain_events(s, case.number)]
         messages = engine.messages(s, case) if (sight.secret and case.data_key) else []
+        if viewer is not None:
+            record_read(s, engine, case, viewer, roles, sight, opened, messages, history)
         actions = [
             {
                 "trigger": t.trigger,
@@ -135,6 +142,89 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "messages": messages,
             "viewer_roles": sorted(roles),
         }
+
+
+def record_read(
+    s: Any,
+    engine: WbsEngine,
+    case: Any,
+    viewer: Actor,
+    roles: set[str],
+    sight: Sight,
+    opened: dict[str, Any],
+    messages: list,
+    history: list[dict[str, Any]],
+) -> None:
+    """Append ``case_read`` when this view put anything sealed in front of ``viewer``."""
+    fields = sorted(n for n in (case.sealed_fields or []) if n in opened and sight.may_read(n))
+    spec = engine.workflow(s, case).definition
+    identity = any((f := spec.field(n)) is not None and f.is_identity for n in fields)
+    reasons = any("reason" in e["payload"] and not is_sealed(e["payload"]["reason"]) for e in history)
+    if not (fields or messages or reasons):
+        return
+    audit.append(
+        s,
+        chain=case.number,
+        case_id=case.id,
+        kind="case_read",
+        actor=viewer.username,
+        actor_role=sorted(roles)[0] if roles else None,
+        now=engine.now(),
+        payload={"fields": fields, "identity": identity, "messages": len(messages), "reasons": reasons},
+    )
+
+
+def case_history(engine: WbsEngine, number: str, viewer: Actor, lang: str = "id") -> dict[str, Any]:
+    """Every event of a case in order, for an auditor (or any reader): actor, role, time in the office's
+    zone, states, reason and changed fields (sealed ones only where the workflow lets the viewer read them),
+    each event's hash and its predecessor's; and the case's verification (:func:`audit.verify_case`)."""
+    view = case_view(engine, number, viewer, lang)
+    with unit_of_work(engine.db, write=False) as s:
+        case = engine.get_case(s, number)
+        defn = engine.workflow(s, case).definition
+        cal = engine.calendar(s)
+        finals = {(defn.key, defn.version): defn.final_states}
+        check = audit.verify_case(s, case.number, keyring=engine.keyring, final_states=finals)
+        prev_hashes = {e.seq: e.prev_hash for e in audit.chain_events(s, case.number)}
+
+    def state_label(name: str | None) -> str | None:
+        return defn.states[name].label.get(lang) if name in defn.states else name
+
+    events = []
+    for e in view["history"]:
+        payload = e["payload"]
+        changed = dict(payload.get("data") or {})
+        sealed = payload.get("sealed")
+        if isinstance(sealed, dict) and not is_sealed(sealed):
+            changed.update(sealed)
+        elif is_sealed(sealed):
+            changed.update({n: SEALED for n in payload.get("sealed_fields") or []})
+        local = cal.local(datetime.fromisoformat(e["at"]))
+        events.append(
+            {
+                **e,
+                "local_time": local.strftime("%Y-%m-%d %H:%M"),
+                "zone": engine.settings.zone_label,
+                "from_label": state_label(e["from_state"]),
+                "to_label": state_label(e["to_state"]),
+                "reason": payload.get("reason"),
+                "changed": changed,
+                "prev_hash": prev_hashes.get(e["seq"]),
+            }
+        )
+    return {
+        "case": {k: v for k, v in view.items() if k != "history"},
+        "events": events,
+        "check": {
+            "ok": check.ok,
+            "problems": [p.message for p in check.problems],
+            "events": check.events,
+            "checkpoint": check.checkpoint,
+            "checkpoint_at": check.checkpoint_at.isoformat() if check.checkpoint_at else None,
+            "sealed_seq": check.sealed_seq,
+            "unsealed": check.unsealed,
+        },
+    }
 
 
 def _event_view(e: audit.EventRow, sight: Sight, key: Any) -> dict[str, Any]:
