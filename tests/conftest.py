@@ -419,7 +419,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class FixedClock:
-    """Injected time: tests move it explicitly (ARCHITECTURE.md rule 5)."""
+    """Injected time: tests move it explicitly (docs/architecture.md, rule 5)."""
 
     def __init__(self, start):
         self.now = start

@@ -1,7 +1,7 @@
 """SLA clocks as pure functions: start, pause, resume, stop, extend, and the next action due.
 
 No I/O and no reading of the clock: the engine passes ``now``, the calendar and the case data, and copies
-the resulting :class:`ClockState` into the ``case_clock`` row. Rules (DOMAIN.md):
+the resulting :class:`ClockState` into the ``case_clock`` row. Rules (docs/domain.md):
 
 * A working-day limit counts from the *effective date* of the start event: the Jakarta date if that is a
   working day before office close, else the next working day; day 1 is the working day after it.

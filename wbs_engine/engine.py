@@ -3,7 +3,7 @@
 Each runs in one database transaction: the case's lock and version → who may do it
 (:mod:`~wbs_engine.permissions`) → required fields → guards → state change (the workflow's ``transitions``
 Machine) → effects → clocks → audit events (hash chain) → outbox. Everything commits together or not at all,
-and a receipt code is returned only after the commit (ARCHITECTURE.md, rules 1–3). The SQL of the write path
+and a receipt code is returned only after the commit (docs/architecture.md, rules 1–3). The SQL of the write path
 lives in :mod:`~wbs_engine.writepath`; read models in :mod:`~wbs_engine.views` and
 :mod:`~wbs_engine.tracking`.
 """
@@ -180,7 +180,7 @@ class WbsEngine:
     ) -> Created:
         """File a new case. ``filed_by`` None means the public web form (no account).
 
-        The time recorded is the engine's clock (ARCHITECTURE.md rule 5): no caller chooses it."""
+        The time recorded is the engine's clock (docs/architecture.md, rule 5): no caller chooses it."""
         now = self.now()
         with unit_of_work(self.db) as s:
             self.check_keys_in(s)

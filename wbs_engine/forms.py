@@ -18,7 +18,7 @@ from .errors import ValidationFailed, WbsError
 from .hooks import GUARDS, FireContext
 from .permissions import Actor, may_fire
 
-#: the identity modes in plain words, for the choice on a form (DOMAIN.md: anonim, rahasia, terbuka)
+#: the identity modes in plain words, for the choice on a form (docs/domain.md: anonim, rahasia, terbuka)
 IDENTITY_MODES: dict[str, dict[str, tuple[str, str]]] = {
     "anonim": {
         "label": ("Anonim", "Anonymous"),

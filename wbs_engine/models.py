@@ -1,6 +1,6 @@
 """SQLModel tables. The schema itself is created by the Alembic migrations in ``db/migrations``.
 
-Rows hold data only: the workflow rules live in the definitions and the engine (see ARCHITECTURE.md), and
+Rows hold data only: the workflow rules live in the definitions and the engine (see docs/architecture.md), and
 no method here commits. Times are stored in UTC (:class:`UTCDateTime` hands back aware datetimes on both
 SQLite and PostgreSQL).
 """

@@ -2,7 +2,7 @@
 
 On start every file is linted; a bad file stops the program with the linter's messages. The text of each
 version a case uses is stored in ``workflow_version``, so a case keeps running on its own version after
-the file is edited (ARCHITECTURE.md rule 4), and editing a file without raising its ``version`` is refused.
+the file is edited (docs/architecture.md, rule 4), and editing a file without raising its ``version`` is refused.
 """
 
 from __future__ import annotations

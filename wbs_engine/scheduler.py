@@ -1,7 +1,7 @@
 """The scheduler: one idempotent :func:`sweep` over due SLA clocks, outbox delivery, the daily digest and
 the audit checkpoint, wired into APScheduler by :func:`build_scheduler`.
 
-Rules (ARCHITECTURE.md):
+Rules (docs/architecture.md):
 
 * The sweep finds due clocks with an indexed query on ``case_clock.next_action_at`` (never a scan of the
   cases), in batches, oldest first.

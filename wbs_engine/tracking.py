@@ -1,6 +1,6 @@
 """The reporter's view of their case, reached with the tracking code: what a tracking page shows.
 
-It holds exactly what DOMAIN.md ("What a reporter sees") allows: the stage in plain words (each state's
+It holds exactly what docs/domain.md ("What the reporter sees") allows: the stage in plain words (each state's
 ``reporter_label``), the due dates of the steps under way, the dates of past steps, what the reporter wrote,
 the messages between them and the office, and the fields a workflow marks ``reporter: true`` (a question to
 them, an answer, the information the office chose to give). Never a staff member's name, a role, an
