@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     wbs = engine or WbsEngine(settings)
     wbs.check_keys()  # a keyring that does not belong to this database: refuse to start, write nothing
+    wbs.registry.load_all()  # the app serves every type: a bad workflow file stops it at start, not a request
     app.extensions["wbs"] = wbs
     if settings.scheduler == "embedded":
         # one process only (make run, a single-office install); several web nodes use `wbs scheduler` instead
