@@ -238,7 +238,7 @@ class ClockSpec(_Strict):
     #: OFFICE_POLICY_MARK where they apply
     source: str = Field(min_length=1)
     remind: list[Reminder] = []
-    on_breach: Breach = Breach()
+    on_breach: Breach = Field(default_factory=Breach)  # a factory: an instance here would build a validator
     #: an event after office hours counts from the next working day
     after_hours_next_day: bool = True
     #: shown on the filing form and on the case when the clock was already past its limit when it started
@@ -278,7 +278,7 @@ class WorkflowDef(_Strict):
     initial: str
     transitions: list[TransitionSpec]
     clocks: dict[str, ClockSpec] = {}
-    visibility: Visibility = Visibility()
+    visibility: Visibility = Field(default_factory=Visibility)
     settings: dict[str, Any] = {}
 
     @field_validator("key")

@@ -1,5 +1,9 @@
 """What every ``wbs`` command shares: the command group, its context (settings, the engine), argument
 parsers, safe printing, and ``main()``, which turns every user error into one line and exit code 2.
+
+Imports here and in the command modules are the light ones: a command imports the database, the crypto,
+the workflow schema and the engine when it runs (``wbs --help`` and ``wbs lint`` never load SQLAlchemy;
+docs/decisions.md, "Loading workflows"). benchmarks/bench_startup.py measures it.
 """
 
 from __future__ import annotations
@@ -11,12 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from .. import textsafe
 from ..config import ConfigError, Settings
-from ..crypto import CryptoError
-from ..definition import DefinitionError
 from ..errors import WbsError
 
 
@@ -205,19 +206,42 @@ def main(args: list[str] | None = None) -> None:
     except click.ClickException as exc:
         hint = f" ({exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
         fail(lang, "Error: ", "Error: ", exc.format_message() + hint)
-    except DefinitionError as exc:
-        for issue in exc.issues:
+    except Exception as exc:
+        handle_user_error(exc, lang)
+        raise
+
+
+def loaded_class(module: str, name: str) -> type | None:
+    """The class ``name`` of ``module`` if that module is imported, else None.
+
+    An exception of a module never imported cannot have been raised, so :func:`main` recognises the errors
+    of SQLAlchemy, the crypto and the workflow schema without importing them at start."""
+    mod = sys.modules.get(module)
+    return getattr(mod, name, None) if mod is not None else None
+
+
+def raised(exc: BaseException, module: str, name: str) -> bool:
+    cls = loaded_class(module, name)
+    return cls is not None and isinstance(exc, cls)
+
+
+def handle_user_error(exc: Exception, lang: str) -> None:
+    """One line (the linter's lines for a bad workflow) and exit code 2 for an error a user can fix;
+    returns for anything else (a bug: the traceback is wanted)."""
+    if raised(exc, "wbs_engine.definition", "DefinitionError"):
+        for issue in exc.issues:  # type: ignore[attr-defined]
             click.echo(textsafe.line(str(issue)), err=True)
         sys.exit(2)
-    except WbsError as exc:
+    if isinstance(exc, WbsError):
         fail(lang, "Galat: ", "Error: ", exc.message(lang))
-    except ConfigError as exc:
+    if isinstance(exc, ConfigError):
         fail(lang, "Galat pengaturan: ", "Setting error: ", exc.message(lang))
-    except CryptoError as exc:
+    if raised(exc, "wbs_engine.crypto", "CryptoError"):
         fail(lang, "Error: ", "Error: ", str(exc))
-    except OperationalError as exc:  # the database cannot be reached or opened: say so in one line
-        reason = str(exc.orig or exc).strip().splitlines()[0]
+    if raised(exc, "sqlalchemy.exc", "OperationalError"):  # the database cannot be reached or opened
+        orig = exc.orig  # type: ignore[attr-defined]
+        reason = str(orig or exc).strip().splitlines()[0]
         fail(lang, "Galat: basis data tidak dapat dipakai — ", "Error: the database is not usable — ", reason)
-    except OSError as exc:  # a file or directory the settings point at cannot be used
+    if isinstance(exc, OSError):  # a file or directory the settings point at cannot be used
         what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
         fail(lang, "Galat: berkas tidak dapat dipakai — ", "Error: a file is not usable — ", what)

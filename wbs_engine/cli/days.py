@@ -7,7 +7,6 @@ from datetime import datetime
 
 import click
 
-from ..crypto import CryptoError
 from ..errors import WbsError
 from .base import Ctx, cli, parse_date, say
 
@@ -55,6 +54,7 @@ def workdays_is(obj: Ctx, day: str) -> None:
 def office_calendar(obj: Ctx):  # -> WorkingCalendar
     """The office calendar: from the database when it is set up, else national days only."""
     from ..calendar import WorkingCalendar
+    from ..crypto import CryptoError
     from ..db import unit_of_work
 
     try:
