@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wbs_engine.config import Settings
-
 if TYPE_CHECKING:
     from flask import Flask
 
+    from wbs_engine.config import Settings
     from wbs_engine.engine import WbsEngine
 
 
@@ -22,6 +21,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     from flask import Flask, jsonify, render_template
     from sqlmodel import select
 
+    from wbs_engine.config import Settings
     from wbs_engine.db import unit_of_work
     from wbs_engine.engine import WbsEngine
 

@@ -8,28 +8,34 @@ docs/decisions.md, "Loading workflows"). benchmarks/bench_startup.py measures it
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import textsafe
-from ..config import ConfigError, Settings
 from ..errors import WbsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine as DbEngine
+
+    from ..config import Settings
 
 
 class Ctx:
     def __init__(self, lang: str):
         self.lang = lang
         self._engine = None
+        self._db: DbEngine | None = None
         self._settings: Settings | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from ..config import Settings
+
             self._settings = Settings.from_env()
         return self._settings
 
@@ -39,10 +45,31 @@ class Ctx:
 
             prepare_dirs(self.settings)
             engine = WbsEngine(self.settings)
-            require_migrated(engine)
+            require_migrated(engine.db)
             engine.check_keys()  # a keyring that is not this database's: refused before anything is written
             self._engine = engine
         return self._engine
+
+    def database(self) -> DbEngine:
+        """The database alone, opened and checked as :meth:`engine` does it (directories, the keyring, the
+        schema's revision, the keyring belongs to the database: the same steps in the same order, so the
+        same errors), for the commands that use no case service: the working-day commands start without
+        importing the engine's services and workflows (docs/decisions.md, "Loading workflows")."""
+        if self._engine is not None:
+            return self._engine.db
+        if self._db is None:
+            from .. import keystore
+            from ..crypto import Keyring
+            from ..db import open_database, unit_of_work
+
+            prepare_dirs(self.settings)
+            keyring = Keyring.load(self.settings.keyring_path)
+            db = open_database(self.settings)
+            require_migrated(db)
+            with unit_of_work(db, write=False) as session:
+                keystore.check(session, keyring)
+            self._db = db
+        return self._db
 
     def t(self, id_text: str, en_text: str) -> str:
         return en_text if self.lang == "en" else id_text
@@ -55,6 +82,8 @@ def prepare_dirs(settings: Settings) -> None:
     Done here, before anything else, so that a directory that cannot be made (``/proc/x``, a path under a
     regular file) is one :class:`ConfigError` naming the path and the setting that chose it."""
     from sqlalchemy.engine import make_url
+
+    from ..config import ConfigError
 
     wanted: list[tuple[Path, str]] = []
     url = make_url(settings.db_url)
@@ -72,10 +101,10 @@ def prepare_dirs(settings: Settings) -> None:
             ) from None
 
 
-def require_migrated(engine: Any) -> None:
+def require_migrated(db: DbEngine) -> None:
     from ..migrate import current, head
 
-    have = current(engine.db)
+    have = current(db)
     if have is None:
         raise WbsError(
             "Basis data belum disiapkan; jalankan dulu: wbs init-db",
@@ -121,6 +150,8 @@ def parse_date(value: str, hint: str) -> date:
 
 def emit(obj: Any) -> None:
     """Print JSON; characters that could act on a terminal are ``\\u`` escapes (the same JSON value)."""
+    import json
+
     click.echo(textsafe.json_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str)))
 
 
@@ -234,8 +265,8 @@ def handle_user_error(exc: Exception, lang: str) -> None:
         sys.exit(2)
     if isinstance(exc, WbsError):
         fail(lang, "Galat: ", "Error: ", exc.message(lang))
-    if isinstance(exc, ConfigError):
-        fail(lang, "Galat pengaturan: ", "Setting error: ", exc.message(lang))
+    if raised(exc, "wbs_engine.config", "ConfigError"):
+        fail(lang, "Galat pengaturan: ", "Setting error: ", exc.message(lang))  # type: ignore[attr-defined]
     if raised(exc, "wbs_engine.crypto", "CryptoError"):
         fail(lang, "Error: ", "Error: ", str(exc))
     if raised(exc, "sqlalchemy.exc", "OperationalError"):  # the database cannot be reached or opened
