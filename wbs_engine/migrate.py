@@ -8,7 +8,6 @@ answers whenever the files say something the quick reading does not understand.
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(_db_package.__file__).resolve().parent / "migrations"
 #: ``revision = "0003"`` / ``down_revision: str | None = "0002"`` at the left margin of a migration script
 REVISION_LINE = re.compile(r"^(revision|down_revision)[ \t]*(?::[^=\n]*)?=[ \t]*(.*?)[ \t]*$", re.M)
+#: a value the quick reading understands: a quoted revision id, or None (no parent)
+REVISION_VALUE = re.compile(r"""(["'])([\w-]+)\1|None""")
 
 
 def alembic_config(url: str) -> Config:
@@ -81,10 +82,10 @@ def _quick_head() -> str | None | bool:
         for name, value in REVISION_LINE.findall(path.read_text(encoding="utf-8")):
             if name in found:
                 return False
-            try:
-                found[name] = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
+            m = REVISION_VALUE.fullmatch(value)
+            if m is None:
                 return False
+            found[name] = m.group(2)  # None for None
         rev, down = found.get("revision"), found.get("down_revision", False)
         if not isinstance(rev, str) or not (down is None or isinstance(down, str)) or rev in revisions:
             return False
