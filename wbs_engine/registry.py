@@ -68,6 +68,7 @@ class Registry:
         #: each file read so far: its definition (or None) and its problems
         self._parsed: dict[Path, tuple[Loaded | None, list[LintIssue]]] = {}
         self._guesses: dict[Path, str | None] | None = None
+        self._texts: dict[Path, str] = {}
         self._complete = False
         self._lock = threading.RLock()  # the scheduler's threads may ask for a type at the same time
 
@@ -75,7 +76,9 @@ class Registry:
     def _parse(self, path: Path) -> tuple[Loaded | None, list[LintIssue]]:
         """Read, parse and lint one file, once."""
         if path not in self._parsed:
-            text, problems = read_text(path)
+            text, problems = self._texts.pop(path, None), []
+            if text is None:
+                text, problems = read_text(path)
             loaded = None
             if text is not None:
                 defn, problems = lint_text(text, str(path))
@@ -89,9 +92,12 @@ class Registry:
             guesses: dict[Path, str | None] = {}
             for path in self._files:
                 try:
-                    guesses[path] = guess_key(path.read_text(encoding="utf-8"))
+                    text = path.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     guesses[path] = None  # parsed (and reported) whatever type is asked
+                    continue
+                guesses[path] = guess_key(text)
+                self._texts[path] = text  # kept until parsed, so a file is read once
             self._guesses = guesses
         return self._guesses
 
