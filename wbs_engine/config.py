@@ -75,10 +75,10 @@ def check_database_url(url: str, name: str = "WBS_DATABASE_URL") -> str:
     """``url`` if the engine can open it, else a :class:`ConfigError` naming the accepted forms.
 
     The message never repeats a malformed URL (it may carry a password); it names only the scheme."""
-    from sqlalchemy.engine import make_url
-
     if not url:
         return url
+    from sqlalchemy.engine import make_url  # here, not above: without a URL (the default) no SQLAlchemy
+
     try:
         parsed = make_url(url)
     except Exception:  # ArgumentError for no scheme, ValueError for a bad port, ...

@@ -31,11 +31,10 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.exceptions import InvalidSignature
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import serialization
@@ -287,21 +286,29 @@ def normalise_receipt_code(code: str) -> str:
 
 # -- passwords --------------------------------------------------------------------------------------
 
-_hasher = PasswordHasher()
+
+@cache
+def _hasher() -> Any:  # argon2.PasswordHasher
+    """argon2, imported by the commands that handle a password only (every command imports this module)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(stored: str | None, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     if not stored:
         return False
     try:
-        return _hasher.verify(stored, password)
+        return _hasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def password_needs_rehash(stored: str) -> bool:
-    return _hasher.check_needs_rehash(stored)
+    return _hasher().check_needs_rehash(stored)

@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 
 def make_engine(url: str, *, echo: bool = False, sqlite_synchronous: str = "FULL") -> Engine:
@@ -43,6 +47,12 @@ def make_engine(url: str, *, echo: bool = False, sqlite_synchronous: str = "FULL
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def open_database(settings: Settings) -> Engine:
+    """The installation's database as its settings say (the engine's, and the CLI's for the commands that
+    need only the database)."""
+    return make_engine(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
 
 
 def is_postgres(engine: Engine) -> bool:

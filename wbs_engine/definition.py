@@ -9,10 +9,10 @@ explanation, so that a non-programmer can fix the file. The format is documented
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Phase = Literal["intake", "verification", "follow_up", "closure"]
@@ -33,9 +33,15 @@ UNVERIFIED_MARK = "(belum terverifikasi)"
 #: written in a clock's ``source`` when the office set the limit itself (no regulation sets it)
 OFFICE_POLICY_MARK = "(kebijakan kantor)"
 
+if TYPE_CHECKING:
+    import yaml
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: pydantic builds a model's validator when it first validates, not when this module is
+    # imported; most modules import these classes only as types, and most ``wbs`` commands never read a
+    # workflow (docs/decisions.md, "Loading workflows")
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Label(_Strict):
@@ -232,7 +238,7 @@ class ClockSpec(_Strict):
     #: OFFICE_POLICY_MARK where they apply
     source: str = Field(min_length=1)
     remind: list[Reminder] = []
-    on_breach: Breach = Breach()
+    on_breach: Breach = Field(default_factory=Breach)  # a factory: an instance here would build a validator
     #: an event after office hours counts from the next working day
     after_hours_next_day: bool = True
     #: shown on the filing form and on the case when the clock was already past its limit when it started
@@ -272,7 +278,7 @@ class WorkflowDef(_Strict):
     initial: str
     transitions: list[TransitionSpec]
     clocks: dict[str, ClockSpec] = {}
-    visibility: Visibility = Visibility()
+    visibility: Visibility = Field(default_factory=Visibility)
     settings: dict[str, Any] = {}
 
     @field_validator("key")
@@ -345,18 +351,45 @@ def line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict
     """Map each path in the YAML document (keys and list indexes) to its 1-based line."""
     out = {} if out is None else out
     out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+    if node.id == "mapping":  # the node's kind, without importing yaml for isinstance
         for k, v in node.value:
             key = k.value
             out[(*path, key)] = k.start_mark.line + 1
             line_map(v, (*path, key), out)
-    elif isinstance(node, yaml.SequenceNode):
+    elif node.id == "sequence":
         for i, v in enumerate(node.value):
             line_map(v, (*path, i), out)
     return out
 
 
-def line_for(lines: dict[tuple, int], path: tuple) -> int | None:
+class LineMap(Mapping[tuple, int]):
+    """:func:`line_map` of a document, worked out on first use.
+
+    Only a problem needs a line: a good file (the usual case) is read without walking its nodes again."""
+
+    def __init__(self, node: yaml.Node):
+        self._node = node
+        self._lines: dict[tuple, int] | None = None
+
+    def _map(self) -> dict[tuple, int]:
+        if self._lines is None:
+            self._lines = line_map(self._node)
+        return self._lines
+
+    def __getitem__(self, path: tuple) -> int:
+        return self._map()[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._map()
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self._map())
+
+    def __len__(self) -> int:
+        return len(self._map())
+
+
+def line_for(lines: Mapping[tuple, int], path: tuple) -> int | None:
     path = tuple(path)
     while path:
         if path in lines:
@@ -385,23 +418,66 @@ def _explain(err: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def parse_text(text: str, filename: str = "<workflow>") -> tuple[WorkflowDef | None, list[LintIssue]]:
-    """Parse and validate the schema; returns the definition or the schema problems (never both)."""
+def yaml_loader(pure: bool = False) -> type:
+    """The PyYAML loader that reads workflow files: libyaml's ``CSafeLoader`` when PyYAML was built with it
+    (parsing in C is some 15 times faster than in Python, and every ``wbs`` command that needs a workflow
+    waits for it), else the pure-Python ``SafeLoader``; ``pure`` asks for the latter.
+
+    Both give the same nodes, lines and data for a file they accept (tests/unit/test_loading.py)."""
+    import yaml
+
+    return yaml.CSafeLoader if yaml.__with_libyaml__ and not pure else yaml.SafeLoader
+
+
+def _compose_and_construct(text: str, loader: type) -> tuple[yaml.Node | None, Any]:
+    """One pass over the text: the node tree (whose marks are the lines the linter reports) and the data
+    constructed from that same tree (``yaml.compose`` and ``yaml.safe_load`` read it twice)."""
+    reader = loader(text)
     try:
-        node = yaml.compose(text)
-        raw = yaml.safe_load(text)
+        node = reader.get_single_node()
+        return node, (reader.construct_document(node) if node is not None else None)
+    finally:
+        reader.dispose()
+
+
+def parse_document(
+    text: str, filename: str = "<workflow>", *, loader: type | None = None
+) -> tuple[WorkflowDef | None, list[LintIssue], LineMap | None]:
+    """:func:`parse_text`, and the lines of the document for the semantic checks (None if not YAML).
+
+    ``loader``: the PyYAML loader class (default :func:`yaml_loader`)."""
+    import yaml
+
+    loader = loader or yaml_loader()
+    try:
+        try:
+            node, raw = _compose_and_construct(text, loader)
+        except Exception:
+            if loader is yaml.SafeLoader:
+                raise
+            # libyaml words its errors its own way (and refuses some text with an exception that is not a
+            # YAMLError): a file it refuses is read again in Python, so the linter says what it always said
+            node, raw = _compose_and_construct(text, yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        return None, [LintIssue(filename, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        return None, [LintIssue(filename, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")], None
     if not isinstance(raw, dict) or node is None:
-        return None, [LintIssue(filename, 1, "", "a workflow file must be a YAML mapping (key: value ...)")]
-    lines = line_map(node)
+        return None, [LintIssue(filename, 1, "", "a workflow file must be a YAML mapping (key: value ...)")], None
+    lines = LineMap(node)
     try:
-        return WorkflowDef.model_validate(raw), []
+        return WorkflowDef.model_validate(raw), [], lines
     except ValidationError as exc:
         issues = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
             issues.append(LintIssue(filename, line_for(lines, loc), yaml_path(loc), _explain(err)))
-        return None, issues
+        return None, issues, lines
+
+
+def parse_text(
+    text: str, filename: str = "<workflow>", *, loader: type | None = None
+) -> tuple[WorkflowDef | None, list[LintIssue]]:
+    """Parse and validate the schema; returns the definition or the schema problems (never both)."""
+    defn, issues, _lines = parse_document(text, filename, loader=loader)
+    return defn, issues

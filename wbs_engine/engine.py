@@ -23,7 +23,7 @@ from .caches import TTLCache, load_calendar
 from .calendar import WorkingCalendar
 from .config import Settings
 from .crypto import CaseKey, Keyring, new_receipt_code
-from .db import make_engine, unit_of_work
+from .db import open_database, unit_of_work
 from .definition import TransitionSpec, WorkflowDef
 from .errors import ConcurrentChange, InvalidTransition, NotFound, ValidationFailed
 from .hooks import FireContext
@@ -64,7 +64,7 @@ class WbsEngine:
         self.settings = settings
         #: the office's keys (kept outside the database); never created here, only loaded
         self.keyring = keyring or Keyring.load(settings.keyring_path)
-        self.db = db or make_engine(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.db = db or open_database(settings)
         self.registry = registry or Registry(settings.workflows_dir)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._keys_checked = False

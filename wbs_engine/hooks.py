@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, func, select
-
 from .errors import GuardFailed, ValidationFailed
-from .models import Attachment, Case, Unit, User
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from .definition import TransitionSpec, WorkflowDef
+    from .models import Case
     from .permissions import Actor
+
+# The database is imported inside the hooks that query it, not above: the linter imports this module for
+# the names in GUARDS and EFFECTS, and `wbs lint` needs no database (docs/decisions.md, "Loading workflows").
 
 
 @dataclass
@@ -81,6 +84,10 @@ def _not_own_case(ctx: FireContext) -> bool:
 
 @guard("has_attachment")
 def _has_attachment(ctx: FireContext) -> bool:
+    from sqlmodel import func, select
+
+    from .models import Attachment
+
     n = ctx.session.exec(select(func.count()).select_from(Attachment).where(Attachment.case_id == ctx.case.id)).one()
     if not n:
         raise GuardFailed(
@@ -94,6 +101,10 @@ def _has_attachment(ctx: FireContext) -> bool:
 
 @effect("assign_unit")
 def _assign_unit(ctx: FireContext) -> dict[str, Any]:
+    from sqlmodel import select
+
+    from .models import Unit
+
     code = str(ctx.data.get("unit_tujuan", "")).strip()
     unit = ctx.session.exec(select(Unit).where(Unit.code == code)).first()
     if unit is None:
@@ -105,6 +116,10 @@ def _assign_unit(ctx: FireContext) -> dict[str, Any]:
 
 @effect("assign_handler")
 def _assign_handler(ctx: FireContext) -> dict[str, Any]:
+    from sqlmodel import select
+
+    from .models import User
+
     username = str(ctx.data.get("petugas", "")).strip()
     user = ctx.session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
     if user is None:
@@ -136,6 +151,8 @@ def _recuse_official(ctx: FireContext) -> dict[str, Any] | None:
     ctx.case.recused = recused
     out: dict[str, Any] = {"recused": username}
     if ctx.case.assigned_user_id is not None:
+        from .models import User
+
         user = ctx.session.get(User, ctx.case.assigned_user_id)
         if user is not None and user.username == username:
             ctx.case.assigned_user_id = None

@@ -8,9 +8,8 @@ file may name are the functions registered in :mod:`wbs_engine.hooks`.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
-
-import yaml
 
 from .definition import (
     FREE_TEXT_TYPES,
@@ -20,8 +19,7 @@ from .definition import (
     LintIssue,
     WorkflowDef,
     line_for,
-    line_map,
-    parse_text,
+    parse_document,
     yaml_path,
 )
 from .hooks import EFFECTS, GUARDS
@@ -31,9 +29,12 @@ from .roles import ROLES
 # Semantic checks
 
 
-def check(defn: WorkflowDef, filename: str = "<workflow>", lines: dict[tuple, int] | None = None) -> list[LintIssue]:
-    """Rules the schema cannot express: references, reachability, dead ends, clocks."""
-    lines = lines or {}
+def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple, int] | None = None) -> list[LintIssue]:
+    """Rules the schema cannot express: references, reachability, dead ends, clocks.
+
+    ``lines`` is looked at only for a problem found (a :class:`~wbs_engine.definition.LineMap` is worked
+    out then)."""
+    lines = {} if lines is None else lines
     issues: list[LintIssue] = []
 
     def add(path: tuple, message: str) -> None:
@@ -218,24 +219,36 @@ def _reach(graph: dict[str, set[str]], start: set[str]) -> set[str]:
     return seen
 
 
-def lint_text(text: str, filename: str = "<workflow>") -> tuple[WorkflowDef | None, list[LintIssue]]:
-    defn, issues = parse_text(text, filename)
+def lint_text(
+    text: str, filename: str = "<workflow>", *, loader: type | None = None
+) -> tuple[WorkflowDef | None, list[LintIssue]]:
+    """The definition in ``text`` if it passes the schema and every check, else every problem found.
+
+    ``loader``: the PyYAML loader class (default: libyaml's where present, see
+    :func:`~wbs_engine.definition.yaml_loader`); the text is parsed once."""
+    defn, issues, lines = parse_document(text, filename, loader=loader)
     if defn is None:
         return None, issues
-    lines = line_map(yaml.compose(text))
     issues = check(defn, filename, lines)
     return (None if issues else defn), issues
 
 
-def lint_file(path: str | Path) -> tuple[WorkflowDef | None, list[LintIssue]]:
+def read_text(path: str | Path) -> tuple[str | None, list[LintIssue]]:
+    """The text of a workflow file, or why it cannot be read (as a lint issue)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8"), []
     except OSError as exc:
         return None, [LintIssue(str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]
     except UnicodeDecodeError:
         return None, [LintIssue(str(path), None, "", "the file is not UTF-8 text")]
-    return lint_text(text, str(path))
+
+
+def lint_file(path: str | Path, *, loader: type | None = None) -> tuple[WorkflowDef | None, list[LintIssue]]:
+    text, issues = read_text(path)
+    if text is None:
+        return None, issues
+    return lint_text(text, str(path), loader=loader)
 
 
 def load_workflow(path: str | Path) -> WorkflowDef:

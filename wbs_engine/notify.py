@@ -8,8 +8,6 @@ addresses are stored encrypted in the outbox (``vault:`` prefix) and decrypted o
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -405,6 +403,9 @@ class Mailer:
         self.sender = sender
 
     def send(self, recipient: str, subject: str, body: str, lang: str) -> None:
+        import smtplib  # here: only the deliverer sends mail, and every command imports this module
+        import ssl
+
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = self.sender, recipient, subject
         msg.set_content(body)

@@ -101,7 +101,7 @@ def create_or_update_user(
                 raise ValidationFailed(
                     {"role": (f"unit '{g.unit_code}' tidak dikenal", f"unknown unit '{g.unit_code}'")}
                 )
-            if g.case_type and g.case_type not in engine.registry.keys:
+            if g.case_type and not engine.registry.knows(g.case_type):
                 raise ValidationFailed(
                     {"role": (f"jenis perkara '{g.case_type}' tidak dikenal", f"unknown case type '{g.case_type}'")}
                 )

@@ -6,19 +6,30 @@ check; the public form, the queues and the auditor views come with the web issue
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template
-from sqlmodel import select
+from typing import TYPE_CHECKING
 
-from wbs_engine.config import Settings
-from wbs_engine.db import unit_of_work
-from wbs_engine.engine import WbsEngine
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from wbs_engine.config import Settings
+    from wbs_engine.engine import WbsEngine
 
 
 def create_app(settings: Settings | None = None, engine: WbsEngine | None = None) -> Flask:
+    # imported here, not above: the `wbs` console script (webapp.cli) imports this package, and only
+    # `wbs run` needs Flask and the engine (docs/decisions.md, "Loading workflows")
+    from flask import Flask, jsonify, render_template
+    from sqlmodel import select
+
+    from wbs_engine.config import Settings
+    from wbs_engine.db import unit_of_work
+    from wbs_engine.engine import WbsEngine
+
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     wbs = engine or WbsEngine(settings)
     wbs.check_keys()  # a keyring that does not belong to this database: refuse to start, write nothing
+    wbs.registry.load_all()  # the app serves every type: a bad workflow file stops it at start, not a request
     app.extensions["wbs"] = wbs
     if settings.scheduler == "embedded":
         # one process only (make run, a single-office install); several web nodes use `wbs scheduler` instead

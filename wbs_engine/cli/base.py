@@ -1,34 +1,41 @@
 """What every ``wbs`` command shares: the command group, its context (settings, the engine), argument
 parsers, safe printing, and ``main()``, which turns every user error into one line and exit code 2.
+
+Imports here and in the command modules are the light ones: a command imports the database, the crypto,
+the workflow schema and the engine when it runs (``wbs --help`` and ``wbs lint`` never load SQLAlchemy;
+docs/decisions.md, "Loading workflows"). benchmarks/bench_startup.py measures it.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from .. import textsafe
-from ..config import ConfigError, Settings
-from ..crypto import CryptoError
-from ..definition import DefinitionError
 from ..errors import WbsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine as DbEngine
+
+    from ..config import Settings
 
 
 class Ctx:
     def __init__(self, lang: str):
         self.lang = lang
         self._engine = None
+        self._db: DbEngine | None = None
         self._settings: Settings | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from ..config import Settings
+
             self._settings = Settings.from_env()
         return self._settings
 
@@ -38,10 +45,31 @@ class Ctx:
 
             prepare_dirs(self.settings)
             engine = WbsEngine(self.settings)
-            require_migrated(engine)
+            require_migrated(engine.db)
             engine.check_keys()  # a keyring that is not this database's: refused before anything is written
             self._engine = engine
         return self._engine
+
+    def database(self) -> DbEngine:
+        """The database alone, opened and checked as :meth:`engine` does it (directories, the keyring, the
+        schema's revision, the keyring belongs to the database: the same steps in the same order, so the
+        same errors), for the commands that use no case service: the working-day commands start without
+        importing the engine's services and workflows (docs/decisions.md, "Loading workflows")."""
+        if self._engine is not None:
+            return self._engine.db
+        if self._db is None:
+            from .. import keystore
+            from ..crypto import Keyring
+            from ..db import open_database, unit_of_work
+
+            prepare_dirs(self.settings)
+            keyring = Keyring.load(self.settings.keyring_path)
+            db = open_database(self.settings)
+            require_migrated(db)
+            with unit_of_work(db, write=False) as session:
+                keystore.check(session, keyring)
+            self._db = db
+        return self._db
 
     def t(self, id_text: str, en_text: str) -> str:
         return en_text if self.lang == "en" else id_text
@@ -54,6 +82,8 @@ def prepare_dirs(settings: Settings) -> None:
     Done here, before anything else, so that a directory that cannot be made (``/proc/x``, a path under a
     regular file) is one :class:`ConfigError` naming the path and the setting that chose it."""
     from sqlalchemy.engine import make_url
+
+    from ..config import ConfigError
 
     wanted: list[tuple[Path, str]] = []
     url = make_url(settings.db_url)
@@ -71,10 +101,10 @@ def prepare_dirs(settings: Settings) -> None:
             ) from None
 
 
-def require_migrated(engine: Any) -> None:
+def require_migrated(db: DbEngine) -> None:
     from ..migrate import current, head
 
-    have = current(engine.db)
+    have = current(db)
     if have is None:
         raise WbsError(
             "Basis data belum disiapkan; jalankan dulu: wbs init-db",
@@ -120,6 +150,8 @@ def parse_date(value: str, hint: str) -> date:
 
 def emit(obj: Any) -> None:
     """Print JSON; characters that could act on a terminal are ``\\u`` escapes (the same JSON value)."""
+    import json
+
     click.echo(textsafe.json_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str)))
 
 
@@ -205,19 +237,42 @@ def main(args: list[str] | None = None) -> None:
     except click.ClickException as exc:
         hint = f" ({exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
         fail(lang, "Error: ", "Error: ", exc.format_message() + hint)
-    except DefinitionError as exc:
-        for issue in exc.issues:
+    except Exception as exc:
+        handle_user_error(exc, lang)
+        raise
+
+
+def loaded_class(module: str, name: str) -> type | None:
+    """The class ``name`` of ``module`` if that module is imported, else None.
+
+    An exception of a module never imported cannot have been raised, so :func:`main` recognises the errors
+    of SQLAlchemy, the crypto and the workflow schema without importing them at start."""
+    mod = sys.modules.get(module)
+    return getattr(mod, name, None) if mod is not None else None
+
+
+def raised(exc: BaseException, module: str, name: str) -> bool:
+    cls = loaded_class(module, name)
+    return cls is not None and isinstance(exc, cls)
+
+
+def handle_user_error(exc: Exception, lang: str) -> None:
+    """One line (the linter's lines for a bad workflow) and exit code 2 for an error a user can fix;
+    returns for anything else (a bug: the traceback is wanted)."""
+    if raised(exc, "wbs_engine.definition", "DefinitionError"):
+        for issue in exc.issues:  # type: ignore[attr-defined]
             click.echo(textsafe.line(str(issue)), err=True)
         sys.exit(2)
-    except WbsError as exc:
+    if isinstance(exc, WbsError):
         fail(lang, "Galat: ", "Error: ", exc.message(lang))
-    except ConfigError as exc:
-        fail(lang, "Galat pengaturan: ", "Setting error: ", exc.message(lang))
-    except CryptoError as exc:
+    if raised(exc, "wbs_engine.config", "ConfigError"):
+        fail(lang, "Galat pengaturan: ", "Setting error: ", exc.message(lang))  # type: ignore[attr-defined]
+    if raised(exc, "wbs_engine.crypto", "CryptoError"):
         fail(lang, "Error: ", "Error: ", str(exc))
-    except OperationalError as exc:  # the database cannot be reached or opened: say so in one line
-        reason = str(exc.orig or exc).strip().splitlines()[0]
+    if raised(exc, "sqlalchemy.exc", "OperationalError"):  # the database cannot be reached or opened
+        orig = exc.orig  # type: ignore[attr-defined]
+        reason = str(orig or exc).strip().splitlines()[0]
         fail(lang, "Galat: basis data tidak dapat dipakai — ", "Error: the database is not usable — ", reason)
-    except OSError as exc:  # a file or directory the settings point at cannot be used
+    if isinstance(exc, OSError):  # a file or directory the settings point at cannot be used
         what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
         fail(lang, "Galat: berkas tidak dapat dipakai — ", "Error: a file is not usable — ", what)

@@ -7,7 +7,6 @@ from datetime import datetime
 
 import click
 
-from ..crypto import CryptoError
 from ..errors import WbsError
 from .base import Ctx, cli, parse_date, say
 
@@ -53,17 +52,21 @@ def workdays_is(obj: Ctx, day: str) -> None:
 
 
 def office_calendar(obj: Ctx):  # -> WorkingCalendar
-    """The office calendar: from the database when it is set up, else national days only."""
+    """The office calendar: from the database when it is set up, else national days only.
+
+    Only the database is opened (:meth:`Ctx.database`): counting days needs no case service."""
+    from ..caches import load_calendar
     from ..calendar import WorkingCalendar
+    from ..crypto import CryptoError
     from ..db import unit_of_work
 
     try:
-        eng = obj.engine()
+        db = obj.database()
     except (WbsError, CryptoError):
         s = obj.settings
         return WorkingCalendar(include_cuti_bersama=s.include_cuti_bersama, office_close=s.office_close, zone=s.zone)
-    with unit_of_work(eng.db, write=False) as session:
-        return eng.calendar(session)
+    with unit_of_work(db, write=False) as session:
+        return load_calendar(session, obj.settings)
 
 
 @cli.group()

@@ -1,0 +1,137 @@
+"""``wbs`` reads only what a command needs: a command that needs no workflow reads no workflow file (so a
+broken one does not stop it), a command that needs a type stops on that type's broken file with the
+linter's lines, ``wbs lint`` checks every file; and the light commands do not import what they do not use.
+
+How long a command takes is benchmarks/bench_startup.py's business: nothing here measures time."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_wbs
+from wbs_engine import registry
+from wbs_engine.lint import lint_file
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def office(tmp_path):
+    """An instance set up with ``init-db``; its workflows directory holds a broken pengaduan.yaml and a good
+    wbs.yaml. ``run(*args)`` runs ``wbs`` in-process with those settings."""
+    wf = tmp_path / "workflows"
+    wf.mkdir()
+    text = (REPO / "workflows" / "pengaduan.yaml").read_text(encoding="utf-8")
+    (wf / "pengaduan.yaml").write_text(text.replace("\nstates:", "\nstates: [", 1), encoding="utf-8")
+    (wf / "wbs.yaml").write_text((REPO / "workflows" / "wbs.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {"WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_WORKFLOWS_DIR": str(wf)}
+
+    def run(*args):
+        return run_wbs(*args, env=env)
+
+    assert run("init-db").exit_code == 0
+    run.workflows, run.env = wf, env
+    return run
+
+
+@pytest.fixture
+def yaml_reads(monkeypatch):
+    """The workflow files read (through Path.read_text) from now on."""
+    seen: list[str] = []
+    real = Path.read_text
+
+    def reading(self, *args, **kwargs):
+        if self.suffix == ".yaml":
+            seen.append(self.name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", reading)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "args, out",
+    [
+        (("workdays", "add", "2026-03-13", "3"), "2026-03-25"),
+        (("workdays", "between", "2026-03-13", "2026-03-25"), "3"),
+        (("holidays", "list", "--year", "2026"), "Nyepi"),
+        (("holidays", "add", "2026-04-06", "--name", "Hari jadi kantor"), "2026-04-06"),
+        (("unit", "add", "PUSAT", "Sekretariat"), "PUSAT"),
+        (("create-user", "sri", "--role", "pengelola", "--password", "rahasia-sekali-1"), "sri"),
+        (("audit-key",), "wbs-audit-key/1"),
+        (("audit-checkpoint",), "."),
+        (("--help",), "workdays"),
+    ],
+)
+def test_a_command_that_needs_no_workflow_reads_none(office, yaml_reads, args, out):
+    res = office(*args)
+    assert res.exit_code == 0, res.stderr
+    assert out in res.stdout
+    assert yaml_reads == []
+
+
+def test_a_command_that_needs_a_broken_type_stops_with_the_linters_lines(office, yaml_reads, monkeypatch):
+    parsed: list[str] = []
+    real = registry.lint_text
+    monkeypatch.setattr(registry, "lint_text", lambda text, name, **kw: parsed.append(name) or real(text, name, **kw))
+    res = office("case", "new", "pengaduan", "-f", "nama=Siti", "-f", "uraian=Pungutan liar di loket.")
+    assert res.exit_code == 2
+    # every file is read once (its `key:` line says which type it holds); only pengaduan.yaml is parsed
+    assert sorted(yaml_reads) == ["pengaduan.yaml", "wbs.yaml"]
+    assert parsed == [str(office.workflows / "pengaduan.yaml")]
+    _, issues = lint_file(office.workflows / "pengaduan.yaml")
+    assert issues and issues[0].message.startswith("not valid YAML")
+    assert res.stderr.splitlines() == [str(i) for i in issues]
+
+
+def test_lint_still_checks_every_file(office):
+    res = office("lint")
+    assert res.exit_code == 1
+    assert f"{office.workflows / 'pengaduan.yaml'}:" in res.stdout
+    assert f"{office.workflows / 'wbs.yaml'}: OK (wbs@" in res.stdout
+
+
+# -- what a real process imports --------------------------------------------------------------------
+
+#: run the console script's main() in a fresh process and print the modules it imported
+PROBE = """
+import json, sys
+sys.argv = ["wbs", *sys.argv[1:]]
+from webapp.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+HEAVY = ["sqlalchemy", "sqlmodel", "cryptography", "argon2", "alembic", "flask", "yaml", "pydantic", "transitions"]
+
+
+def imported(env: dict, *args: str) -> set[str]:
+    p = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env={**os.environ, **env},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    return {m.split(".")[0] for m in json.loads(p.stderr.splitlines()[-1])}
+
+
+@pytest.mark.parametrize(
+    "args, wanted",
+    [
+        (("--help",), set()),
+        (("lint", str(REPO / "workflows" / "wbs.yaml")), {"yaml", "pydantic"}),
+        (("workdays", "add", "2026-03-13", "3"), {"sqlalchemy", "sqlmodel", "cryptography", "pydantic"}),
+    ],
+)
+def test_light_commands_import_only_what_they_use(office, args, wanted):
+    env = {**office.env, "WBS_DATABASE_URL": ""}
+    assert imported(env, *args) & set(HEAVY) == wanted
