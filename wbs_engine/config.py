@@ -229,7 +229,7 @@ class Settings:
                 "point WBS_KEYRING at it (default: instance/keyring.json) and unset WBS_ENCRYPTION_KEY",
             )
         minutes = _text(env, "WBS_CHECKPOINT_MINUTES", "10").strip()
-        if not minutes.isdigit() or not 1 <= int(minutes) <= 1440:
+        if not (minutes.isascii() and minutes.isdigit()) or not 1 <= int(minutes) <= 1440:
             raise ConfigError(
                 "WBS_CHECKPOINT_MINUTES harus bilangan bulat menit antara 1 dan 1440",
                 "WBS_CHECKPOINT_MINUTES must be a whole number of minutes from 1 to 1440",

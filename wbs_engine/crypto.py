@@ -41,6 +41,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 KEYRING_FORMAT = 1
+#: a keyring is well under a kilobyte; anything far larger is not one (and must not be read whole)
+MAX_KEYRING_BYTES = 64 * 1024
 #: marks a value in the outbox sealed with the office key (a reporter's address), opened only to send
 SEALED_PREFIX = "vault:"
 
@@ -114,7 +116,19 @@ class Keyring:
     def load(cls, path: Path) -> Keyring:
         """Read a keyring file; every problem is a :class:`CryptoError` naming the file."""
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            if path.is_file() and path.stat().st_size > MAX_KEYRING_BYTES:
+                raise CryptoError(f"the keyring {path} is far larger than a keyring; check WBS_KEYRING")
+            with path.open("rb") as fh:
+                data = fh.read(MAX_KEYRING_BYTES + 1)
+            if len(data) > MAX_KEYRING_BYTES:
+                raise CryptoError(f"the keyring {path} is far larger than a keyring; check WBS_KEYRING")
+            raw = json.loads(data.decode("utf-8"))
+            if not isinstance(raw, dict):
+                raise CryptoError(f"the keyring {path} is not a keyring (a JSON object); restore it from its backup")
+        except CryptoError:
+            raise
+        except RecursionError:
+            raise CryptoError(f"the keyring {path} is not a keyring (nested too deeply)") from None
         except FileNotFoundError:
             raise CryptoError(
                 f"no keyring at {path}: run `wbs init-db` once to create it, or set WBS_KEYRING / "
@@ -134,7 +148,7 @@ class Keyring:
             if len(receipt) < 32:
                 raise ValueError("receipt key too short")
             signing = Ed25519PrivateKey.from_private_bytes(_unb64(raw["signing"]))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CryptoError(f"the keyring {path} is damaged ({exc}); restore it from your backup") from None
         return cls(encryption=enc, receipt=receipt, signing=signing, path=path)
 

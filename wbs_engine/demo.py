@@ -197,9 +197,49 @@ class Walker:
         return now
 
 
+DEMO_MARK = "demo_seeded"
+
+
+def is_demo_database(engine: WbsEngine) -> bool | None:
+    """True: seeded by ``seed-demo``; None: empty (no account, no case); False: it holds real data."""
+    import sqlalchemy as sa
+
+    from .models import Case, CaseEvent, User
+
+    with unit_of_work(engine.db, write=False) as s:
+        conn = s.connection()
+        ev = CaseEvent.__table__
+        marked = conn.execute(
+            sa.select(ev.c.id).where(ev.c.chain == audit.SYSTEM_CHAIN, ev.c.kind == DEMO_MARK).limit(1)
+        ).first()
+        if marked is not None:
+            return True
+        for table in (User.__table__, Case.__table__):
+            if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
+                return False
+    return None
+
+
 def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
     """Idempotent for units and users (passwords are reset and printed). Demo cases are added when the
-    database has none (``cases=None``), always (True) or never (False)."""
+    database has none (``cases=None``), always (True) or never (False).
+
+    Runs only on a new database or one it seeded before (a ``demo_seeded`` event on the system chain): a
+    database with real accounts or cases is refused, so demo data can never be mixed into an office's
+    records, nor a real account named like a demo one get a new password."""
+    from .errors import WbsError
+
+    state = is_demo_database(engine)
+    if state is False:
+        raise WbsError(
+            "Basis data ini berisi data sungguhan (akun atau perkara yang tidak dibuat seed-demo); seed-demo hanya "
+            "berjalan pada basis data baru atau basis data demo.",
+            "This database holds real data (accounts or cases seed-demo did not make); seed-demo runs only on a new "
+            "database or a demo one.",
+        )
+    if state is None:
+        with unit_of_work(engine.db) as s:
+            audit.append(s, chain=audit.SYSTEM_CHAIN, kind=DEMO_MARK, actor="seed-demo", now=engine.now(), payload={})
     for code, name in DEMO_UNITS:
         ensure_unit(engine, code, name, email=f"{code.lower()}@kantor.contoh.id")
     lines = ["Akun demo (kata sandi baru setiap seed-demo) / demo accounts (new passwords on every seed-demo):"]

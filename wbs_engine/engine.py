@@ -301,7 +301,7 @@ class WbsEngine:
         """Move a case by one transition, or refuse with a clear error and change nothing."""
         with unit_of_work(self.db) as s:
             self.check_keys_in(s)
-            case = writepath.case_for_write(s, number)
+            case = self._case_of(s, number, actor)
             return self.fire_in(
                 s,
                 case,
@@ -334,8 +334,11 @@ class WbsEngine:
         defn = loaded.definition
         if expected_version is not None and expected_version != case.version:
             raise ConcurrentChange(case.number)
-        t = self._transition(defn, case, trigger)
-        role = permissions.authorise(defn, case, t, actor)
+        if actor.kind == "reporter":
+            t, role = self._reporter_transition(defn, case, trigger, actor)
+        else:
+            t = self._transition(defn, case, trigger)
+            role = permissions.authorise(defn, case, t, actor)
         clean = fields.validate(
             [defn.field(n) for n in (*t.requires, *t.optional)],
             data,
@@ -429,6 +432,8 @@ class WbsEngine:
             raise ValidationFailed({"pesan": ("isi 2–5000 karakter", "write 2–5000 characters")})
         with unit_of_work(self.db) as s:
             self.check_keys_in(s)
+            if actor.kind == "reporter":
+                self._case_of(s, number, actor)  # another case's number: the tracking page's answer
             case = self.get_case(s, number, lock=True)
             defn = self.workflow(s, case).definition
             from_reporter, role = permissions.message_role(defn, case, actor)
@@ -475,6 +480,39 @@ class WbsEngine:
             }
             for m in rows
         ]
+
+    def _case_of(self, s: Session, number: str, actor: Actor) -> CaseRecord:
+        """The case to write, locked. A reporter (tracking code) reaches only their own case, and any other
+        number gets the tracking page's answer: a code cannot be used to learn which other cases exist."""
+        if actor.kind != "reporter":
+            return writepath.case_for_write(s, number)
+        try:
+            case = writepath.case_for_write(s, number)
+        except NotFound:
+            case = None
+        if case is None or case.id != actor.case_id:
+            raise NotFound(
+                "Kode pelacakan tidak ditemukan; periksa kembali penulisannya.",
+                "Tracking code not found; check how it is written.",
+            )
+        return case
+
+    def _reporter_transition(
+        self, defn: WorkflowDef, case: Any, trigger: str, actor: Actor
+    ) -> tuple[TransitionSpec, str]:
+        """A reporter's action on their own case; a refusal names only what they may do, in their words."""
+        t = None if case.final else defn.transition(trigger, case.state)
+        if t is not None and permissions.may_fire(defn, case, t, actor) is not None:
+            return t, "pelapor"
+        mine = [x.label.id for x in defn.transitions_from(case.state) if "pelapor" in x.roles and not case.final]
+        mine_en = [x.label.en for x in defn.transitions_from(case.state) if "pelapor" in x.roles and not case.final]
+        stage = defn.states[case.state].reporter_label
+        raise InvalidTransition(
+            f"Tindakan ini tidak tersedia untuk laporan Anda saat ini ({stage.id})."
+            + (f" Yang dapat Anda lakukan: {', '.join(mine)}." if mine else ""),
+            f"This action is not available on your report now ({stage.en})."
+            + (f" What you can do: {', '.join(mine_en)}." if mine_en else ""),
+        )
 
     def _transition(self, defn: WorkflowDef, case: Case, trigger: str) -> TransitionSpec:
         if case.final:

@@ -114,9 +114,7 @@ class IntakeForm:
 def identity_choices(defn: WorkflowDef, lang: str) -> tuple[IdentityChoice, ...]:
     i = 1 if lang == "en" else 0
     modes = sorted(defn.identity, key=PRIVACY_ORDER.index)
-    return tuple(
-        IdentityChoice(m, IDENTITY_MODES[m]["label"][i], IDENTITY_MODES[m]["explain"][i]) for m in modes
-    )
+    return tuple(IdentityChoice(m, IDENTITY_MODES[m]["label"][i], IDENTITY_MODES[m]["explain"][i]) for m in modes)
 
 
 def intake_specs(defn: WorkflowDef, identity_mode: str) -> list[FieldSpec]:

@@ -37,6 +37,10 @@ def register(session: Session, keyring: Keyring, now: datetime) -> list[str]:
     return added
 
 
+def register_one(session: Session, purpose: str, fingerprint: str, now: datetime) -> None:
+    session.connection().execute(sa.insert(_keys).values(purpose=purpose, fingerprint=fingerprint, created_at=now))
+
+
 def _where(keyring: Keyring) -> str:
     return str(keyring.path) if keyring.path else "the keyring given"
 
@@ -59,14 +63,46 @@ def check(session: Session, keyring: Keyring) -> None:
     if missing:
         raise CryptoError(
             f"the keyring {_where(keyring)} lacks encryption key(s) {', '.join(sorted(missing))} that this "
-            "database uses: restore the keyring from its backup"
+            "database lists: restore the keyring from its backup (if nobody rotated keys, the office_key table "
+            "was edited)"
         )
     for purpose in ("receipt", "signing"):
-        if set(mine[purpose]) != have.get(purpose, set()):
+        if mine[purpose][0] not in have.get(purpose, set()):
             raise CryptoError(
                 f"the keyring {_where(keyring)} has a {purpose} key ({mine[purpose][0]}) that this database does "
                 f"not know ({', '.join(sorted(have.get(purpose, ()))) or '-'}): {fix}"
             )
+        if len(have.get(purpose, ())) > 1:
+            others = sorted(have[purpose] - set(mine[purpose]))
+            raise CryptoError(
+                f"this database lists {purpose} key(s) {', '.join(others)} besides the keyring's {mine[purpose][0]}; "
+                "only one is ever made, so the office_key table was edited: remove the extra row(s)"
+            )
+
+
+def unregistered_rotation(session: Session, keyring: Keyring) -> list[str]:
+    """Encryption keys at the front of ``keyring`` that the database does not list yet, when everything else
+    matches: a ``wbs rotate-key`` that saved the keyring but died before registering the new key. ``wbs
+    init-db`` registers them (nothing was wrapped with an unregistered key, and every key the database uses
+    is still in the keyring)."""
+    have = registered(session)
+    mine = keyring.fingerprints()
+    if not have or not set(have.get("encryption", ())) <= set(mine["encryption"]):
+        return []
+    if any(set(mine[p]) != have.get(p, set()) for p in ("receipt", "signing")):
+        return []
+    return [fp for fp in mine["encryption"] if fp not in have.get("encryption", set())]
+
+
+def holds_data(session: Session) -> bool:
+    """Whether the database holds anything sealed or signed: then no new keyring may ever be made for it."""
+    from .models import AuditCheckpoint, CaseEvent
+
+    conn = session.connection()
+    for table in (Case.__table__, CaseEvent.__table__, AuditCheckpoint.__table__):
+        if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
+            return True
+    return False
 
 
 def rewrap_all(session: Session, keyring: Keyring) -> int:

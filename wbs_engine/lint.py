@@ -233,11 +233,21 @@ def lint_text(
     return (None if issues else defn), issues
 
 
+#: the largest workflow file read (the shipped ones are under 20 KiB); a device or a huge file is refused
+MAX_WORKFLOW_BYTES = 1024 * 1024
+
+
 def read_text(path: str | Path) -> tuple[str | None, list[LintIssue]]:
     """The text of a workflow file, or why it cannot be read (as a lint issue)."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8"), []
+        with path.open("rb") as fh:
+            data = fh.read(MAX_WORKFLOW_BYTES + 1)
+        if len(data) > MAX_WORKFLOW_BYTES:
+            return None, [
+                LintIssue(str(path), None, "", f"larger than {MAX_WORKFLOW_BYTES // 1024} KiB: not a workflow")
+            ]
+        return data.decode("utf-8"), []
     except OSError as exc:
         return None, [LintIssue(str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]
     except UnicodeDecodeError:

@@ -252,6 +252,15 @@ def _case_values(engine: Office, defn: WorkflowDef, case: Case, lang: str) -> di
     }
 
 
+def _reporter_values(engine: Office, defn: WorkflowDef, case: Case, lang: str) -> dict[str, Any]:
+    """What a mail to the reporter may say: the stage in the reporter's words (``reporter_label``), never
+    the staff's name for it."""
+    vals = _case_values(engine, defn, case, lang)
+    vals["state"] = defn.states[case.state].reporter_label.get(lang)
+    vals.pop("link", None)  # the staff page is not theirs
+    return vals
+
+
 def acting_roles(defn: WorkflowDef, state: str) -> set[str]:
     """Staff roles that can act on a case in ``state`` (its queue)."""
     return {r for t in defn.transitions_from(state) for r in t.roles} - {"pelapor", "system"}
@@ -341,7 +350,7 @@ def on_transition(
         email = reporter_email(engine, defn, case)
         if email:
             lang = "id"
-            vals = _case_values(engine, defn, case, lang)
+            vals = _reporter_values(engine, defn, case, lang)
             queue(
                 session,
                 kind="reporter_status",
@@ -372,7 +381,7 @@ def on_message(
         return
     email = reporter_email(engine, defn, case)
     if email:
-        vals = _case_values(engine, defn, case, "id")
+        vals = _reporter_values(engine, defn, case, "id")
         queue(
             session,
             kind="reporter_reply",
@@ -416,6 +425,28 @@ class Mailer:
             if self.user:
                 smtp.login(self.user, self.password or "")
             smtp.send_message(msg)
+
+
+def describe_failure(exc: BaseException, recipient: str | None) -> str:
+    """What a failed send is recorded as (``outbox.last_error``, logs, the CLI): the exception's class and
+    the SMTP reply code, never the server's text, which names the recipient (a refused address is repeated
+    in it), nor the recipient in any other error's text. A reporter's address must never leave its seal."""
+    import re
+    import smtplib
+
+    name = type(exc).__name__
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({str(code) for code, _msg in exc.recipients.values()})
+        return f"{name}: {', '.join(codes) or '-'}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{name}: {exc.smtp_code}"
+    text = str(exc)
+    if recipient:
+        text = re.sub(re.escape(recipient), "<recipient>", text, flags=re.IGNORECASE)
+        local = recipient.split("@", 1)[0]
+        if len(local) >= 3:
+            text = re.sub(re.escape(local), "<recipient>", text, flags=re.IGNORECASE)
+    return f"{name}: {text}"[:500]
 
 
 def next_attempt(now: datetime, attempts: int) -> datetime | None:

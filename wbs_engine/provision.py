@@ -41,17 +41,26 @@ def init_database(settings: Settings, *, now: datetime | None = None) -> InitRes
             created = False
             if path.exists():
                 keyring = Keyring.load(path)
-            elif known:
+            elif known or keystore.holds_data(s):
                 raise CryptoError(
-                    f"this database already belongs to a keyring, but {path} does not exist: restore the keyring "
-                    "from its backup (or set WBS_KEYRING to it); a new one could not open the existing data"
+                    f"this database already holds sealed data, but the keyring {path} does not exist: restore the "
+                    "keyring from its backup (or set WBS_KEYRING to it); a new one could not open the existing "
+                    "data and would fork the keys"
                 )
             else:
                 keyring = Keyring.generate()
                 keyring.save(path)
                 created = True
             if known:
+                # a rotation that saved the keyring but died before registering the new key is completed here
+                for fp in keystore.unregistered_rotation(s, keyring):
+                    keystore.register_one(s, "encryption", fp, now)
                 keystore.check(s, keyring)
+            elif keystore.holds_data(s):
+                raise CryptoError(
+                    f"this database holds sealed data but lists no keys (the office_key table was emptied?): "
+                    f"refusing to register the keyring {path} blindly; restore office_key from a backup"
+                )
             added = keystore.register(s, keyring, now)
         return InitResult(current(db), db.url.render_as_string(), path, created, added)
     finally:
@@ -72,7 +81,9 @@ def rotate_encryption_key(settings: Settings, *, rewrap: bool, now: datetime | N
     register it, and with ``rewrap`` wrap every case's data key with it. Returns (new fingerprint, re-wrapped).
 
     Order of writes: the keyring file first (so the new key is never registered without being kept), then
-    the database in one transaction."""
+    the database in one transaction. If the process dies in between, every command refuses the keyring
+    until ``wbs init-db`` registers the new front key (it does so only when every key the database lists
+    is still in the keyring)."""
     now = now or datetime.now(UTC)
     path = settings.keyring_path
     keyring = Keyring.load(path)

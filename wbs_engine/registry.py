@@ -91,9 +91,8 @@ class Registry:
         if self._guesses is None:
             guesses: dict[Path, str | None] = {}
             for path in self._files:
-                try:
-                    text = path.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
+                text, problems = read_text(path)
+                if text is None:
                     guesses[path] = None  # parsed (and reported) whatever type is asked
                     continue
                 guesses[path] = guess_key(text)

@@ -426,13 +426,14 @@ def deliver_outbox(engine: WbsEngine, mailer: Any, *, limit: int = 100) -> Deliv
         lease = _lease(engine, oid, report)
         if lease is None:
             continue  # taken by another deliverer, or no longer due
+        recipient = None
         try:
             recipient = lease.recipient
             if recipient.startswith(notify.VAULT_PREFIX):
                 recipient = engine.keyring.open_office(recipient.removeprefix(notify.VAULT_PREFIX))
             mailer.send(recipient, lease.subject, lease.body, lease.lang)
         except Exception as exc:  # SMTP down, refused address, bad key …: retry with backoff
-            _record(engine, lease, f"{type(exc).__name__}: {exc}"[:500], report)
+            _record(engine, lease, notify.describe_failure(exc, recipient), report)
         else:
             _record(engine, lease, None, report)
     return report

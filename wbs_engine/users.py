@@ -68,6 +68,7 @@ def create_or_update_user(
     their e-mails) stay as they are when left out, so adding a grant never resets them. A new user's
     ``lang`` defaults to ``id``."""
     username = username.strip().lower()
+    _check_lengths(full_name=(full_name, 200), email=(email, 200))
     if not (2 <= len(username) <= 64) or not set(username) <= USERNAME_CHARS:
         raise ValidationFailed(
             {
@@ -142,7 +143,17 @@ def create_or_update_user(
     return generated
 
 
+def _check_lengths(**values: tuple[str | None, int]) -> None:
+    """Text longer than its column: a clear message here, not a database error (PostgreSQL refuses it)."""
+    errors = {
+        k: (f"maksimal {n} karakter", f"at most {n} characters") for k, (v, n) in values.items() if v and len(v) > n
+    }
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def ensure_unit(engine: WbsEngine, code: str, name: str, email: str | None = None) -> None:
+    _check_lengths(name=(name, 200), email=(email, 200), code=(code, 32))
     with unit_of_work(engine.db) as s:
         if s.exec(select(Unit).where(Unit.code == code)).first() is None:
             s.add(Unit(code=code, name=name, email=email))
@@ -166,6 +177,7 @@ def set_holiday(engine: WbsEngine, day: date, kind: str, name: str, actor: str =
     """
     if not name.strip():
         raise ValidationFailed({"name": ("wajib diisi", "is required")})
+    _check_lengths(name=(name.strip(), 200))
     check_supported(day)  # outside the calendar's range a row could never count
     if kind not in ("closed", "open"):
         raise ValidationFailed(

@@ -194,7 +194,7 @@ def test_workdays_match_official_2026_list(run):
 
 
 def test_seed_demo_and_diagram(run):
-    p = run("seed-demo", "--now", "2026-03-20T09:00:00+07:00")
+    p = run("seed-demo")
     assert "pengelola" in p.stdout and "auditor" in p.stdout
     assert "stateDiagram-v2" in run("diagram", "pengaduan").stdout
     assert "utuh" in run("verify-audit").stdout

@@ -276,7 +276,7 @@ def test_actor_names_of_the_audit_trail_cannot_be_usernames(office, name):
 
 def test_now_without_offset_is_office_time(office, tmp_path):
     """seed-demo --now 2026-03-20T09:00 in a WIT office is 09:00 WIT (00:00 UTC), not 09:00 UTC."""
-    office("seed-demo", "--now", "2026-03-20T09:00", WBS_TIMEZONE="WIT")
+    office("seed-demo", "--now", "2026-03-20T09:00", WBS_TIMEZONE="WIT", WBS_ALLOW_CLOCK_OVERRIDE="1")
     import sqlite3
 
     db = sqlite3.connect(tmp_path / "instance" / "wbs.sqlite3")

@@ -269,10 +269,18 @@ def handle_user_error(exc: Exception, lang: str) -> None:
         fail(lang, "Galat pengaturan: ", "Setting error: ", exc.message(lang))  # type: ignore[attr-defined]
     if raised(exc, "wbs_engine.crypto", "CryptoError"):
         fail(lang, "Error: ", "Error: ", str(exc))
-    if raised(exc, "sqlalchemy.exc", "OperationalError"):  # the database cannot be reached or opened
+    if raised(exc, "sqlalchemy.exc", "OperationalError") or raised(exc, "sqlalchemy.exc", "DatabaseError"):
+        # the database cannot be reached or opened, or the file is not a database
         orig = exc.orig  # type: ignore[attr-defined]
         reason = str(orig or exc).strip().splitlines()[0]
         fail(lang, "Galat: basis data tidak dapat dipakai — ", "Error: the database is not usable — ", reason)
+    if isinstance(exc, MemoryError | RecursionError):  # e.g. a setting that points at /dev/zero
+        fail(
+            lang,
+            "Galat: masukan terlalu besar atau terlalu dalam — ",
+            "Error: input too large or too deep — ",
+            type(exc).__name__,
+        )
     if isinstance(exc, OSError):  # a file or directory the settings point at cannot be used
         what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
         fail(lang, "Galat: berkas tidak dapat dipakai — ", "Error: a file is not usable — ", what)

@@ -101,6 +101,21 @@ def case_fire(
         reason=reason,
         expected_version=expect_version,
     )
+    if actor.kind == "reporter":
+        # the reporter is told what their tracking page says, never the office's internal words
+        from ..tracking import tracking_view
+
+        view = tracking_view(eng, username.removeprefix("pelapor:"), obj.lang)
+        if as_json:
+            emit({"number": view["number"], "state_label": view["state_label"]})
+        else:
+            click.echo(
+                obj.t(
+                    f"Terkirim. {view['number']}: {view['state_label']}",
+                    f"Sent. {view['number']}: {view['state_label']}",
+                )
+            )
+        return
     if as_json:
         emit(res.__dict__)
     else:

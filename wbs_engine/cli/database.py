@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import WbsError
 from .base import Ctx, cli, parse_now, prepare_dirs
 
 
@@ -72,16 +73,26 @@ def rotate_key(obj: Ctx, rewrap: bool) -> None:
 
 @cli.command("seed-demo")
 @click.option(
-    "--now", "now_text", help="Seed as if it were this ISO time (default: now; without an offset: office time)."
+    "--now",
+    "now_text",
+    help="Seed as if it were this ISO time (needs WBS_ALLOW_CLOCK_OVERRIDE=1; without an offset: office time).",
 )
 @click.option("--more-cases", is_flag=True, help="Add another set of demo cases even if cases exist.")
 @click.pass_obj
 def seed_demo(obj: Ctx, now_text: str | None, more_cases: bool) -> None:
     """Create demo units, one account per role, and cases of every type at every stage (back-dated).
 
-    Accounts get new passwords on every run; cases are added only to an empty database."""
+    Accounts get new passwords on every run; cases are added only to an empty database. Refused on a
+    database that holds real data (accounts or cases seed-demo did not make)."""
+    import os
+
     from ..demo import seed
 
     eng = obj.engine()
+    if now_text and os.environ.get("WBS_ALLOW_CLOCK_OVERRIDE", "") != "1":
+        raise WbsError(
+            "--now hanya boleh dipakai bila WBS_ALLOW_CLOCK_OVERRIDE=1 (data demo yang diberi tanggal mundur).",
+            "--now is only allowed with WBS_ALLOW_CLOCK_OVERRIDE=1 (demo data dated in the past).",
+        )
     report = seed(eng, now=parse_now(now_text, eng.settings.zone) or eng.now(), cases=True if more_cases else None)
     click.echo(report)
