@@ -30,8 +30,8 @@ DISPOSISI = {"unit_tujuan": "LAYANAN", "instruksi": "Mohon klarifikasi petugas l
 
 
 @pytest.fixture
-def pg_wbs(make_wbs, pg_server):
-    eng = make_wbs(pg_server.create_database())
+def pg_wbs(make_wbs, pg_url):
+    eng = make_wbs(pg_url)
     seed_people(eng)
     return eng
 

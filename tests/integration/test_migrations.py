@@ -9,8 +9,8 @@ from wbs_engine.db import make_engine
 from wbs_engine.migrate import current, head, upgrade
 
 
-def test_migrations_match_the_models(db_url):
-    engine = make_engine(db_url)
+def test_migrations_match_the_models(empty_db_url):
+    engine = make_engine(empty_db_url)
     upgrade(engine)
     assert current(engine) == head() == "0003"
     with engine.connect() as conn:
@@ -21,8 +21,8 @@ def test_migrations_match_the_models(db_url):
     engine.dispose()
 
 
-def test_upgrade_is_idempotent_and_keeps_data(db_url):
-    engine = make_engine(db_url)
+def test_upgrade_is_idempotent_and_keeps_data(empty_db_url):
+    engine = make_engine(empty_db_url)
     upgrade(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO unit (code, name) VALUES ('X', 'Unit X')"))

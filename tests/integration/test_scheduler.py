@@ -219,8 +219,8 @@ def test_repeated_action_is_a_noop(wbs, clock):
 
 
 @pytest.mark.postgres
-def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_server, clock, tmp_path):
-    eng = make_wbs(pg_server.create_database())
+def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_url, clock, tmp_path):
+    eng = make_wbs(pg_url)
     seed_people(eng, STAFF[:3])
     n = 60
     numbers = []
