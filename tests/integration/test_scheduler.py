@@ -218,8 +218,34 @@ def test_repeated_action_is_a_noop(wbs, clock):
 # --- several scheduler processes on one PostgreSQL ------------------------------------------------
 
 
+#: ``wbs ARGS`` in a process of its own, whose first clock action waits (inside its transaction, through the
+#: scheduler's test hook ``_before_commit``) until MEET holds NEED such first actions, one file per process:
+#: at least NEED processes are then known to be sweeping at the same time, however the OS schedules them.
+SWEEP_AFTER_MEETING = """
+import os, sys, time
+from pathlib import Path
+from wbs_engine import scheduler
+
+meet, need, args = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+
+def first_action(session, row, action):
+    scheduler._before_commit = None  # only the first action waits
+    (meet / str(os.getpid())).touch()
+    deadline = time.monotonic() + 120  # then the test's assertions say what went wrong
+    while len(list(meet.iterdir())) < need and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+scheduler._before_commit = first_action
+sys.argv = ["wbs", *args]
+from webapp.cli import main
+main()
+"""
+
+
 @pytest.mark.postgres
 def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_url, clock, tmp_path):
+    """Three ``wbs sweep`` processes on one database: every due action is done exactly once, and the work
+    really is shared (at least two of them do some: each one's first action waits for another's)."""
     eng = make_wbs(pg_url)
     seed_people(eng, STAFF[:3])
     n = 60
@@ -242,7 +268,10 @@ def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_u
         "WBS_SMTP_URL": "",
         "WBS_ALLOW_CLOCK_OVERRIDE": "1",
     }
-    cmd = [sys.executable, "-m", "wbs_engine.cli", "sweep", "--now", now.isoformat(), "--limit", "7", "--json"]
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    cmd = [sys.executable, "-c", SWEEP_AFTER_MEETING, str(meet), "2"]
+    cmd += ["sweep", "--now", now.isoformat(), "--limit", "7", "--json"]
     procs = [
         subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(3)
@@ -252,6 +281,8 @@ def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_u
         assert p.returncode == 0, err
     reports = [json.loads(out) for out, _ in outs]
     assert all(r["errors"] == [] for r in reports)
+    assert len(list(meet.iterdir())) >= 2
+    assert sum(1 for r in reports if r["done"] > 0) >= 2, [r["done"] for r in reports]
     # verifikasi: remind:1, remind:0, breach for the 45 others; waiting ones: verifikasi paused,
     # keterangan_pelapor remind:3 + breach (fires tutup_tanpa_jawaban)
     expected = (n - len(waiting)) * 3 + len(waiting) * 2
