@@ -131,24 +131,36 @@ def test_answered_case_is_closed_automatically_once(wbs, clock):
     assert sweep(wbs).done == 0
 
 
-def test_refused_breach_fire_is_recorded_not_raised(wbs, clock, monkeypatch):
+def test_refused_breach_fire_is_recorded_not_raised(make_wbs, db_url, clock, tmp_path):
+    """The automatic close at the end of the reporter's answer limit meets a guard that refuses it (a copy
+    of the complaint workflow whose ``tutup_tanpa_jawaban`` requires an attachment, which this case does
+    not have): the breach is still recorded once, with the guard's reason, the case stays where it was,
+    and the sweep reports it as refused instead of failing."""
+    wf = tmp_path / "workflows"
+    wf.mkdir()
+    text = (REPO / "workflows" / "pengaduan.yaml").read_text()
+    close = "  - {trigger: tutup_tanpa_jawaban, source: menunggu_pelapor, dest: diarsipkan, roles: [system, pengelola],"
+    assert text.count(close) == 1
+    (wf / "pengaduan.yaml").write_text(text.replace(close, close + " guards: [has_attachment],"))
+    wbs = make_wbs(db_url, workflows_dir=wf)
+    seed_people(wbs, STAFF[:1])
     c = new_case(wbs)
     wbs.fire(c.number, "mulai_verifikasi", wbs.load_actor("pengelola"))
     wbs.fire(c.number, "minta_informasi", wbs.load_actor("pengelola"), {"pesan": "Mohon sebutkan jam kejadian."})
-    # the engine refuses the automatic fire (as when a guard fails): the breach is still recorded once
-    from wbs_engine.errors import GuardFailed
-
-    def refuse(*a, **kw):
-        raise GuardFailed("ditolak oleh penjaga", "refused by a guard")
-
-    monkeypatch.setattr(wbs, "fire_in", refuse)
     reports = sweep_daily(wbs, clock, 21)
-    assert sum(r.fire_refused for r in reports) == 1 and not any(r.errors for r in reports)
+    assert sum(r.fire_refused for r in reports) == 1 and sum(r.fired for r in reports) == 0
+    assert not any(r.errors for r in reports)
+    (refused,) = [it for r in reports for it in r.items if it.clock == "keterangan_pelapor" and it.action == "breach"]
+    assert "tutup_tanpa_jawaban refused: Attach at least one piece of evidence first." in refused.detail
     ev = events_of(wbs, c.number, "clock_breached")
-    assert len(ev) == 1 and ev[0].payload["fired"] is False and "penjaga" in ev[0].payload["refused"]
+    assert len(ev) == 1 and ev[0].payload["fired"] is False
+    assert ev[0].payload["refused"] == "Lampirkan minimal satu dokumen bukti terlebih dahulu."
+    assert [e.trigger for e in events_of(wbs, c.number, "transition")] == ["mulai_verifikasi", "minta_informasi"]
     with unit_of_work(wbs.db, write=False) as s:
-        assert wbs.get_case(s, c.number).state == "menunggu_pelapor"
+        case = wbs.get_case(s, c.number)
+        assert (case.state, case.version, case.final) == ("menunggu_pelapor", 3, False)
         assert audit.verify(s).ok
+    assert sweep(wbs).done == 0  # recorded once: the breached clock is not tried again
 
 
 # --- crash between claim and commit ----------------------------------------------------------------
