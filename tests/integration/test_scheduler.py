@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from tests.helpers import COMPLAINT, STAFF, seed_people
+from tests.helpers import COMPLAINT, STAFF, run_wbs, seed_people
 from wbs_engine import audit, notify, scheduler
 from wbs_engine.db import unit_of_work
 from wbs_engine.models import Case, CaseEvent, Clock, ClockAction, Outbox
@@ -445,62 +445,35 @@ def test_scheduler_jobs(wbs):
 
 
 def test_cli_sweep_and_deliver(tmp_path):
-    env = {
-        **os.environ,
-        "WBS_INSTANCE_DIR": str(tmp_path / "instance"),
-        "WBS_DATABASE_URL": "",
-        "WBS_SMTP_URL": "",
-        "WBS_ALLOW_CLOCK_OVERRIDE": "1",
-    }
+    env = {"WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_ALLOW_CLOCK_OVERRIDE": "1"}
 
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "wbs_engine.cli", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-            timeout=120,
-        )
+    def run(*args, **more_env):
+        return run_wbs(*args, env={**env, **more_env})
 
-    assert run("init-db").returncode == 0
+    assert run("init-db").exit_code == 0
     p = run("sweep", "--now", "2026-03-02T09:00+07:00")
-    assert p.returncode == 0 and p.stdout.strip() == "Tidak ada yang jatuh tempo."
+    assert p.exit_code == 0 and p.stdout.strip() == "Tidak ada yang jatuh tempo."
     p = run("--lang", "en", "sweep", "--json")
-    assert p.returncode == 0 and json.loads(p.stdout)["done"] == 0
+    assert p.exit_code == 0 and json.loads(p.stdout)["done"] == 0
     p = run("sweep", "--now", "kemarin")
-    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    assert p.exit_code == 2 and len(p.stderr.strip().splitlines()) == 1
     # without the override, a chosen time is refused: the scheduler records now, not a time someone picks
-    p = subprocess.run(
-        [sys.executable, "-m", "wbs_engine.cli", "sweep", "--now", "2026-03-02T09:00+07:00"],
-        capture_output=True,
-        text=True,
-        env={**env, "WBS_ALLOW_CLOCK_OVERRIDE": ""},
-        cwd=REPO,
-        timeout=120,
-    )
-    assert p.returncode == 2 and "WBS_ALLOW_CLOCK_OVERRIDE" in p.stderr
+    p = run("sweep", "--now", "2026-03-02T09:00+07:00", WBS_ALLOW_CLOCK_OVERRIDE=None)
+    assert p.exit_code == 2 and "WBS_ALLOW_CLOCK_OVERRIDE" in p.stderr
     p = run("deliver")
-    assert p.returncode == 2 and "WBS_SMTP_URL" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert p.exit_code == 2 and "WBS_SMTP_URL" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     p = run("digest")
-    assert p.returncode == 0
+    assert p.exit_code == 0
 
 
 def test_sweep_four_months_after_demo_seed_does_everything_once(tmp_path):
     """The issue's acceptance: on fresh demo data, a sweep four months on reports what it did; the same
     sweep again does nothing and says so; the audit trail is intact afterwards."""
-    env = {
-        **os.environ,
-        "WBS_INSTANCE_DIR": str(tmp_path / "instance"),
-        "WBS_DATABASE_URL": "",
-        "WBS_ALLOW_CLOCK_OVERRIDE": "1",
-    }
+    env = {"WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_ALLOW_CLOCK_OVERRIDE": "1"}
 
     def run(*args):
-        p = subprocess.run(
-            [sys.executable, "-m", "webapp.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
-        )
-        assert p.returncode == 0, p.stderr
+        p = run_wbs(*args, env=env)
+        assert p.exit_code == 0, p.stderr
         return p.stdout
 
     run("init-db")
