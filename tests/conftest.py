@@ -437,6 +437,50 @@ def smtp_sink(_smtp_sink_server: SmtpSink) -> Iterator[SmtpSink]:
 
 
 # --------------------------------------------------------------------------
+# passwords
+# --------------------------------------------------------------------------
+
+#: argon2id parameters for the accounts the tests create: the cheapest argon2 allows.  The product's
+#: hasher (``wbs_engine.crypto._hasher``: time cost 3, 64 MiB) takes about 0.3 s per hash, and most
+#: tests create nine accounts (``tests.helpers.seed_people``).  Only this process is affected: ``wbs``
+#: processes a test starts hash with the product's parameters.  The product's parameters are tested on
+#: their own (tests/unit/test_passwords.py, fixture ``production_password_hasher``).
+TEST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+def _product_hasher():
+    from wbs_engine import crypto
+
+    return crypto._hasher
+
+
+#: the product's hasher as ``wbs_engine.crypto`` built it, before the session fixture below swaps it
+_PRODUCT_HASHER = _product_hasher()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    from argon2 import PasswordHasher
+
+    from wbs_engine import crypto
+
+    crypto._hasher = PasswordHasher(**TEST_ARGON2)
+    try:
+        yield
+    finally:
+        crypto._hasher = _PRODUCT_HASHER
+
+
+@pytest.fixture
+def production_password_hasher(monkeypatch):
+    """The product's own password hasher, put back for one test."""
+    from wbs_engine import crypto
+
+    monkeypatch.setattr(crypto, "_hasher", _PRODUCT_HASHER)
+    return _PRODUCT_HASHER
+
+
+# --------------------------------------------------------------------------
 # wbs-engine on a real database (SQLite file or the PostgreSQL server above)
 # --------------------------------------------------------------------------
 
