@@ -481,6 +481,50 @@ def production_password_hasher(monkeypatch):
 
 
 # --------------------------------------------------------------------------
+# workflow files: linted once per text
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lint_each_workflow_text_once() -> Iterator[None]:
+    """Every engine (each ``make_wbs``, each in-process ``wbs`` command) builds a ``Registry``, which lints
+    every workflow file: about 0.1 s per file with PyYAML's parser, most of the suite's time. Linting is a
+    function of the text, its file name and the registered guards and effects, and what it returns (frozen
+    pydantic models, and a list the registry only reads) is never changed; so within this process the
+    registry's two calls are answered from a cache keyed by exactly those. A changed file is a new key and is
+    linted again. The linter's own tests call ``wbs_engine.lint`` directly and are not affected."""
+    from wbs_engine import hooks, lint, registry
+
+    cache: dict = {}
+
+    def hooks_key():
+        return frozenset(hooks.GUARDS), frozenset(hooks.EFFECTS)
+
+    def cached(key, compute):
+        if key not in cache:
+            cache[key] = compute()
+        defn, issues = cache[key]
+        return defn, list(issues)
+
+    def lint_file(path):
+        try:
+            content = Path(path).read_bytes()
+        except OSError:
+            return lint.lint_file(path)
+        return cached(("file", str(path), content, hooks_key()), lambda: lint.lint_file(path))
+
+    def lint_text(text, filename="<workflow>"):
+        return cached(("text", text, filename, hooks_key()), lambda: lint.lint_text(text, filename))
+
+    saved = registry.lint_file, registry.lint_text
+    registry.lint_file, registry.lint_text = lint_file, lint_text
+    try:
+        yield
+    finally:
+        registry.lint_file, registry.lint_text = saved
+
+
+# --------------------------------------------------------------------------
 # wbs-engine on a real database (SQLite file or the PostgreSQL server above)
 # --------------------------------------------------------------------------
 
