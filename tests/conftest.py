@@ -619,11 +619,17 @@ def db_url(request, tmp_path, sqlite_template) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_db_url(request, tmp_path) -> str:
+def empty_db_url(request, tmp_path) -> Iterator[str]:
     """An empty database (no schema): for the tests of the migrations themselves."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    return request.getfixturevalue("pg_server").create_database()
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    from sqlalchemy.engine import make_url
+
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(make_url(url).database)
 
 
 @pytest.fixture
