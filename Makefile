@@ -15,6 +15,9 @@ VENV_PY       := $(VENV)/bin/python
 # Re-created (so pip re-runs) whenever pyproject.toml is newer than it.
 INSTALL_STAMP := $(VENV)/.wbs-install.stamp
 PYTEST_ARGS   ?=
+# pytest-xdist workers for `make test` (each has its own PostgreSQL server, SMTP sink and template
+# databases); 0 runs everything in one process, auto one worker per CPU.
+PYTEST_WORKERS ?= 2
 RUN_HOST      ?= 127.0.0.1
 RUN_PORT      ?= 5000
 
@@ -37,7 +40,8 @@ help:
 	@echo "wbs-engine make targets:"
 	@echo "  make install      create $(VENV) (if missing) and pip install -e '.[test]' (only when pyproject.toml changed)"
 	@echo "  make system-deps  apt-get install missing Debian packages for the tests: $(TEST_DEB_PACKAGES)"
-	@echo "  make test         system-deps + install, then pytest (extra arguments: PYTEST_ARGS='-k foo -x')"
+	@echo "  make test         system-deps + install, then pytest on $(PYTEST_WORKERS) workers (PYTEST_WORKERS=0: one process;"
+	@echo "                   extra arguments: PYTEST_ARGS='-k foo -x')"
 	@echo "  make lint         ruff check"
 	@echo "  make bench        run every benchmarks/bench_*.py"
 	@echo "  make run          install, then wbs init-db, wbs seed-demo, wbs run on $(RUN_HOST):$(RUN_PORT)"
@@ -92,7 +96,7 @@ system-deps:
 # --- tasks ------------------------------------------------------------------
 
 test: system-deps install
-	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+	$(VENV_PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

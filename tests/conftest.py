@@ -13,6 +13,20 @@
 ``smtp_sink`` (function scope, one server per session)
     An ``aiosmtpd`` server on 127.0.0.1 that keeps every received message in
     memory; it is cleared before each test.
+
+Databases for wbs-engine (each test its own, none migrated per test):
+
+``db_url``
+    Parametrised over a SQLite file and a PostgreSQL database.  Either is a
+    copy of a database the Alembic migrations built once per session
+    (``sqlite_template``: a file copy; ``pg_template``: ``CREATE DATABASE
+    ... TEMPLATE``), holding the schema and no rows (no keyring fingerprints
+    either: ``make_wbs`` registers each test's own keyring).  ``pg_url`` is
+    the PostgreSQL one alone; ``empty_db_url`` an empty database, for the
+    tests of the migrations themselves.
+
+Under pytest-xdist every worker has its own PostgreSQL server, SMTP sink and
+templates (session fixtures are per worker process).
 """
 
 from __future__ import annotations
@@ -104,11 +118,14 @@ class PgServer:
     def admin_url(self) -> str:
         return self.url("postgres")
 
-    def create_database(self, name: str | None = None) -> str:
-        """Create a fresh, empty database and return its SQLAlchemy URL.
+    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
+        """Create a fresh database and return its SQLAlchemy URL.
 
         ``name`` must be a plain lower-case identifier; without one a unique
-        name (``test_1``, ``test_2``, ...) is chosen.
+        name (``test_1``, ``test_2``, ...) is chosen.  Without ``template`` the
+        database is empty; with one it is a copy of that database (``CREATE
+        DATABASE ... TEMPLATE``: a file copy, much faster than running the
+        migrations again; nobody may be connected to the template meanwhile).
         """
         import psycopg
         from psycopg import sql
@@ -119,10 +136,16 @@ class PgServer:
             while name in self._created:
                 self._counter += 1
                 name = f"test_{self._counter}"
-        if not _DB_NAME_RE.match(name):
-            raise ValueError(f"database name {name!r} must match {_DB_NAME_RE.pattern}")
+        for n in (name, template):
+            if n is not None and not _DB_NAME_RE.match(n):
+                raise ValueError(f"database name {n!r} must match {_DB_NAME_RE.pattern}")
+        stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            if template is not None:
+                stmt = sql.SQL("{} TEMPLATE {}").format(stmt, sql.Identifier(template))
+                if conn.info.server_version >= 150000:  # copy the files, not the whole database through the WAL
+                    stmt = sql.SQL("{} STRATEGY FILE_COPY").format(stmt)
+            conn.execute(stmt)
         self._created.append(name)
         return self.url(name)
 
@@ -238,7 +261,9 @@ def _start_pg(bindir: Path, runner: _PgRunner, datadir: Path) -> PgServer:
         port = _free_port(PG_HOST)
         opts = (
             f"-p {port} -k {shlex.quote(str(datadir))} -c listen_addresses={PG_HOST} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            # no replicas: the least WAL, so the data directory stays small and quick to remove
+            "-c wal_level=minimal -c max_wal_senders=0"
         )
         proc = runner.run(
             [
@@ -412,10 +437,100 @@ def smtp_sink(_smtp_sink_server: SmtpSink) -> Iterator[SmtpSink]:
 
 
 # --------------------------------------------------------------------------
+# passwords
+# --------------------------------------------------------------------------
+
+#: argon2id parameters for the accounts the tests create: the cheapest argon2 allows.  The product's
+#: hasher (``wbs_engine.crypto._hasher``: time cost 3, 64 MiB) takes about 0.3 s per hash, and most
+#: tests create nine accounts (``tests.helpers.seed_people``).  Only this process is affected: ``wbs``
+#: processes a test starts hash with the product's parameters.  The product's parameters are tested on
+#: their own (tests/unit/test_passwords.py, fixture ``production_password_hasher``).
+TEST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+def _product_hasher():
+    from wbs_engine import crypto
+
+    return crypto._hasher
+
+
+#: the product's hasher as ``wbs_engine.crypto`` built it, before the session fixture below swaps it
+_PRODUCT_HASHER = _product_hasher()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    from argon2 import PasswordHasher
+
+    from wbs_engine import crypto
+
+    crypto._hasher = PasswordHasher(**TEST_ARGON2)
+    try:
+        yield
+    finally:
+        crypto._hasher = _PRODUCT_HASHER
+
+
+@pytest.fixture
+def production_password_hasher(monkeypatch):
+    """The product's own password hasher, put back for one test."""
+    from wbs_engine import crypto
+
+    monkeypatch.setattr(crypto, "_hasher", _PRODUCT_HASHER)
+    return _PRODUCT_HASHER
+
+
+# --------------------------------------------------------------------------
+# workflow files: linted once per text
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lint_each_workflow_text_once() -> Iterator[None]:
+    """Every engine (each ``make_wbs``, each in-process ``wbs`` command) builds a ``Registry``, which lints
+    every workflow file: about 0.1 s per file with PyYAML's parser, most of the suite's time. Linting is a
+    function of the text, its file name and the registered guards and effects, and what it returns (frozen
+    pydantic models, and a list the registry only reads) is never changed; so within this process the
+    registry's two calls are answered from a cache keyed by exactly those. A changed file is a new key and is
+    linted again. The linter's own tests call ``wbs_engine.lint`` directly and are not affected."""
+    from wbs_engine import hooks, lint, registry
+
+    cache: dict = {}
+
+    def hooks_key():
+        return frozenset(hooks.GUARDS), frozenset(hooks.EFFECTS)
+
+    def cached(key, compute):
+        if key not in cache:
+            cache[key] = compute()
+        defn, issues = cache[key]
+        return defn, list(issues)
+
+    def lint_file(path):
+        try:
+            content = Path(path).read_bytes()
+        except OSError:
+            return lint.lint_file(path)
+        return cached(("file", str(path), content, hooks_key()), lambda: lint.lint_file(path))
+
+    def lint_text(text, filename="<workflow>"):
+        return cached(("text", text, filename, hooks_key()), lambda: lint.lint_text(text, filename))
+
+    saved = registry.lint_file, registry.lint_text
+    registry.lint_file, registry.lint_text = lint_file, lint_text
+    try:
+        yield
+    finally:
+        registry.lint_file, registry.lint_text = saved
+
+
+# --------------------------------------------------------------------------
 # wbs-engine on a real database (SQLite file or the PostgreSQL server above)
 # --------------------------------------------------------------------------
 
 REPO = Path(__file__).resolve().parent.parent
+#: the database the PostgreSQL tests' databases are cloned from (see ``pg_template``)
+PG_TEMPLATE = "wbs_template"
 
 
 class FixedClock:
@@ -434,13 +549,87 @@ class FixedClock:
         return self.now
 
 
+def _migrate(url: str) -> None:
+    """Run the Alembic migrations on ``url`` and check that they left no rows behind (in particular no
+    keyring fingerprints: every test registers its own keyring into its copy)."""
+    import sqlalchemy as sa
+
+    from wbs_engine.db import make_engine
+    from wbs_engine.migrate import upgrade
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            for table in sa.inspect(conn).get_table_names():
+                if table != "alembic_version":
+                    n = conn.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+                    assert n == 0, f"the migrations left {n} row(s) in {table}: a template must hold none"
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated once per session (schema only, no rows); tests get a copy of it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    _migrate(f"sqlite:///{path}")
+    for extra in ("-wal", "-shm"):  # the last connection closed: everything is in the main file
+        assert not path.with_name(path.name + extra).exists(), extra
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server) -> str:
+    """The name of a database on ``pg_server`` migrated once per session (schema only, no rows, no keyring
+    fingerprints). Nobody stays connected to it, so ``CREATE DATABASE ... TEMPLATE`` can copy it."""
+    url = pg_server.create_database(PG_TEMPLATE)
+    _migrate(url)
+    return PG_TEMPLATE
+
+
+def _sqlite_path(url: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return Path(u.database) if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") else None
+
+
+@pytest.fixture
+def pg_url(pg_server, pg_template) -> Iterator[str]:
+    """A fresh PostgreSQL database of its own for one test, already migrated (a copy of ``pg_template``);
+    dropped afterwards."""
+    from sqlalchemy.engine import make_url
+
+    url = pg_server.create_database(template=pg_template)
+    yield url
+    pg_server.drop_database(make_url(url).database)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    """The same engine tests run on a SQLite file and on the real PostgreSQL server."""
+def db_url(request, tmp_path, sqlite_template) -> str:
+    """The same engine tests run on a SQLite file and on the real PostgreSQL server. The database is
+    already migrated (a copy of the session's migrated template: schema only, no rows and no keyring
+    fingerprints); test_migrations.py runs the migrations themselves on ``empty_db_url``."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'wbs.sqlite3'}"
+        path = tmp_path / "wbs.sqlite3"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request, tmp_path) -> Iterator[str]:
+    """An empty database (no schema): for the tests of the migrations themselves."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    from sqlalchemy.engine import make_url
+
     server = request.getfixturevalue("pg_server")
-    return server.create_database()
+    url = server.create_database()
+    yield url
+    server.drop_database(make_url(url).database)
 
 
 @pytest.fixture
@@ -451,9 +640,13 @@ def clock():
 
 
 @pytest.fixture
-def make_wbs(tmp_path, clock):
+def make_wbs(tmp_path, clock, sqlite_template):
     """Build an engine on ``url`` with the repo's workflows (or ``workflows_dir``), set up as ``wbs init-db``
-    does: migrated, with a keyring in the test's instance directory whose fingerprints the database knows."""
+    does: migrated, with a keyring in the test's instance directory whose fingerprints the database knows.
+
+    A SQLite file that does not exist yet starts as a copy of the migrated template (the migrations then
+    have nothing left to do); ``db_url``/``pg_url`` give PostgreSQL databases that are copies too.
+    ``init_database`` runs in full either way: it checks the revision and creates and registers the keyring."""
     from wbs_engine.config import Settings
     from wbs_engine.engine import WbsEngine
     from wbs_engine.provision import init_database
@@ -461,6 +654,10 @@ def make_wbs(tmp_path, clock):
     made = []
 
     def build(url: str, workflows_dir: Path | None = None, **settings):
+        path = _sqlite_path(url)
+        if path is not None and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(sqlite_template, path)
         s = Settings(
             instance_dir=tmp_path / "instance",
             database_url=url,

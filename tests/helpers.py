@@ -39,15 +39,16 @@ def seed_people(eng, staff=STAFF):
 
 
 class _Wbs:
-    """The ``wbs`` entry point (``wbs_engine.cli.main``, with its one-line error handling) in the shape
-    click's ``CliRunner.invoke`` calls: much faster than a subprocess, same exit codes and streams."""
+    """The ``wbs`` console script (``webapp.cli:main``: the engine's commands with their one-line error
+    handling, plus ``wbs run``) in the shape click's ``CliRunner.invoke`` calls: much faster than a
+    subprocess, same exit codes and streams."""
 
     name = "wbs"
 
     def main(self, args, prog_name=None, **_extra):
         import sys
 
-        from wbs_engine.cli import main
+        from webapp.cli import main
 
         saved, sys.argv = sys.argv, ["wbs", *args]  # main() reads its arguments where the shell puts them
         try:
@@ -74,6 +75,8 @@ CLEAN_ENV = {
         "WBS_SQLITE_SYNCHRONOUS",
         "WBS_ATTACHMENTS_DIR",
         "WBS_ALLOW_CLOCK_OVERRIDE",
+        "WBS_KEYRING",
+        "WBS_CHECKPOINT_MINUTES",
     )
 }
 

@@ -7,6 +7,11 @@ case and its clocks, so it cannot act on a clock the sweep is changing. On Postg
 side by side (READ COMMITTED) and only row locks order them; these tests force the two orders with the
 sweep's test hook and with the engine's injected clock, and wait for the other transaction to be blocked
 on a lock (``pg_stat_activity``), not for time to pass.
+
+Two fires on one case are ordered twice over on PostgreSQL: by the case row lock (``FOR NO KEY UPDATE`` in
+``writepath.case_for_write``: the second fire waits, then reads what the first committed) and, behind it, by
+the conditional write-back (``UPDATE … WHERE version = :seen`` in ``writepath.write_case``) for a writer
+that read the case without the lock. Both are tested here with the interleaving forced.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from tests.helpers import COMPLAINT, seed_people
-from wbs_engine import audit, scheduler
+from wbs_engine import audit, scheduler, writepath
 from wbs_engine.db import unit_of_work
-from wbs_engine.models import CaseEvent, Clock, ClockAction
+from wbs_engine.engine import Fired
+from wbs_engine.errors import ConcurrentChange
+from wbs_engine.models import Case, CaseEvent, Clock, ClockAction, Outbox
 from wbs_engine.scheduler import sweep
 
 pytestmark = pytest.mark.postgres
@@ -30,15 +37,15 @@ DISPOSISI = {"unit_tujuan": "LAYANAN", "instruksi": "Mohon klarifikasi petugas l
 
 
 @pytest.fixture
-def pg_wbs(make_wbs, pg_server):
-    eng = make_wbs(pg_server.create_database())
+def pg_wbs(make_wbs, pg_url):
+    eng = make_wbs(pg_url)
     seed_people(eng)
     return eng
 
 
-def wait_for_lock_waiter(eng, timeout: float = 60.0) -> bool:
-    """True once another session of this database is waiting for a row lock (or False after ``timeout``,
-    so that a code path that takes no lock fails the test's assertions instead of hanging)."""
+def wait_for_lock_waiter(eng, timeout: float = 60.0, count: int = 1) -> bool:
+    """True once ``count`` other sessions of this database are waiting for a lock (or False after
+    ``timeout``, so that a code path that takes no lock fails the test's assertions instead of hanging)."""
     deadline = time.monotonic() + timeout
     with eng.db.connect() as conn:
         while time.monotonic() < deadline:
@@ -49,7 +56,7 @@ def wait_for_lock_waiter(eng, timeout: float = 60.0) -> bool:
                 )
             ).scalar_one()
             conn.rollback()
-            if waiting:
+            if waiting >= count:
                 return True
             time.sleep(0.01)
     return False
@@ -225,3 +232,159 @@ def test_sweep_of_an_unlocked_case_is_not_delayed_by_another_case(pg_wbs, clock)
         r = sweep(pg_wbs)
     assert {it.number for it in r.items} == {b.number} and r.busy == 1
     assert {it.number for it in sweep(pg_wbs).items} == {a.number}
+
+
+# --- two fires on one case ---------------------------------------------------------------------------
+
+ASK = {"pesan": "Mohon sebutkan jam kejadian."}
+FIRES = {"disposisi": DISPOSISI, "minta_informasi": ASK}
+
+
+def case_snapshot(eng, number):
+    """What a user of the case can notice: the row, its clocks, its trail and its mail (numbers, ids and the
+    sealed recipient left out, so that two cases with the same history compare equal)."""
+    with unit_of_work(eng.db, write=False) as s:
+        case = eng.get_case(s, number)
+        clocks = s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.name)).all()
+        events = s.exec(select(CaseEvent).where(CaseEvent.chain == number).order_by(CaseEvent.seq)).all()
+        mails = s.exec(select(Outbox).where(Outbox.case_id == case.id).order_by(Outbox.id)).all()
+        return {
+            "case": (case.state, case.phase, case.final, case.version, case.unit_code, case.data, case.sealed_fields),
+            "clocks": [(k.name, k.status, k.due_date, k.remaining_days, k.next_action) for k in clocks],
+            "events": [(e.kind, e.trigger, e.from_state, e.to_state, e.actor) for e in events],
+            "mails": sorted((m.kind, m.recipient if "@" in m.recipient else "(sealed)") for m in mails),
+        }
+
+
+def in_threads(targets: dict) -> tuple[dict, list[threading.Thread]]:
+    """Start one named thread per ``name: callable``; their results or exceptions land in the dict."""
+    out: dict = {}
+
+    def run(name, fn):
+        try:
+            out[name] = fn()
+        except BaseException as exc:  # judged by the main thread
+            out[name] = exc
+
+    threads = [threading.Thread(target=run, args=(n, fn), name=n) for n, fn in targets.items()]
+    for t in threads:
+        t.start()
+    return out, threads
+
+
+@pytest.mark.parametrize("winner", list(FIRES))
+def test_two_fires_that_both_read_the_case_first_are_decided_by_the_conditional_update(pg_wbs, monkeypatch, winner):
+    """The interleaving the case lock exists to prevent, forced: two fires read the case (version 2) without
+    the lock, both pass ``expected_version=2`` and every other check, and only then write. The first
+    ``UPDATE … WHERE version = 2`` wins; the second waits for the first's row lock, and once the first has
+    committed its WHERE no longer matches: it gets ConcurrentChange from the write itself and its
+    transaction leaves nothing behind. The result is exactly what the winner alone would have left.
+
+    (SQLite needs no such test: ``BEGIN IMMEDIATE`` takes the database's write lock before the case is read,
+    so a second writer reads only what the first committed; see test_engine.py.)"""
+    loser = next(t for t in FIRES if t != winner)
+    pengelola = pg_wbs.load_actor("pengelola")
+    c = pg_wbs.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    pg_wbs.fire(c.number, "mulai_verifikasi", pengelola)  # version 2, in 'verifikasi'
+    control = pg_wbs.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")  # the winner's fire alone
+    pg_wbs.fire(control.number, "mulai_verifikasi", pengelola)
+    pg_wbs.fire(control.number, winner, pengelola, FIRES[winner])
+
+    cases = Case.__table__  # a reader that does not take the case lock
+    monkeypatch.setattr(writepath, "_CASE_FOR_WRITE", sa.select(cases).where(cases.c.number == sa.bindparam("number")))
+    both_read = threading.Barrier(2, timeout=60)
+    first_written, release_first = threading.Event(), threading.Event()
+    refused_by_update: list[str] = []
+    real_write_case = writepath.write_case
+
+    def write_case(s, case):
+        me = threading.current_thread().name
+        assert case.version == 2
+        both_read.wait()  # both have read version 2 and passed expected_version and every other check
+        if me == loser:
+            assert first_written.wait(60)  # the winner's UPDATE is in, not committed
+        try:
+            real_write_case(s, case)
+        except ConcurrentChange:
+            refused_by_update.append(me)
+            raise
+        if me == winner:
+            first_written.set()
+            assert release_first.wait(60)  # keep the row locked, uncommitted, until the loser waits on it
+
+    monkeypatch.setattr(writepath, "write_case", write_case)
+    fire = lambda trigger: lambda: pg_wbs.fire(c.number, trigger, pengelola, FIRES[trigger], expected_version=2)  # noqa: E731
+    results, threads = in_threads({t: fire(t) for t in FIRES})
+    try:
+        assert first_written.wait(60), results
+        loser_waits = wait_for_lock_waiter(pg_wbs)  # the loser's UPDATE, on the winner's row lock
+    finally:
+        release_first.set()
+        for t in threads:
+            t.join(120)
+    assert not any(t.is_alive() for t in threads)
+    assert loser_waits
+    assert isinstance(results[winner], Fired) and results[winner].version == 3, results
+    assert isinstance(results[loser], ConcurrentChange), results
+    assert refused_by_update == [loser]  # decided by the UPDATE, not by the expected_version check
+
+    got = case_snapshot(pg_wbs, c.number)
+    assert got == case_snapshot(pg_wbs, control.number)
+    assert [e[1] for e in got["events"] if e[0] == "transition"] == ["mulai_verifikasi", winner]
+    with unit_of_work(pg_wbs.db, write=False) as s:
+        assert audit.verify(s).ok
+
+
+def test_the_case_lock_makes_the_next_fires_wait_and_act_on_what_the_first_committed(pg_wbs, monkeypatch):
+    """The normal path: a fire holds the case (read with its lock, written, not yet committed). A second
+    fire that is only valid after it (the unit accepting the disposition) and a third from a screen that
+    still shows version 2 both wait on the case lock before reading anything. Once the first commits, the
+    second acts on the new state and the third is told the case changed."""
+    pengelola, petugas = pg_wbs.load_actor("pengelola"), pg_wbs.load_actor("petugas")
+    c = pg_wbs.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    pg_wbs.fire(c.number, "mulai_verifikasi", pengelola)
+    written, release = threading.Event(), threading.Event()
+    writers: list[tuple[str, int]] = []
+    real_write_case = writepath.write_case
+
+    def write_case(s, case):
+        me = threading.current_thread().name
+        writers.append((me, case.version))
+        real_write_case(s, case)
+        if me == "first":
+            written.set()
+            assert release.wait(60)
+
+    monkeypatch.setattr(writepath, "write_case", write_case)
+    first, first_threads = in_threads(
+        {"first": lambda: pg_wbs.fire(c.number, "disposisi", pengelola, DISPOSISI, expected_version=2)}
+    )
+    others: dict = {}
+    threads = list(first_threads)
+    try:
+        assert written.wait(60), first
+        others, more = in_threads(
+            {
+                "next": lambda: pg_wbs.fire(c.number, "terima_disposisi", petugas),
+                "stale": lambda: pg_wbs.fire(c.number, "minta_informasi", pengelola, ASK, expected_version=2),
+            }
+        )
+        threads += more
+        both_wait = wait_for_lock_waiter(pg_wbs, count=2)
+        assert [w for w, _ in writers] == ["first"]  # neither has got past the lock
+    finally:
+        release.set()
+        for t in threads:
+            t.join(120)
+    assert not any(t.is_alive() for t in threads)
+    assert both_wait
+    assert isinstance(first["first"], Fired) and first["first"].version == 3
+    nxt = others["next"]
+    assert isinstance(nxt, Fired), others
+    assert (nxt.from_state, nxt.to_state, nxt.version) == ("disposisi", "tindak_lanjut", 4)
+    assert isinstance(others["stale"], ConcurrentChange), others  # refused by its check: it never wrote
+    assert sorted(writers) == [("first", 2), ("next", 3)]
+    trail = [t for k, t in kinds(pg_wbs, c.number) if k == "transition"]
+    assert trail == ["mulai_verifikasi", "disposisi", "terima_disposisi"]
+    with unit_of_work(pg_wbs.db, write=False) as s:
+        assert audit.verify(s).ok

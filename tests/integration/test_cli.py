@@ -1,24 +1,28 @@
-"""The ``wbs`` command as a user runs it: a real process, a real SQLite file."""
+"""The ``wbs`` command as a user runs it, on a real SQLite file, in-process (``tests.helpers.run_wbs``: the
+console script's ``main`` under click's CliRunner, with the same arguments, environment, exit codes and
+streams). The installed console script itself runs in a process of its own in test_cli_input.py."""
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-WBS = [sys.executable, "-m", "webapp.cli"]
+from tests.helpers import run_wbs
+
+
+class Run:
+    """What a finished ``wbs`` gives its caller: exit code, stdout, stderr."""
+
+    def __init__(self, res):
+        self.returncode, self.stdout, self.stderr = res.exit_code, res.stdout, res.stderr
 
 
 @pytest.fixture
 def run(tmp_path):
-    env = {**os.environ, "WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_DATABASE_URL": ""}
+    env = {"WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_DATABASE_URL": ""}
 
     def _run(*args, ok=True):
-        p = subprocess.run([*WBS, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+        p = Run(run_wbs(*args, env=env))
         if ok:
             assert p.returncode == 0, p.stderr + p.stdout
         return p
@@ -201,8 +205,8 @@ def test_seed_demo_and_diagram(run):
 
 
 def test_unreachable_database_is_one_line(tmp_path):
-    env = {**os.environ, "WBS_INSTANCE_DIR": str(tmp_path), "WBS_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x"}
-    subprocess.run([*WBS, "gen-key", "--out", str(tmp_path / "keyring.json")], env=env, check=True, timeout=60)
-    p = subprocess.run([*WBS, "case", "show", "PGD-2026-000001"], capture_output=True, text=True, env=env, timeout=60)
-    assert p.returncode == 2 and "basis data tidak dapat dipakai" in p.stderr
+    env = {"WBS_INSTANCE_DIR": str(tmp_path), "WBS_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x"}
+    assert run_wbs("gen-key", "--out", str(tmp_path / "keyring.json"), env=env).exit_code == 0
+    p = run_wbs("case", "show", "PGD-2026-000001", env=env)
+    assert p.exit_code == 2 and "basis data tidak dapat dipakai" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1

@@ -18,8 +18,6 @@ import pytest
 
 from tests.helpers import CLEAN_ENV, run_wbs
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def one_line_error(res, *needles: str) -> str:
     """Assert the result is a user error: exit 2, one line on stderr holding every needle, no traceback."""
@@ -68,16 +66,14 @@ def test_argument_that_is_not_utf8_is_named_in_one_line(office, args, expected):
 
 
 def test_not_utf8_argument_in_a_real_process(tmp_path):
-    """The bytes as a shell passes them ($'\\xff'), through the installed entry point."""
+    """The bytes as a shell passes them ($'\\xff'), through the installed entry point: the ``wbs`` console
+    script pip made from pyproject's [project.scripts], in a process of its own (the one test that starts
+    the real thing; every other test runs ``wbs`` in-process)."""
+    wbs = Path(sys.executable).with_name("wbs")
+    assert wbs.exists(), f"{wbs}: pip install -e '.[test]' installs the console script"
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
     env["WBS_INSTANCE_DIR"] = str(tmp_path / "instance")
-    p = subprocess.run(
-        [sys.executable, "-m", "webapp.cli", "case", "show", b"\xff"],
-        capture_output=True,
-        env=env,
-        cwd=REPO,
-        timeout=120,
-    )
+    p = subprocess.run([str(wbs), "case", "show", b"\xff"], capture_output=True, env=env, timeout=120)
     err = p.stderr.decode("utf-8")
     assert p.returncode == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "argumen ke-3 bukan teks UTF-8 yang valid: '\\xff'" in err

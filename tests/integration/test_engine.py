@@ -186,37 +186,67 @@ def test_stale_version_loses(wbs):
         )
 
 
-def test_two_concurrent_fires_exactly_one_wins(wbs):
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_two_fires_on_sqlite_queue_and_the_second_reads_what_the_first_committed(wbs, monkeypatch):
+    """SQLite's part of "two fires at once": every writing transaction begins with ``BEGIN IMMEDIATE``
+    (wbs_engine/db.py), which takes the database's single write lock before the case is read. A second
+    fire that starts while the first holds its uncommitted write therefore reads only after the first has
+    committed; with the version it was shown (``expected_version=1``) it is refused before writing anything.
+    Two fires can never both read the same version, so SQLite needs no test of the conditional write-back;
+    PostgreSQL, where they can, has one with the interleaving forced (test_case_lock.py)."""
+    from wbs_engine import writepath
+    from wbs_engine.engine import Fired
+
     pel = actor(wbs, "pengelola")
-    for _round in range(5):
-        c = new_case(wbs)
-        barrier = threading.Barrier(2)
-        results: list[object] = []
+    c = new_case(wbs)
+    written, release, second_begins = threading.Event(), threading.Event(), threading.Event()
+    writers: list[str] = []
+    real_write_case = writepath.write_case
 
-        def go(trigger, data, barrier=barrier, results=results, number=c.number):
-            barrier.wait()
-            try:
-                results.append(wbs.fire(number, trigger, pel, data, expected_version=1))
-            except ConcurrentChange as exc:
-                results.append(exc)
+    def write_case(s, case):
+        writers.append(threading.current_thread().name)
+        real_write_case(s, case)
+        if threading.current_thread().name == "first":
+            written.set()
+            assert release.wait(60)  # hold the write lock, uncommitted
 
-        threads = [
-            threading.Thread(target=go, args=("mulai_verifikasi", {})),
-            threading.Thread(target=go, args=("mulai_verifikasi", {})),
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sum(isinstance(r, ConcurrentChange) for r in results) == 1, results
-        with unit_of_work(wbs.db, write=False) as s:
-            case = wbs.get_case(s, c.number)
-            assert case.version == 2
-            assert (
-                len(s.exec(select(CaseEvent).where(CaseEvent.chain == c.number, CaseEvent.kind == "transition")).all())
-                == 1
-            )
-            assert audit.verify(s).ok
+    def _begin(conn, cursor, statement, *args):  # the second fire is about to wait for the write lock
+        if statement == "BEGIN IMMEDIATE" and threading.current_thread().name == "second":
+            second_begins.set()
+
+    sa.event.listen(wbs.db, "before_cursor_execute", _begin)
+
+    monkeypatch.setattr(writepath, "write_case", write_case)
+    results: dict = {}
+
+    def go():
+        name = threading.current_thread().name
+        try:
+            results[name] = wbs.fire(c.number, "mulai_verifikasi", pel, expected_version=1)
+        except ConcurrentChange as exc:
+            results[name] = exc
+
+    first = threading.Thread(target=go, name="first")
+    second = threading.Thread(target=go, name="second")
+    first.start()
+    try:
+        assert written.wait(60)
+        second.start()
+        assert second_begins.wait(60)
+    finally:
+        release.set()
+        first.join(120)
+        if second.ident is not None:
+            second.join(120)
+    sa.event.remove(wbs.db, "before_cursor_execute", _begin)
+    assert isinstance(results["first"], Fired) and results["first"].version == 2
+    assert isinstance(results["second"], ConcurrentChange), results
+    assert writers == ["first"]  # the second was refused by its check, having read version 2
+    with unit_of_work(wbs.db, write=False) as s:
+        assert wbs.get_case(s, c.number).version == 2
+        transitions = s.exec(select(CaseEvent).where(CaseEvent.chain == c.number, CaseEvent.kind == "transition"))
+        assert len(transitions.all()) == 1
+        assert audit.verify(s).ok
 
 
 def test_system_actor_and_roles(wbs, clock):

@@ -97,3 +97,40 @@ def test_smtp_sink_decodes_non_ascii_subject_and_clears(smtp_sink):
 def test_smtp_sink_wait_for_times_out_with_clear_message(smtp_sink):
     with pytest.raises(AssertionError, match=r"expected at least 1 message\(s\) within 0.2s, got 0"):
         smtp_sink.wait_for(1, timeout=0.2)
+
+
+@pytest.mark.postgres
+def test_databases_cloned_from_the_template_start_empty_and_take_their_own_keyring(pg_server, pg_template, tmp_path):
+    """What the suite's PostgreSQL tests get (``pg_url``/``db_url``): a copy of the migrated template with no
+    keyring fingerprints, so ``init_database`` (as ``make_wbs`` and ``wbs init-db`` call it) creates and
+    registers the test's own keyring; the template itself stays without any."""
+    from pathlib import Path
+
+    from wbs_engine import keystore
+    from wbs_engine.config import Settings
+    from wbs_engine.db import make_engine, unit_of_work
+    from wbs_engine.migrate import current, head
+    from wbs_engine.provision import init_database
+
+    repo = Path(__file__).resolve().parents[2]
+    registered = []
+    for i in range(2):
+        url = pg_server.create_database(template=pg_template)
+        engine = make_engine(url)
+        try:
+            assert current(engine) == head()
+            with unit_of_work(engine, write=False) as s:
+                assert keystore.registered(s) == {}
+        finally:
+            engine.dispose()
+        settings = Settings(instance_dir=tmp_path / f"office{i}", database_url=url, workflows_dir=repo / "workflows")
+        res = init_database(settings)
+        assert res.created_keyring and res.registered
+        registered.append(set(res.registered))
+    assert registered[0].isdisjoint(registered[1])  # two offices, two keyrings
+    template = make_engine(pg_server.url(pg_template))
+    try:
+        with unit_of_work(template, write=False) as s:
+            assert keystore.registered(s) == {}
+    finally:
+        template.dispose()

@@ -214,10 +214,10 @@ def test_a_message_whose_every_attempt_died_is_failed_not_retried_for_ever(wbs, 
 
 
 @pytest.mark.postgres
-def test_two_deliverers_on_postgres_never_send_a_row_twice(make_wbs, pg_server, clock):
+def test_two_deliverers_on_postgres_never_send_a_row_twice(make_wbs, pg_url, clock):
     """Several scheduler instances deliver at once: a row leased by one (SKIP LOCKED while leasing, then
     'sending' until its lease runs out) is never sent by another."""
-    eng = make_wbs(pg_server.create_database())
+    eng = make_wbs(pg_url)
     seed_people(eng)
     for i in range(12):
         new_case(eng, layanan=f"Layanan {i}")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from tests.helpers import COMPLAINT, STAFF, seed_people
+from tests.helpers import COMPLAINT, STAFF, run_wbs, seed_people
 from wbs_engine import audit, notify, scheduler
 from wbs_engine.db import unit_of_work
 from wbs_engine.models import Case, CaseEvent, Clock, ClockAction, Outbox
@@ -131,24 +131,36 @@ def test_answered_case_is_closed_automatically_once(wbs, clock):
     assert sweep(wbs).done == 0
 
 
-def test_refused_breach_fire_is_recorded_not_raised(wbs, clock, monkeypatch):
+def test_refused_breach_fire_is_recorded_not_raised(make_wbs, db_url, clock, tmp_path):
+    """The automatic close at the end of the reporter's answer limit meets a guard that refuses it (a copy
+    of the complaint workflow whose ``tutup_tanpa_jawaban`` requires an attachment, which this case does
+    not have): the breach is still recorded once, with the guard's reason, the case stays where it was,
+    and the sweep reports it as refused instead of failing."""
+    wf = tmp_path / "workflows"
+    wf.mkdir()
+    text = (REPO / "workflows" / "pengaduan.yaml").read_text()
+    close = "  - {trigger: tutup_tanpa_jawaban, source: menunggu_pelapor, dest: diarsipkan, roles: [system, pengelola],"
+    assert text.count(close) == 1
+    (wf / "pengaduan.yaml").write_text(text.replace(close, close + " guards: [has_attachment],"))
+    wbs = make_wbs(db_url, workflows_dir=wf)
+    seed_people(wbs, STAFF[:1])
     c = new_case(wbs)
     wbs.fire(c.number, "mulai_verifikasi", wbs.load_actor("pengelola"))
     wbs.fire(c.number, "minta_informasi", wbs.load_actor("pengelola"), {"pesan": "Mohon sebutkan jam kejadian."})
-    # the engine refuses the automatic fire (as when a guard fails): the breach is still recorded once
-    from wbs_engine.errors import GuardFailed
-
-    def refuse(*a, **kw):
-        raise GuardFailed("ditolak oleh penjaga", "refused by a guard")
-
-    monkeypatch.setattr(wbs, "fire_in", refuse)
     reports = sweep_daily(wbs, clock, 21)
-    assert sum(r.fire_refused for r in reports) == 1 and not any(r.errors for r in reports)
+    assert sum(r.fire_refused for r in reports) == 1 and sum(r.fired for r in reports) == 0
+    assert not any(r.errors for r in reports)
+    (refused,) = [it for r in reports for it in r.items if it.clock == "keterangan_pelapor" and it.action == "breach"]
+    assert "tutup_tanpa_jawaban refused: Attach at least one piece of evidence first." in refused.detail
     ev = events_of(wbs, c.number, "clock_breached")
-    assert len(ev) == 1 and ev[0].payload["fired"] is False and "penjaga" in ev[0].payload["refused"]
+    assert len(ev) == 1 and ev[0].payload["fired"] is False
+    assert ev[0].payload["refused"] == "Lampirkan minimal satu dokumen bukti terlebih dahulu."
+    assert [e.trigger for e in events_of(wbs, c.number, "transition")] == ["mulai_verifikasi", "minta_informasi"]
     with unit_of_work(wbs.db, write=False) as s:
-        assert wbs.get_case(s, c.number).state == "menunggu_pelapor"
+        case = wbs.get_case(s, c.number)
+        assert (case.state, case.version, case.final) == ("menunggu_pelapor", 3, False)
         assert audit.verify(s).ok
+    assert sweep(wbs).done == 0  # recorded once: the breached clock is not tried again
 
 
 # --- crash between claim and commit ----------------------------------------------------------------
@@ -218,9 +230,35 @@ def test_repeated_action_is_a_noop(wbs, clock):
 # --- several scheduler processes on one PostgreSQL ------------------------------------------------
 
 
+#: ``wbs ARGS`` in a process of its own, whose first clock action waits (inside its transaction, through the
+#: scheduler's test hook ``_before_commit``) until MEET holds NEED such first actions, one file per process:
+#: at least NEED processes are then known to be sweeping at the same time, however the OS schedules them.
+SWEEP_AFTER_MEETING = """
+import os, sys, time
+from pathlib import Path
+from wbs_engine import scheduler
+
+meet, need, args = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+
+def first_action(session, row, action):
+    scheduler._before_commit = None  # only the first action waits
+    (meet / str(os.getpid())).touch()
+    deadline = time.monotonic() + 120  # then the test's assertions say what went wrong
+    while len(list(meet.iterdir())) < need and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+scheduler._before_commit = first_action
+sys.argv = ["wbs", *args]
+from webapp.cli import main
+main()
+"""
+
+
 @pytest.mark.postgres
-def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_server, clock, tmp_path):
-    eng = make_wbs(pg_server.create_database())
+def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_url, clock, tmp_path):
+    """Three ``wbs sweep`` processes on one database: every due action is done exactly once, and the work
+    really is shared (at least two of them do some: each one's first action waits for another's)."""
+    eng = make_wbs(pg_url)
     seed_people(eng, STAFF[:3])
     n = 60
     numbers = []
@@ -242,7 +280,10 @@ def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_s
         "WBS_SMTP_URL": "",
         "WBS_ALLOW_CLOCK_OVERRIDE": "1",
     }
-    cmd = [sys.executable, "-m", "wbs_engine.cli", "sweep", "--now", now.isoformat(), "--limit", "7", "--json"]
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    cmd = [sys.executable, "-c", SWEEP_AFTER_MEETING, str(meet), "2"]
+    cmd += ["sweep", "--now", now.isoformat(), "--limit", "7", "--json"]
     procs = [
         subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(3)
@@ -252,6 +293,8 @@ def test_three_sweeping_processes_on_postgres_do_each_action_once(make_wbs, pg_s
         assert p.returncode == 0, err
     reports = [json.loads(out) for out, _ in outs]
     assert all(r["errors"] == [] for r in reports)
+    assert len(list(meet.iterdir())) >= 2
+    assert sum(1 for r in reports if r["done"] > 0) >= 2, [r["done"] for r in reports]
     # verifikasi: remind:1, remind:0, breach for the 45 others; waiting ones: verifikasi paused,
     # keterangan_pelapor remind:3 + breach (fires tutup_tanpa_jawaban)
     expected = (n - len(waiting)) * 3 + len(waiting) * 2
@@ -402,62 +445,35 @@ def test_scheduler_jobs(wbs):
 
 
 def test_cli_sweep_and_deliver(tmp_path):
-    env = {
-        **os.environ,
-        "WBS_INSTANCE_DIR": str(tmp_path / "instance"),
-        "WBS_DATABASE_URL": "",
-        "WBS_SMTP_URL": "",
-        "WBS_ALLOW_CLOCK_OVERRIDE": "1",
-    }
+    env = {"WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_ALLOW_CLOCK_OVERRIDE": "1"}
 
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "wbs_engine.cli", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-            timeout=120,
-        )
+    def run(*args, **more_env):
+        return run_wbs(*args, env={**env, **more_env})
 
-    assert run("init-db").returncode == 0
+    assert run("init-db").exit_code == 0
     p = run("sweep", "--now", "2026-03-02T09:00+07:00")
-    assert p.returncode == 0 and p.stdout.strip() == "Tidak ada yang jatuh tempo."
+    assert p.exit_code == 0 and p.stdout.strip() == "Tidak ada yang jatuh tempo."
     p = run("--lang", "en", "sweep", "--json")
-    assert p.returncode == 0 and json.loads(p.stdout)["done"] == 0
+    assert p.exit_code == 0 and json.loads(p.stdout)["done"] == 0
     p = run("sweep", "--now", "kemarin")
-    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    assert p.exit_code == 2 and len(p.stderr.strip().splitlines()) == 1
     # without the override, a chosen time is refused: the scheduler records now, not a time someone picks
-    p = subprocess.run(
-        [sys.executable, "-m", "wbs_engine.cli", "sweep", "--now", "2026-03-02T09:00+07:00"],
-        capture_output=True,
-        text=True,
-        env={**env, "WBS_ALLOW_CLOCK_OVERRIDE": ""},
-        cwd=REPO,
-        timeout=120,
-    )
-    assert p.returncode == 2 and "WBS_ALLOW_CLOCK_OVERRIDE" in p.stderr
+    p = run("sweep", "--now", "2026-03-02T09:00+07:00", WBS_ALLOW_CLOCK_OVERRIDE=None)
+    assert p.exit_code == 2 and "WBS_ALLOW_CLOCK_OVERRIDE" in p.stderr
     p = run("deliver")
-    assert p.returncode == 2 and "WBS_SMTP_URL" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert p.exit_code == 2 and "WBS_SMTP_URL" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     p = run("digest")
-    assert p.returncode == 0
+    assert p.exit_code == 0
 
 
 def test_sweep_four_months_after_demo_seed_does_everything_once(tmp_path):
     """The issue's acceptance: on fresh demo data, a sweep four months on reports what it did; the same
     sweep again does nothing and says so; the audit trail is intact afterwards."""
-    env = {
-        **os.environ,
-        "WBS_INSTANCE_DIR": str(tmp_path / "instance"),
-        "WBS_DATABASE_URL": "",
-        "WBS_ALLOW_CLOCK_OVERRIDE": "1",
-    }
+    env = {"WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_ALLOW_CLOCK_OVERRIDE": "1"}
 
     def run(*args):
-        p = subprocess.run(
-            [sys.executable, "-m", "webapp.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
-        )
-        assert p.returncode == 0, p.stderr
+        p = run_wbs(*args, env=env)
+        assert p.exit_code == 0, p.stderr
         return p.stdout
 
     run("init-db")
