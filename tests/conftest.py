@@ -441,21 +441,11 @@ def smtp_sink(_smtp_sink_server: SmtpSink) -> Iterator[SmtpSink]:
 # --------------------------------------------------------------------------
 
 #: argon2id parameters for the accounts the tests create: the cheapest argon2 allows.  The product's
-#: hasher (``wbs_engine.crypto._hasher``: time cost 3, 64 MiB) takes about 0.3 s per hash, and most
+#: hasher (argon2's recommended parameters: time cost 3, 64 MiB) takes about 0.3 s per hash, and most
 #: tests create nine accounts (``tests.helpers.seed_people``).  Only this process is affected: ``wbs``
 #: processes a test starts hash with the product's parameters.  The product's parameters are tested on
 #: their own (tests/unit/test_passwords.py, fixture ``production_password_hasher``).
 TEST_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
-
-
-def _product_hasher():
-    from wbs_engine import crypto
-
-    return crypto._hasher
-
-
-#: the product's hasher as ``wbs_engine.crypto`` built it, before the session fixture below swaps it
-_PRODUCT_HASHER = _product_hasher()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -464,20 +454,26 @@ def _cheap_password_hashing() -> Iterator[None]:
 
     from wbs_engine import crypto
 
-    crypto._hasher = PasswordHasher(**TEST_ARGON2)
+    previous = crypto.use_password_hasher(PasswordHasher(**TEST_ARGON2))
     try:
         yield
     finally:
-        crypto._hasher = _PRODUCT_HASHER
+        crypto.use_password_hasher(previous)
 
 
 @pytest.fixture
-def production_password_hasher(monkeypatch):
-    """The product's own password hasher, put back for one test."""
+def production_password_hasher():
+    """The product's own password hasher (argon2's recommended parameters), put back for one test."""
+    from argon2 import PasswordHasher
+
     from wbs_engine import crypto
 
-    monkeypatch.setattr(crypto, "_hasher", _PRODUCT_HASHER)
-    return _PRODUCT_HASHER
+    product = PasswordHasher()
+    previous = crypto.use_password_hasher(product)
+    try:
+        yield product
+    finally:
+        crypto.use_password_hasher(previous)
 
 
 # --------------------------------------------------------------------------
@@ -506,22 +502,20 @@ def _lint_each_workflow_text_once() -> Iterator[None]:
         defn, issues = cache[key]
         return defn, list(issues)
 
-    def lint_file(path):
-        try:
-            content = Path(path).read_bytes()
-        except OSError:
-            return lint.lint_file(path)
-        return cached(("file", str(path), content, hooks_key()), lambda: lint.lint_file(path))
+    def lint_text(text, filename="<workflow>", **kw):
+        return cached(
+            ("text", text, filename, hooks_key(), tuple(sorted(kw.items()))),
+            lambda: lint.lint_text(text, filename, **kw),
+        )
 
-    def lint_text(text, filename="<workflow>"):
-        return cached(("text", text, filename, hooks_key()), lambda: lint.lint_text(text, filename))
-
-    saved = registry.lint_file, registry.lint_text
-    registry.lint_file, registry.lint_text = lint_file, lint_text
+    # the registry reads a file itself and lints its text (wbs_engine.lint.lint_text); a rename there makes
+    # this fail loudly instead of silently caching nothing
+    saved = registry.lint_text
+    registry.lint_text = lint_text
     try:
         yield
     finally:
-        registry.lint_file, registry.lint_text = saved
+        registry.lint_text = saved
 
 
 # --------------------------------------------------------------------------

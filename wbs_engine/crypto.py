@@ -31,7 +31,6 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -301,12 +300,26 @@ def normalise_receipt_code(code: str) -> str:
 # -- passwords --------------------------------------------------------------------------------------
 
 
-@cache
-def _hasher() -> Any:  # argon2.PasswordHasher
-    """argon2, imported by the commands that handle a password only (every command imports this module)."""
-    from argon2 import PasswordHasher
+_PASSWORD_HASHER: Any = None
 
-    return PasswordHasher()
+
+def _hasher() -> Any:  # argon2.PasswordHasher
+    """argon2 with its recommended parameters, imported by the commands that handle a password only
+    (every command imports this module)."""
+    global _PASSWORD_HASHER
+    if _PASSWORD_HASHER is None:
+        from argon2 import PasswordHasher
+
+        _PASSWORD_HASHER = PasswordHasher()
+    return _PASSWORD_HASHER
+
+
+def use_password_hasher(hasher: Any) -> Any:
+    """Replace the password hasher (tests use argon2's cheapest parameters); None goes back to the default.
+    Returns the one replaced."""
+    global _PASSWORD_HASHER
+    previous, _PASSWORD_HASHER = _PASSWORD_HASHER, hasher
+    return previous
 
 
 def hash_password(password: str) -> str:

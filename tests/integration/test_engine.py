@@ -119,8 +119,18 @@ def test_reporter_acts_only_on_own_case_through_receipt_code(wbs):
     with unit_of_work(wbs.db, write=False) as s:
         reporter, case = wbs.reporter(s, c.receipt_code.lower().replace("-", " "))
     assert case.number == c.number
-    with pytest.raises(NotAllowed):
+    # another case's number: the same answer as a wrong code (a code cannot probe which cases exist)
+    with pytest.raises(NotFound, match="Kode pelacakan tidak ditemukan"):
         wbs.fire(other.number, "beri_informasi", reporter, {"jawaban_pelapor": "Tanggal 1 Maret pukul 10."})
+    with pytest.raises(NotFound, match="Kode pelacakan tidak ditemukan"):
+        wbs.fire("PGD-2026-999999", "beri_informasi", reporter, {"jawaban_pelapor": "Tanggal 1 Maret pukul 10."})
+    with pytest.raises(NotFound, match="Kode pelacakan tidak ditemukan"):
+        wbs.post_message(other.number, reporter, "Apakah laporan ini ada?")
+    # on their own case a refusal names only what they may do, never staff actions, roles or units
+    with pytest.raises(InvalidTransition) as refused:
+        wbs.fire(c.number, "disposisi", reporter, {})
+    text = refused.value.message("id")
+    assert "Kirim keterangan tambahan" in text and "disposisi" not in text and "pengelola" not in text
     r = wbs.fire(c.number, "beri_informasi", reporter, {"jawaban_pelapor": "Tanggal 1 Maret pukul 10."})
     assert r.role == "pelapor" and r.to_state == "verifikasi"
     with unit_of_work(wbs.db, write=False) as s, pytest.raises(NotFound):

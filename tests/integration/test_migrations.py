@@ -181,7 +181,7 @@ def test_0003_refuses_a_database_holding_cases_in_one_clear_message_and_changes_
     with pytest.raises(Exception) as info:
         upgrade(engine)
     assert type(info.value).__name__ == "PreReleaseData"
-    text = str(info.value)
+    text = info.value.message("en")
     assert "\n" not in text
     assert "1 cases and 1 audit events" in text and "before migration 0003" in text
     assert "start a new one" in text and "wbs init-db" in text  # says what to do
@@ -195,12 +195,6 @@ def test_0003_refuses_a_database_holding_cases_in_one_clear_message_and_changes_
     assert (json.loads(raw) if isinstance(raw, str) else raw) == ["nama"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="known defect: 0003's PreReleaseData (a RuntimeError) escapes wbs main() as a traceback instead of "
-    "the one-line message every other user error gets; remove this mark once the CLI reports it",
-)
 def test_init_db_on_a_pre_release_database_says_so_in_one_line(tmp_path):
     from tests.helpers import run_wbs
 
@@ -215,4 +209,4 @@ def test_init_db_on_a_pre_release_database_says_so_in_one_line(tmp_path):
     res = run_wbs("init-db", env={"WBS_INSTANCE_DIR": str(tmp_path)})
     assert res.exit_code == 2
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and "before migration 0003" in lines[0] and "Traceback" not in res.stderr
+    assert len(lines) == 1 and "sebelum migrasi 0003" in lines[0] and "Traceback" not in res.stderr

@@ -40,16 +40,20 @@ def office(tmp_path):
 
 @pytest.fixture
 def yaml_reads(monkeypatch):
-    """The workflow files read (through Path.read_text) from now on."""
+    """The workflow files read from now on (every read goes through ``wbs_engine.lint.read_text``, which the
+    registry uses too)."""
+    from wbs_engine import lint
+
     seen: list[str] = []
-    real = Path.read_text
+    real = lint.read_text
 
-    def reading(self, *args, **kwargs):
-        if self.suffix == ".yaml":
-            seen.append(self.name)
-        return real(self, *args, **kwargs)
+    def reading(path, *args, **kwargs):
+        if Path(path).suffix == ".yaml":
+            seen.append(Path(path).name)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", reading)
+    monkeypatch.setattr(lint, "read_text", reading)
+    monkeypatch.setattr(registry, "read_text", reading)
     return seen
 
 
