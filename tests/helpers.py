@@ -73,6 +73,8 @@ CLEAN_ENV = {
         "WBS_SCHEDULER",
         "WBS_SQLITE_SYNCHRONOUS",
         "WBS_ATTACHMENTS_DIR",
+        "WBS_MAX_ATTACHMENT_MB",
+        "WBS_MAX_ATTACHMENTS",
         "WBS_ALLOW_CLOCK_OVERRIDE",
     )
 }
