@@ -30,3 +30,23 @@ def test_upgrade_is_idempotent_and_keeps_data(db_url):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT name FROM unit WHERE code = 'X'")).scalar_one() == "Unit X"
     engine.dispose()
+
+
+def test_0005_goes_down_and_up_again(db_url):
+    from alembic import command
+
+    from wbs_engine.migrate import alembic_config
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    assert current(engine) == "0003"
+    with engine.connect() as conn:
+        assert "filename" in {c["name"] for c in sa.inspect(conn).get_columns("attachment")}
+        assert not sa.inspect(conn).has_table("filing_token")
+    upgrade(engine)
+    assert current(engine) == "0005"
+    engine.dispose()
