@@ -729,3 +729,31 @@ def test_two_uploads_at_once_keep_the_count(small, pg_server):
     assert len(rows(eng, c.number)) == 1 and len(stored_files(eng)) == 1
     with unit_of_work(eng.db, write=False) as s:
         assert len(s.exec(select(CaseEvent).where(CaseEvent.kind == "attachment_added")).all()) == 1
+
+
+def test_the_case_history_names_the_file_to_those_who_may_open_it(office):
+    from wbs_engine.views import SEALED, case_view
+
+    c = new_case(office)
+    attach(office, c.number, office.load_actor("pengelola"), "Nota Dinas.pdf", io.BytesIO(pdf()))
+    seen = {}
+    for who in ("pengelola", "auditor", None):
+        history = case_view(office, c.number, office.load_actor(who) if who else None)["history"]
+        (added,) = [h for h in history if h["kind"] == "attachment_added"]
+        payload = added["payload"]
+        assert "sha256" not in str(payload)
+        seen[who] = payload["filename"] if who else payload["sealed"]  # the console opens nothing sealed
+    assert seen == {"pengelola": "Nota Dinas.pdf", "auditor": "Nota Dinas.pdf", None: SEALED}
+
+
+def test_the_reporters_view_lists_the_files_they_attached_only(office):
+    from wbs_engine.tracking import tracking_view
+
+    c = new_case(office)
+    attach(office, c.number, reporter(office, c.receipt_code), "bukti saya.png", io.BytesIO(png()))
+    attach(office, c.number, office.load_actor("pengelola"), "memo internal.pdf", io.BytesIO(pdf()))
+    view = tracking_view(office, c.receipt_code)
+    assert [(f["filename"], f["type"], f["size"]) for f in view["your_files"]] == [
+        ("bukti saya.png", "image/png", len(png()))
+    ]
+    assert "memo internal" not in str(view) and "pengelola" not in str(view)
