@@ -220,7 +220,7 @@ class AttachmentInfo:
     sha256: str
     uploaded_at: datetime
     by_reporter: bool
-    #: ``pelapor`` for the reporter's uploads (never the name of an anonymous reporter's account)
+    #: ``pelapor`` for every upload of the reporter (also one who filed from their account), else the username
     uploaded_by: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -478,7 +478,7 @@ def attach(
             by_reporter, role = _may_attach(s, defn, case, actor, limits)
             writepath.bump_version(s, case)
             sealed = key.seal({"filename": name, "sha256": got.sha256})
-            author = "pelapor" if actor.kind == "reporter" else actor.username
+            author = "pelapor" if actor.kind == "reporter" else actor.username  # the trail's actor, as messages
             row = Attachment(
                 case_id=case.id,
                 file_id=file_id,
@@ -486,7 +486,9 @@ def attach(
                 content_type=got.kind.mime,
                 size=got.size,
                 by_reporter=by_reporter,
-                uploaded_by=author,
+                # a reporter is "pelapor" here even when they filed from their account: the row is shown to
+                # staff who may not know who reported (rahasia)
+                uploaded_by="pelapor" if by_reporter else author,
                 created_at=now,
             )
             s.add(row)

@@ -248,6 +248,7 @@ class Attachment(SQLModel, table=True):
     size: int
     #: uploaded by the reporter (who sees only these), else by staff
     by_reporter: bool
+    #: the staff member's username, or ``pelapor`` for the reporter (never the account a reporter filed from)
     uploaded_by: str = Field(max_length=64)
     created_at: datetime = _dt()
 
