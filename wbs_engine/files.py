@@ -626,14 +626,17 @@ def open_attachment(
         if actor.kind == "user":
             _record(engine, number, "attachment_refused", actor, None, {"attachment_id": str(attachment_id)[:40]})
         raise refusal
-    raw_id = bytes.fromhex(row.file_id)
+    problem, info = None, None
+    try:
+        path, raw_id = storage_path(engine.settings, row.file_id), bytes.fromhex(row.file_id)
+    except ValueError:
+        path, raw_id, problem = None, b"", "its file id in the database is not one this engine writes (altered)"
     if key is None:
-        result, problem, info = "destroyed", None, None
+        result = "destroyed"
     else:
         info = _info(row, case.number, key)
-        problem = _check_file(
-            storage_path(engine.settings, row.file_id), key.file_key(raw_id), raw_id, row.size, info.sha256
-        )
+        if path is not None:
+            problem = _check_file(path, key.file_key(raw_id), raw_id, row.size, info.sha256)
         result = "served" if problem is None else "damaged"
 
     def still_visible(s: Session, case: Case) -> str:
@@ -645,9 +648,8 @@ def open_attachment(
     _record(engine, number, "attachment_opened", actor, still_visible, {"attachment_id": row.id, "result": result})
     if key is None:
         raise AttachmentDestroyed(case.number)
-    if problem is not None:
-        raise AttachmentDamaged(row.id, problem)
-    path = storage_path(engine.settings, row.file_id)
+    if problem is not None or path is None:
+        raise AttachmentDamaged(row.id, problem or "")
     return info, _serve(path, key.file_key(raw_id), raw_id, row.id, row.size, info.sha256)
 
 

@@ -647,6 +647,17 @@ def test_a_file_altered_on_disk_is_reported_not_served(office, how, problem):
     assert read(office, c.number, b.id, pel)[1]  # the other file is untouched
 
 
+def test_a_file_id_altered_in_the_database_is_reported_not_followed(office):
+    c = new_case(office)
+    pel = office.load_actor("pengelola")
+    a = attach(office, c.number, pel, "a.pdf", io.BytesIO(pdf()))
+    with unit_of_work(office.db) as s:
+        s.connection().execute(sa.update(Attachment.__table__).where(Attachment.id == a.id).values(file_id="../../x"))
+    with pytest.raises(AttachmentDamaged) as err:
+        open_attachment(office, c.number, a.id, pel)
+    assert "file id" in err.value.problem
+
+
 def test_a_file_replaced_while_it_is_served_stops_the_stream(office):
     c = new_case(office)
     pel = office.load_actor("pengelola")
