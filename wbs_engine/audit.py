@@ -51,7 +51,7 @@ from sqlmodel import Session
 
 from .crypto import CryptoError, Keyring, public_key_from_b64, public_key_id, verify_signature
 from .errors import ConcurrentChange
-from .models import AuditCheckpoint, AuditHead, Case, CaseCounter, CaseEvent, User
+from .models import Attachment, AuditCheckpoint, AuditHead, Case, CaseCounter, CaseEvent, User
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -164,6 +164,7 @@ _events = CaseEvent.__table__
 _checkpoints = AuditCheckpoint.__table__
 _counters = CaseCounter.__table__
 _cases = Case.__table__
+_attachments = Attachment.__table__
 _HEAD = sa.select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == sa.bindparam("chain"))
 _HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _INSERT_EVENT = sa.insert(_events)
@@ -465,6 +466,8 @@ class _Replay:
     recused: list = field(default_factory=list)
     sealed_values: dict = field(default_factory=dict)
     sealed_blobs: list = field(default_factory=list)
+    #: attachment id → what its ``attachment_added`` event recorded (file id, size, type, sealed metadata)
+    attachments: dict = field(default_factory=dict)
 
     def apply(self, ev: EventRow) -> None:
         p = ev.payload or {}
@@ -489,6 +492,8 @@ class _Replay:
             self.version = p["case_version"]
         if p.get("sealed") and ev.kind in ("created", "transition"):
             self.sealed_blobs.append(p["sealed"])
+        if ev.kind == "attachment_added":
+            self.attachments[p.get("attachment_id")] = _attachment_record(p)
 
 
 def verify(
@@ -602,6 +607,9 @@ def _verify(session, res, report, public_key, keyring, against, final_states, de
     # 3. every chain, event by event, and each case row against its replayed trail
     heads = {c: (s, h) for c, s, h in conn.execute(sa.select(_heads.c.chain, _heads.c.seq, _heads.c.hash))}
     usernames = {i: u for i, u in conn.execute(sa.select(User.__table__.c.id, User.__table__.c.username))}
+    attachments: dict[int, list[Any]] = {}
+    for row in conn.execute(sa.select(_attachments).order_by(_attachments.c.id)):
+        attachments.setdefault(row.case_id, []).append(row)
     cases = _CaseStream(session)
     seen_chains: set[str] = set()
 
@@ -630,6 +638,8 @@ def _verify(session, res, report, public_key, keyring, against, final_states, de
                 report("case_row_missing", f"chain {chain}: its case row is gone (the case was deleted)", chain)
             elif replay is not None:
                 _compare_case(case, replay, usernames, final_states, keyring if deep else None, report)
+            if case is not None and replay is not None:
+                _compare_attachments(case, replay, attachments.pop(case.id, []), report)
 
     chain: str | None = None
     prev, expect_seq, last_at = GENESIS, 1, None
@@ -798,6 +808,36 @@ class _CaseStream:
         if self.buffer and self.buffer[0].number == chain:
             return self._pop()
         return None
+
+
+def _attachment_record(p: dict) -> tuple:
+    """What an attachment row must hold, as its ``attachment_added`` event (or the row) says."""
+    return (p.get("file_id"), p.get("size"), p.get("type"), p.get("by_reporter"), p.get("sealed"))
+
+
+def _compare_attachments(case, replay: _Replay, rows: list[Any], report) -> None:
+    """The case's attachment rows against its trail: none removed, added or changed (evidence must not go
+    missing unseen). The sealed name and SHA-256 are compared as ciphertext, so no key is needed."""
+    n = case.number
+    have = {
+        r.id: _attachment_record(
+            {
+                "file_id": r.file_id,
+                "size": r.size,
+                "type": r.content_type,
+                "by_reporter": bool(r.by_reporter),
+                "sealed": r.meta_enc,
+            }
+        )
+        for r in rows
+    }
+    for aid in sorted(set(replay.attachments) - set(have), key=str):
+        report("attachment_missing", f"case {n}: attachment {aid} is in its trail but its row is gone", n)
+    for aid in sorted(set(have) - set(replay.attachments)):
+        report("attachment_unrecorded", f"case {n}: attachment {aid} has no attachment_added event in its trail", n)
+    for aid in sorted(set(have) & set(replay.attachments)):
+        if have[aid] != replay.attachments[aid]:
+            report("attachment_mismatch", f"case {n}: attachment {aid} differs from what its trail recorded", n)
 
 
 def _compare_case(case, replay: _Replay, usernames, final_states, keyring, report) -> None:

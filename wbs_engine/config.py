@@ -165,6 +165,33 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     )
 
 
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int, unit: tuple[str, str]) -> int:
+    value = _text(env, name, str(default)).strip()
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise ConfigError(
+            f"{name} harus bilangan bulat {low}–{high} ({unit[0]}); bukan {value!r}",
+            f"{name} must be a whole number from {low} to {high} ({unit[1]}); not {value!r}",
+        )
+    return int(value)
+
+
+def _check_attachments_dir(value: str) -> Path | None:
+    """Attached files must not lie where the web app serves files from (its package holds the static
+    folder): they are encrypted, but a web root is no place for them."""
+    if not value:
+        return None
+    path = Path(value)
+    webapp = PROJECT_ROOT / "webapp"
+    if path.resolve().is_relative_to(webapp.resolve()):
+        raise ConfigError(
+            f"WBS_ATTACHMENTS_DIR tidak boleh berada di dalam {webapp} (folder aplikasi web); pilih folder di luar, "
+            "mis. instance/attachments",
+            f"WBS_ATTACHMENTS_DIR must not lie inside {webapp} (the web app's folder); choose one outside it, "
+            "e.g. instance/attachments",
+        )
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     instance_dir: Path = PROJECT_ROOT / "instance"
@@ -184,7 +211,12 @@ class Settings:
     #: SQLite durability: FULL syncs every commit to disk (a case with a receipt code survives a power cut);
     #: NORMAL survives a killed process but may lose the last commits on power loss.
     sqlite_synchronous: str = "FULL"
+    #: where attached files are kept (sealed, under random names); None: ``instance/attachments``. Never
+    #: inside the web app's folders (a web root must not be able to serve them, even encrypted)
     attachments_dir: Path | None = None
+    #: the largest attached file, in MiB, and files per case, unless a workflow's ``attachments`` says
+    max_attachment_mb: int = 10
+    max_attachments: int = 10
     #: minutes between signed audit checkpoints made by the scheduler
     checkpoint_minutes: int = 10
     extra: dict = field(default_factory=dict)
@@ -196,6 +228,10 @@ class Settings:
     @property
     def keyring_path(self) -> Path:
         return self.keyring_file or self.instance_dir / "keyring.json"
+
+    @property
+    def attachments_path(self) -> Path:
+        return self.attachments_dir or self.instance_dir / "attachments"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -235,6 +271,8 @@ class Settings:
                 "WBS_CHECKPOINT_MINUTES must be a whole number of minutes from 1 to 1440",
             )
         keyring = _text(env, "WBS_KEYRING", "")
+        max_mb = _whole(env, "WBS_MAX_ATTACHMENT_MB", 10, 1, 100, ("MiB", "MiB"))
+        max_files = _whole(env, "WBS_MAX_ATTACHMENTS", 10, 0, 100, ("berkas per perkara", "files per case"))
         return cls(
             sqlite_synchronous=_choice(env, "WBS_SQLITE_SYNCHRONOUS", "FULL", ("FULL", "NORMAL")),
             instance_dir=instance,
@@ -249,5 +287,7 @@ class Settings:
             mail_from=_check_mail_from(_text(env, "WBS_MAIL_FROM", "wbs-engine@localhost").strip()),
             base_url=_check_base_url(_text(env, "WBS_BASE_URL", "http://127.0.0.1:5000").strip()),
             scheduler=_choice(env, "WBS_SCHEDULER", "off", ("off", "embedded")),
-            attachments_dir=Path(attachments) if attachments else None,
+            attachments_dir=_check_attachments_dir(attachments),
+            max_attachment_mb=max_mb,
+            max_attachments=max_files,
         )

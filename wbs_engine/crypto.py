@@ -36,14 +36,17 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEYRING_FORMAT = 1
 #: a keyring is well under a kilobyte; anything far larger is not one (and must not be read whole)
 MAX_KEYRING_BYTES = 64 * 1024
 #: marks a value in the outbox sealed with the office key (a reporter's address), opened only to send
 SEALED_PREFIX = "vault:"
+#: HKDF ``info`` prefix of an attached file's key (followed by the file's 16-byte id)
+FILE_KEY_CONTEXT = b"wbs-attachment/1:"
 
 # No 0/O, 1/I/L, U: a code read out over the phone or copied by hand stays unambiguous.
 _ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
@@ -75,10 +78,20 @@ def _dumps(value: Any) -> bytes:
 class CaseKey:
     """Encrypts and decrypts the JSON values of one case with its own data key."""
 
-    __slots__ = ("_fernet",)
+    __slots__ = ("_fernet", "_raw")
 
     def __init__(self, raw_key: bytes):
         self._fernet = Fernet(raw_key)
+        self._raw = raw_key
+
+    def file_key(self, file_id: bytes) -> Fernet:
+        """The key of one attached file, derived from this case key (HKDF-SHA256, ``info`` = a fixed context and
+        the file's id; see ``docs/decisions.md``, Files). A chunk of one file never opens with another file's
+        key, and destroying the case key destroys every file key with it (crypto-shredding)."""
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=FILE_KEY_CONTEXT + file_id).derive(
+            base64.urlsafe_b64decode(self._raw)
+        )
+        return Fernet(base64.urlsafe_b64encode(derived))
 
     def seal(self, value: Any) -> str:
         return self._fernet.encrypt(_dumps(value)).decode()

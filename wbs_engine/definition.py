@@ -27,6 +27,10 @@ PRIVACY_ORDER: tuple[str, ...] = ("anonim", "rahasia", "terbuka")
 #: field types that hold free text (sealed unless the workflow marks them ``plain: true``)
 FREE_TEXT_TYPES = frozenset({"text", "textarea", "email", "phone"})
 
+#: the kinds of file a workflow may allow attaching (``attachments.allowed_types``); what each one means (its
+#: MIME type, its extensions) is in :data:`wbs_engine.files.KINDS`, which detects them from the content
+AttachmentKind = Literal["pdf", "jpeg", "png", "webp", "text", "docx", "xlsx", "odt"]
+
 #: written in a clock's ``source`` right after a limit, article or starting point that could not be confirmed
 #: in the regulation's text; the README lists every clock that carries it (tests/unit/test_sources.py)
 UNVERIFIED_MARK = "(belum terverifikasi)"
@@ -261,6 +265,23 @@ class Visibility(_Strict):
     confidential_fields: list[str] = []
 
 
+class AttachmentsSpec(_Strict):
+    """Limits on the files attached to a case of this type. What a workflow leaves out comes from the settings
+    (``WBS_MAX_ATTACHMENTS``, ``WBS_MAX_ATTACHMENT_MB``, every kind in :data:`AttachmentKind`)."""
+
+    #: files per case (all uploaders together); 0: this type takes no attachments
+    max_count: int | None = Field(default=None, ge=0, le=100)
+    #: largest file, in MiB
+    max_size_mb: int | None = Field(default=None, ge=1, le=100)
+    #: kinds of file accepted, detected from the content
+    allowed_types: list[AttachmentKind] | None = Field(default=None, min_length=1)
+
+    @field_validator("allowed_types", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
 class WorkflowDef(_Strict):
     key: str
     version: int = Field(ge=1)
@@ -279,6 +300,7 @@ class WorkflowDef(_Strict):
     transitions: list[TransitionSpec]
     clocks: dict[str, ClockSpec] = {}
     visibility: Visibility = Field(default_factory=Visibility)
+    attachments: AttachmentsSpec = Field(default_factory=AttachmentsSpec)
     settings: dict[str, Any] = {}
 
     @field_validator("key")

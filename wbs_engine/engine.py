@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, select
 
-from . import audit, clocks, fields, forms, keystore, notify, permissions, writepath
+from . import audit, clocks, fields, filing, forms, keystore, notify, permissions, writepath
 from .caches import TTLCache, load_calendar
 from .calendar import WorkingCalendar
 from .config import Settings
@@ -177,13 +177,21 @@ class WbsEngine:
         identity_mode: str | None = None,
         filed_by: Actor | None = None,
         unit_code: str | None = None,
+        idempotency_token: str | None = None,
     ) -> Created:
         """File a new case. ``filed_by`` None means the public web form (no account).
+
+        ``idempotency_token`` (from :meth:`issue_filing_token`, carried by the web form): claimed in this
+        transaction, so a form sent twice files one case; the second attempt raises
+        :class:`~wbs_engine.filing.AlreadyFiled` (:mod:`wbs_engine.filing`). Optional (the CLI has none).
 
         The time recorded is the engine's clock (docs/architecture.md, rule 5): no caller chooses it."""
         now = self.now()
         with unit_of_work(self.db) as s:
             self.check_keys_in(s)
+            claim = None
+            if idempotency_token is not None:
+                claim = filing.claim(s, self.keyring, idempotency_token, case_type, now)
             loaded = self.registry.latest(case_type)
             defn = loaded.definition
             identity_mode = forms.check_identity_mode(defn, identity_mode)
@@ -229,6 +237,8 @@ class WbsEngine:
             )
             s.add(case)
             s.flush()
+            if claim is not None:
+                filing.settle(s, claim, case.id)
             actor_name = filed_by.username if filed_by and identity_mode != "anonim" else "pelapor"
             cal = self.calendar(s)
             changes = clocks.on_transition(
@@ -258,6 +268,11 @@ class WbsEngine:
             )
             notify.on_created(s, self, defn, case, clean, now)
             return Created(number=case.number, receipt_code=code, state=case.state, version=case.version)
+
+    def issue_filing_token(self, case_type: str) -> str:
+        """A token for a filing form of ``case_type`` (see :mod:`wbs_engine.filing`); writes nothing."""
+        self.registry.latest(case_type)  # an unknown type is refused now, not when the form comes back
+        return filing.issue(self.keyring, case_type, self.now())
 
     def _check_references(self, session: Session, defn: WorkflowDef, clean: dict[str, Any]) -> None:
         errors: dict[str, tuple[str, str]] = {}

@@ -205,6 +205,17 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
                 add(("visibility", sect, j), f"visibility: unknown role '{r}'")
     if len(defn.identity) != len(set(defn.identity)):
         add(("identity",), "an identity option is listed twice")
+    kinds = defn.attachments.allowed_types or []
+    if len(kinds) != len(set(kinds)):
+        add(("attachments", "allowed_types"), "a file type is listed twice")
+    if defn.attachments.max_count == 0:
+        for i, t in enumerate(defn.transitions):
+            if "has_attachment" in t.guards:
+                add(
+                    ("transitions", i, "guards"),
+                    f"transition '{t.trigger}' needs an attachment (guard has_attachment), but "
+                    "attachments.max_count is 0: it could never be taken",
+                )
     return issues
 
 

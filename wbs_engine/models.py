@@ -232,17 +232,40 @@ class ClockAction(SQLModel, table=True):
 
 
 class Attachment(SQLModel, table=True):
+    """A file attached to a case (see :mod:`wbs_engine.files`). The file itself lies outside the database and
+    any web root, encrypted with a key derived from the case's data key, under its random ``file_id``;
+    nothing a person typed (the original name) is kept in the clear."""
+
     __tablename__ = "attachment"
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case_file.id", index=True)
-    filename: str = Field(max_length=255)
+    #: 32 random hex digits: the file's name on disk and the id bound into each of its encrypted chunks
+    file_id: str = Field(max_length=32, unique=True)
+    #: {"filename", "sha256"} sealed with the case key; the same ciphertext as in its ``attachment_added`` event
+    meta_enc: str = Field(sa_type=sa.Text)
+    #: the type detected from the content (a MIME type of :data:`wbs_engine.files.KINDS`)
     content_type: str = Field(max_length=100)
     size: int
-    sha256: str = Field(max_length=64)
-    storage_key: str = Field(max_length=255)
-    encrypted: bool = True
+    #: uploaded by the reporter (who sees only these), else by staff
+    by_reporter: bool
+    #: the staff member's username, or ``pelapor`` for the reporter (never the account a reporter filed from)
     uploaded_by: str = Field(max_length=64)
     created_at: datetime = _dt()
+
+
+class FilingToken(SQLModel, table=True):
+    """A filing form's token once used (see :mod:`wbs_engine.filing`): unique, so a form sent twice files one
+    case. Tokens are signed, not stored, until they are used; the row is kept until the token expires."""
+
+    __tablename__ = "filing_token"
+    id: int | None = Field(default=None, primary_key=True)
+    #: SHA-256 of the token's random part (never the token)
+    token_hash: str = Field(max_length=64, unique=True)
+    case_type: str = Field(max_length=40)
+    #: the case it filed (set in the same transaction as the case)
+    case_id: int | None = Field(default=None, foreign_key="case_file.id")
+    used_at: datetime = _dt()
+    expires_at: datetime = _dt(index=True)
 
 
 class Message(SQLModel, table=True):

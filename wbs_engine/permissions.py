@@ -209,3 +209,43 @@ class Sight:
     @property
     def anything(self) -> bool:
         return self.identity or self.secret
+
+
+def _is_filer(case: Any, actor: Actor) -> bool:
+    """The reporter of ``case``: through its tracking code, or as the employee who filed it in their name."""
+    return (actor.kind == "reporter" and actor.case_id is not None and actor.case_id == case.id) or (
+        actor.kind == "user" and actor.user_id is not None and case.filed_by_user_id == actor.user_id
+    )
+
+
+def attach_role(defn: WorkflowDef, case: Any, actor: Actor) -> tuple[bool, str]:
+    """May ``actor`` attach a file to ``case``? The reporter on their own case, and staff holding a role that
+    works on cases of ``defn`` for the case's unit and type; never a recused official, never the auditor
+    (who reads, not adds). Returns (from the reporter, the role written in the trail)."""
+    ensure_not_recused(actor, case)
+    if _is_filer(case, actor):
+        return True, "pelapor"
+    staff = actor.roles_for(case) & handler_roles(defn)
+    if not staff:
+        raise NotAllowed(
+            f"{actor.username} tidak berwenang melampirkan berkas pada perkara {case.number}.",
+            f"{actor.username} may not attach files to case {case.number}.",
+        )
+    return False, sorted(staff)[0]
+
+
+def attachment_sight(defn: WorkflowDef, case: Any, viewer: Actor) -> tuple[str, str] | None:
+    """Which attached files ``viewer`` may open, and in which role: ``("all", role)`` for staff who may read
+    the case's sealed text (``visibility.confidential_fields``, the auditor where listed), ``("own",
+    "pelapor")`` for the reporter (the files they uploaded), None for everyone else (recused officials
+    included). None rather than a refusal, so that the caller can refuse without saying whether a file
+    exists."""
+    if viewer.is_recused(case):
+        return None
+    held = viewer.roles_for(case)
+    readers = held & set(defn.visibility.confidential_fields)
+    if readers and viewer.kind == "user":
+        return "all", sorted(readers)[0]
+    if _is_filer(case, viewer):
+        return "own", "pelapor"
+    return None

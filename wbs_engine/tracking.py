@@ -2,9 +2,10 @@
 
 It holds exactly what docs/domain.md ("What the reporter sees") allows: the stage in plain words (each state's
 ``reporter_label``), the due dates of the steps under way, the dates of past steps, what the reporter wrote,
-the messages between them and the office, and the fields a workflow marks ``reporter: true`` (a question to
-them, an answer, the information the office chose to give). Never a staff member's name, a role, an
-internal field, a reason, an internal note, a unit, a trigger name or an event's internal payload.
+the messages between them and the office, the files they attached, and the fields a workflow marks
+``reporter: true`` (a question to them, an answer, the information the office chose to give). Never a staff
+member's name, a role, an internal field, a reason, an internal note, a unit, a trigger name or an event's
+internal payload.
 
 The view is built from an allow-list: anything not named here stays out, so a new payload key or field
 added later cannot leak by default.
@@ -23,7 +24,7 @@ from .db import unit_of_work
 from .definition import WorkflowDef
 from .engine import WbsEngine
 from .errors import NotFound
-from .models import Clock, Message
+from .models import Attachment, Clock, Message
 
 OPEN_CLOCK = ("running", "paused", "breached")
 
@@ -112,6 +113,22 @@ def tracking_view(engine: WbsEngine, code: str, lang: str = "id", *, number: str
             }
             for m in s.exec(select(Message).where(Message.case_id == case.id).order_by(Message.id)).all()
         ]
+        # the files they attached themselves (never the office's; see files.list_attachments)
+        own_files = s.exec(
+            select(Attachment)
+            .where(Attachment.case_id == case.id, Attachment.by_reporter == True)  # noqa: E712
+            .order_by(Attachment.id)
+        ).all()
+        your_files = [
+            {
+                **_when(cal, a.created_at),
+                "id": a.id,
+                "filename": (key.open(a.meta_enc) or {}).get("filename") if key is not None else None,
+                "size": a.size,
+                "type": a.content_type,
+            }
+            for a in own_files
+        ]
         actions = []
         if not case.final:
             for t in defn.transitions_from(case.state):
@@ -146,5 +163,6 @@ def tracking_view(engine: WbsEngine, code: str, lang: str = "id", *, number: str
             "you_wrote": [_field(defn, n, wrote[n], lang) for n in intake_order if n in wrote],
             "steps": steps,
             "messages": messages,
+            "your_files": your_files,
             "actions": actions,
         }

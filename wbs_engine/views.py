@@ -241,6 +241,9 @@ def _event_view(e: audit.EventRow, sight: Sight, key: Any) -> dict[str, Any]:
                 payload["sealed"] = shown
             if "reason" in opened:
                 payload["reason"] = opened["reason"] if sight.secret else SEALED
+            if "filename" in opened:  # attachment_added: the reporter sees the names of their own files only
+                mine = sight.reporter and payload.get("by_reporter") is True
+                payload["filename"] = opened["filename"] if (sight.handler or mine) else SEALED
     return {
         "seq": e.seq,
         "kind": e.kind,

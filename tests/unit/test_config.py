@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from wbs_engine.config import ConfigError, Settings
+from wbs_engine.config import PROJECT_ROOT, ConfigError, Settings
 
 
 @pytest.mark.parametrize(
@@ -70,3 +71,33 @@ def test_base_url_loses_its_trailing_slash():
 def test_mail_from_with_a_display_name():
     value = "WBS Kantor <wbs@kantor.go.id>"
     assert Settings.from_env({"WBS_MAIL_FROM": value}).mail_from == value
+
+
+def test_attachment_settings():
+    s = Settings.from_env({})
+    assert (s.max_attachment_mb, s.max_attachments) == (10, 10)
+    assert s.attachments_path == s.instance_dir / "attachments"
+    s = Settings.from_env(
+        {"WBS_MAX_ATTACHMENT_MB": "25", "WBS_MAX_ATTACHMENTS": "0", "WBS_ATTACHMENTS_DIR": "/srv/wbs/f"}
+    )
+    assert (s.max_attachment_mb, s.max_attachments, s.attachments_path) == (25, 0, Path("/srv/wbs/f"))
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("WBS_MAX_ATTACHMENT_MB", "0"),
+        ("WBS_MAX_ATTACHMENT_MB", "101"),
+        ("WBS_MAX_ATTACHMENT_MB", "2.5"),
+        ("WBS_MAX_ATTACHMENTS", "-1"),
+        ("WBS_MAX_ATTACHMENTS", "banyak"),
+    ],
+)
+def test_attachment_limits_out_of_range_are_refused(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_attachments_may_not_live_inside_the_web_app():
+    with pytest.raises(ConfigError, match="WBS_ATTACHMENTS_DIR"):
+        Settings.from_env({"WBS_ATTACHMENTS_DIR": str(PROJECT_ROOT / "webapp" / "static" / "files")})

@@ -160,3 +160,53 @@ def test_private_by_default():
     assert defn.default_identity == "anonim"  # the most private mode the workflow allows
     gift, _ = lint_file(REPO / "workflows" / "gratifikasi.yaml")
     assert gift.default_identity == "terbuka" and not gift.field("nomor_keputusan_kpk").sealed  # plain: true
+
+
+def with_attachments(section: str) -> str:
+    assert "\nvisibility:" in PENGADUAN
+    return PENGADUAN.replace("\nvisibility:", f"\nattachments: {section}\nvisibility:", 1)
+
+
+def test_attachments_section():
+    defn, issues = lint_text(with_attachments("{max_count: 3, max_size_mb: 5, allowed_types: [pdf, jpeg]}"))
+    assert issues == [] and defn.attachments.allowed_types == ["pdf", "jpeg"]
+    assert (defn.attachments.max_count, defn.attachments.max_size_mb) == (3, 5)
+    defn, _ = lint_file(REPO / "workflows" / "pengaduan.yaml")  # optional: the settings decide
+    assert defn.attachments.max_count is None and defn.attachments.allowed_types is None
+
+
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ("{max_files: 3}", "unknown key 'max_files'"),
+        ("{allowed_types: [pdf, exe]}", "Input should be 'pdf', 'jpeg'"),
+        ("{allowed_types: []}", "at least 1 item"),
+        ("{allowed_types: [pdf, pdf]}", "a file type is listed twice"),
+        ("{max_size_mb: 0}", "greater than or equal to 1"),
+        ("{max_size_mb: 500}", "less than or equal to 100"),
+        ("{max_count: -1}", "greater than or equal to 0"),
+    ],
+)
+def test_bad_attachments_sections_are_linted(section, message):
+    defn, issues = lint_text(with_attachments(section), "pengaduan.yaml")
+    assert defn is None
+    hit = [i for i in issues if message in i.message]
+    assert hit and hit[0].line is not None, [str(i) for i in issues]
+
+
+def test_a_required_attachment_needs_attachments_allowed():
+    text = with_attachments("{max_count: 0}").replace(
+        "guards: [not_recused]}", "guards: [not_recused, has_attachment]}", 1
+    )
+    defn, issues = lint_text(text, "pengaduan.yaml")
+    assert defn is None
+    assert any("has_attachment" in i.message and "max_count is 0" in i.message for i in issues)
+
+
+def test_every_kind_a_workflow_may_name_is_detected():
+    from typing import get_args
+
+    from wbs_engine.definition import AttachmentKind
+    from wbs_engine.files import KINDS
+
+    assert set(get_args(AttachmentKind)) == set(KINDS)
