@@ -12,7 +12,7 @@ from wbs_engine.migrate import current, head, upgrade
 def test_migrations_match_the_models(db_url):
     engine = make_engine(db_url)
     upgrade(engine)
-    assert current(engine) == head() == "0003"
+    assert current(engine) == head() == "0004"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     # SQLite cannot tell a JSON column from another type on reflection; only real differences count
