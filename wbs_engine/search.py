@@ -3,11 +3,12 @@
 A case's terms are its number and its **plain** field values (``case_file.data``), each normalised (NFKC,
 case-folded, runs of white space made one space) and cut at the start of every word: ``Layanan legalisir
 ijazah`` gives ``layanan legalisir ijazah``, ``legalisir ijazah`` and ``ijazah``; ``PGD-2026-000123`` gives
-``pgd-2026-000123``, ``2026-000123``, ``000123`` and ``123`` (a number's leading zeros may be left out). A
-search text matches a case when it begins one of its terms, i.e. when it appears in the number or a plain
-value **starting at the beginning of a word**. That is a prefix, so a search is one range on the index of
-``case_term`` (``term >= text AND term < successor(text)``) whatever the number of cases, where a substring
-search (``LIKE '%text%'``) would read every case.
+``pgd-2026-000123``, ``2026-000123``, ``000123`` and ``123`` (a number's leading zeros may be left out, or
+given in any count: ``0123`` is searched as ``123``). A search text matches a case when it begins one of
+its terms, i.e. when it appears in the number or a plain value **starting at the beginning of a word**.
+That is a prefix, so a search is one range on the index of ``case_term`` (``term >= text AND term <
+successor(text)``) whatever the number of cases, where a substring search (``LIKE '%text%'``) would read
+every case.
 
 Sealed values (identity, contacts, free text, confidential fields) are never in ``case_file.data``, so they
 are never terms: a search cannot reveal them, not even by telling whether a case contains a word.
@@ -81,12 +82,17 @@ def successor(prefix: str) -> str | None:
 
 def prefix_of(text: str) -> str | None:
     """The prefix a search text stands for: normalised, from its first letter or digit (terms start at a
-    word), at most :data:`MAX_TERM` long. None when it holds no letter or digit (it can match nothing)."""
+    word), without the leading zeros of a first word of digits (``004`` finds ``000004``, which is also a
+    term as ``4``), at most :data:`MAX_TERM` long. None when it holds no letter or digit (it matches
+    nothing)."""
     q = normalize(text)
     m = _WORD.search(q)
     if m is None:
         return None
-    return q[m.start() :][:MAX_TERM]
+    word = m.group()
+    bare = word.lstrip("0")
+    start = m.start() + (len(word) - len(bare) if word.isdigit() and bare else 0)
+    return q[start:][:MAX_TERM]
 
 
 def rows(case_id: int, number: str, plain: Mapping[str, Any]) -> list[dict[str, Any]]:
