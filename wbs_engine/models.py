@@ -182,14 +182,18 @@ def _open_case_index(name: str, *columns: str) -> sa.Index:
     )
 
 
-# ``assigned_user_id`` after ``id`` changes no order but lets the unassigned filter be read from the index
+# Columns after ``id`` change no order; they let the queues read everything they test from the index alone
+# (no table lookup): the unassigned filter, a unit, and ``final`` itself, which SQLite (3.40) still reads from
+# the table unless the index holds it, although the partial index's WHERE already fixes it.
 IX_CASE_OPEN_STATE = _open_case_index(
-    "ix_case_open_state", "case_type", "state", "next_due_at", "id", "assigned_user_id"
+    "ix_case_open_state", "case_type", "state", "next_due_at", "id", "assigned_user_id", "final"
 )
 IX_CASE_OPEN_UNIT = _open_case_index(
-    "ix_case_open_unit", "unit_code", "case_type", "state", "next_due_at", "id", "assigned_user_id"
+    "ix_case_open_unit", "unit_code", "case_type", "state", "next_due_at", "id", "assigned_user_id", "final"
 )
-IX_CASE_OPEN_ASSIGNED = _open_case_index("ix_case_open_assigned", "assigned_user_id", "next_due_at", "id")
+IX_CASE_OPEN_ASSIGNED = _open_case_index(
+    "ix_case_open_assigned", "assigned_user_id", "case_type", "state", "next_due_at", "id", "unit_code", "final"
+)
 class_mapper(Case).add_property(
     # view only: recusals are written with Core in the fire's transaction (writepath.write_case)
     "recusals",

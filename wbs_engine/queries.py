@@ -72,7 +72,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 DEFAULT_DUE_WITHIN = 2
 MAX_DUE_WITHIN = 60
-DEFAULT_COUNT_CAP = 1000
+DEFAULT_COUNT_CAP = 100
 
 _c = Case.__table__
 _users = User.__table__
@@ -152,6 +152,8 @@ class Scope:
     prefix: str | None = None
     #: a search text without a letter or digit: it matches nothing
     matches_nothing: bool = False
+    #: the database the statements are for (``sqlite`` | ``postgresql``): their shape differs a little
+    dialect: str = "sqlite"
 
     @property
     def empty(self) -> bool:
@@ -243,6 +245,7 @@ def scope(
         horizon=horizon_of(now, calendar, due_within),
         prefix=prefix,
         matches_nothing=bool(text) and prefix is None,
+        dialect=session.get_bind().dialect.name,
     )
 
 
@@ -356,12 +359,35 @@ class _Opaque:
         return sa.func.coalesce(col, col, type_=col.type)
 
 
-def _branch_terms(b: Branch) -> list[Any]:
-    out = [_c.c.case_type == b.case_type, _c.c.state == b.state]
-    if b.unit_code is not None:
-        out.append(_c.c.unit_code == b.unit_code)
+def _branch_terms(b: Branch, queue: str) -> list[Any]:
+    """One branch of one queue, written so that exactly one index can serve it: its equalities are a
+    prefix of that index, a condition that must not compete for another index is :class:`_Opaque`, and what
+    stays a filter is read from the same index (no table lookup):
+
+    * ``mine``: ``ix_case_open_assigned (assigned_user_id, case_type, state | next_due_at, id, unit_code)``;
+    * ``unassigned``: ``ix_case_open_state (case_type, state | next_due_at, id, assigned_user_id)`` (or the
+      assigned index with ``IS NULL``: either reads only index entries); in one unit ``ix_case_open_unit
+      (unit_code, case_type, state | next_due_at, id, assigned_user_id)``;
+    * ``due_soon``, ``overdue``: ``ix_case_open_state``; in one unit ``ix_case_open_unit``, both with the
+      range on ``next_due_at``."""
+    opaque = _Opaque()
+    out = [_open(), _not_recused(), _c.c.case_type == b.case_type, _c.c.state == b.state]
     if b.versions is not None:
         out.append(_c.c.workflow_version.in_(b.versions))
+    unit = b.unit_code
+    if queue == MINE:
+        out.append(_c.c.assigned_user_id == _USER)
+        if unit is not None:
+            out.append(opaque.unit_code == unit)
+    elif queue == UNASSIGNED:
+        if unit is not None:
+            out += [_c.c.unit_code == unit, opaque.assigned_user_id.is_(None)]
+        else:
+            out.append(_c.c.assigned_user_id.is_(None))
+    else:
+        if unit is not None:
+            out.append(_c.c.unit_code == unit)
+        out += _queue_terms(queue)
     return out
 
 
@@ -383,8 +409,8 @@ def _granted(branches: tuple[Branch, ...], cols: Any = _c.c) -> Any:
 
 
 def _not_recused() -> Any:
-    """A probe of ``uq_case_recusal (case_id, user_id)`` per row found: its cost does not grow with the
-    number of the actor's recusals (``NOT IN`` would read them all for every branch)."""
+    """A probe of ``uq_case_recusal (case_id, user_id)`` per row read (SQLite), or an anti-join with the
+    actor's few recusals (PostgreSQL): either way the cost follows the rows a page reads."""
     return ~sa.exists().where(_recusals.c.case_id == _c.c.id, _recusals.c.user_id == _USER)
 
 
@@ -419,10 +445,7 @@ def _drivers(branches: tuple[Branch, ...], queue: str, search: str | None) -> li
                 _granted(branches, cols),
             ]
         ]
-    common = [_open(), *_queue_terms(queue), _not_recused()]
-    if queue == MINE:
-        return [[*common, _granted(branches)]]
-    return [[*common, *_branch_terms(b)] for b in branches]
+    return [_branch_terms(b, queue) for b in branches]
 
 
 def _member(stmt: Any) -> Any:
@@ -431,12 +454,34 @@ def _member(stmt: Any) -> Any:
     return sa.select(*sub.c)
 
 
+def _ordered(stmt: Any, n: int) -> Any:
+    cols = stmt.selected_columns
+    return stmt.order_by(cols.next_due_at, cols.id).limit(n)
+
+
+def _merged(selects: list[Any], n: int, dialect: str) -> Any:
+    """``selects`` (each one index range in ``(next_due_at, id)`` order) as one stream in that order, cut
+    after ``n`` rows.
+
+    SQLite merges the ranges lazily (MERGE (UNION ALL) of index scans), so that they read about ``n`` rows
+    between them; cutting each range itself would make it sort each one first. PostgreSQL plans the union as
+    a merge (Merge Append) only when each range is cut after ``n`` rows itself; without that it turns the
+    recusal probe into a hash anti-join and reads every range to its end. Both read at most ``n`` rows per
+    branch, whatever the size of the database. (Cases without a due date are ordered by ``(next_due_at, id)``
+    too: all NULL, so by id, and PostgreSQL sees that the index gives that order.)"""
+    if len(selects) == 1:
+        return _ordered(selects[0], n)
+    if dialect == "postgresql":
+        selects = [_member(_ordered(stmt, n)) for stmt in selects]
+    return _ordered(sa.union_all(*selects), n)
+
+
 def _sort_key(cols: Any) -> list[Any]:
     return [cols.next_due_at.is_(None), cols.next_due_at, cols.id]
 
 
 @functools.lru_cache(maxsize=512)
-def _page_sql(branches: tuple[Branch, ...], queue: str, cursor: str, n: int, search: str | None) -> Any:
+def _page_sql(branches: tuple[Branch, ...], queue: str, cursor: str, n: int, search: str | None, dialect: str) -> Any:
     """``cursor``: ``none`` | ``dated`` (the last row had a due date) | ``nulls`` (it had none)."""
     with_null = queue in (MINE, UNASSIGNED)  # due_soon / overdue only hold cases with a due date
     if search is not None:
@@ -455,30 +500,34 @@ def _page_sql(branches: tuple[Branch, ...], queue: str, cursor: str, n: int, sea
             )
         keys = sa.select(_c.c.next_due_at, _c.c.id).where(*where)
     else:
-        # one ordered range per branch (and per segment: with a due date, then without), each read from the
-        # index alone (next_due_at and id are in it) and stopped after a page
-        members = []
-        for where in _drivers(branches, queue, None):
-            if cursor != "nulls":
-                dated = [*where, _c.c.next_due_at.is_not(None)]
+        # one ordered range per branch, merged: every branch reads its index in (next_due_at, id) order and the
+        # merge (SQLite: MERGE (UNION ALL); PostgreSQL: Merge Append) stops after a page, so the ranges read
+        # about a page between them. Cases with a due date first; then, apart (NULLs sort first on SQLite and
+        # last on PostgreSQL), those without one by id.
+        drivers = _drivers(branches, queue, None)
+        parts = []
+        if cursor != "nulls":
+            dated = []
+            for where in drivers:
+                terms_ = [*where, _c.c.next_due_at.is_not(None)]
                 if cursor == "dated":
-                    dated += [
+                    terms_ += [
                         _c.c.next_due_at >= _AFTER_DUE,
                         sa.or_(_c.c.next_due_at > _AFTER_DUE, _c.c.id > _AFTER_ID),
                     ]
-                members.append(
-                    _member(
-                        sa.select(_c.c.next_due_at, _c.c.id).where(*dated).order_by(_c.c.next_due_at, _c.c.id).limit(n)
-                    )
-                )
-            if with_null:
-                undated = [*where, _c.c.next_due_at.is_(None)]
+                dated.append(sa.select(_c.c.next_due_at, _c.c.id).where(*terms_))
+            parts.append(_merged(dated, n, dialect))
+        if with_null:
+            undated = []
+            for where in drivers:
+                terms_ = [*where, _c.c.next_due_at.is_(None)]
                 if cursor == "nulls":
-                    undated.append(_c.c.id > _AFTER_ID)
-                members.append(_member(sa.select(_c.c.next_due_at, _c.c.id).where(*undated).order_by(_c.c.id).limit(n)))
-        if not members:
+                    terms_.append(_c.c.id > _AFTER_ID)
+                undated.append(sa.select(_c.c.next_due_at, _c.c.id).where(*terms_))
+            parts.append(_merged(undated, n, dialect))
+        if not parts or not drivers:
             return None
-        keys = members[0] if len(members) == 1 else sa.union_all(*members)
+        keys = parts[0] if len(parts) == 1 else sa.union_all(*(_member(p) for p in parts))
     keys = keys.subquery("k")
     top = sa.select(keys.c.next_due_at, keys.c.id).order_by(*_sort_key(keys.c)).limit(n).subquery("top")
     u = _users.alias("u")
@@ -512,7 +561,7 @@ def page_statement(
     if sc.empty:
         return None
     kind = "none" if cursor is None else ("nulls" if cursor.next_due_at is None else "dated")
-    sql = _page_sql(sc.branches, queue, kind, limit + 1, _search_mode(sc))
+    sql = _page_sql(sc.branches, queue, kind, limit + 1, _search_mode(sc), sc.dialect)
     if sql is None:
         return None
     params = _params(sc)

@@ -1,7 +1,7 @@
 """Search terms: what the queues' text search can find, and how a search text becomes one index range.
 
 A case's terms are its number and its **plain** field values (``case_file.data``), each normalised (NFKC,
-case-folded, runs of white space made one space) and cut at the start of every word: ``Layanan legalisir
+case-folded, ``_`` and runs of white space made one space) and cut at the start of every word: ``Layanan legalisir
 ijazah`` gives ``layanan legalisir ijazah``, ``legalisir ijazah`` and ``ijazah``; ``PGD-2026-000123`` gives
 ``pgd-2026-000123``, ``2026-000123``, ``000123`` and ``123`` (a number's leading zeros may be left out, or
 given in any count: ``0123`` is searched as ``123``). A search text matches a case when it begins one of
@@ -33,8 +33,9 @@ _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; '_' separate
 
 
 def normalize(text: str) -> str:
-    """Compatibility-normalised, case-folded, white space collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    """Compatibility-normalised, case-folded, ``_`` read as a space (choice values such as
+    ``tidak_berkadar_pengawasan`` are found as the words people type), white space collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().replace("_", " ").split())
 
 
 def _starts(text: str) -> Iterator[str]:

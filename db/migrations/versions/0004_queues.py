@@ -2,10 +2,10 @@
 
 * ``case_file.next_due_at``: the earliest ``due_at`` of the case's running or breached clocks (NULL when none),
   filled here from ``case_clock`` and kept by every writer of clock rows from now on;
-* partial indexes over open cases only (``WHERE final = false``) ending in ``(next_due_at, id)``, one per way a
-  queue narrows its cases: ``(case_type, state, …)``, ``(unit_code, case_type, state, …)`` and
-  ``(assigned_user_id, …)``. They replace ``ix_case_queue (case_type, state, unit_code)``, which could not
-  give the cases in due order;
+* partial indexes over open cases only (``WHERE final = false``) with ``(next_due_at, id)`` after what a queue
+  narrows its cases by: ``(case_type, state, …)``, ``(unit_code, case_type, state, …)`` and
+  ``(assigned_user_id, case_type, state, …)``. They replace ``ix_case_queue (case_type, state, unit_code)``,
+  which could not give the cases in due order;
 * ``case_recusal`` (a row per case and user) replaces the JSON list ``case_file.recused`` of usernames: each
   username is looked up in ``user_account`` (a name no account has stops the migration: the trail names
   someone the database does not know, which needs a person to look at it), the time is that of the event
@@ -33,9 +33,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 OPEN_CASE_INDEXES = {
-    "ix_case_open_state": ["case_type", "state", "next_due_at", "id", "assigned_user_id"],
-    "ix_case_open_unit": ["unit_code", "case_type", "state", "next_due_at", "id", "assigned_user_id"],
-    "ix_case_open_assigned": ["assigned_user_id", "next_due_at", "id"],
+    "ix_case_open_state": ["case_type", "state", "next_due_at", "id", "assigned_user_id", "final"],
+    "ix_case_open_unit": ["unit_code", "case_type", "state", "next_due_at", "id", "assigned_user_id", "final"],
+    "ix_case_open_assigned": ["assigned_user_id", "case_type", "state", "next_due_at", "id", "unit_code", "final"],
 }
 BATCH = 5000
 
