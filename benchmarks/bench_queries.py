@@ -361,6 +361,10 @@ def later_cursor(eng: WbsEngine, actor, queue: str, pages: int, **kw) -> str | N
     return last
 
 
+def later_page(eng: WbsEngine, actor, queue: str, pages: int, **kw) -> queries.Page:
+    return queries.page(eng, actor, queue, cursor=later_cursor(eng, actor, queue, pages, **kw), **kw)
+
+
 def _page(actor, queue: str, **kw) -> Query:
     """A page query: the call that is timed, and its statement (for the plan)."""
     return Query(
@@ -393,18 +397,13 @@ def _named(q: Query, name: str) -> Query:
 
 def make_queries(eng: WbsEngine, n: int) -> list[Query]:
     actors = {name: eng.load_actor(name) for name in ACTORS}
-    # a search by a whole case number and by a plain document number: one case each, at every size
+    pel = actors["pengelola"]
+    # a search by a whole case number and by a plain document number, each of one case in pengelola's
+    # unassigned queue (chosen once, by a broad search: every document number starts with "ND-")
+    number = later_page(eng, pel, "unassigned", 5).items[0].number
+    with_doc = later_page(eng, pel, "unassigned", 5, search="nd-").items[0].number
     with eng.db.connect() as c:
-        number = c.execute(
-            sa.text("SELECT number FROM case_file WHERE final = :f AND id % 7 = 3 LIMIT 1"), {"f": False}
-        ).scalar()
-        doc = c.execute(
-            sa.text(
-                "SELECT data FROM case_file WHERE CAST(data AS TEXT) LIKE '%nomor_surat%' AND id >= :i "
-                "ORDER BY id LIMIT 1"
-            ),
-            {"i": random.Random(7).randrange(1, n // 10) * 10},
-        ).scalar()
+        doc = c.execute(sa.text("SELECT data FROM case_file WHERE number = :n"), {"n": with_doc}).scalar()
     doc = (json.loads(doc) if isinstance(doc, str) else doc)["nomor_surat"]
     out = []
     for actor in actors.values():
@@ -414,7 +413,6 @@ def make_queries(eng: WbsEngine, n: int) -> list[Query]:
             if cursor is not None:
                 out.append(_page(actor, q, cursor=cursor))
         out.append(_counts(actor))
-    pel = actors["pengelola"]
     out.append(_named(_page(pel, "unassigned", search=number), "search number"))
     out.append(_named(_page(pel, "unassigned", search=doc[:10]), "search doc"))
     out.append(_named(_counts(pel, search=number), "counts search"))
@@ -435,16 +433,26 @@ def measure(engines: dict[int, WbsEngine], qs: dict[int, list[Query]], runs: int
     sizes = sorted(engines)
     keys = [k for k in keyed[sizes[0]] if all(k in keyed[n] for n in sizes)]
     times: dict[int, dict] = {n: {k: [] for k in keys} for n in sizes}
+    sizes_of: dict[int, dict] = {n: {} for n in sizes}
     for k in keys:
         for n in sizes:
             for _ in range(3):
-                keyed[n][k].run(engines[n])
+                sizes_of[n][k] = _returned(keyed[n][k].run(engines[n]))
         for _ in range(runs):
             for n in sizes:
                 t0 = time.perf_counter()
                 keyed[n][k].run(engines[n])
                 times[n][k].append(time.perf_counter() - t0)
-    return {n: {k: (p95(v) * 1000, statistics.median(v) * 1000) for k, v in times[n].items()} for n in sizes}
+    return {
+        n: {k: (p95(v) * 1000, statistics.median(v) * 1000, sizes_of[n][k]) for k, v in times[n].items()} for n in sizes
+    }
+
+
+def _returned(result) -> str:
+    """What a query gave: the rows of a page, or the four counts."""
+    if isinstance(result, queries.Page):
+        return str(len(result.items))
+    return "/".join(str(c) for c in result.values())
 
 
 def plan_text(eng: WbsEngine, stmt) -> str:
@@ -538,8 +546,8 @@ def main() -> None:
         for kind in args.db.split(","):
             res = bench_db(kind, sizes, root, args.runs, not args.no_plans)
             for key in res[args.small]:
-                (small, small50), (big, big50) = res[args.small][key], res[args.big][key]
-                table.append((key[1], key[0], kind, small, big, big / small, small50, big50))
+                (small, small50, rows_small), (big, big50, rows_big) = res[args.small][key], res[args.big][key]
+                table.append((key[1], key[0], kind, small, big, big / small, small50, big50, rows_small, rows_big))
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -547,14 +555,18 @@ def main() -> None:
         f"\np95 latency (ms) of each queue query over {args.runs} runs (p50 after it); target ratio <= 2 "
         "(* = no target, see the docstring)"
     )
-    print(f"{'query':<16} {'actor':<10} {'db':<9} {args.small:>9,} {args.big:>11,} {'ratio':>6}   p50 ratio")
+    print(
+        f"{'query':<16} {'actor':<10} {'db':<9} {args.small:>9,} {args.big:>11,} {'ratio':>6}   "
+        f"{'p50 ratio':<24} returned (small | big)"
+    )
     missed = 0
-    for name, actor, kind, small, big, ratio, small50, big50 in table:
+    for name, actor, kind, small, big, ratio, small50, big50, rows_small, rows_big in table:
         flag = "" if ratio <= 2 or name.endswith("*") else "  MISSED"
         missed += bool(flag)
+        p50 = f"{small50:.2f} / {big50:.2f} = {big50 / small50:.2f}"
         print(
-            f"{name:<16} {actor:<10} {kind:<9} {small:>9.2f} {big:>11.2f} {ratio:>6.2f}   "
-            f"{small50:.2f} / {big50:.2f} = {big50 / small50:.2f}{flag}"
+            f"{name:<16} {actor:<10} {kind:<9} {small:>9.2f} {big:>11.2f} {ratio:>6.2f}   {p50:<24} "
+            f"{rows_small} | {rows_big}{flag}"
         )
     print(f"\n{missed} p95 ratio(s) above 2 (outside the * rows)")
 

@@ -14,25 +14,27 @@ computed in Python from the grants and the registry, one per (case type, state[,
 versions]) the actor acts on; no role list is stored on the case rows.
 
 **How it stays fast** (``benchmarks/bench_queries.py``; ``docs/decisions.md``). Everything is read from
-partial indexes over open cases only (``WHERE final = false``) ending in ``(next_due_at, id)``:
+partial indexes over open cases only (``WHERE final = false``) holding ``(next_due_at, id)`` after what a
+queue narrows by, and every column a queue tests, so that no table row is read until the page is known:
 
-* ``unassigned``, ``due_soon`` and ``overdue`` are a ``UNION ALL`` of one ordered range per branch, each on
-  ``ix_case_open_state (case_type, state, next_due_at, id, …)`` (``ix_case_open_unit`` when the branch or
-  the filter names a unit) and each stopped after a page; the union is merged and cut to a page. The cost
-  follows the page size and the number of branches, not the number of cases, even for an actor who may act
-  on a small share of them (a scan in due order filtered by the grants would read every case it skips).
-* ``mine`` is one ordered range on ``ix_case_open_assigned (assigned_user_id, next_due_at, id)``, the grants
-  checked on the rows found (what is assigned to one person is little).
+* every queue is one ordered range per branch (:func:`_branch_terms` says which index serves which),
+  merged in ``(next_due_at, id)`` order and stopped after a page: SQLite merges the index scans lazily
+  (``MERGE (UNION ALL)``), PostgreSQL runs a Merge Append of ranges each cut after a page (see
+  :func:`_merged`). The cost follows the page size and the number of branches, not the number of cases,
+  even for an actor who acts on a small share of them (a scan in due order filtered by the grants would read
+  every case it skips); only the page's rows are then read from the table, by primary key.
 * a search text is one range on the ``case_term`` index (:mod:`wbs_engine.search`): the cases it matches are
   then filtered and sorted, so its cost follows the number of matches.
 * ``next_due_at`` is a column of the case (kept by every writer of clock rows), so "overdue" is the range
   ``next_due_at <= now`` and "due soon" the range ``now < next_due_at <= horizon``: no join with the clocks.
-* Cases with no due date come last: a second ordered range per branch (``next_due_at IS NULL`` by ``id``),
-  because SQLite sorts NULLs first and PostgreSQL last.
+* Cases with no due date come last: a second range per branch (``next_due_at IS NULL``, by ``id``), because
+  SQLite sorts NULLs first and PostgreSQL last.
 * Keyset pagination: the cursor is the last row's ``(next_due_at, id)``, so a later page starts where the
   previous one stopped (``next_due_at >= :d AND (next_due_at > :d OR id > :id)``) instead of skipping rows.
-* Counts stop at a cap (default 1,000; the UI shows "1000+"), so a count reads at most cap + 1 index entries
+* Counts stop at a cap (default 100; the UI shows "100+"), so a count reads at most cap + 1 index entries
   per queue; ``cap=None`` counts exactly, at a cost that follows the number of cases counted.
+* Nothing depends on statistics (nothing runs ``ANALYZE`` on SQLite): each branch is written so that one
+  index serves it (:class:`_Opaque`), checked by ``tests/integration/test_queue_plans.py``.
 
 A page is one statement, the counts of all four queues one statement (plus, for both, one small read of the
 workflow versions the database knows).
@@ -118,7 +120,7 @@ class Page:
 class QueueCount:
     queue: str
     count: int
-    #: True when there are more than ``count`` (the cap): show "1000+"
+    #: True when there are more than ``count`` (the cap): show "100+"
     capped: bool = False
 
     def __str__(self) -> str:
