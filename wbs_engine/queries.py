@@ -352,9 +352,10 @@ def _open(cols: Any = _c.c) -> Any:
 
 
 class _Opaque:
-    """The case columns wrapped so that no index can serve a condition on them (``coalesce(x, x)``): a
-    search is driven by the term index alone. Without statistics SQLite would otherwise guess that, say,
-    ``assigned_user_id IS NULL`` is the narrower road and walk every unassigned case."""
+    """The case columns wrapped so that no index can serve a condition on them (``coalesce(x, x)``), which
+    then stays a filter. Without statistics SQLite picks among indexes by counting equalities: a search
+    must be driven by the term index alone (not walk every unassigned case because ``assigned_user_id IS
+    NULL`` looked narrow), and a branch in one unit of ``mine`` by the assignee's index, not the unit's."""
 
     def __getattr__(self, name: str) -> Any:
         col = _c.c[name]
@@ -371,7 +372,10 @@ def _branch_terms(b: Branch, queue: str) -> list[Any]:
       assigned index with ``IS NULL``: either reads only index entries); in one unit ``ix_case_open_unit
       (unit_code, case_type, state | next_due_at, id, assigned_user_id)``;
     * ``due_soon``, ``overdue``: ``ix_case_open_state``; in one unit ``ix_case_open_unit``, both with the
-      range on ``next_due_at``."""
+      range on ``next_due_at``.
+
+    A branch limited to some workflow versions (only when a state's acting roles changed between versions)
+    also reads ``workflow_version`` from the table and skips the cases of the other versions."""
     opaque = _Opaque()
     out = [_open(), _not_recused(), _c.c.case_type == b.case_type, _c.c.state == b.state]
     if b.versions is not None:
@@ -394,8 +398,8 @@ def _branch_terms(b: Branch, queue: str) -> list[Any]:
 
 
 def _granted(branches: tuple[Branch, ...], cols: Any = _c.c) -> Any:
-    """The branches as one predicate, for the queues driven by another index (mine, search): an OR over
-    (type, unit, versions) of ``state IN (…)``."""
+    """The branches as one predicate, for a search (driven by the term index): an OR over (type, unit,
+    versions) of ``state IN (…)``."""
     groups: dict[tuple[str, str | None, tuple[int, ...] | None], list[str]] = {}
     for b in branches:
         groups.setdefault((b.case_type, b.unit_code, b.versions), []).append(b.state)

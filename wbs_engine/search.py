@@ -35,7 +35,8 @@ _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; '_' separate
 def normalize(text: str) -> str:
     """Compatibility-normalised, case-folded, ``_`` read as a space (choice values such as
     ``tidak_berkadar_pengawasan`` are found as the words people type), white space collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().replace("_", " ").split())
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())  # ≈ NFKC_Casefold
+    return " ".join(folded.replace("_", " ").split())
 
 
 def _starts(text: str) -> Iterator[str]:
