@@ -51,7 +51,7 @@ from sqlmodel import Session
 
 from .crypto import CryptoError, Keyring, public_key_from_b64, public_key_id, verify_signature
 from .errors import ConcurrentChange
-from .models import Attachment, AuditCheckpoint, AuditHead, Case, CaseCounter, CaseEvent, User
+from .models import Attachment, AuditCheckpoint, AuditHead, Case, CaseCounter, CaseEvent, CaseRecusal, User
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -165,6 +165,7 @@ _checkpoints = AuditCheckpoint.__table__
 _counters = CaseCounter.__table__
 _cases = Case.__table__
 _attachments = Attachment.__table__
+_recusals = CaseRecusal.__table__
 _HEAD = sa.select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == sa.bindparam("chain"))
 _HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _INSERT_EVENT = sa.insert(_events)
@@ -637,7 +638,8 @@ def _verify(session, res, report, public_key, keyring, against, final_states, de
             if case is None:
                 report("case_row_missing", f"chain {chain}: its case row is gone (the case was deleted)", chain)
             elif replay is not None:
-                _compare_case(case, replay, usernames, final_states, keyring if deep else None, report)
+                recused = {usernames.get(u, f"#{u}") for u in cases.recused.get(case.id, ())}
+                _compare_case(case, replay, usernames, recused, final_states, keyring if deep else None, report)
             if case is not None and replay is not None:
                 _compare_attachments(case, replay, attachments.pop(case.id, []), report)
 
@@ -757,7 +759,8 @@ def _verify(session, res, report, public_key, keyring, against, final_states, de
 
 
 class _CaseStream:
-    """Case rows in number order, walked alongside the chains (a merge join: no query per case)."""
+    """Case rows in number order, walked alongside the chains (a merge join: no query per case), with their
+    recusals (``case_recusal``, one query per batch)."""
 
     def __init__(self, session: Session, batch: int = 2000):
         self.conn = session.connection()
@@ -768,6 +771,8 @@ class _CaseStream:
         self.count = 0
         #: prefix-year → (how many cases, highest number)
         self.numbers: dict[str, tuple[int, int]] = {}
+        #: case id → ids of its recused users, for the cases of the current batch
+        self.recused: dict[int, set[int]] = {}
 
     def _fill(self) -> None:
         if self.buffer or self.done:
@@ -781,6 +786,12 @@ class _CaseStream:
             return
         self.buffer = list(rows)
         self.last = rows[-1].number
+        self.recused = {}
+        ids = [r.id for r in rows]
+        for case_id, user_id in self.conn.execute(
+            sa.select(_recusals.c.case_id, _recusals.c.user_id).where(_recusals.c.case_id.in_(ids))
+        ):
+            self.recused.setdefault(case_id, set()).add(user_id)
 
     def _pop(self) -> Any:
         row = self.buffer.pop(0)
@@ -840,7 +851,7 @@ def _compare_attachments(case, replay: _Replay, rows: list[Any], report) -> None
             report("attachment_mismatch", f"case {n}: attachment {aid} differs from what its trail recorded", n)
 
 
-def _compare_case(case, replay: _Replay, usernames, final_states, keyring, report) -> None:
+def _compare_case(case, replay: _Replay, usernames, recused: set[str], final_states, keyring, report) -> None:
     n = case.number
     diffs = []
     if replay.state != case.state:
@@ -864,7 +875,7 @@ def _compare_case(case, replay: _Replay, usernames, final_states, keyring, repor
         diffs.append(f"unit {case.unit_code!r} but its trail says {replay.unit!r}")
     if replay.assigned_known and usernames.get(case.assigned_user_id) != replay.assigned:
         diffs.append("its assigned officer differs from its trail")
-    if sorted(case.recused or []) != sorted(replay.recused):
+    if recused != set(replay.recused):
         diffs.append("its recusals differ from its trail")
     if final_states is not None:
         finals = final_states.get((case.case_type, case.workflow_version))
@@ -990,5 +1001,9 @@ def verify_case(
     elif not res.problems:
         users = User.__table__
         usernames = dict(conn.execute(sa.select(users.c.id, users.c.username)).all())
-        _compare_case(case, replay, usernames, final_states, keyring if deep else None, report)
+        recused = {
+            usernames.get(u, f"#{u}")
+            for (u,) in conn.execute(sa.select(_recusals.c.user_id).where(_recusals.c.case_id == case.id))
+        }
+        _compare_case(case, replay, usernames, recused, final_states, keyring if deep else None, report)
     return res

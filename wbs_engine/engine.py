@@ -230,7 +230,6 @@ class WbsEngine:
                 identity_enc=key.seal(ident) if ident else None,
                 confidential_enc=key.seal(secret) if secret else None,
                 sealed_fields=sorted([*ident, *secret]),
-                recused=[],
                 created_at=now,
                 updated_at=now,
                 version=1,
@@ -239,6 +238,7 @@ class WbsEngine:
             s.flush()
             if claim is not None:
                 filing.settle(s, claim, case.id)
+            writepath.write_terms(s, case.id, case.number, plain)
             actor_name = filed_by.username if filed_by and identity_mode != "anonim" else "pelapor"
             cal = self.calendar(s)
             changes = clocks.on_transition(
@@ -382,6 +382,8 @@ class WbsEngine:
         if ident or secret:
             case.sealed_fields = sorted({*(case.sealed_fields or []), *ident, *secret})
         writepath.write_case(s, case)
+        if plain:
+            writepath.write_terms(s, case.id, case.number, case.data)
         payload: dict[str, Any] = {"data": plain}
         if secret or ident:
             payload["sealed_fields"] = sorted([*secret, *ident])

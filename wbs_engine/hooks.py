@@ -64,7 +64,7 @@ def effect(name: str) -> Callable[[Effect], Effect]:
 
 @guard("not_recused")
 def _not_recused(ctx: FireContext) -> bool:
-    if ctx.actor.username in (ctx.case.recused or []):
+    if ctx.actor.is_recused(ctx.case):
         raise GuardFailed(
             "Anda dikecualikan (recusal) dari perkara ini karena benturan kepentingan.",
             "You are recused from this case because of a conflict of interest.",
@@ -131,7 +131,7 @@ def _assign_handler(ctx: FireContext) -> dict[str, Any]:
                 )
             }
         )
-    if username in (ctx.case.recused or []):
+    if user.id in ctx.case.recused:
         raise GuardFailed(
             f"{username} dikecualikan (recusal) dari perkara ini.", f"{username} is recused from this case."
         )
@@ -141,22 +141,27 @@ def _assign_handler(ctx: FireContext) -> dict[str, Any]:
 
 @effect("recuse_official")
 def _recuse_official(ctx: FireContext) -> dict[str, Any] | None:
-    """Keep the official with the conflict off the case's routing (benturan kepentingan: recusal)."""
+    """Keep the official with the conflict off the case's routing (benturan kepentingan: recusal).
+
+    The fire's working copy gets the user's id in ``recused``; the write path inserts the ``case_recusal``
+    row in the fire's transaction. The trail records the username."""
+    from sqlmodel import select
+
+    from .models import User
+
     username = str(ctx.data.get("pejabat_terkait", "")).strip()
     if not username:
         return None
-    recused = list(ctx.case.recused or [])
-    if username not in recused:
-        recused.append(username)
-    ctx.case.recused = recused
+    user = ctx.session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise ValidationFailed(
+            {"pejabat_terkait": (f"pengguna '{username}' tidak dikenal", f"unknown user '{username}'")}
+        )
+    ctx.case.recused = frozenset(ctx.case.recused) | {user.id}
     out: dict[str, Any] = {"recused": username}
-    if ctx.case.assigned_user_id is not None:
-        from .models import User
-
-        user = ctx.session.get(User, ctx.case.assigned_user_id)
-        if user is not None and user.username == username:
-            ctx.case.assigned_user_id = None
-            out["assigned_to"] = None  # recorded, so that the case row still agrees with its trail
+    if ctx.case.assigned_user_id == user.id:
+        ctx.case.assigned_user_id = None
+        out["assigned_to"] = None  # recorded, so that the case row still agrees with its trail
     return out
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import class_mapper, relationship
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -94,8 +95,10 @@ class CaseCounter(SQLModel, table=True):
 
 
 class Case(SQLModel, table=True):
+    """A case. The queues (:mod:`wbs_engine.queries`) read it through partial indexes on open cases, declared
+    after the class (``ix_case_open_*``)."""
+
     __tablename__ = "case_file"
-    __table_args__ = (sa.Index("ix_case_queue", "case_type", "state", "unit_code"),)
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=32, unique=True, index=True)
     case_type: str = Field(max_length=40)
@@ -120,13 +123,82 @@ class Case(SQLModel, table=True):
     confidential_enc: str | None = Field(default=None, sa_type=sa.Text)
     #: names (never values) of the identity and confidential fields this case holds
     sealed_fields: list = Field(default_factory=list, sa_type=sa.JSON)
-    #: usernames kept off this case (benturan kepentingan: recusal)
-    recused: list = Field(default_factory=list, sa_type=sa.JSON)
     created_at: datetime = _dt()
     updated_at: datetime = _dt()
     closed_at: datetime | None = _dt(nullable=True)
     #: optimistic concurrency: every change bumps it; a stale writer loses
     version: int = 1
+    #: the earliest ``due_at`` of the case's open clocks that count towards a deadline (running, or breached
+    #: and not yet stopped); NULL when there is none. Derived from ``case_clock`` and rewritten by every writer
+    #: of clock rows (``writepath.refresh_due``), so that the queues sort and bucket cases (due soon, overdue:
+    #: ``next_due_at <= now``) through one indexed column instead of joining the clocks.
+    next_due_at: datetime | None = _dt(nullable=True)
+
+    @property
+    def recused(self) -> frozenset[int]:
+        """Ids of the users kept off this case (``case_recusal``; loaded with the case, one query per batch)."""
+        return frozenset(r.user_id for r in (self.recusals or ()))
+
+
+class CaseRecusal(SQLModel, table=True):
+    """An official kept off a case (benturan kepentingan: recusal). A row per (case, user), written by the
+    effect ``recuse_official`` in the fire's transaction; the queues exclude these cases with an indexed
+    ``NOT IN`` on ``user_id``, which a JSON list on the case row could not give."""
+
+    __tablename__ = "case_recusal"
+    __table_args__ = (sa.UniqueConstraint("case_id", "user_id", name="uq_case_recusal"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id")
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime = _dt()
+
+
+class CaseTerm(SQLModel, table=True):
+    """Search terms of a case: its number and its *plain* field values from the start of each word
+    (:func:`wbs_engine.search.terms`), so that a search is an indexed prefix range instead of a scan. Sealed values are
+    never written here."""
+
+    __tablename__ = "case_term"
+    __table_args__ = (sa.Index("ix_case_term_term", "term", "case_id"),)
+    case_id: int = Field(foreign_key="case_file.id", primary_key=True)
+    #: compared byte by byte (``COLLATE "C"`` on PostgreSQL) so that a prefix is one index range
+    term: str = Field(
+        primary_key=True,
+        max_length=100,
+        sa_type=sa.String(100).with_variant(sa.String(100, collation="C"), "postgresql"),
+    )
+
+
+def _open_case_index(name: str, *columns: str) -> sa.Index:
+    """A partial index over open cases only (``final = false``): closed cases, most of a database in time,
+    never enter the queues. A query uses it only if it says ``final = false`` literally (SQLite proves the
+    index applies from the query's own terms), which :mod:`wbs_engine.queries` does."""
+    t = Case.__table__
+    return sa.Index(
+        name,
+        *(t.c[c] for c in columns),
+        sqlite_where=sa.text("final = 0"),
+        postgresql_where=sa.text("final = false"),
+    )
+
+
+# Columns after ``id`` change no order; they let the queues read everything they test from the index alone
+# (no table lookup): the unassigned filter, a unit, and ``final`` itself, which SQLite (3.40) still reads from
+# the table unless the index holds it, although the partial index's WHERE already fixes it.
+IX_CASE_OPEN_STATE = _open_case_index(
+    "ix_case_open_state", "case_type", "state", "next_due_at", "id", "assigned_user_id", "final"
+)
+IX_CASE_OPEN_UNIT = _open_case_index(
+    "ix_case_open_unit", "unit_code", "case_type", "state", "next_due_at", "id", "assigned_user_id", "final"
+)
+IX_CASE_OPEN_ASSIGNED = _open_case_index(
+    "ix_case_open_assigned", "assigned_user_id", "case_type", "state", "next_due_at", "id", "unit_code", "final"
+)
+class_mapper(Case).add_property(
+    # view only: recusals are written with Core in the fire's transaction (writepath.write_case)
+    "recusals",
+    relationship(CaseRecusal, lazy="selectin", viewonly=True, order_by=CaseRecusal.id),
+)
 
 
 class CaseEvent(SQLModel, table=True):
@@ -197,7 +269,11 @@ class Clock(SQLModel, table=True):
     """An SLA clock of a case. ``next_action_at`` is what the scheduler's indexed sweep looks at."""
 
     __tablename__ = "case_clock"
-    __table_args__ = (sa.UniqueConstraint("case_id", "name", name="uq_case_clock"),)
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "name", name="uq_case_clock"),
+        # the daily digest reads breached clocks by status; the sweep running ones by status and due time
+        sa.Index("ix_case_clock_status", "status", "next_action_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case_file.id", index=True)
     name: str = Field(max_length=60)

@@ -230,11 +230,11 @@ def users_with_roles(
     """Active users holding one of ``roles`` for the case's unit and type, minus recused officials."""
     if not roles:
         return []
-    recused = set(case.recused or [])
+    recused = case.recused  # user ids (case_recusal)
     return [
         u
         for u in (directory if directory is not None else load_directory(session))
-        if u.username not in recused
+        if u.id not in recused
         and any(
             role in roles and unit in (None, case.unit_code) and ctype in (None, case.case_type)
             for role, unit, ctype in u.grants

@@ -66,7 +66,8 @@ class Actor:
         return roles
 
     def is_recused(self, case: Any) -> bool:
-        return self.kind == "user" and self.username in (case.recused or [])
+        """Kept off ``case`` (``case.recused``: the ids of the recused users, from ``case_recusal``)."""
+        return self.kind == "user" and self.user_id is not None and self.user_id in case.recused
 
 
 def load_actor(session: Session, username: str) -> Actor:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from . import audit, clocks, notify
+from . import audit, clocks, notify, writepath
 from .calendar import WorkingCalendar
 from .db import unit_of_work
 from .errors import ConcurrentChange, WbsError
@@ -278,7 +278,7 @@ def _skip_done(
         case, row = got
         spec = engine.workflow(s, case).definition.clocks.get(row.name)
         _advance(engine, row, claimed[0], spec, now, cal)
-        s.add(row)
+        _write_clock(s, row)
         return True
 
 
@@ -290,6 +290,13 @@ def _advance(engine: WbsEngine, row: Clock, action: str, spec, now: datetime, ca
         st = clocks.mark_breached(st, now)
     for column, value in clocks.row_values(st).items():
         setattr(row, column, value)
+
+
+def _write_clock(s: Session, row: Clock) -> None:
+    """Write the clock row now, and the case's ``next_due_at`` from its clocks (the queues read it)."""
+    s.add(row)
+    s.flush()
+    writepath.refresh_next_due(s, row.case_id)
 
 
 def _act(
@@ -331,16 +338,14 @@ def _act(
             },
         )
         _advance(engine, row, action, spec, now, cal)
-        s.add(row)
-        s.flush()
+        _write_clock(s, row)
         who = ", ".join(sorted(u.username for u in users)) or "-"
         return SweepItem(case.number, row.name, action, f"due {due_date}; to {who}", row.due_at), {"reminders": 1}
 
     # breach: mark the clock first, so a fire that closes the case stops the (breached) clock afterwards
     counts = {"breaches": 1}
     _advance(engine, row, "breach", spec, now, cal)
-    s.add(row)
-    s.flush()
+    _write_clock(s, row)
     payload: dict[str, Any] = {"clock": row.name, "due_date": due_date}
     details = [f"due {due_date}"]
     if spec.on_breach.escalate_to:
@@ -552,7 +557,7 @@ def daily_digest(engine: WbsEngine, *, horizon_days: int = 2) -> DigestReport:
             for clk, case in rows:
                 defn = engine.workflow(s, case).definition
                 acting = notify.acting_roles(defn, case.state)
-                if user.username in (case.recused or []):
+                if user.id in case.recused:
                     continue
                 if not any(g.role in acting and g.covers(case) for g in grants.get(user.id, [])):
                     continue

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from . import audit, clocks
+from . import audit, clocks, writepath
 from .calendar import WorkingCalendar, check_supported
 from .crypto import hash_password
 from .db import unit_of_work
@@ -282,5 +282,6 @@ def _move_clocks(
                 },
             )
             moved += 1
-    s.flush()
+        s.flush()
+        writepath.refresh_next_due(s, case.id)  # the queues sort and bucket cases by it
     return moved

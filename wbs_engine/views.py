@@ -19,7 +19,7 @@ from .clocks import ClockState, late_notices
 from .db import unit_of_work
 from .definition import WorkflowDef
 from .engine import WbsEngine
-from .models import Clock
+from .models import Clock, User
 from .permissions import Actor, Sight, roles_to_read
 
 #: What a viewer who may not read a sealed value gets instead of it. A dict, so no real value (field values
@@ -29,6 +29,12 @@ SEALED: dict[str, bool] = {"sealed": True}
 
 def is_sealed(value: Any) -> bool:
     return isinstance(value, dict) and value.get("sealed") is True and len(value) == 1
+
+
+def recused_usernames(session: Any, case: Any) -> list[str]:
+    """Who is kept off ``case``, by username (``case.recused`` holds user ids)."""
+    ids = sorted(case.recused)
+    return sorted(session.exec(select(User.username).where(User.id.in_(ids))).all()) if ids else []
 
 
 def clock_state(c: Clock) -> ClockState:
@@ -133,7 +139,7 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "created_at": case.created_at.isoformat(),
             "updated_at": case.updated_at.isoformat(),
             "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-            "recused": case.recused,
+            "recused": recused_usernames(s, case),
             "fields": values,
             "clocks": clocks,
             "notices": list(notices.values()),

@@ -8,6 +8,9 @@ Only the services (:mod:`wbs_engine.engine`) call these. Rules they keep:
   ``BEGIN IMMEDIATE`` serialises writers anyway), so a fire cannot overwrite a breach the sweep just wrote.
 * **Optimistic concurrency.** A case is written back with ``UPDATE … WHERE version = :seen``; a stale
   writer matches no row and gets :class:`ConcurrentChange`.
+* **What the queues read is written with the case.** ``case_file.next_due_at`` is recomputed in SQL from the
+  clock rows after every write of them (:func:`refresh_next_due`; the sweep and the holiday recompute call it
+  too); recusals (``case_recusal``) and search terms (``case_term``) are written in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,14 +25,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from . import clocks
+from . import clocks, search
 from .errors import ConcurrentChange, NotFound
-from .models import Case, CaseCounter, Clock, Unit
+from .models import Case, CaseCounter, CaseRecusal, CaseTerm, Clock, Unit
 
 _cases = Case.__table__
 _clocks = Clock.__table__
 _units = Unit.__table__
 _counters = CaseCounter.__table__
+_recusals = CaseRecusal.__table__
+_terms = CaseTerm.__table__
 
 #: columns a fire may change (never ``data_key``, ``receipt_hash``, ``number``, ``created_at``)
 MUTABLE = (
@@ -42,7 +47,6 @@ MUTABLE = (
     "data",
     "identity_enc",
     "confidential_enc",
-    "recused",
     "updated_at",
     "closed_at",
 )
@@ -59,6 +63,25 @@ _BUMP_VERSION = (
     .where(_cases.c.id == sa.bindparam("b_id"), _cases.c.version == sa.bindparam("b_version"))
     .values(version=sa.bindparam("version"))
 )
+_RECUSED_OF = sa.select(_recusals.c.user_id).where(_recusals.c.case_id == sa.bindparam("case_id"))
+_INSERT_RECUSAL = sa.insert(_recusals)
+_DELETE_RECUSAL = sa.delete(_recusals).where(
+    _recusals.c.case_id == sa.bindparam("b_case_id"), _recusals.c.user_id == sa.bindparam("b_user_id")
+)
+_DELETE_TERMS = sa.delete(_terms).where(_terms.c.case_id == sa.bindparam("case_id"))
+_INSERT_TERM = sa.insert(_terms)
+#: statuses whose ``due_at`` is a deadline still ahead of the case (a breached clock stays overdue until it is
+#: stopped or extended)
+DUE_STATUSES = (clocks.RUNNING, clocks.BREACHED)
+_REFRESH_NEXT_DUE = (
+    sa.update(_cases)
+    .where(_cases.c.id == sa.bindparam("b_case_id"))
+    .values(
+        next_due_at=sa.select(sa.func.min(_clocks.c.due_at))
+        .where(_clocks.c.case_id == sa.bindparam("b_case_id"), _clocks.c.status.in_(DUE_STATUSES))
+        .scalar_subquery()
+    )
+)
 _CLOCKS_OF = sa.select(_clocks).where(_clocks.c.case_id == sa.bindparam("case_id"))
 _INSERT_CLOCK = sa.insert(_clocks).returning(_clocks.c.id)
 _UPDATE_CLOCK = (
@@ -70,28 +93,63 @@ _UPDATE_CLOCK = (
 
 class CaseRecord(SimpleNamespace):
     """A case row as a plain value: the fire path's working copy (a SQLModel instance costs 40 µs to build
-    and would be flushed by the ORM; this one is written back with one conditional UPDATE)."""
+    and would be flushed by the ORM; this one is written back with one conditional UPDATE).
+
+    ``recused`` holds the ids of the users kept off the case (``case_recusal``) as a frozenset; an effect
+    replaces it, and :func:`write_case` writes the difference from ``recused_as_read``."""
 
     @classmethod
     def of(cls, case: Any) -> CaseRecord:
-        return case if isinstance(case, CaseRecord) else cls(**{c: getattr(case, c) for c in COLUMNS})
+        if isinstance(case, CaseRecord):
+            return case
+        recused = frozenset(case.recused)  # an ORM case loads its recusals with it (one query per batch)
+        return cls(**{c: getattr(case, c) for c in COLUMNS}, recused=recused, recused_as_read=recused)
 
 
 def case_for_write(s: Session, number: str) -> CaseRecord:
-    """The case, read with its write lock, as a detached value."""
-    row = s.connection().execute(_CASE_FOR_WRITE, {"number": number.strip().upper()}).first()
+    """The case, read with its write lock, and its recusals (one query), as a detached value."""
+    conn = s.connection()
+    row = conn.execute(_CASE_FOR_WRITE, {"number": number.strip().upper()}).first()
     if row is None:
         raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
-    return CaseRecord(**row._mapping)
+    recused = frozenset(conn.execute(_RECUSED_OF, {"case_id": row.id}).scalars())
+    return CaseRecord(**row._mapping, recused=recused, recused_as_read=recused)
 
 
 def write_case(s: Session, case: CaseRecord) -> None:
-    """Write the case's mutable columns if nobody changed it since it was read; moves its version on."""
+    """Write the case's mutable columns if nobody changed it since it was read; moves its version on. Then
+    the recusals an effect added or removed, in the same transaction."""
+    conn = s.connection()
     values = {c: getattr(case, c) for c in MUTABLE}
     values.update(b_id=case.id, b_version=case.version, version=case.version + 1)
-    if s.connection().execute(_WRITE_CASE, values).rowcount != 1:
+    if conn.execute(_WRITE_CASE, values).rowcount != 1:
         raise ConcurrentChange(case.number)
     case.version += 1
+    added = sorted(case.recused - case.recused_as_read)
+    removed = sorted(case.recused_as_read - case.recused)
+    if added:
+        conn.execute(
+            _INSERT_RECUSAL, [{"case_id": case.id, "user_id": u, "created_at": case.updated_at} for u in added]
+        )
+    if removed:
+        conn.execute(_DELETE_RECUSAL, [{"b_case_id": case.id, "b_user_id": u} for u in removed])
+    case.recused_as_read = case.recused
+
+
+def write_terms(s: Session, case_id: int, number: str, plain: dict[str, Any]) -> None:
+    """Replace the case's search terms (:mod:`wbs_engine.search`) by those of its number and ``plain``, its
+    plain values (all of them, not only the ones that changed)."""
+    conn = s.connection()
+    conn.execute(_DELETE_TERMS, {"case_id": case_id})
+    rows = search.rows(case_id, number, plain)
+    if rows:
+        conn.execute(_INSERT_TERM, rows)
+
+
+def refresh_next_due(s: Session, case_id: int) -> None:
+    """Recompute ``case_file.next_due_at`` from the case's clock rows, in SQL (whoever wrote the clocks, the
+    value cannot disagree with them). Call it after writing clock rows, with the case locked."""
+    s.connection().execute(_REFRESH_NEXT_DUE, {"b_case_id": case_id})
 
 
 def bump_version(s: Session, case: Case) -> None:
@@ -132,6 +190,8 @@ def write_clocks(
         if ch.state.remaining_days is not None:
             entry["remaining_days"] = ch.state.remaining_days
         log.append(entry)
+    if log:
+        refresh_next_due(s, case_id)
     return log
 
 

@@ -133,7 +133,7 @@ def test_whole_recent_case_deleted_leaves_a_gap_in_the_numbers(wbs, trail):
     recent = trail["recent"]
     with wbs.db.begin() as conn:
         case_id = conn.execute(sa.select(CASES.c.id).where(CASES.c.number == recent)).scalar_one()
-        for table in ("clock_action", "case_clock", "outbox", "message"):
+        for table in ("clock_action", "case_clock", "outbox", "message", "case_term", "case_recusal"):
             if table == "clock_action":
                 conn.execute(sa.text(DELETE_ACTIONS), {"c": case_id})
             else:
@@ -153,7 +153,7 @@ def test_sealed_case_deleted_with_its_counter_turned_back_is_found(wbs, trail):
         for number in (trail["numbers"][2], trail["recent"]):
             case_id = conn.execute(sa.select(CASES.c.id).where(CASES.c.number == number)).scalar_one()
             conn.execute(sa.text(DELETE_ACTIONS), {"c": case_id})
-            for table in ("case_clock", "outbox", "message"):
+            for table in ("case_clock", "outbox", "message", "case_term", "case_recusal"):
                 conn.execute(sa.text(f"DELETE FROM {table} WHERE case_id = :c"), {"c": case_id})
             conn.execute(EV.delete().where(EV.c.chain == number))
             conn.execute(HEADS.delete().where(HEADS.c.chain == number))

@@ -12,7 +12,7 @@ from tests.helpers import COMPLAINT
 from wbs_engine import audit
 from wbs_engine.db import unit_of_work
 from wbs_engine.errors import ConcurrentChange, GuardFailed, InvalidTransition, NotAllowed, NotFound, ValidationFailed
-from wbs_engine.models import Case, CaseEvent, Clock, Outbox
+from wbs_engine.models import Case, CaseEvent, CaseRecusal, Clock, Outbox
 from wbs_engine.permissions import Actor
 
 
@@ -139,10 +139,10 @@ def test_reporter_acts_only_on_own_case_through_receipt_code(wbs):
 
 def test_guard_and_recusal(wbs):
     c = new_case(wbs)
+    pel = actor(wbs, "pengelola")
     with unit_of_work(wbs.db) as s:
         case = wbs.get_case(s, c.number)
-        case.recused = ["pengelola"]
-        s.add(case)
+        s.add(CaseRecusal(case_id=case.id, user_id=pel.user_id, created_at=wbs.now()))
     with pytest.raises(NotAllowed, match="recusal"):
         wbs.fire(c.number, "mulai_verifikasi", actor(wbs, "pengelola"))
     from wbs_engine.hooks import GUARDS, FireContext  # the guard itself refuses too

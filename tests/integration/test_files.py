@@ -216,10 +216,20 @@ def problems(eng, number):
 
 
 def recuse(eng, number, username):
+    """Keep ``username`` off the case the way the recusal effect does (a ``case_recusal`` row)."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
     with unit_of_work(eng.db) as s:
         case = eng.get_case(s, number)
-        case.recused = [username]
-        s.add(case)
+        uid = (
+            s.connection().execute(sa.text("SELECT id FROM user_account WHERE username = :u"), {"u": username}).scalar()
+        )
+        s.connection().execute(
+            sa.text("INSERT INTO case_recusal (case_id, user_id, created_at) VALUES (:c, :u, :t)"),
+            {"c": case.id, "u": uid, "t": datetime.now(UTC)},
+        )
 
 
 # --- round trip, trail, at rest ----------------------------------------------------------------------------

@@ -58,8 +58,11 @@ def test_available_actions_are_exactly_what_may_fire(wbs):
     assert [f.name for f in answer.fields] == ["jawaban_pelapor"]
     # recusal: an official kept off the case is offered nothing
     with wbs.db.begin() as conn:
+        case_id = conn.execute(sa.text("SELECT id FROM case_file WHERE number = :n"), {"n": c.number}).scalar()
+        uid = conn.execute(sa.text("SELECT id FROM user_account WHERE username = 'pengelola'")).scalar()
         conn.execute(
-            sa.text("UPDATE case_file SET recused = :r WHERE number = :n"), {"r": '["pengelola"]', "n": c.number}
+            sa.text("INSERT INTO case_recusal (case_id, user_id, created_at) VALUES (:c, :u, :t)"),
+            {"c": case_id, "u": uid, "t": wbs.now()},
         )
     assert wbs.available_actions(c.number, pel) == []
     closed = wbs.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
