@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -51,7 +52,18 @@ from sqlmodel import Session
 
 from .crypto import CryptoError, Keyring, public_key_from_b64, public_key_id, verify_signature
 from .errors import ConcurrentChange
-from .models import Attachment, AuditCheckpoint, AuditHead, Case, CaseCounter, CaseEvent, CaseRecusal, User
+from .models import (
+    Attachment,
+    AuditCheckpoint,
+    AuditHead,
+    Case,
+    CaseCounter,
+    CaseEvent,
+    CaseRecusal,
+    Clock,
+    Message,
+    User,
+)
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -165,6 +177,8 @@ _checkpoints = AuditCheckpoint.__table__
 _counters = CaseCounter.__table__
 _cases = Case.__table__
 _attachments = Attachment.__table__
+_clock_rows = Clock.__table__
+_messages = Message.__table__
 _recusals = CaseRecusal.__table__
 _HEAD = sa.select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == sa.bindparam("chain"))
 _HEAD_FOR_UPDATE = _HEAD.with_for_update()
@@ -332,8 +346,10 @@ def checkpoint(session: Session, now: datetime, keyring: Keyring) -> AuditCheckp
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHECKPOINT_LOCK})
     last = latest_checkpoint(session)
+    # ``!=``, not ``>``: a ``sealed_seq`` pushed past its chain (an attempt to keep a chain out of the seals)
+    # is sealed again, and verify names the edit
     moved = conn.execute(
-        sa.select(_heads.c.chain, _heads.c.seq, _heads.c.hash).where(_heads.c.seq > _heads.c.sealed_seq)
+        sa.select(_heads.c.chain, _heads.c.seq, _heads.c.hash).where(_heads.c.seq != _heads.c.sealed_seq)
     ).all()
     counters = _counters_now(session)
     if not moved and last is not None and counters == (last.counters or {}):
@@ -362,7 +378,8 @@ def checkpoint(session: Session, now: datetime, keyring: Keyring) -> AuditCheckp
         },
     ).scalar_one()
     for chain, seq, _h in moved:
-        conn.execute(sa.update(_heads).where(_heads.c.chain == chain, _heads.c.seq == seq).values(sealed_seq=seq))
+        # what this checkpoint sealed (a head that moved meanwhile keeps seq > sealed_seq: sealed next time)
+        conn.execute(sa.update(_heads).where(_heads.c.chain == chain).values(sealed_seq=seq))
     return cp
 
 
@@ -469,15 +486,57 @@ class _Replay:
     sealed_blobs: list = field(default_factory=list)
     #: attachment id → what its ``attachment_added`` event recorded (file id, size, type, sealed metadata)
     attachments: dict = field(default_factory=dict)
+    filed_by: str | None = None
+    filed_by_known: bool = False
+    receipt: str | None = None
+    workflow_sha: str | None = None
+    created_at: datetime | None = None
+    case_ids: set = field(default_factory=set)
+    #: (event id, trigger, from, to, role) of each transition, checked against the workflow
+    transitions: list = field(default_factory=list)
+    #: each entry into another state, with its time (to find when the case closed)
+    entered: list = field(default_factory=list)
+    #: message id → (to the reporter, author, digest of the sealed text, time)
+    messages: dict = field(default_factory=dict)
+    #: clock name → {"status", "due_date", "breached"} as the trail left it
+    clocks: dict = field(default_factory=dict)
+    destroyed: bool = False
 
     def apply(self, ev: EventRow) -> None:
         p = ev.payload or {}
+        self.case_ids.add(ev.case_id)
         if ev.kind == "created":
             self.case_type = p.get("type")
             self.workflow_version = p.get("workflow_version")
             self.identity = p.get("identity")
+            self.created_at = ev.occurred_at
+            self.workflow_sha = p.get("workflow_sha256")
+            self.receipt = p.get("receipt")
+            if "filed_by" in p:
+                self.filed_by, self.filed_by_known = p["filed_by"], True
             if "unit" in p:
                 self.unit, self.unit_known = p["unit"], True
+        if ev.kind == "transition":
+            self.transitions.append((ev.id, ev.trigger, ev.from_state, ev.to_state, ev.actor_role))
+        if ev.to_state and ev.to_state != ev.from_state:
+            self.entered.append((ev.to_state, ev.occurred_at))
+        if ev.kind == "message" and "message_id" in p:
+            self.messages[p["message_id"]] = (p.get("to_reporter"), ev.actor, p.get("body_sha256"), ev.occurred_at)
+        for entry in p.get("clocks") or []:
+            if isinstance(entry, dict) and "clock" in entry:
+                c = self.clocks.setdefault(entry["clock"], {"breached": False})
+                c["status"] = entry.get("status")
+                if "due_date" in entry:
+                    c["due_date"] = entry["due_date"]
+        if ev.kind == "clock_breached" and "clock" in p:
+            c = self.clocks.setdefault(p["clock"], {"breached": False})
+            c["breached"] = True
+            if c.get("status") == "running":  # a breach that fired a transition may have stopped it first
+                c["status"] = "breached"
+        if ev.kind == "clock_recomputed" and "clock" in p:
+            self.clocks.setdefault(p["clock"], {"breached": False})["due_date"] = p.get("due_after")
+        if ev.kind == "content_destroyed":
+            self.destroyed = True
         if ev.to_state:
             self.state = ev.to_state
         if isinstance(p.get("data"), dict):
@@ -503,7 +562,7 @@ def verify(
     public_key: Ed25519PublicKey | None = None,
     keyring: Keyring | None = None,
     against: Iterable[KeptHead] = (),
-    final_states: dict[tuple[str, int], set[str]] | None = None,
+    workflows: dict[tuple[str, int], Any] | None = None,
     deep: bool = False,
     max_problems: int = 50,
 ) -> VerifyResult:
@@ -512,9 +571,14 @@ def verify(
 
     ``public_key`` (or ``keyring``) checks the checkpoints' signatures; without either only their hashes
     and links are checked. ``against``: heads kept outside, each must still be in the database, unchanged.
-    ``final_states``: (case type, version) → final states of that workflow, to check the case row's
-    ``final`` flag. ``deep`` (needs ``keyring``): also open every case's sealed values and compare them with
-    what its trail sealed."""
+    ``workflows``: (case type, version) → the workflow version cases run on (anything with ``definition``
+    and ``sha256``, e.g. :meth:`Registry.versions`): each case's stored workflow text must be the one its
+    creation recorded, every transition must be one that workflow allows (state, trigger, role), and the
+    row's ``final``/``phase`` must match its state. ``deep`` (needs ``keyring``): also open every case's
+    sealed values and compare them with what its trail sealed.
+
+    A database it cannot read to the end (a row a writer filled with garbage) is a named problem, not a
+    traceback."""
     res = VerifyResult()
     if public_key is None and keyring is not None:
         public_key = keyring.public_key
@@ -525,13 +589,24 @@ def verify(
             raise _Stop
 
     try:
-        _verify(session, res, report, public_key, keyring, list(against), final_states, deep)
+        _verify(session, res, report, public_key, keyring, list(against), workflows, deep)
     except _Stop:
         pass
+    except (Exception, RecursionError) as exc:  # noqa: BLE001 - a damaged database must still get an answer
+        try:
+            report("unreadable", f"the database could not be read to the end: {type(exc).__name__}: {exc}"[:300])
+        except _Stop:
+            pass
     return res
 
 
-def _verify(session, res, report, public_key, keyring, against, final_states, deep) -> None:  # noqa: C901
+#: how long before the newest checkpoint an event may still be unsealed (a transaction that began before the
+#: checkpoint and committed after it); older unsealed events mean seals were removed
+SEAL_SLACK = timedelta(minutes=5)
+NUMBER_RE = re.compile(r"^([A-Z]{2,5})-(\d{4})-(\d{6})$")
+
+
+def _verify(session, res, report, public_key, keyring, against, workflows, deep) -> None:  # noqa: C901
     conn = session.connection()
     key_id = public_key_id(public_key) if public_key is not None else None
 
@@ -606,7 +681,20 @@ def _verify(session, res, report, public_key, keyring, against, final_states, de
             )
 
     # 3. every chain, event by event, and each case row against its replayed trail
-    heads = {c: (s, h) for c, s, h in conn.execute(sa.select(_heads.c.chain, _heads.c.seq, _heads.c.hash))}
+    heads: dict[str, tuple[int, str]] = {}
+    for c, s_, h, sealed_seq in conn.execute(
+        sa.select(_heads.c.chain, _heads.c.seq, _heads.c.hash, _heads.c.sealed_seq)
+    ):
+        heads[c] = (s_, h)
+        expected = sealed[c][0] if c in sealed else 0
+        if sealed_seq != expected:
+            report(
+                "head_seal_edited",
+                f"chain {c}: its head says #{sealed_seq} was sealed, but the newest checkpoint that sealed it says "
+                f"#{expected} (audit_head.sealed_seq was edited, to keep events out of the seals)",
+                c,
+            )
+    newest_seal = res.latest.created_at if res.latest is not None else None
     usernames = {i: u for i, u in conn.execute(sa.select(User.__table__.c.id, User.__table__.c.username))}
     attachments: dict[int, list[Any]] = {}
     for row in conn.execute(sa.select(_attachments).order_by(_attachments.c.id)):
@@ -639,7 +727,8 @@ def _verify(session, res, report, public_key, keyring, against, final_states, de
                 report("case_row_missing", f"chain {chain}: its case row is gone (the case was deleted)", chain)
             elif replay is not None:
                 recused = {usernames.get(u, f"#{u}") for u in cases.recused.get(case.id, ())}
-                _compare_case(case, replay, usernames, recused, final_states, keyring if deep else None, report)
+                _compare_case(case, replay, usernames, recused, workflows, keyring if deep else None, report)
+                _compare_children(case, replay, cases.clocks.get(case.id, []), cases.messages.get(case.id, []), report)
             if case is not None and replay is not None:
                 _compare_attachments(case, replay, attachments.pop(case.id, []), report)
 
@@ -699,6 +788,14 @@ def _verify(session, res, report, public_key, keyring, against, final_states, de
         if last_at is not None and ev.occurred_at < last_at:
             report("time_backwards", f"{label}: its time is before the previous event's (back-dated)", ev.chain, ev.id)
         seal = sealed.get(ev.chain)
+        if newest_seal is not None and (seal is None or ev.seq > seal[0]) and ev.occurred_at < newest_seal - SEAL_SLACK:
+            report(
+                "unsealed_old_event",
+                f"{label}: dated {ev.occurred_at:%Y-%m-%d %H:%M} UTC, before the newest checkpoint, yet no checkpoint "
+                "sealed it (seals were removed, or the event was added afterwards)",
+                ev.chain,
+                ev.id,
+            )
         if seal is not None and seal[0] == ev.seq:
             if seal[1] != ev.hash:
                 report(
@@ -731,6 +828,8 @@ def _verify(session, res, report, public_key, keyring, against, final_states, de
             )
 
     # 4. case numbers run without gaps, and no counter went back
+    for number in cases.malformed[:20]:
+        report("number_malformed", f"case number {number!r} is not of the form PREFIX-YYYY-NNNNNN (a forged case)")
     counters = _counters_now(session)
     for key, (sealed_last, cp_seq) in sorted(sealed_counters.items()):
         if counters.get(key, 0) < sealed_last:
@@ -738,24 +837,40 @@ def _verify(session, res, report, public_key, keyring, against, final_states, de
                 "counter_rewound",
                 f"case counter {key} is at {counters.get(key, 0)} but checkpoint #{cp_seq} counted {sealed_last}",
             )
+    for key in sorted(set(cases.numbers) - set(counters)):
+        report("counter_missing", f"cases numbered {key}-… exist but no counter issued them (forged cases)")
     for key, last in sorted(counters.items()):
         have = cases.numbers.get(key, (0, 0))
         last = max(last, sealed_counters.get(key, (0, 0))[0])
-        if have != (last, last):
-            present = {
-                int(n.rsplit("-", 1)[1])
-                for (n,) in conn.execute(sa.select(_cases.c.number).where(_cases.c.number.startswith(key + "-")))
-            }
-            gone = [f"{key}-{i:06d}" for i in range(1, last + 1) if i not in present][:20]
-            if gone:
-                report(
-                    "number_gap",
-                    f"case numbers {', '.join(gone)} were issued but are missing (deleted cases; destruction "
-                    "keeps the record)",
-                )
-            extra = sorted(i for i in present if i > last)
-            if extra:
-                report("counter_rewound", f"case counter {key} is at {last} but {key}-{extra[0]:06d} exists")
+        if have == (last, last):
+            continue
+        present = sorted(
+            int(m.group(3))
+            for (n,) in conn.execute(sa.select(_cases.c.number).where(_cases.c.number.startswith(key + "-")))
+            if isinstance(n, str) and (m := NUMBER_RE.match(n)) and f"{m.group(1)}-{m.group(2)}" == key
+        )
+        gone: list[str] = []
+        expect = 1
+        for i in present:  # the first gaps, never a list as long as a counter someone set to 10^9
+            while expect < min(i, last + 1) and len(gone) < 20:
+                gone.append(f"{key}-{expect:06d}")
+                expect += 1
+            if len(gone) >= 20:
+                break
+            expect = max(expect, i + 1)
+        while expect <= last and len(gone) < 20:
+            gone.append(f"{key}-{expect:06d}")
+            expect += 1
+        if gone:
+            more = last - len(present) - len(gone)
+            report(
+                "number_gap",
+                f"case numbers {', '.join(gone)}{f' and {more} more' if more > 0 else ''} were issued but are "
+                "missing (deleted cases; destruction keeps the record)",
+            )
+        extra = [i for i in present if i > last]
+        if extra:
+            report("counter_rewound", f"case counter {key} is at {last} but {key}-{extra[0]:06d} exists")
 
 
 class _CaseStream:
@@ -773,6 +888,11 @@ class _CaseStream:
         self.numbers: dict[str, tuple[int, int]] = {}
         #: case id → ids of its recused users, for the cases of the current batch
         self.recused: dict[int, set[int]] = {}
+        #: case id → its clock rows / message rows, for the cases of the current batch
+        self.clocks: dict[int, list[Any]] = {}
+        self.messages: dict[int, list[Any]] = {}
+        #: case numbers not of the form PREFIX-YYYY-NNNNNN (they escape the gap check)
+        self.malformed: list[str] = []
 
     def _fill(self) -> None:
         if self.buffer or self.done:
@@ -792,16 +912,22 @@ class _CaseStream:
             sa.select(_recusals.c.case_id, _recusals.c.user_id).where(_recusals.c.case_id.in_(ids))
         ):
             self.recused.setdefault(case_id, set()).add(user_id)
+        self.clocks, self.messages = {}, {}
+        for row in self.conn.execute(sa.select(_clock_rows).where(_clock_rows.c.case_id.in_(ids))):
+            self.clocks.setdefault(row.case_id, []).append(row)
+        for row in self.conn.execute(sa.select(_messages).where(_messages.c.case_id.in_(ids))):
+            self.messages.setdefault(row.case_id, []).append(row)
 
     def _pop(self) -> Any:
         row = self.buffer.pop(0)
         self.count += 1
-        key, _, n = row.number.rpartition("-")
-        try:
-            count, high = self.numbers.get(key, (0, 0))
-            self.numbers[key] = (count + 1, max(high, int(n)))
-        except ValueError:
-            pass
+        m = NUMBER_RE.match(row.number) if isinstance(row.number, str) else None
+        if m is None:
+            self.malformed.append(str(row.number))
+            return row
+        key = f"{m.group(1)}-{m.group(2)}"
+        count, high = self.numbers.get(key, (0, 0))
+        self.numbers[key] = (count + 1, max(high, int(m.group(3))))
         return row
 
     def before(self, chain: str | None) -> list[str]:
@@ -851,9 +977,21 @@ def _compare_attachments(case, replay: _Replay, rows: list[Any], report) -> None
             report("attachment_mismatch", f"case {n}: attachment {aid} differs from what its trail recorded", n)
 
 
-def _compare_case(case, replay: _Replay, usernames, recused: set[str], final_states, keyring, report) -> None:
+def _compare_case(case, replay: _Replay, usernames, recused: set[str], workflows, keyring, report) -> None:  # noqa: C901
     n = case.number
     diffs = []
+    if replay.case_ids - {case.id}:
+        diffs.append(
+            f"its trail's events name case id(s) {sorted(replay.case_ids - {case.id}, key=str)}, not {case.id}"
+        )
+    if replay.created_at is not None and replay.created_at != case.created_at:
+        diffs.append(f"filed {case.created_at:%Y-%m-%d %H:%M} but its trail says {replay.created_at:%Y-%m-%d %H:%M}")
+    if replay.filed_by_known and usernames.get(case.filed_by_user_id) != replay.filed_by:
+        diffs.append("its filer (who holds the reporter's role) differs from its trail")
+    if replay.receipt is not None and replay.receipt != case.receipt_hash:
+        diffs.append("its tracking-code digest differs from its trail (another code now opens it)")
+    if case.data_key is None and not replay.destroyed:
+        diffs.append("its data key is gone without a destruction record in its trail (its content was destroyed)")
     if replay.state != case.state:
         diffs.append(f"state {case.state!r} but its trail ends in {replay.state!r}")
     if replay.version is not None and replay.version != case.version:
@@ -877,10 +1015,31 @@ def _compare_case(case, replay: _Replay, usernames, recused: set[str], final_sta
         diffs.append("its assigned officer differs from its trail")
     if recused != set(replay.recused):
         diffs.append("its recusals differ from its trail")
-    if final_states is not None:
-        finals = final_states.get((case.case_type, case.workflow_version))
-        if finals is not None and bool(case.final) != (case.state in finals):
-            diffs.append(f"marked {'closed' if case.final else 'open'} in state {case.state!r}")
+    loaded = workflows.get((case.case_type, case.workflow_version)) if workflows is not None else None
+    if loaded is not None:
+        defn = loaded.definition
+        if replay.workflow_sha is not None and replay.workflow_sha != loaded.sha256:
+            diffs.append("the stored text of its workflow version is not the one it was filed on (edited)")
+        if case.state in defn.states:
+            st = defn.states[case.state]
+            if bool(case.final) != st.final:
+                diffs.append(f"marked {'closed' if case.final else 'open'} in state {case.state!r}")
+            if case.phase != st.phase:
+                diffs.append(f"phase {case.phase!r} but state {case.state!r} is in {st.phase!r}")
+        for ev_id, trigger, src, dest, role in replay.transitions:
+            t = defn.transition(trigger, src) if trigger else None
+            ok = t is not None and (dest == (src if t.internal else t.dest)) and (role in t.roles)
+            if not ok:
+                report(
+                    "transition_not_allowed",
+                    f"case {n}: event id {ev_id} ({trigger}: {src} → {dest} as {role}) is not a transition its "
+                    "workflow allows",
+                    n,
+                    ev_id,
+                )
+        finals = [(st, at) for st, at in replay.entered if st in defn.states and defn.states[st].final]
+        if finals and case.closed_at != finals[0][1]:
+            diffs.append("its closing time differs from when its trail closed it")
     if case.final and case.closed_at is None:
         diffs.append("closed without a closing time")
     if keyring is not None and case.data_key:
@@ -896,6 +1055,44 @@ def _compare_case(case, replay: _Replay, usernames, recused: set[str], final_sta
             diffs.append(f"its sealed values cannot be checked ({exc})")
     if diffs:
         report("case_row_mismatch", f"case {n}: the case row disagrees with its trail: {'; '.join(diffs)}", n)
+
+
+def _compare_children(case, replay: _Replay, clocks: list[Any], messages: list[Any], report) -> None:
+    """The case's clock rows and message rows against its trail: a deadline moved, a breach erased, a
+    message removed, swapped or rewritten is named."""
+    n = case.number
+    have = {c.name: c for c in clocks}
+    for name in sorted(set(replay.clocks) - set(have)):
+        report("clock_mismatch", f"case {n}: clock {name} is in its trail but its row is gone", n)
+    for name, row in sorted(have.items()):
+        want = replay.clocks.get(name)
+        if want is None:
+            report("clock_mismatch", f"case {n}: clock {name} has no trace in its trail", n)
+            continue
+        problems = []
+        if want.get("status") is not None and row.status != want["status"]:
+            problems.append(f"status {row.status!r} but its trail says {want['status']!r}")
+        due = row.due_date.isoformat() if row.due_date is not None else None
+        if "due_date" in want and due != want["due_date"]:
+            problems.append(f"due {due} but its trail says {want['due_date']}")
+        if bool(row.breached_at) != bool(want.get("breached")):
+            problems.append("a breach was " + ("added" if row.breached_at else "erased"))
+        if problems:
+            report("clock_mismatch", f"case {n}: clock {name}: {'; '.join(problems)}", n)
+    rows = {m.id: m for m in messages}
+    for mid in sorted(set(replay.messages) - set(rows), key=str):
+        report("message_mismatch", f"case {n}: message {mid} is in its trail but its row is gone", n)
+    for mid, m in sorted(rows.items()):
+        want = replay.messages.get(mid)
+        if want is None:
+            report("message_mismatch", f"case {n}: message {mid} has no event in its trail (added)", n)
+            continue
+        to_reporter, author, digest, at = want
+        body = hashlib.sha256((m.body_enc or "").encode()).hexdigest()
+        if (bool(m.to_reporter), m.author, m.created_at) != (bool(to_reporter), author, at) or (
+            digest is not None and digest != body
+        ):
+            report("message_mismatch", f"case {n}: message {mid} differs from what its trail recorded", n)
 
 
 # --- one case ---------------------------------------------------------------------------------------------
@@ -925,7 +1122,7 @@ def verify_case(
     number: str,
     *,
     keyring: Keyring,
-    final_states: dict[tuple[str, int], set[str]] | None = None,
+    workflows: dict[tuple[str, int], Any] | None = None,
     deep: bool = False,
 ) -> CaseCheck:
     """Check one case: its chain event by event, its head, the newest signed checkpoint that seals it (hash
@@ -1005,5 +1202,8 @@ def verify_case(
             usernames.get(u, f"#{u}")
             for (u,) in conn.execute(sa.select(_recusals.c.user_id).where(_recusals.c.case_id == case.id))
         }
-        _compare_case(case, replay, usernames, recused, final_states, keyring if deep else None, report)
+        _compare_case(case, replay, usernames, recused, workflows, keyring if deep else None, report)
+        clock_rows = conn.execute(sa.select(_clock_rows).where(_clock_rows.c.case_id == case.id)).all()
+        message_rows = conn.execute(sa.select(_messages).where(_messages.c.case_id == case.id)).all()
+        _compare_children(case, replay, clock_rows, message_rows, report)
     return res

@@ -10,6 +10,7 @@ lives in :mod:`~wbs_engine.writepath`; read models in :mod:`~wbs_engine.views` a
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -257,6 +258,11 @@ class WbsEngine:
                 payload={
                     "type": defn.key,
                     "workflow_version": defn.version,
+                    # the exact text the case runs on, and who may act as its reporter: a database writer
+                    # who edits the stored workflow, the filer or the receipt digest is found by verify-audit
+                    "workflow_sha256": loaded.sha256,
+                    "filed_by": filed_by.username if filed_by and case.filed_by_user_id else None,
+                    "receipt": case.receipt_hash,
                     "identity": identity_mode,
                     "unit": case.unit_code,
                     "data": plain,
@@ -478,6 +484,8 @@ class WbsEngine:
                     "message_id": msg.id,
                     "to_reporter": msg.to_reporter,
                     "length": len(body),
+                    # the sealed text's digest: a message removed, swapped or rewritten in the table is found
+                    "body_sha256": hashlib.sha256(msg.body_enc.encode()).hexdigest(),
                     "case_version": case.version,
                 },
             )

@@ -186,10 +186,17 @@ class Registry:
             raise NotFound(
                 f"Alur '{key}' versi {version} tidak tersimpan.", f"Workflow '{key}' v{version} is not stored."
             )
+        if _sha(row.source) != row.sha256:
+            raise WbsError(
+                f"Teks alur '{key}' versi {version} yang tersimpan tidak cocok dengan hash-nya: teks itu diubah di "
+                "basis data. Pulihkan dari cadangan; jalankan wbs verify-audit.",
+                f"The stored text of workflow '{key}' v{version} does not match its hash: it was edited in the "
+                "database. Restore it from a backup; run wbs verify-audit.",
+            )
         defn, issues = lint_text(row.source, f"{key}@{version} (database)")
         if defn is None:
             raise DefinitionError(issues)
-        loaded = Loaded(defn, row.source, row.sha256, CompiledWorkflow(defn))
+        loaded = Loaded(defn, row.source, _sha(row.source), CompiledWorkflow(defn))
         self._by_version[(key, version)] = loaded
         return loaded
 

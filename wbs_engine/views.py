@@ -189,8 +189,8 @@ def case_history(engine: WbsEngine, number: str, viewer: Actor, lang: str = "id"
         case = engine.get_case(s, number)
         defn = engine.workflow(s, case).definition
         cal = engine.calendar(s)
-        finals = {(defn.key, defn.version): defn.final_states}
-        check = audit.verify_case(s, case.number, keyring=engine.keyring, final_states=finals)
+        loaded = engine.workflow(s, case)
+        check = audit.verify_case(s, case.number, keyring=engine.keyring, workflows={(defn.key, defn.version): loaded})
         prev_hashes = {e.seq: e.prev_hash for e in audit.chain_events(s, case.number)}
 
     def state_label(name: str | None) -> str | None:

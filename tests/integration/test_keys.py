@@ -115,7 +115,7 @@ def test_rotation_keeps_old_data_readable_and_rewrap_moves_every_case_key(wbs, t
     assert len(again.keyring.encryption) == 3  # older keys stay: what they wrapped elsewhere stays readable
 
 
-def test_destroying_a_case_key_destroys_its_content_and_the_trail_still_verifies(wbs):
+def test_destroying_a_case_key_destroys_its_content_the_chain_verifies_and_an_unrecorded_destruction_is_named(wbs):
     c = wbs.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
     wbs.fire(c.number, "mulai_verifikasi", wbs.load_actor("pengelola"))
     wbs.fire(c.number, "arsipkan", wbs.load_actor("pengelola"), reason=REASON)
@@ -125,7 +125,10 @@ def test_destroying_a_case_key_destroys_its_content_and_the_trail_still_verifies
     assert view["fields"]["uraian"] == SEALED and view["fields"]["nama"] == SEALED
     assert all(e["payload"].get("reason") in (None, SEALED) for e in view["history"])
     with unit_of_work(wbs.db, write=False) as s:
-        assert audit.verify(s, keyring=wbs.keyring).ok
+        res = audit.verify(s, keyring=wbs.keyring)
+    # the chain still verifies; a key deleted without a destruction record in the trail is named
+    assert [p.code for p in res.problems] == ["case_row_mismatch"]
+    assert "without a destruction record" in res.problems[0].message
     assert tracking_view(wbs, c.receipt_code)["state_label"]  # the reporter still sees the stage
 
 

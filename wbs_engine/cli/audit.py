@@ -38,8 +38,8 @@ def verify_audit(obj: Ctx, against: str | None, deep: bool) -> None:
         if not kept:
             raise click.BadParameter(f"no '{audit.HEAD_PREFIX}' line in {against}", param_hint="--against")
     with unit_of_work(eng.db, write=False) as s:
-        finals = {(x.definition.key, x.definition.version): x.definition.final_states for x in eng.registry.versions(s)}
-        res = audit.verify(s, keyring=eng.keyring, against=kept, final_states=finals, deep=deep)
+        workflows = {(x.definition.key, x.definition.version): x for x in eng.registry.versions(s)}
+        res = audit.verify(s, keyring=eng.keyring, against=kept, workflows=workflows, deep=deep)
     if res.ok:
         click.echo(
             obj.t(
