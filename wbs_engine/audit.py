@@ -61,7 +61,9 @@ from .models import (
     CaseEvent,
     CaseRecusal,
     Clock,
+    Holiday,
     Message,
+    RoleGrant,
     User,
 )
 
@@ -556,6 +558,51 @@ class _Replay:
             self.attachments[p.get("attachment_id")] = _attachment_record(p)
 
 
+@dataclass
+class _SystemReplay:
+    """What the administrative tables should hold, rebuilt from the ``system`` chain: the role grants (who
+    may read and act on which cases) and the office's own days off and working days."""
+
+    grants: set = field(default_factory=set)
+    holidays: dict = field(default_factory=dict)
+
+    def apply(self, ev: EventRow) -> None:
+        p = ev.payload or {}
+        if ev.kind == "role_granted":
+            for g in p.get("grants") or []:
+                role, unit, ctype = (str(g).split(":") + ["*", "*"])[:3]
+                self.grants.add((p.get("user"), role, None if unit == "*" else unit, None if ctype == "*" else ctype))
+        elif ev.kind == "holiday_set" and p.get("day"):
+            self.holidays[str(p["day"])] = (p.get("kind"), p.get("name"))
+
+
+def _compare_system(conn, system: _SystemReplay, report) -> None:
+    users, grants, holidays = User.__table__, RoleGrant.__table__, Holiday.__table__
+    have = {
+        (u, r, unit, ctype)
+        for u, r, unit, ctype in conn.execute(
+            sa.select(users.c.username, grants.c.role, grants.c.unit_code, grants.c.case_type).join(
+                users, users.c.id == grants.c.user_id
+            )
+        )
+    }
+    for g in sorted(have - system.grants, key=str)[:20]:
+        report(
+            "grant_unrecorded",
+            f"role grant {g[1]} (unit {g[2] or '*'}, type {g[3] or '*'}) of {g[0]} has no "
+            "role_granted event in the trail (added in the database)",
+        )
+    for g in sorted(system.grants - have, key=str)[:20]:
+        report("grant_missing", f"role grant {g[1]} of {g[0]} is in the trail but not in the database")
+    days = {str(d): (k, n) for d, k, n in conn.execute(sa.select(holidays.c.day, holidays.c.kind, holidays.c.name))}
+    for day in sorted(set(days) | set(system.holidays))[:400]:
+        if days.get(day) != system.holidays.get(day):
+            report(
+                "holiday_mismatch",
+                f"office day {day}: the holiday table and the trail disagree (a deadline moved without a record)",
+            )
+
+
 def verify(
     session: Session,
     *,
@@ -737,6 +784,7 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
     replay: _Replay | None = None
     last_seq, last_hash = 0, GENESIS
     skip_chain = False
+    system = _SystemReplay()
     for ev in _all_events(session):
         if ev.chain != chain:
             if chain is not None:
@@ -810,6 +858,8 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
                 report("time_after_seal", f"{label}: dated after the checkpoint that sealed it", ev.chain, ev.id)
         if replay is not None:
             replay.apply(ev)
+        elif ev.chain == SYSTEM_CHAIN:
+            system.apply(ev)
         prev, expect_seq, last_at = ev.hash, ev.seq + 1, ev.occurred_at
     if chain is not None:
         finish_chain(chain, last_seq, last_hash, replay)
@@ -817,6 +867,7 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
         report("case_without_trail", f"case {missing}: it has no audit trail (its events were deleted)", missing)
     res.chains = len(seen_chains)
     res.cases = cases.count
+    _compare_system(conn, system, report)
     for chain_name in sorted(set(heads) - seen_chains):
         report("chain_deleted", f"chain {chain_name}: its head says {heads[chain_name][0]} events but none are left")
     for chain_name, seal in sorted(sealed.items()):

@@ -247,7 +247,12 @@ class Keyring:
         except InvalidToken as exc:
             raise CryptoError("data sealed with the office key does not open with this keyring") from exc
 
-    # -- receipt codes --------------------------------------------------------------------------
+    # -- keyed digests ---------------------------------------------------------------------------
+    def mac(self, purpose: str, data: bytes) -> str:
+        """HMAC-SHA256 of ``data`` for one ``purpose`` (domain-separated), under the keyring's receipt key:
+        what only this office can compute (the outbox's seals)."""
+        return hmac.new(self.receipt, f"wbs-mac/{purpose}\0".encode() + data, hashlib.sha256).hexdigest()
+
     def receipt_digest(self, code: str) -> str:
         return hmac.new(self.receipt, normalise_receipt_code(code).encode(), hashlib.sha256).hexdigest()
 

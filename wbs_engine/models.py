@@ -364,7 +364,8 @@ class Outbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int | None = Field(default=None, foreign_key="case_file.id")
     kind: str = Field(max_length=40)
-    recipient: str = Field(max_length=200)
+    #: an address, or ``vault:`` and the address sealed with the office key (a reporter's)
+    recipient: str = Field(sa_type=sa.Text)
     lang: str = Field(default="id", max_length=5)
     subject: str = Field(max_length=300)
     body: str = Field(sa_type=sa.Text)
@@ -375,6 +376,8 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = _dt(nullable=True)
     last_error: str | None = Field(default=None, max_length=500)
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
+    #: the office's HMAC over what the row says (``notify.seal_of``); delivery sends only rows it verifies
+    seal: str | None = Field(default=None, max_length=64)
 
 
 class Holiday(SQLModel, table=True):

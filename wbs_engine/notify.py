@@ -140,9 +140,28 @@ def render(kind: str, lang: str, **values: Any) -> tuple[str, str]:
     return subject.format(**values), body.format(**values)
 
 
+def seal_of(
+    keyring: Keyring,
+    *,
+    kind: str,
+    case_id: int | None,
+    recipient: str,
+    lang: str,
+    subject: str,
+    body: str,
+    dedupe_key: str | None,
+) -> str:
+    """The office's seal over what an outbox row says; delivery sends only rows whose seal verifies."""
+    import json
+
+    data = json.dumps([kind, case_id, recipient, lang, subject, body, dedupe_key], ensure_ascii=False)
+    return keyring.mac("outbox", data.encode())
+
+
 def queue(
     session: Session,
     *,
+    keyring: Keyring,
     kind: str,
     recipient: str,
     lang: str,
@@ -151,8 +170,19 @@ def queue(
     dedupe_key: str | None = None,
     **values: Any,
 ) -> bool:
-    """Add one notification; False when a row with the same ``dedupe_key`` already exists."""
+    """Add one notification, sealed (:func:`seal_of`); False when a row with the same ``dedupe_key``
+    already exists."""
     subject, body = render(kind, lang, **values)
+    seal = seal_of(
+        keyring,
+        kind=kind,
+        case_id=case_id,
+        recipient=recipient,
+        lang=lang,
+        subject=subject,
+        body=body,
+        dedupe_key=dedupe_key,
+    )
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -172,6 +202,7 @@ def queue(
             next_attempt_at=now,
             created_at=now,
             dedupe_key=dedupe_key,
+            seal=seal,
         )
         .on_conflict_do_nothing()
         .returning(_outbox.c.id)
@@ -290,6 +321,7 @@ def notify_staff(
         vals.update({k: v(user) if callable(v) else v for k, v in extra.items()})
         queue(
             session,
+            keyring=engine.keyring,
             kind=kind,
             recipient=user.email,
             lang=user.lang,
@@ -353,6 +385,7 @@ def on_transition(
             vals = _reporter_values(engine, defn, case, lang)
             queue(
                 session,
+                keyring=engine.keyring,
                 kind="reporter_status",
                 recipient=VAULT_PREFIX + engine.keyring.seal_office(email),
                 lang=lang,
@@ -384,6 +417,7 @@ def on_message(
         vals = _reporter_values(engine, defn, case, "id")
         queue(
             session,
+            keyring=engine.keyring,
             kind="reporter_reply",
             recipient=VAULT_PREFIX + engine.keyring.seal_office(email),
             lang="id",

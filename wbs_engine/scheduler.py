@@ -21,6 +21,7 @@ Rules (docs/architecture.md):
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -479,6 +480,25 @@ def _lease(engine: WbsEngine, oid: int, report: DeliveryReport) -> _Lease | None
             report.failed += 1
             report.errors.append(f"outbox {row.id} ({row.kind}): {row.last_error}")
             return None
+        expected = notify.seal_of(
+            engine.keyring,
+            kind=row.kind,
+            case_id=row.case_id,
+            recipient=row.recipient,
+            lang=row.lang,
+            subject=row.subject,
+            body=row.body,
+            dedupe_key=row.dedupe_key,
+        )
+        if not row.seal or not hmac.compare_digest(row.seal, expected):
+            # written or altered by someone without the keyring (e.g. a database writer reusing a reporter's
+            # sealed address for their own text): never sent
+            row.status, row.last_error = FAILED, "outbox row without the office's seal (forged or altered): not sent"
+            s.add(row)
+            report.failed += 1
+            report.errors.append(f"outbox {row.id} ({row.kind}): {row.last_error}")
+            log.warning("outbox %s: %s", row.id, row.last_error)
+            return None
         row.status, row.next_attempt_at, row.attempts = SENDING, now + SEND_LEASE, row.attempts + 1
         s.add(row)
         return _Lease(row.id, row.kind, row.recipient, row.subject, row.body, row.lang, row.attempts)
@@ -578,6 +598,7 @@ def daily_digest(engine: WbsEngine, *, horizon_days: int = 2) -> DigestReport:
             lines.sort()
             if not notify.queue(
                 s,
+                keyring=engine.keyring,
                 kind="digest",
                 recipient=user.email,
                 lang=user.lang,
@@ -612,6 +633,7 @@ def _queue_audit_heads(engine: WbsEngine, s: Session, now: datetime, date_key: s
     for user in auditors:
         if notify.queue(
             s,
+            keyring=engine.keyring,
             kind="audit_head",
             recipient=user.email,
             lang=user.lang,

@@ -139,7 +139,8 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "created_at": case.created_at.isoformat(),
             "updated_at": case.updated_at.isoformat(),
             "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-            "recused": recused_usernames(s, case),
+            # who is kept off the case can say who is implicated: only for those who may read the report
+            "recused": recused_usernames(s, case) if sight.secret else SEALED,
             "fields": values,
             "clocks": clocks,
             "notices": list(notices.values()),
@@ -235,6 +236,11 @@ def case_history(engine: WbsEngine, number: str, viewer: Actor, lang: str = "id"
 
 def _event_view(e: audit.EventRow, sight: Sight, key: Any) -> dict[str, Any]:
     payload = dict(e.payload or {})
+    if not sight.secret:
+        # routing effects name people (an official recused because of the report): for readers of the report
+        for k in ("recused", "assigned_to"):
+            if k in payload:
+                payload[k] = SEALED
     blob = payload.pop("sealed", None)
     payload.pop("reason_sealed", None)
     if blob:

@@ -159,7 +159,10 @@ def test_recusal_is_a_row_written_with_the_fire_and_checked_against_the_trail(wb
         assert case.recused == {telaah.user_id} and case.assigned_user_id is None
         assert telaah.is_recused(case) and not atasan.is_recused(case)
         assert audit.verify(s, keyring=wbs.keyring).ok
-    assert case_view(wbs, w, None)["recused"] == ["telaah"]
+    assert case_view(wbs, w, atasan)["recused"] == ["telaah"]
+    # who is kept off the case can say who is implicated: the front desk (and the console) do not see it
+    assert case_view(wbs, w, None)["recused"] == {"sealed": True}
+    assert case_view(wbs, w, wbs.load_actor("pengelola"))["recused"] == {"sealed": True}
 
     def problems():
         with unit_of_work(wbs.db, write=False) as s:

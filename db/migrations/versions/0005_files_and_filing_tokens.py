@@ -8,10 +8,8 @@
   directions rather than dropping them.
 * ``filing_token``: the filing forms' tokens once used, unique by the hash of their random part.
 
-Revision "0005" follows "0003": "0004" is being written in parallel; the merge re-points this one after it.
-
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01
 """
 
