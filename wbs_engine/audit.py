@@ -339,11 +339,15 @@ def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
     return AuditCheckpoint(**row._mapping) if row is not None else None
 
 
-def checkpoint(session: Session, now: datetime, keyring: Keyring) -> AuditCheckpoint | None:
+def checkpoint(
+    session: Session, now: datetime, keyring: Keyring, *, heartbeat: bool = False
+) -> AuditCheckpoint | None:
     """Seal the chain heads that moved and the case counters since the last checkpoint, signed with the
-    office key; None when nothing moved. Safe with several schedulers at once: writers are serialised (an
-    advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) and ``prev_hash`` is unique, so two can
-    never extend the same predecessor."""
+    office key; None when nothing moved, unless ``heartbeat`` (the scheduler's: a signed, dated checkpoint
+    every interval even on a quiet day, so that deleting the newest checkpoints shows as a gap in time,
+    ``verify(max_age=…)``). Safe with several schedulers at once: writers are serialised (an advisory lock
+    on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) and ``prev_hash`` is unique, so two can never extend the
+    same predecessor."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHECKPOINT_LOCK})
@@ -354,9 +358,9 @@ def checkpoint(session: Session, now: datetime, keyring: Keyring) -> AuditCheckp
         sa.select(_heads.c.chain, _heads.c.seq, _heads.c.hash).where(_heads.c.seq != _heads.c.sealed_seq)
     ).all()
     counters = _counters_now(session)
-    if not moved and last is not None and counters == (last.counters or {}):
+    if not heartbeat and not moved and last is not None and counters == (last.counters or {}):
         return None
-    if not moved and last is None and not counters:
+    if not heartbeat and not moved and last is None and not counters:
         return None
     if last is not None and now < last.created_at:
         now = last.created_at  # never sign a time before the previous seal (a clock stepped back)
@@ -612,6 +616,8 @@ def verify(
     workflows: dict[tuple[str, int], Any] | None = None,
     deep: bool = False,
     max_problems: int = 50,
+    now: datetime | None = None,
+    max_age: timedelta | None = None,
 ) -> VerifyResult:
     """Check the whole trail and the case rows against it; collect up to ``max_problems`` problems, each
     named (see the module docstring for what is and is not detected).
@@ -623,6 +629,10 @@ def verify(
     creation recorded, every transition must be one that workflow allows (state, trigger, role), and the
     row's ``final``/``phase`` must match its state. ``deep`` (needs ``keyring``): also open every case's
     sealed values and compare them with what its trail sealed.
+
+    ``max_age`` (with ``now``): the newest checkpoint must be younger than this. With the scheduler sealing
+    a heartbeat every ``WBS_CHECKPOINT_MINUTES``, an older newest checkpoint means checkpoints were deleted
+    (or the scheduler stopped): what it sealed could have been rewritten since.
 
     A database it cannot read to the end (a row a writer filled with garbage) is a named problem, not a
     traceback."""
@@ -637,6 +647,15 @@ def verify(
 
     try:
         _verify(session, res, report, public_key, keyring, list(against), workflows, deep)
+        if max_age is not None and now is not None:
+            newest = res.latest.created_at if res.latest is not None else None
+            if newest is None or now - newest > max_age:
+                age = "none at all" if newest is None else f"the newest is of {newest:%Y-%m-%d %H:%M} UTC"
+                report(
+                    "checkpoint_stale",
+                    f"no signed checkpoint in the last {int(max_age.total_seconds() // 60)} minutes ({age}): "
+                    "the newest checkpoints were deleted, or the scheduler is not running",
+                )
     except _Stop:
         pass
     except (Exception, RecursionError) as exc:  # noqa: BLE001 - a damaged database must still get an answer

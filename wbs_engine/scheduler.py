@@ -667,7 +667,7 @@ def _guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
 
 def checkpoint_job(engine: WbsEngine) -> None:
     with unit_of_work(engine.db) as s:
-        cp = audit.checkpoint(s, engine.now(), engine.keyring)
+        cp = audit.checkpoint(s, engine.now(), engine.keyring, heartbeat=True)
     log.info("audit checkpoint: %s", "nothing moved" if cp is None else f"#{cp.seq} sealed {len(cp.heads)} chains")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -19,8 +20,14 @@ from .base import Ctx, cli, say
     help="A file of audit heads kept earlier (lines printed by `wbs audit-head`); each must still match.",
 )
 @click.option("--deep", is_flag=True, help="Also open every case's sealed values and compare them with its trail.")
+@click.option(
+    "--max-age",
+    type=click.IntRange(min=1),
+    help="Fail when the newest signed checkpoint is older than this many minutes (for monitoring; the "
+    "scheduler seals every WBS_CHECKPOINT_MINUTES, also on quiet days).",
+)
 @click.pass_obj
-def verify_audit(obj: Ctx, against: str | None, deep: bool) -> None:
+def verify_audit(obj: Ctx, against: str | None, deep: bool, max_age: int | None) -> None:
     """Verify the audit trail: every chain, every signed checkpoint, every case row against its trail, case
     numbers without gaps, and (with --against) heads kept outside the server.
 
@@ -39,7 +46,15 @@ def verify_audit(obj: Ctx, against: str | None, deep: bool) -> None:
             raise click.BadParameter(f"no '{audit.HEAD_PREFIX}' line in {against}", param_hint="--against")
     with unit_of_work(eng.db, write=False) as s:
         workflows = {(x.definition.key, x.definition.version): x for x in eng.registry.versions(s)}
-        res = audit.verify(s, keyring=eng.keyring, against=kept, workflows=workflows, deep=deep)
+        res = audit.verify(
+            s,
+            keyring=eng.keyring,
+            against=kept,
+            workflows=workflows,
+            deep=deep,
+            now=eng.now(),
+            max_age=timedelta(minutes=max_age) if max_age else None,
+        )
     if res.ok:
         click.echo(
             obj.t(

@@ -102,8 +102,17 @@ def prepare_dirs(settings: Settings) -> None:
 
 
 def require_migrated(db: DbEngine) -> None:
+    """Refuse a database that is not set up, without creating anything: a SQLite file that does not exist
+    (a wrong WBS_INSTANCE_DIR) is not made empty by asking."""
     from ..migrate import current, head
 
+    if db.dialect.name == "sqlite":
+        path = db.url.database
+        if path and path != ":memory:" and not Path(path).exists():
+            raise WbsError(
+                f"Basis data {path} tidak ada; periksa WBS_INSTANCE_DIR / WBS_DATABASE_URL, atau jalankan wbs init-db",
+                f"There is no database at {path}; check WBS_INSTANCE_DIR / WBS_DATABASE_URL, or run wbs init-db",
+            )
     have = current(db)
     if have is None:
         raise WbsError(
