@@ -34,7 +34,7 @@ DEB_CHECK_chromium := command -v chromium
 
 deb_check = $(or $(DEB_CHECK_$(1)),dpkg-query -W -f='$${Status}' $(1) | grep -q 'install ok installed')
 
-.PHONY: help install system-deps test lint bench run clean distclean
+.PHONY: help install system-deps test lint bench run clean distclean messages
 
 help:
 	@echo "wbs-engine make targets:"
@@ -43,6 +43,7 @@ help:
 	@echo "  make test         system-deps + install, then pytest on $(PYTEST_WORKERS) workers (PYTEST_WORKERS=0: one process;"
 	@echo "                   extra arguments: PYTEST_ARGS='-k foo -x')"
 	@echo "  make lint         ruff check"
+	@echo "  make messages     extract every message (babel.cfg) and update the id/en catalogues in $(TRANSLATIONS)"
 	@echo "  make bench        run every benchmarks/bench_*.py"
 	@echo "  make run          install, then wbs init-db, wbs seed-demo, wbs run on $(RUN_HOST):$(RUN_PORT)"
 	@echo "  make clean        remove caches and build artefacts (keeps $(VENV))"
@@ -70,7 +71,25 @@ $(INSTALL_STAMP): pyproject.toml | $(VENV_PY)
 	$(VENV_PY) -m pip install --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-install: $(INSTALL_STAMP)
+# The message catalogues: compiled (.po -> .mo) at install; wbs_engine/i18n.py compiles a missing or older
+# .mo in memory, so a checkout works without this step too.
+TRANSLATIONS := wbs_engine/translations
+PO_FILES     := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO_FILES     := $(PO_FILES:.po=.mo)
+BABEL_EXTRACT = $(VENV)/bin/pybabel -q extract -F babel.cfg -k N_:1,2 --no-location --sort-output --no-wrap \
+                --project=wbs-engine -o $(TRANSLATIONS)/messages.pot .
+
+%.mo: %.po | $(INSTALL_STAMP)
+	$(VENV)/bin/pybabel -q compile --statistics -i $< -o $@ || (rm -f $@; exit 1)
+
+install: $(INSTALL_STAMP) $(MO_FILES)
+
+# After adding or changing a message in the code: new msgids appear with an empty msgstr in
+# $(TRANSLATIONS)/id/LC_MESSAGES/messages.po (fill them in; tests/unit/test_catalogue.py fails until then).
+messages: $(INSTALL_STAMP)
+	$(BABEL_EXTRACT)
+	$(VENV)/bin/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -D messages \
+	  --no-fuzzy-matching --ignore-obsolete --no-wrap
 
 # Installs the missing TEST_DEB_PACKAGES.  `apt-get update` runs only when
 # something must be installed, and not when APT_UPDATED=1 (.ci/run sets that

@@ -11,8 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
+
+from .i18n import Msg
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,17 +32,24 @@ DATABASE_URL_FORMS = "sqlite:///PATH, postgresql+psycopg://USER@HOST/DB, postgre
 class ConfigError(Exception):
     """A setting has a value the program cannot use; the message names the setting and what it accepts.
 
-    Like :class:`~wbs_engine.errors.WbsError` it carries Indonesian and English text (:meth:`message`), but
-    it is not one: code that handles a user's mistake in a request must not swallow a broken installation.
+    Like :class:`~wbs_engine.errors.WbsError` it carries a catalogue message and its parameters
+    (:meth:`message` renders it), but it is not one: code that handles a user's mistake in a request must
+    not swallow a broken installation.
     """
 
-    def __init__(self, id_text: str, en_text: str | None = None):
-        self.id_text = id_text
-        self.en_text = en_text or id_text
-        super().__init__(self.en_text)
+    def __init__(self, msgid: str, /, *legacy: str, **params: Any):
+        self._legacy = (msgid, legacy[0]) if legacy else None  # transitional (id_text, en_text) pair
+        self.msg = Msg(legacy[0] if legacy else msgid, **params)
+        self.params = params
+        super().__init__(self.msg.msgid)
+
+    def __str__(self) -> str:
+        return self.message()
 
     def message(self, lang: str = "id") -> str:
-        return self.en_text if lang == "en" else self.id_text
+        if self._legacy is not None:
+            return self._legacy[1] if lang == "en" else self._legacy[0]
+        return self.msg.render(lang)
 
 
 def _parse_time(value: str, name: str) -> time:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .i18n import LOCALES, lang_of
+
 Phase = Literal["intake", "verification", "follow_up", "closure"]
 FieldType = Literal[
     "text", "textarea", "date", "datetime", "number", "money", "email", "phone", "select", "boolean", "unit", "user"
@@ -55,7 +57,8 @@ class Label(_Strict):
     en: str = Field(min_length=1)
 
     def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.id
+        """The text in ``lang`` (``id`` for anything but ``en``)."""
+        return self.en if lang_of(lang) == LOCALES[1] else self.id
 
 
 class Duration(_Strict):

@@ -1,41 +1,75 @@
 """Domain exceptions: every error a user can cause, never shown as a traceback.
 
-Each carries what an edge needs to answer well: a message a person can act on (Indonesian and English,
-:meth:`WbsError.message`), a machine-readable ``code`` with its ``params`` (for the JSON API), and the HTTP
-``status`` it means (404 not found, 403 not allowed, 409 the case changed or is not in a state for this,
-422 invalid input). The CLI prints the message; the web layer maps ``status``; the API returns
-:meth:`WbsError.to_dict`.
+Each carries what an edge needs to answer well: a message from the catalogue with its parameters
+(:class:`~wbs_engine.i18n.Msg`; :meth:`WbsError.message` renders it in the reader's language), a
+machine-readable ``code`` with the same ``params`` (for the JSON API), and the HTTP ``status`` it means
+(404 not found, 403 not allowed, 409 the case changed or is not in a state for this, 422 invalid input).
+The CLI prints the message; the web layer maps ``status``; the API returns :meth:`WbsError.to_dict`.
+
+Raise with the English text marked for extraction and the values as keywords::
+
+    raise NotFound(_("There is no case {number}"), number=number)
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
+
+from .i18n import Msg
+from .i18n import gettext_noop as _
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
 
 
 class WbsError(Exception):
-    """Base of every error a user can cause."""
+    """Base of every error a user can cause.
+
+    ``WbsError(_("English text with {name}"), name=value)``: the msgid is the English text; the Indonesian
+    one comes from the catalogue. Keyword ``code`` overrides the class's code; every other keyword is a
+    parameter of the message and of :meth:`to_dict`."""
 
     status: int = 400
     code: str = "error"
 
-    def __init__(self, id_text: str, en_text: str | None = None, *, code: str | None = None, **params: Any):
-        self.id_text = id_text
-        self.en_text = en_text or id_text
+    def __init__(self, msgid: str | Msg, /, *legacy: str, code: str | None = None, **params: Any):
+        self._legacy: tuple[str, str] | None = None
+        if legacy:  # transitional (id_text, en_text) pair; removed when every caller has moved
+            self._legacy = (str(msgid), legacy[0])
+            msgid = legacy[0]
+        self.msg = msgid if isinstance(msgid, Msg) else Msg(msgid, **params)
         if code is not None:
             self.code = code
-        self.params = params
-        super().__init__(id_text)
+        self.params = {**self.msg.params, **params} if isinstance(msgid, Msg) else params
+        super().__init__(self.msg.msgid)
+
+    def __str__(self) -> str:
+        return self.message()
 
     @property
     def details(self) -> dict[str, Any]:  # the name earlier code used
         return self.params
 
     def message(self, lang: str = "id") -> str:
-        return self.en_text if lang == "en" else self.id_text
+        """The message in ``lang`` (``id`` or ``en``; anything else is ``id``)."""
+        if self._legacy is not None:
+            return self._legacy[1] if lang == "en" else self._legacy[0]
+        return self.msg.render(lang)
 
     def to_dict(self, lang: str = "id") -> dict[str, Any]:
         """What the JSON API returns: ``{"error": code, "status": …, "message": …, "params": {…}}``."""
-        return {"error": self.code, "status": self.status, "message": self.message(lang), "params": self.params}
+        params = {k: (v.render(lang) if isinstance(v, Msg) else _jsonable(v)) for k, v in self.params.items()}
+        return {"error": self.code, "status": self.status, "message": self.message(lang), "params": params}
 
 
 class NotFound(WbsError):
@@ -62,20 +96,38 @@ class GuardFailed(WbsError):
     status, code = 409, "guard_failed"
 
 
+FieldProblem = Msg | str | tuple[str, str]
+
+
+def _field_msg(problem: FieldProblem) -> Msg | tuple[str, str]:
+    if isinstance(problem, tuple):  # transitional (id_text, en_text) pair
+        return problem
+    return problem if isinstance(problem, Msg) else Msg(problem)
+
+
 class ValidationFailed(WbsError):
-    """Input data is wrong; ``errors`` maps each field to what is wrong with it, (Indonesian, English)."""
+    """Input data is wrong; ``errors`` maps each field to what is wrong with it: a message (a msgid marked
+    with ``_`` or a :class:`~wbs_engine.i18n.Msg` with parameters)."""
 
     status, code = 422, "invalid_input"
 
-    def __init__(self, errors: dict[str, tuple[str, str]]):
-        self.errors = errors
-        id_text = "; ".join(f"{k}: {v[0]}" for k, v in errors.items())
-        en_text = "; ".join(f"{k}: {v[1]}" for k, v in errors.items())
-        super().__init__("Data tidak valid — " + id_text, "Invalid data — " + en_text)
+    def __init__(self, errors: dict[str, FieldProblem]):
+        self.errors = {name: _field_msg(problem) for name, problem in errors.items()}
+        super().__init__(_("Invalid data — {problems}"), problems="")
 
     def field_errors(self, lang: str = "id") -> dict[str, str]:
         """Each field's problem in ``lang``: what a form shows next to the field."""
-        return {k: (v[1] if lang == "en" else v[0]) for k, v in self.errors.items()}
+        out = {}
+        for name, problem in self.errors.items():
+            if isinstance(problem, tuple):
+                out[name] = problem[1] if lang == "en" else problem[0]
+            else:
+                out[name] = problem.render(lang)
+        return out
+
+    def message(self, lang: str = "id") -> str:
+        problems = "; ".join(f"{k}: {v}" for k, v in self.field_errors(lang).items())
+        return Msg(self.msg.msgid, problems=problems).render(lang)
 
     def to_dict(self, lang: str = "id") -> dict[str, Any]:
         return {**super().to_dict(lang), "params": {"fields": self.field_errors(lang)}}
@@ -87,8 +139,7 @@ class ConcurrentChange(WbsError):
     status, code = 409, "changed_meanwhile"
 
     def __init__(self, what: str = ""):
-        super().__init__(
-            f"Perkara {what} baru saja diubah orang lain; muat ulang lalu coba lagi.".replace("  ", " "),
-            f"Case {what} was just changed by someone else; reload and try again.".replace("  ", " "),
-            number=what,
-        )
+        if what:
+            super().__init__(_("Case {number} was just changed by someone else; reload and try again."), number=what)
+        else:
+            super().__init__(_("The case was just changed by someone else; reload and try again."))

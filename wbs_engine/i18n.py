@@ -1,7 +1,7 @@
 """One message catalogue for everything a person reads: the CLI, the engine's errors, e-mails, and the web.
 
 Messages are gettext messages whose *msgid* is the English text with ``{name}`` placeholders. They are
-marked in the code with :func:`_` (and :func:`N_` for plurals) so that ``pybabel extract`` finds them
+marked in the code with ``_`` (:func:`gettext_noop`) (and :func:`N_` for plurals) so that ``pybabel extract`` finds them
 (``babel.cfg``), and rendered **at the edge** in the reader's language (``id``, the default, or ``en``)
 with :func:`render` or :class:`Msg`. The catalogues are ``wbs_engine/translations/<lang>/LC_MESSAGES/
 messages.po``; ``make install`` compiles them (``pybabel compile``), and a missing or older ``.mo`` is
@@ -16,11 +16,10 @@ from __future__ import annotations
 import io
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+if TYPE_CHECKING:  # Babel is imported when a message is first rendered, not at start-up
+    from babel.support import NullTranslations
 
 LOCALES = ("id", "en")
 DEFAULT_LOCALE = "id"
@@ -28,8 +27,11 @@ DOMAIN = "messages"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
-def _(msgid: str) -> str:
-    """Mark ``msgid`` for extraction; it is translated when rendered (:func:`render`), not here."""
+def gettext_noop(msgid: str) -> str:
+    """Mark ``msgid`` for extraction; it is translated when rendered (:func:`render`), not here.
+
+    Modules import it as ``_`` (``from .i18n import gettext_noop as _``), the name ``pybabel extract``
+    looks for; the import takes the public name, so no module takes another's private one."""
     return msgid
 
 
@@ -45,6 +47,8 @@ def lang_of(lang: str | None) -> str:
 @lru_cache(maxsize=len(LOCALES))
 def translations(lang: str) -> NullTranslations:
     """The compiled catalogue of ``lang`` (from the ``.mo``, or from the ``.po`` when that is newer)."""
+    from babel.support import NullTranslations, Translations
+
     folder = TRANSLATIONS / lang / "LC_MESSAGES"
     po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
@@ -52,6 +56,9 @@ def translations(lang: str) -> NullTranslations:
             return Translations(fh, domain=DOMAIN)
     if not po.exists():
         return NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with po.open("rb") as fh:
         catalog = read_po(fh, locale=lang, domain=DOMAIN)
     buf = io.BytesIO()

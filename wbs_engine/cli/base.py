@@ -17,6 +17,7 @@ import click
 
 from .. import textsafe
 from ..errors import WbsError
+from ..i18n import DEFAULT_LOCALE, lang_of, render
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine as DbEngine
@@ -71,8 +72,11 @@ class Ctx:
             self._db = db
         return self._db
 
-    def t(self, id_text: str, en_text: str) -> str:
-        return en_text if self.lang == "en" else id_text
+    def t(self, msgid: str, /, *legacy: str, **params: Any) -> str:
+        """``msgid`` (English, marked with ``_``) in the language of ``--lang``, its placeholders filled."""
+        if legacy:  # transitional (id_text, en_text) pair; removed when every command has moved
+            return legacy[0] if self.lang == "en" else msgid
+        return render(msgid, self.lang, **params)
 
 
 def prepare_dirs(settings: Settings) -> None:
@@ -196,12 +200,12 @@ def lang_from_argv(args: list[str]) -> str:
     """The --lang given before the command (for messages printed after click has given up)."""
     for i, arg in enumerate(args):
         if arg == "--lang" and i + 1 < len(args):
-            return "en" if args[i + 1] == "en" else "id"
+            return lang_of(args[i + 1])
         if arg.startswith("--lang="):
-            return "en" if arg == "--lang=en" else "id"
+            return lang_of(arg.removeprefix("--lang="))
         if not arg.startswith("-"):
             break  # the command name: options after it belong to the command
-    return "id"
+    return DEFAULT_LOCALE
 
 
 def not_utf8(args: list[str]) -> WbsError | None:
