@@ -13,13 +13,11 @@ Workflow labels are not here: they are an office's content and stay in the YAML 
 
 from __future__ import annotations
 
+import gettext
 import io
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # Babel is imported when a message is first rendered, not at start-up
-    from babel.support import NullTranslations
+from typing import Any
 
 LOCALES = ("id", "en")
 DEFAULT_LOCALE = "id"
@@ -45,17 +43,18 @@ def lang_of(lang: str | None) -> str:
 
 
 @lru_cache(maxsize=len(LOCALES))
-def translations(lang: str) -> NullTranslations:
-    """The compiled catalogue of ``lang`` (from the ``.mo``, or from the ``.po`` when that is newer)."""
-    from babel.support import NullTranslations, Translations
+def translations(lang: str) -> gettext.NullTranslations:
+    """The compiled catalogue of ``lang`` (from the ``.mo``, or from the ``.po`` when that is newer).
 
+    Read with the standard library's :mod:`gettext` (a command that prints one line does not import
+    Babel); Babel compiles a ``.po`` only when its ``.mo`` is missing or older."""
     folder = TRANSLATIONS / lang / "LC_MESSAGES"
     po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
         with mo.open("rb") as fh:
-            return Translations(fh, domain=DOMAIN)
+            return gettext.GNUTranslations(fh)
     if not po.exists():
-        return NullTranslations()
+        return gettext.NullTranslations()
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
@@ -64,7 +63,7 @@ def translations(lang: str) -> NullTranslations:
     buf = io.BytesIO()
     write_mo(buf, catalog)
     buf.seek(0)
-    return Translations(buf, domain=DOMAIN)
+    return gettext.GNUTranslations(buf)
 
 
 def render(msgid: str, lang: str | None = None, /, **params: Any) -> str:
