@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from .i18n import Msg
+from .i18n import DEFAULT_LOCALE, Msg
 from .i18n import gettext_noop as _
 
 
@@ -30,6 +30,36 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return str(value)
+
+
+class OfficeText(Msg):
+    """Office content written in both languages (a workflow's ``label: {id, en}``, anything with
+    ``get(lang)``) as a parameter of a message: rendered in the reader's language from the content itself,
+    never looked up in the catalogue (labels stay in the workflow files)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: Any):
+        super().__init__(text.get(DEFAULT_LOCALE))
+        self.text = text
+
+    def render(self, lang: str | None = None) -> str:
+        return self.text.get(lang or DEFAULT_LOCALE)
+
+
+class Joined(Msg):
+    """Several parameters shown as one (``a, b, c``), each rendered in the reader's language: a list in a
+    message (the actions a reporter may take, the differences an audit found)."""
+
+    __slots__ = ("items", "sep")
+
+    def __init__(self, items: Any, sep: str = ", "):
+        self.items = list(items)
+        self.sep = sep
+        super().__init__("")
+
+    def render(self, lang: str | None = None) -> str:
+        return self.sep.join(i.render(lang) if isinstance(i, Msg) else str(i) for i in self.items)
 
 
 class WbsError(Exception):
