@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from .errors import WbsError
+from .i18n import gettext_noop as _
 
 __all__ = ["ADMIN_HOLIDAY_NAME", "JAKARTA", "MAX_DATE", "MIN_DATE", "OutsideCalendarRange", "WorkingCalendar"]
 
@@ -60,11 +61,11 @@ class OutsideCalendarRange(WbsError, ValueError):
     """A date (or a result of working-day arithmetic) falls outside :data:`MIN_DATE`..:data:`MAX_DATE`."""
 
     def __init__(self, d: date | int | str):
-        span = f"{MIN_DATE.isoformat()} s.d. {MAX_DATE.isoformat()}"
-        span_en = f"{MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}"
         super().__init__(
-            f"{d} berada di luar rentang kalender hari kerja yang didukung ({span}).",
-            f"{d} is outside the supported working-day calendar ({span_en}).",
+            _("{date} is outside the supported working-day calendar ({first} to {last})."),
+            date=str(d),
+            first=MIN_DATE.isoformat(),
+            last=MAX_DATE.isoformat(),
         )
 
 
@@ -257,7 +258,7 @@ class WorkingCalendar:
             raise ValueError(f"n must be >= 0, got {n}")
         if n == 0:
             return d if self.is_working_day(d) else self.next_working_day(d)
-        for _ in range(n):
+        for _step in range(n):
             d = self.next_working_day(d)
         return d
 
@@ -272,7 +273,7 @@ class WorkingCalendar:
             raise ValueError(f"n must be >= 0, got {n}")
         if n == 0:
             return d if self.is_working_day(d) else self.previous_working_day(d)
-        for _ in range(n):
+        for _step in range(n):
             d = self.previous_working_day(d)
         return d
 

@@ -26,8 +26,10 @@ from .config import Settings
 from .crypto import CaseKey, Keyring, new_receipt_code
 from .db import open_database, unit_of_work
 from .definition import TransitionSpec, WorkflowDef
-from .errors import ConcurrentChange, InvalidTransition, NotFound, ValidationFailed
+from .errors import ConcurrentChange, InvalidTransition, Joined, NotFound, OfficeText, ValidationFailed
 from .hooks import FireContext
+from .i18n import Msg
+from .i18n import gettext_noop as _
 from .models import Case, Message, Unit, User
 from .permissions import Actor
 from .registry import Loaded, Registry
@@ -133,10 +135,7 @@ class WbsEngine:
         self.check_keys_in(session)
         case = session.exec(select(Case).where(Case.receipt_hash == self.keyring.receipt_digest(code))).first()
         if case is None:
-            raise NotFound(
-                "Kode pelacakan tidak ditemukan; periksa kembali penulisannya.",
-                "Tracking code not found; check how it is written.",
-            )
+            raise NotFound(_("Tracking code not found; check how it is written."))
         return Actor.reporter(case.id), case
 
     # -- lookups ----------------------------------------------------------------------------------
@@ -148,7 +147,7 @@ class WbsEngine:
             stmt = stmt.with_for_update(key_share=True)
         case = session.exec(stmt).first()
         if case is None:
-            raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
+            raise NotFound(_("Case {number} not found."), number=number)
         return case
 
     def workflow(self, session: Session, case: Case) -> Loaded:
@@ -207,7 +206,7 @@ class WbsEngine:
             clean = fields.validate(specs, supplied, today=now.astimezone(self.settings.zone).date())
             self._check_references(s, defn, clean)
             if unit_code is not None and s.exec(select(Unit).where(Unit.code == unit_code)).first() is None:
-                raise ValidationFailed({"unit": (f"unit '{unit_code}' tidak dikenal", f"unknown unit '{unit_code}'")})
+                raise ValidationFailed({"unit": Msg(_("unknown unit '{unit}'"), unit=unit_code)})
             self.registry.ensure_registered(s, loaded, now)
             plain, ident, secret = self._split(defn, clean)
             key, wrapped_key = self.keyring.new_case_key()
@@ -281,15 +280,15 @@ class WbsEngine:
         return filing.issue(self.keyring, case_type, self.now())
 
     def _check_references(self, session: Session, defn: WorkflowDef, clean: dict[str, Any]) -> None:
-        errors: dict[str, tuple[str, str]] = {}
+        errors: dict[str, Msg] = {}
         for name, value in clean.items():
             spec = defn.field(name)
             if spec is None:
                 continue
             if spec.type == "unit" and session.exec(select(Unit).where(Unit.code == value)).first() is None:
-                errors[name] = (f"unit '{value}' tidak dikenal", f"unknown unit '{value}'")
+                errors[name] = Msg(_("unknown unit '{unit}'"), unit=value)
             if spec.type == "user" and session.exec(select(User).where(User.username == value)).first() is None:
-                errors[name] = (f"pengguna '{value}' tidak dikenal", f"unknown user '{value}'")
+                errors[name] = Msg(_("unknown user '{user}'"), user=value)
         if errors:
             raise ValidationFailed(errors)
 
@@ -369,7 +368,7 @@ class WbsEngine:
         self._check_references(s, defn, clean)
         reason = (reason or "").strip()
         if t.reason and len(reason) < 5:
-            raise ValidationFailed({"alasan": ("wajib diisi (minimal 5 karakter)", "required (at least 5 characters)")})
+            raise ValidationFailed({"alasan": _("required (at least 5 characters)")})
         ctx = FireContext(session=s, case=case, actor=actor, data=clean, now=now, definition=defn, transition=t)
         from_state = case.state
         to_state = loaded.compiled.run(from_state, trigger, ctx)
@@ -409,16 +408,13 @@ class WbsEngine:
             spec = defn.clocks[t.extends.clock]
             cur = current.get(t.extends.clock)
             if cur is None or not cur.is_open:
-                raise InvalidTransition(
-                    f"Batas waktu '{spec.label.id}' tidak sedang berjalan.",
-                    f"Time limit '{spec.label.en}' is not running.",
-                )
+                raise InvalidTransition(_("Time limit '{clock}' is not running."), clock=OfficeText(spec.label))
             if cur.extensions >= t.extends.max_times:
                 raise InvalidTransition(
-                    f"Batas waktu '{spec.label.id}' sudah diperpanjang {cur.extensions} kali "
-                    f"(maksimal {t.extends.max_times}).",
-                    f"Time limit '{spec.label.en}' was already extended {cur.extensions} times "
-                    f"(max {t.extends.max_times}).",
+                    _("Time limit '{clock}' was already extended {extensions} times (max {max})."),
+                    clock=OfficeText(spec.label),
+                    extensions=cur.extensions,
+                    max=t.extends.max_times,
                 )
             changes.append(clocks.ClockChange(cur.name, "extended", clocks.extend(spec, cur, t.extends.by, cal)))
         payload["clocks"] = writepath.write_clocks(s, case.id, changes, ids)
@@ -452,7 +448,7 @@ class WbsEngine:
         now = self.now()
         body = (body or "").strip()
         if not 2 <= len(body) <= 5000:
-            raise ValidationFailed({"pesan": ("isi 2–5000 karakter", "write 2–5000 characters")})
+            raise ValidationFailed({"pesan": _("write 2–5000 characters")})
         with unit_of_work(self.db) as s:
             self.check_keys_in(s)
             if actor.kind == "reporter":
@@ -461,7 +457,7 @@ class WbsEngine:
             defn = self.workflow(s, case).definition
             from_reporter, role = permissions.message_role(defn, case, actor)
             if case.final:
-                raise InvalidTransition(f"Perkara {case.number} sudah ditutup.", f"Case {case.number} is closed.")
+                raise InvalidTransition(_("Case {number} is closed."), number=case.number)
             writepath.bump_version(s, case)
             msg = Message(
                 case_id=case.id,
@@ -516,10 +512,7 @@ class WbsEngine:
         except NotFound:
             case = None
         if case is None or case.id != actor.case_id:
-            raise NotFound(
-                "Kode pelacakan tidak ditemukan; periksa kembali penulisannya.",
-                "Tracking code not found; check how it is written.",
-            )
+            raise NotFound(_("Tracking code not found; check how it is written."))
         return case
 
     def _reporter_transition(
@@ -529,35 +522,39 @@ class WbsEngine:
         t = None if case.final else defn.transition(trigger, case.state)
         if t is not None and permissions.may_fire(defn, case, t, actor) is not None:
             return t, "pelapor"
-        mine = [x.label.id for x in defn.transitions_from(case.state) if "pelapor" in x.roles and not case.final]
-        mine_en = [x.label.en for x in defn.transitions_from(case.state) if "pelapor" in x.roles and not case.final]
-        stage = defn.states[case.state].reporter_label
-        raise InvalidTransition(
-            f"Tindakan ini tidak tersedia untuk laporan Anda saat ini ({stage.id})."
-            + (f" Yang dapat Anda lakukan: {', '.join(mine)}." if mine else ""),
-            f"This action is not available on your report now ({stage.en})."
-            + (f" What you can do: {', '.join(mine_en)}." if mine_en else ""),
-        )
+        mine = [x.label for x in defn.transitions_from(case.state) if "pelapor" in x.roles and not case.final]
+        stage = OfficeText(defn.states[case.state].reporter_label)
+        if mine:
+            raise InvalidTransition(
+                _("This action is not available on your report now ({stage}). What you can do: {actions}."),
+                stage=stage,
+                actions=Joined(OfficeText(x) for x in mine),
+            )
+        raise InvalidTransition(_("This action is not available on your report now ({stage})."), stage=stage)
 
     def _transition(self, defn: WorkflowDef, case: Case, trigger: str) -> TransitionSpec:
         if case.final:
             raise InvalidTransition(
-                f"Perkara {case.number} sudah ditutup ({defn.states[case.state].label.id}).",
-                f"Case {case.number} is closed ({defn.states[case.state].label.en}).",
+                _("Case {number} is closed ({state})."),
+                number=case.number,
+                state=OfficeText(defn.states[case.state].label),
             )
         t = defn.transition(trigger, case.state)
         if t is not None:
             return t
         here = ", ".join(x.trigger for x in defn.transitions_from(case.state)) or "-"
-        label = defn.states[case.state].label
         if any(x.trigger == trigger for x in defn.transitions):
             raise InvalidTransition(
-                f"Aksi '{trigger}' tidak dapat dilakukan pada status '{label.id}'. Aksi yang tersedia: {here}.",
-                f"Action '{trigger}' is not possible in state '{label.en}'. Available actions: {here}.",
+                _("Action '{trigger}' is not possible in state '{state}'. Available actions: {available}."),
+                trigger=trigger,
+                state=OfficeText(defn.states[case.state].label),
+                available=here,
             )
         raise InvalidTransition(
-            f"Aksi '{trigger}' tidak dikenal dalam alur {defn.key}. Aksi yang tersedia: {here}.",
-            f"Unknown action '{trigger}' in workflow {defn.key}. Available actions: {here}.",
+            _("Unknown action '{trigger}' in workflow {workflow}. Available actions: {available}."),
+            trigger=trigger,
+            workflow=defn.key,
+            available=here,
         )
 
     def _clock_data(self, case: Case, clean: dict[str, Any]) -> dict[str, Any]:

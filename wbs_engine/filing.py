@@ -39,6 +39,7 @@ from sqlmodel import Session
 
 from .crypto import Keyring
 from .errors import WbsError
+from .i18n import gettext_noop as _
 from .models import Case, FilingToken
 
 TOKEN_TTL = timedelta(hours=24)
@@ -62,16 +63,13 @@ class AlreadyFiled(WbsError):
     def __init__(self, number: str | None):
         self.number = number
         if number is None:  # cannot happen: a claim is always settled in its case's transaction
-            super().__init__(
-                "Laporan ini sedang diproses; jangan kirim lagi.", "This report is being filed; do not send it again."
-            )
+            super().__init__(_("This report is being filed; do not send it again."))
             return
         super().__init__(
-            f"Laporan ini sudah diterima sebagai perkara {number} dan tidak dicatat dua kali. Kode pelacakannya "
-            "ditampilkan satu kali saat laporan diterima dan tidak dapat ditampilkan lagi; gunakan kode yang "
-            "Anda simpan.",
-            f"This report was already received as case {number} and was not filed twice. Its tracking code was "
-            "shown once when the report was received and cannot be shown again; use the code you kept.",
+            _(
+                "This report was already received as case {number} and was not filed twice. Its tracking code was "
+                "shown once when the report was received and cannot be shown again; use the code you kept."
+            ),
             number=number,
         )
 
@@ -97,10 +95,7 @@ def issue(keyring: Keyring, case_type: str, now: datetime) -> str:
 
 
 def _unknown() -> FilingTokenInvalid:
-    return FilingTokenInvalid(
-        "Formulir laporan ini tidak dikenali; muat ulang halaman formulir lalu kirim lagi.",
-        "This report form is not recognised; reload the form page and send it again.",
-    )
+    return FilingTokenInvalid(_("This report form is not recognised; reload the form page and send it again."))
 
 
 def claim(session: Session, keyring: Keyring, token: str, case_type: str, now: datetime) -> int:
@@ -121,10 +116,10 @@ def claim(session: Session, keyring: Keyring, token: str, case_type: str, now: d
         raise _unknown()
     if expires <= now:
         raise FilingTokenInvalid(
-            "Formulir laporan ini sudah kedaluwarsa (berlaku 24 jam); muat ulang halaman formulir lalu kirim "
-            "lagi. Jika Anda sudah menerima kode pelacakan untuknya, laporan Anda sudah diterima.",
-            "This report form has expired (it is valid for 24 hours); reload the form page and send it again. "
-            "If you already received a tracking code for it, your report was received.",
+            _(
+                "This report form has expired (it is valid for 24 hours); reload the form page and send it again. "
+                "If you already received a tracking code for it, your report was received."
+            )
         )
     digest = hashlib.sha256(_CONTEXT + b":" + nonce).hexdigest()
     if session.get_bind().dialect.name == "postgresql":

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import GuardFailed, ValidationFailed
+from .i18n import Msg
+from .i18n import gettext_noop as _
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -65,20 +67,14 @@ def effect(name: str) -> Callable[[Effect], Effect]:
 @guard("not_recused")
 def _not_recused(ctx: FireContext) -> bool:
     if ctx.actor.is_recused(ctx.case):
-        raise GuardFailed(
-            "Anda dikecualikan (recusal) dari perkara ini karena benturan kepentingan.",
-            "You are recused from this case because of a conflict of interest.",
-        )
+        raise GuardFailed(_("You are recused from this case because of a conflict of interest."))
     return True
 
 
 @guard("not_own_case")
 def _not_own_case(ctx: FireContext) -> bool:
     if ctx.actor.user_id is not None and ctx.actor.user_id == ctx.case.filed_by_user_id:
-        raise GuardFailed(
-            "Anda tidak boleh memutus perkara yang Anda laporkan sendiri.",
-            "You may not decide a case you filed yourself.",
-        )
+        raise GuardFailed(_("You may not decide a case you filed yourself."))
     return True
 
 
@@ -90,9 +86,7 @@ def _has_attachment(ctx: FireContext) -> bool:
 
     n = ctx.session.exec(select(func.count()).select_from(Attachment).where(Attachment.case_id == ctx.case.id)).one()
     if not n:
-        raise GuardFailed(
-            "Lampirkan minimal satu dokumen bukti terlebih dahulu.", "Attach at least one piece of evidence first."
-        )
+        raise GuardFailed(_("Attach at least one piece of evidence first."))
     return True
 
 
@@ -108,7 +102,7 @@ def _assign_unit(ctx: FireContext) -> dict[str, Any]:
     code = str(ctx.data.get("unit_tujuan", "")).strip()
     unit = ctx.session.exec(select(Unit).where(Unit.code == code)).first()
     if unit is None:
-        raise ValidationFailed({"unit_tujuan": (f"unit '{code}' tidak dikenal", f"unknown unit '{code}'")})
+        raise ValidationFailed({"unit_tujuan": Msg(_("unknown unit '{unit}'"), unit=code)})
     old = ctx.case.unit_code
     ctx.case.unit_code = unit.code
     return {"unit": {"from": old, "to": unit.code}}
@@ -123,18 +117,9 @@ def _assign_handler(ctx: FireContext) -> dict[str, Any]:
     username = str(ctx.data.get("petugas", "")).strip()
     user = ctx.session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
     if user is None:
-        raise ValidationFailed(
-            {
-                "petugas": (
-                    f"pengguna '{username}' tidak dikenal atau tidak aktif",
-                    f"unknown or inactive user '{username}'",
-                )
-            }
-        )
+        raise ValidationFailed({"petugas": Msg(_("unknown or inactive user '{user}'"), user=username)})
     if user.id in ctx.case.recused:
-        raise GuardFailed(
-            f"{username} dikecualikan (recusal) dari perkara ini.", f"{username} is recused from this case."
-        )
+        raise GuardFailed(_("{user} is recused from this case."), user=username)
     ctx.case.assigned_user_id = user.id
     return {"assigned_to": username}
 
@@ -154,9 +139,7 @@ def _recuse_official(ctx: FireContext) -> dict[str, Any] | None:
         return None
     user = ctx.session.exec(select(User).where(User.username == username)).first()
     if user is None:
-        raise ValidationFailed(
-            {"pejabat_terkait": (f"pengguna '{username}' tidak dikenal", f"unknown user '{username}'")}
-        )
+        raise ValidationFailed({"pejabat_terkait": Msg(_("unknown user '{user}'"), user=username)})
     ctx.case.recused = frozenset(ctx.case.recused) | {user.id}
     out: dict[str, Any] = {"recused": username}
     if ctx.case.assigned_user_id == user.id:

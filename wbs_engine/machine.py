@@ -19,6 +19,7 @@ from transitions import EventData, Machine
 from .definition import WorkflowDef
 from .errors import InvalidTransition
 from .hooks import EFFECTS, GUARDS, FireContext
+from .i18n import gettext_noop as _
 
 
 class _Token:
@@ -79,11 +80,9 @@ class CompiledWorkflow:
         token = _Token(state)
         event = self.machine.events.get(trigger)
         if event is None:
-            raise InvalidTransition(f"Aksi '{trigger}' tidak dikenal.", f"Unknown action '{trigger}'.")
+            raise InvalidTransition(_("Unknown action '{trigger}'."), trigger=trigger)
         if not event.trigger(token, ctx=ctx):
-            raise InvalidTransition(
-                f"Aksi '{trigger}' tidak dapat dijalankan sekarang.", f"Action '{trigger}' cannot run now."
-            )
+            raise InvalidTransition(_("Action '{trigger}' cannot run now."), trigger=trigger)
         return token.state
 
 

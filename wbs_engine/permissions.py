@@ -14,7 +14,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from .definition import TransitionSpec, WorkflowDef
-from .errors import NotAllowed, NotFound
+from .errors import NotAllowed, NotFound, OfficeText
+from .i18n import gettext_noop as _
 from .models import Case, RoleGrant, User
 
 
@@ -74,9 +75,7 @@ def load_actor(session: Session, username: str) -> Actor:
     """A staff actor with the grants the database holds for them now."""
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or not user.active:
-        raise NotFound(
-            f"Pengguna '{username}' tidak dikenal atau tidak aktif.", f"Unknown or inactive user '{username}'."
-        )
+        raise NotFound(_("Unknown or inactive user '{user}'."), user=username)
     grants = session.exec(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
     return Actor(
         username=user.username,
@@ -88,10 +87,7 @@ def load_actor(session: Session, username: str) -> Actor:
 
 def ensure_not_recused(actor: Actor, case: Any) -> None:
     if actor.is_recused(case):
-        raise NotAllowed(
-            f"{actor.username} dikecualikan (recusal) dari perkara {case.number}.",
-            f"{actor.username} is recused from case {case.number}.",
-        )
+        raise NotAllowed(_("{user} is recused from case {number}."), user=actor.username, number=case.number)
 
 
 def may_fire(defn: WorkflowDef, case: Any, t: TransitionSpec, actor: Actor) -> str | None:
@@ -108,12 +104,17 @@ def authorise(defn: WorkflowDef, case: Any, t: TransitionSpec, actor: Actor) -> 
     ensure_not_recused(actor, case)
     role = may_fire(defn, case, t, actor)
     if role is None:
-        need = ", ".join(t.roles)
         raise NotAllowed(
-            f"{actor.username} tidak berwenang menjalankan '{t.trigger}' pada perkara {case.number} "
-            f"(perlu peran: {need}, untuk unit {case.unit_code or '-'} dan jenis {case.case_type}).",
-            f"{actor.username} may not run '{t.trigger}' on case {case.number} "
-            f"(needs role: {need}, for unit {case.unit_code or '-'} and type {case.case_type}).",
+            _(
+                "{user} may not run '{trigger}' on case {number} (needs role: {roles}, for unit {unit} and type "
+                "{type})."
+            ),
+            user=actor.username,
+            trigger=t.trigger,
+            number=case.number,
+            roles=", ".join(t.roles),
+            unit=case.unit_code or "-",
+            type=case.case_type,
         )
     return role
 
@@ -122,19 +123,14 @@ def check_filer(defn: WorkflowDef, filer: Actor | None) -> None:
     """May ``filer`` (None: the public web form, no account) file a case of ``defn``?"""
     if filer is None:
         if "public" not in defn.filed_by:
-            raise NotAllowed(
-                f"{defn.label.id} hanya dapat dilaporkan oleh pegawai yang masuk log.",
-                f"{defn.label.en} can only be filed by a signed-in employee.",
-            )
+            raise NotAllowed(_("{type} can only be filed by a signed-in employee."), type=OfficeText(defn.label))
         return
     if filer.kind == "system":
         return
     staff_roles = {g.role for g in filer.grants if g.case_type in (None, defn.key)}
     allowed = set(defn.filed_by) - {"public"}
     if allowed and not (staff_roles & allowed) and "public" not in defn.filed_by:
-        raise NotAllowed(
-            f"Peran Anda tidak boleh melaporkan {defn.label.id}.", f"Your roles may not file a {defn.label.en}."
-        )
+        raise NotAllowed(_("Your roles may not file a {type}."), type=OfficeText(defn.label))
 
 
 def handler_roles(defn: WorkflowDef) -> set[str]:
@@ -153,10 +149,7 @@ def message_role(defn: WorkflowDef, case: Any, actor: Actor) -> tuple[bool, str]
         return True, "pelapor"
     staff = roles & handler_roles(defn)
     if not staff:
-        raise NotAllowed(
-            f"{actor.username} tidak berwenang mengirim pesan pada perkara {case.number}.",
-            f"{actor.username} may not post messages on case {case.number}.",
-        )
+        raise NotAllowed(_("{user} may not post messages on case {number}."), user=actor.username, number=case.number)
     return False, sorted(staff)[0]
 
 
@@ -173,10 +166,7 @@ def roles_to_read(defn: WorkflowDef, case: Any, viewer: Actor) -> set[str]:
     """:func:`readable_roles` of ``viewer`` on ``case``, or a refusal."""
     roles = readable_roles(defn, viewer.roles_for(case)) if not viewer.is_recused(case) else set()
     if not roles:
-        raise NotAllowed(
-            f"{viewer.username} tidak berwenang melihat perkara {case.number}.",
-            f"{viewer.username} may not see case {case.number}.",
-        )
+        raise NotAllowed(_("{user} may not see case {number}."), user=viewer.username, number=case.number)
     return roles
 
 
@@ -228,10 +218,7 @@ def attach_role(defn: WorkflowDef, case: Any, actor: Actor) -> tuple[bool, str]:
         return True, "pelapor"
     staff = actor.roles_for(case) & handler_roles(defn)
     if not staff:
-        raise NotAllowed(
-            f"{actor.username} tidak berwenang melampirkan berkas pada perkara {case.number}.",
-            f"{actor.username} may not attach files to case {case.number}.",
-        )
+        raise NotAllowed(_("{user} may not attach files to case {number}."), user=actor.username, number=case.number)
     return False, sorted(staff)[0]
 
 

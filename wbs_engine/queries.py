@@ -58,6 +58,7 @@ from . import search as terms
 from .calendar import WorkingCalendar
 from .db import unit_of_work
 from .errors import WbsError
+from .i18n import gettext_noop as _
 from .models import Case, CaseRecusal, CaseTerm, User
 from .permissions import Actor
 from .registry import Loaded, Registry
@@ -233,10 +234,7 @@ def scope(
 ) -> Scope:
     """The :class:`Scope` of one request (one small query: the workflow versions the database knows)."""
     if not isinstance(due_within, int) or not 0 <= due_within <= MAX_DUE_WITHIN:
-        raise QueueError(
-            f"Batas 'segera jatuh tempo' harus 0–{MAX_DUE_WITHIN} hari kerja.",
-            f"'Due soon' must be 0–{MAX_DUE_WITHIN} working days.",
-        )
+        raise QueueError(_("'Due soon' must be 0–{max} working days."), max=MAX_DUE_WITHIN)
     text = (search or "").strip()
     prefix = terms.prefix_of(text) if text else None
     branches = branches_for(actor, registry.versions(session), unit=unit or None, case_type=case_type or None)
@@ -283,15 +281,9 @@ def decode_cursor(text: str, queue: str) -> Cursor:
         if not isinstance(ident, int) or isinstance(ident, bool) or (at is not None and at.tzinfo is None):
             raise ValueError("bad cursor")
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise QueueError(
-            "Penanda halaman tidak valid; muat ulang antrean dari awal.",
-            "Invalid page marker; reload the queue from its first page.",
-        ) from None
+        raise QueueError(_("Invalid page marker; reload the queue from its first page.")) from None
     if q != queue:
-        raise QueueError(
-            "Penanda halaman ini milik antrean lain; muat ulang antrean dari awal.",
-            "This page marker belongs to another queue; reload the queue from its first page.",
-        )
+        raise QueueError(_("This page marker belongs to another queue; reload the queue from its first page."))
     return Cursor(q, at, ident)
 
 
@@ -339,10 +331,7 @@ _ITEM_COLUMNS = (
 
 def _check_queue(queue: str) -> None:
     if queue not in QUEUES:
-        raise QueueError(
-            f"Antrean '{queue}' tidak dikenal (pilihan: {', '.join(QUEUES)}).",
-            f"Unknown queue '{queue}' (choose: {', '.join(QUEUES)}).",
-        )
+        raise QueueError(_("Unknown queue '{queue}' (choose: {choices})."), queue=queue, choices=", ".join(QUEUES))
 
 
 def _open(cols: Any = _c.c) -> Any:
@@ -614,9 +603,7 @@ def page_in(
     """One page of ``queue`` in the caller's transaction."""
     _check_queue(queue)
     if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise QueueError(
-            f"Jumlah per halaman harus 1–{MAX_LIMIT}.", f"The page size must be between 1 and {MAX_LIMIT}."
-        )
+        raise QueueError(_("The page size must be between 1 and {max}."), max=MAX_LIMIT)
     at = decode_cursor(cursor, queue) if cursor else None
     stmt = page_statement(sc, queue, cursor=at, limit=limit)
     if stmt is None:
@@ -650,7 +637,7 @@ def page_in(
 def counts_in(session: Session, sc: Scope, *, cap: int | None = DEFAULT_COUNT_CAP) -> dict[str, QueueCount]:
     """The size of every queue (each at most ``cap``, flagged when there are more), in one statement."""
     if cap is not None and (not isinstance(cap, int) or cap < 1):
-        raise QueueError("Batas hitungan harus 1 atau lebih.", "The count cap must be 1 or more.")
+        raise QueueError(_("The count cap must be 1 or more."))
     stmt = counts_statement(sc, cap=cap)
     if stmt is None:
         return {q: QueueCount(q, 0) for q in QUEUES}

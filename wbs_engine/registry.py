@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from .definition import DefinitionError, LintIssue, WorkflowDef
 from .errors import NotFound, WbsError
+from .i18n import gettext_noop as _
 from .lint import lint_text, read_text
 from .machine import CompiledWorkflow
 from .models import WorkflowVersion
@@ -166,10 +167,8 @@ class Registry:
     def latest(self, key: str) -> Loaded:
         found = self._resolve(key)
         if found is None:
-            known = ", ".join(self.keys) or "-"
             raise NotFound(
-                f"Jenis perkara '{key}' tidak dikenal (yang ada: {known}).",
-                f"Unknown case type '{key}' (known: {known}).",
+                _("Unknown case type '{type}' (known: {known})."), type=key, known=", ".join(self.keys) or "-"
             )
         return found
 
@@ -183,15 +182,15 @@ class Registry:
             select(WorkflowVersion).where(WorkflowVersion.key == key, WorkflowVersion.version == version)
         ).first()
         if row is None:
-            raise NotFound(
-                f"Alur '{key}' versi {version} tidak tersimpan.", f"Workflow '{key}' v{version} is not stored."
-            )
+            raise NotFound(_("Workflow '{workflow}' v{version} is not stored."), workflow=key, version=version)
         if _sha(row.source) != row.sha256:
             raise WbsError(
-                f"Teks alur '{key}' versi {version} yang tersimpan tidak cocok dengan hash-nya: teks itu diubah di "
-                "basis data. Pulihkan dari cadangan; jalankan wbs verify-audit.",
-                f"The stored text of workflow '{key}' v{version} does not match its hash: it was edited in the "
-                "database. Restore it from a backup; run wbs verify-audit.",
+                _(
+                    "The stored text of workflow '{workflow}' v{version} does not match its hash: it was edited in "
+                    "the database. Restore it from a backup; run wbs verify-audit."
+                ),
+                workflow=key,
+                version=version,
             )
         defn, issues = lint_text(row.source, f"{key}@{version} (database)")
         if defn is None:
@@ -224,9 +223,11 @@ class Registry:
             return  # remembered only once seen committed, in case this transaction rolls back
         if row.sha256 != loaded.sha256:
             raise WbsError(
-                f"Berkas alur '{ident[0]}' diubah tetapi versinya masih {ident[1]}; naikkan 'version' agar "
-                "perkara lama tetap memakai versi lamanya.",
-                f"Workflow file '{ident[0]}' changed but its version is still {ident[1]}; raise 'version' so "
-                "open cases keep their own version.",
+                _(
+                    "Workflow file '{workflow}' changed but its version is still {version}; raise 'version' so "
+                    "open cases keep their own version."
+                ),
+                workflow=ident[0],
+                version=ident[1],
             )
         self._registered.add(ident)

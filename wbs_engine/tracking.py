@@ -24,6 +24,7 @@ from .db import unit_of_work
 from .definition import WorkflowDef
 from .engine import WbsEngine
 from .errors import NotFound
+from .i18n import gettext_noop as _
 from .models import Attachment, Clock, Message
 
 OPEN_CLOCK = ("running", "paused", "breached")
@@ -48,10 +49,7 @@ def tracking_view(engine: WbsEngine, code: str, lang: str = "id", *, number: str
     with unit_of_work(engine.db, write=False) as s:
         _actor, case = engine.reporter(s, code)
         if number is not None and case.number != number.strip().upper():
-            raise NotFound(
-                "Kode pelacakan tidak ditemukan; periksa kembali penulisannya.",
-                "Tracking code not found; check how it is written.",
-            )
+            raise NotFound(_("Tracking code not found; check how it is written."))
         defn = engine.workflow(s, case).definition
         cal = engine.calendar(s)
         key = engine.case_key(case) if case.data_key else None

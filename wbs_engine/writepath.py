@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from . import clocks, search
 from .errors import ConcurrentChange, NotFound
+from .i18n import gettext_noop as _
 from .models import Case, CaseCounter, CaseRecusal, CaseTerm, Clock, Unit
 
 _cases = Case.__table__
@@ -111,7 +112,7 @@ def case_for_write(s: Session, number: str) -> CaseRecord:
     conn = s.connection()
     row = conn.execute(_CASE_FOR_WRITE, {"number": number.strip().upper()}).first()
     if row is None:
-        raise NotFound(f"Perkara {number} tidak ditemukan.", f"Case {number} not found.")
+        raise NotFound(_("Case {number} not found."), number=number)
     recused = frozenset(conn.execute(_RECUSED_OF, {"case_id": row.id}).scalars())
     return CaseRecord(**row._mapping, recused=recused, recused_as_read=recused)
 
