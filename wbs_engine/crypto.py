@@ -40,6 +40,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .i18n import Msg
+from .i18n import gettext_noop as _
+
 KEYRING_FORMAT = 1
 #: a keyring is well under a kilobyte; anything far larger is not one (and must not be read whole)
 MAX_KEYRING_BYTES = 64 * 1024
@@ -55,7 +58,24 @@ _GROUP_LEN = 4  # 16 symbols of 30 = ~78 bits
 
 
 class CryptoError(Exception):
-    """A key is missing, malformed or does not belong here, or data cannot be decrypted."""
+    """A key is missing, malformed or does not belong here, or data cannot be decrypted.
+
+    Like :class:`~wbs_engine.config.ConfigError` it carries a catalogue message and its parameters
+    (``CryptoError(_("… {path} …"), path=path)``; :meth:`message` renders it in the reader's language), and it
+    is not a :class:`~wbs_engine.errors.WbsError`: a keyring that does not fit is a broken installation, not a
+    user's mistake in a request."""
+
+    def __init__(self, msgid: str | Msg, /, **params: Any):
+        self.msg = msgid if isinstance(msgid, Msg) else Msg(msgid, **params)
+        self.params = {**self.msg.params, **params}
+        super().__init__(self.msg.msgid)
+
+    def __str__(self) -> str:
+        return self.message()
+
+    def message(self, lang: str = "id") -> str:
+        """The message in ``lang`` (``id`` or ``en``; anything else is ``id``)."""
+        return self.msg.render(lang)
 
 
 def _b64(raw: bytes) -> str:
@@ -102,7 +122,7 @@ class CaseKey:
         try:
             return json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken as exc:
-            raise CryptoError("sealed data does not open with this case's key (altered or moved)") from exc
+            raise CryptoError(_("sealed data does not open with this case's key (altered or moved)")) from exc
 
 
 @dataclass
@@ -129,25 +149,30 @@ class Keyring:
         """Read a keyring file; every problem is a :class:`CryptoError` naming the file."""
         try:
             if path.is_file() and path.stat().st_size > MAX_KEYRING_BYTES:
-                raise CryptoError(f"the keyring {path} is far larger than a keyring; check WBS_KEYRING")
+                raise CryptoError(_("the keyring {path} is far larger than a keyring; check WBS_KEYRING"), path=path)
             with path.open("rb") as fh:
                 data = fh.read(MAX_KEYRING_BYTES + 1)
             if len(data) > MAX_KEYRING_BYTES:
-                raise CryptoError(f"the keyring {path} is far larger than a keyring; check WBS_KEYRING")
+                raise CryptoError(_("the keyring {path} is far larger than a keyring; check WBS_KEYRING"), path=path)
             raw = json.loads(data.decode("utf-8"))
             if not isinstance(raw, dict):
-                raise CryptoError(f"the keyring {path} is not a keyring (a JSON object); restore it from its backup")
+                raise CryptoError(
+                    _("the keyring {path} is not a keyring (a JSON object); restore it from its backup"), path=path
+                )
         except CryptoError:
             raise
         except RecursionError:
-            raise CryptoError(f"the keyring {path} is not a keyring (nested too deeply)") from None
+            raise CryptoError(_("the keyring {path} is not a keyring (nested too deeply)"), path=path) from None
         except FileNotFoundError:
             raise CryptoError(
-                f"no keyring at {path}: run `wbs init-db` once to create it, or set WBS_KEYRING / "
-                "WBS_INSTANCE_DIR to where this office's keyring is"
+                _(
+                    "no keyring at {path}: run `wbs init-db` once to create it, or set WBS_KEYRING / "
+                    "WBS_INSTANCE_DIR to where this office's keyring is"
+                ),
+                path=path,
             ) from None
         except (OSError, ValueError) as exc:
-            raise CryptoError(f"the keyring {path} cannot be read: {exc}") from None
+            raise CryptoError(_("the keyring {path} cannot be read: {reason}"), path=path, reason=str(exc)) from None
         try:
             if raw.get("format") != KEYRING_FORMAT:
                 raise ValueError(f"unknown format {raw.get('format')!r}")
@@ -161,7 +186,9 @@ class Keyring:
                 raise ValueError("receipt key too short")
             signing = Ed25519PrivateKey.from_private_bytes(_unb64(raw["signing"]))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise CryptoError(f"the keyring {path} is damaged ({exc}); restore it from your backup") from None
+            raise CryptoError(
+                _("the keyring {path} is damaged ({reason}); restore it from your backup"), path=path, reason=str(exc)
+            ) from None
         return cls(encryption=enc, receipt=receipt, signing=signing, path=path)
 
     def to_json(self) -> str:
@@ -227,11 +254,11 @@ class Keyring:
 
     def case_key(self, wrapped: str | None) -> CaseKey:
         if not wrapped:
-            raise CryptoError("this case has no data key (its content was destroyed)")
+            raise CryptoError(_("this case has no data key (its content was destroyed)"))
         try:
             return CaseKey(self.office.decrypt(wrapped.encode()))
         except InvalidToken as exc:
-            raise CryptoError("a case data key does not open with this keyring") from exc
+            raise CryptoError(_("a case data key does not open with this keyring")) from exc
 
     def rewrap(self, wrapped: str) -> str:
         """The same data key, wrapped by the newest office key (after ``wbs rotate-key``)."""
@@ -245,7 +272,7 @@ class Keyring:
         try:
             return json.loads(self.office.decrypt(token.encode()))
         except InvalidToken as exc:
-            raise CryptoError("data sealed with the office key does not open with this keyring") from exc
+            raise CryptoError(_("data sealed with the office key does not open with this keyring")) from exc
 
     # -- keyed digests ---------------------------------------------------------------------------
     def mac(self, purpose: str, data: bytes) -> str:
@@ -286,7 +313,7 @@ def public_key_from_b64(text: str) -> Ed25519PublicKey:
     try:
         return Ed25519PublicKey.from_public_bytes(_unb64(text))
     except (ValueError, TypeError) as exc:
-        raise CryptoError(f"not an Ed25519 public key: {text[:20]}…") from exc
+        raise CryptoError(_("not an Ed25519 public key: {start}…"), start=text[:20]) from exc
 
 
 def verify_signature(public: Ed25519PublicKey, message: bytes, signature_b64: str) -> bool:

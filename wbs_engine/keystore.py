@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from .crypto import SEALED_PREFIX, CryptoError, Keyring
+from .i18n import N_, Msg
+from .i18n import gettext_noop as _
 from .models import Case, OfficeKey, Outbox
 
 _keys = OfficeKey.__table__
@@ -41,8 +43,9 @@ def register_one(session: Session, purpose: str, fingerprint: str, now: datetime
     session.connection().execute(sa.insert(_keys).values(purpose=purpose, fingerprint=fingerprint, created_at=now))
 
 
-def _where(keyring: Keyring) -> str:
-    return str(keyring.path) if keyring.path else "the keyring given"
+def _where(keyring: Keyring) -> str | Msg:
+    """How the messages name the keyring: its path ("the keyring {path}"), or "given" for one never saved."""
+    return str(keyring.path) if keyring.path else Msg(_("given"))
 
 
 def check(session: Session, keyring: Keyring) -> None:
@@ -50,33 +53,62 @@ def check(session: Session, keyring: Keyring) -> None:
     have = registered(session)
     if not have:
         raise CryptoError(
-            "this database has no keys registered yet: run `wbs init-db` (it creates or registers the keyring)"
+            _("this database has no keys registered yet: run `wbs init-db` (it creates or registers the keyring)")
         )
     mine = keyring.fingerprints()
-    fix = "set WBS_KEYRING (or WBS_INSTANCE_DIR) to the keyring that `wbs init-db` made for this database"
     if mine["encryption"][0] not in have.get("encryption", set()):
         raise CryptoError(
-            f"the keyring {_where(keyring)} does not belong to this database (its encryption key "
-            f"{mine['encryption'][0]} is not one of {', '.join(sorted(have.get('encryption', ())))}): {fix}"
+            _(
+                "the keyring {path} does not belong to this database (its encryption key {key} is not one of "
+                "{known}): set WBS_KEYRING (or WBS_INSTANCE_DIR) to the keyring that `wbs init-db` made for this "
+                "database"
+            ),
+            path=_where(keyring),
+            key=mine["encryption"][0],
+            known=", ".join(sorted(have.get("encryption", ()))),
         )
     missing = have.get("encryption", set()) - set(mine["encryption"])
     if missing:
         raise CryptoError(
-            f"the keyring {_where(keyring)} lacks encryption key(s) {', '.join(sorted(missing))} that this "
-            "database lists: restore the keyring from its backup (if nobody rotated keys, the office_key table "
-            "was edited)"
+            Msg.count(
+                N_(
+                    "the keyring {path} lacks encryption key {keys} that this database lists: restore the keyring "
+                    "from its backup (if nobody rotated keys, the office_key table was edited)",
+                    "the keyring {path} lacks encryption keys {keys} that this database lists: restore the keyring "
+                    "from its backup (if nobody rotated keys, the office_key table was edited)",
+                ),
+                len(missing),
+                path=_where(keyring),
+                keys=", ".join(sorted(missing)),
+            )
         )
     for purpose in ("receipt", "signing"):
         if mine[purpose][0] not in have.get(purpose, set()):
             raise CryptoError(
-                f"the keyring {_where(keyring)} has a {purpose} key ({mine[purpose][0]}) that this database does "
-                f"not know ({', '.join(sorted(have.get(purpose, ()))) or '-'}): {fix}"
+                _(
+                    "the keyring {path} has a {purpose} key ({key}) that this database does not know ({known}): set "
+                    "WBS_KEYRING (or WBS_INSTANCE_DIR) to the keyring that `wbs init-db` made for this database"
+                ),
+                path=_where(keyring),
+                purpose=purpose,
+                key=mine[purpose][0],
+                known=", ".join(sorted(have.get(purpose, ()))) or "-",
             )
         if len(have.get(purpose, ())) > 1:
             others = sorted(have[purpose] - set(mine[purpose]))
             raise CryptoError(
-                f"this database lists {purpose} key(s) {', '.join(others)} besides the keyring's {mine[purpose][0]}; "
-                "only one is ever made, so the office_key table was edited: remove the extra row(s)"
+                Msg.count(
+                    N_(
+                        "this database lists {purpose} key {keys} besides the keyring's {key}; only one is ever made, "
+                        "so the office_key table was edited: remove the extra row",
+                        "this database lists {purpose} keys {keys} besides the keyring's {key}; only one is ever made, "
+                        "so the office_key table was edited: remove the extra rows",
+                    ),
+                    len(others),
+                    purpose=purpose,
+                    keys=", ".join(others),
+                    key=mine[purpose][0],
+                )
             )
 
 

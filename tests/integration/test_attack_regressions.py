@@ -268,7 +268,7 @@ def test_m7_m8_rotation_completed_by_init_db_and_no_keyring_forked_for_data(wbs,
     ring = Keyring.load(wbs.settings.keyring_path)
     ring.add_encryption_key()
     ring.save(wbs.settings.keyring_path, replace=True)  # the rotation died before registering the new key
-    with unit_of_work(wbs.db, write=False) as s, pytest.raises(CryptoError, match="does not belong"):
+    with unit_of_work(wbs.db, write=False) as s, pytest.raises(CryptoError, match="bukan milik basis data ini"):
         keystore.check(s, Keyring.load(wbs.settings.keyring_path))
     init_database(wbs.settings)  # completes it
     with unit_of_work(wbs.db, write=False) as s:

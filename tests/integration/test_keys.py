@@ -71,7 +71,7 @@ def test_a_keyring_that_is_not_the_databases_is_refused_and_nothing_is_written(w
     ):
         res = wbs_cli(*args, ok=False, WBS_KEYRING=str(other))
         assert res.exit_code == 2, res.output
-        assert "WBS_KEYRING" in res.output and "does not belong to this database" in res.output
+        assert "WBS_KEYRING" in res.output and "bukan milik basis data ini" in res.output
         assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
     assert _tables(tmp_path / "instance" / "wbs.sqlite3") == before
     # init-db with the wrong keyring does not register it either

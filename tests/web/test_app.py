@@ -46,5 +46,5 @@ def test_the_app_refuses_to_start_with_a_keyring_that_is_not_the_databases(make_
 
     eng = make_wbs(f"sqlite:///{tmp_path / 'w.sqlite3'}")
     stranger = WbsEngine(eng.settings, db=eng.db, keyring=Keyring.generate())
-    with pytest.raises(CryptoError, match="does not belong to this database"):
+    with pytest.raises(CryptoError, match="bukan milik basis data ini"):
         create_app(eng.settings, engine=stranger)
