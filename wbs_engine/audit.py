@@ -51,7 +51,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session
 
 from .crypto import CryptoError, Keyring, public_key_from_b64, public_key_id, verify_signature
-from .errors import ConcurrentChange
+from .errors import ConcurrentChange, Joined
+from .i18n import N_, Msg
+from .i18n import gettext_noop as _
 from .models import (
     Attachment,
     AuditCheckpoint,
@@ -200,7 +202,8 @@ _CHECKPOINT_LOCK = 0x77627363  # "wbsc"
 
 @dataclass
 class EventRow:
-    """An event as stored. ``payload`` is None and ``broken`` says why when the stored JSON is not valid."""
+    """An event as stored. ``payload`` is None and ``broken`` says why (a message) when the stored JSON is not
+    valid."""
 
     id: int
     case_id: int | None
@@ -216,22 +219,22 @@ class EventRow:
     payload: dict | None
     prev_hash: str
     hash: str
-    broken: str | None = None
+    broken: Msg | None = None
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _parse_payload(raw: Any) -> tuple[dict | None, str | None]:
+def _parse_payload(raw: Any) -> tuple[dict | None, Msg | None]:
     if isinstance(raw, dict):
         return raw, None
     try:
         value = json.loads(raw, parse_constant=_reject_constant) if raw is not None else {}
     except (TypeError, ValueError) as exc:
-        return None, f"its payload is not valid JSON ({exc})"
+        return None, Msg(_("its payload is not valid JSON ({reason})"), reason=str(exc))
     if not isinstance(value, dict):
-        return None, "its payload is not a JSON object"
+        return None, Msg(_("its payload is not a JSON object"))
     return value, None
 
 
@@ -412,9 +415,24 @@ def head_line(cp: AuditCheckpoint, public_b64: str) -> str:
     return f"{HEAD_PREFIX} seq={cp.seq} at={at} hash={cp.hash} key={public_b64} sig={cp.signature}"
 
 
+class UnreadableHead(ValueError):
+    """A line of a file of kept heads starts like a head but cannot be read; :meth:`message` names it."""
+
+    def __init__(self, n: int, reason: str):
+        self.msg = Msg(_("line {n} is not a readable audit head ({reason})"), n=n, reason=reason)
+        super().__init__(self.msg.msgid)
+
+    def __str__(self) -> str:
+        return self.message()
+
+    def message(self, lang: str = "id") -> str:
+        return self.msg.render(lang)
+
+
 def parse_heads(text: str) -> list[KeptHead]:
     """Every head line in ``text`` (other lines are ignored, so a mail or a notes file can be given as it is).
-    A line that starts like a head but cannot be read raises ``ValueError`` naming it."""
+    A line that starts like a head but cannot be read raises :class:`UnreadableHead` (a ``ValueError``)
+    naming it."""
     heads = []
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -426,7 +444,7 @@ def parse_heads(text: str) -> list[KeptHead]:
                 KeptHead(int(fields["seq"]), fields["at"], fields["hash"], fields["key"], fields["sig"], line=line)
             )
         except (KeyError, ValueError) as exc:
-            raise ValueError(f"line {n} is not a readable audit head ({exc})") from None
+            raise UnreadableHead(n, str(exc)) from None
     return heads
 
 
@@ -435,13 +453,29 @@ def parse_heads(text: str) -> list[KeptHead]:
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing verification found: a stable ``code`` (for programs and tests), what it is as a catalogue
+    message (:meth:`message` renders it in the reader's language), and where (the chain, the event's id)."""
+
     code: str
-    message: str
+    msg: Msg
     chain: str | None = None
     event_id: int | None = None
 
+    def message(self, lang: str = "id") -> str:
+        return self.msg.render(lang)
+
     def __str__(self) -> str:
-        return self.message
+        return self.message()
+
+
+def _event_label(ev: EventRow) -> Msg:
+    """How a problem names an event."""
+    return Msg(_("event id {id} ({chain} #{seq}, {kind})"), id=ev.id, chain=ev.chain, seq=ev.seq, kind=ev.kind)
+
+
+def _minute(moment: datetime) -> str:
+    """A time to the minute, as problems show it."""
+    return f"{moment:%Y-%m-%d %H:%M}"
 
 
 @dataclass
@@ -460,8 +494,8 @@ class VerifyResult:
         return not self.problems
 
     @property
-    def problem(self) -> str | None:
-        return self.problems[0].message if self.problems else None
+    def problem(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
 
     @property
     def event_id(self) -> int | None:
@@ -593,17 +627,31 @@ def _compare_system(conn, system: _SystemReplay, report) -> None:
     for g in sorted(have - system.grants, key=str)[:20]:
         report(
             "grant_unrecorded",
-            f"role grant {g[1]} (unit {g[2] or '*'}, type {g[3] or '*'}) of {g[0]} has no "
-            "role_granted event in the trail (added in the database)",
+            Msg(
+                _(
+                    "role grant {role} (unit {unit}, type {type}) of {user} has no role_granted event in the trail "
+                    "(added in the database)"
+                ),
+                role=g[1],
+                unit=g[2] or "*",
+                type=g[3] or "*",
+                user=g[0],
+            ),
         )
     for g in sorted(system.grants - have, key=str)[:20]:
-        report("grant_missing", f"role grant {g[1]} of {g[0]} is in the trail but not in the database")
+        report(
+            "grant_missing",
+            Msg(_("role grant {role} of {user} is in the trail but not in the database"), role=g[1], user=g[0]),
+        )
     days = {str(d): (k, n) for d, k, n in conn.execute(sa.select(holidays.c.day, holidays.c.kind, holidays.c.name))}
     for day in sorted(set(days) | set(system.holidays))[:400]:
         if days.get(day) != system.holidays.get(day):
             report(
                 "holiday_mismatch",
-                f"office day {day}: the holiday table and the trail disagree (a deadline moved without a record)",
+                Msg(
+                    _("office day {day}: the holiday table and the trail disagree (a deadline moved without a record)"),
+                    day=day,
+                ),
             )
 
 
@@ -640,7 +688,7 @@ def verify(
     if public_key is None and keyring is not None:
         public_key = keyring.public_key
 
-    def report(code: str, message: str, chain: str | None = None, event_id: int | None = None) -> None:
+    def report(code: str, message: Msg, chain: str | None = None, event_id: int | None = None) -> None:
         res.problems.append(Problem(code, message, chain, event_id))
         if len(res.problems) >= max_problems:
             raise _Stop
@@ -650,17 +698,39 @@ def verify(
         if max_age is not None and now is not None:
             newest = res.latest.created_at if res.latest is not None else None
             if newest is None or now - newest > max_age:
-                age = "none at all" if newest is None else f"the newest is of {newest:%Y-%m-%d %H:%M} UTC"
-                report(
-                    "checkpoint_stale",
-                    f"no signed checkpoint in the last {int(max_age.total_seconds() // 60)} minutes ({age}): "
-                    "the newest checkpoints were deleted, or the scheduler is not running",
-                )
+                minutes = int(max_age.total_seconds() // 60)
+                if newest is None:
+                    stale = Msg.count(
+                        N_(
+                            "no signed checkpoint in the last {n} minute (none at all): the newest checkpoints were "
+                            "deleted, or the scheduler is not running",
+                            "no signed checkpoint in the last {n} minutes (none at all): the newest checkpoints were "
+                            "deleted, or the scheduler is not running",
+                        ),
+                        minutes,
+                    )
+                else:
+                    stale = Msg.count(
+                        N_(
+                            "no signed checkpoint in the last {n} minute (the newest is of {newest} UTC): the newest "
+                            "checkpoints were deleted, or the scheduler is not running",
+                            "no signed checkpoint in the last {n} minutes (the newest is of {newest} UTC): the newest "
+                            "checkpoints were deleted, or the scheduler is not running",
+                        ),
+                        minutes,
+                        newest=_minute(newest),
+                    )
+                report("checkpoint_stale", stale)
     except _Stop:
         pass
     except (Exception, RecursionError) as exc:  # noqa: BLE001 - a damaged database must still get an answer
         try:
-            report("unreadable", f"the database could not be read to the end: {type(exc).__name__}: {exc}"[:300])
+            report(
+                "unreadable",
+                Msg(
+                    _("the database could not be read to the end: {error}"), error=f"{type(exc).__name__}: {exc}"[:257]
+                ),
+            )
         except _Stop:
             pass
     return res
@@ -686,38 +756,74 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
         by_seq[cp.seq] = cp
         res.checkpoints += 1
         res.latest = cp
-        label = f"checkpoint #{cp.seq} of {cp.created_at:%Y-%m-%d %H:%M} UTC"
+        label = Msg(_("checkpoint #{seq} of {at} UTC"), seq=cp.seq, at=_minute(cp.created_at))
         if cp.seq != expect:
-            report("checkpoint_missing", f"{label}: expected #{expect}; checkpoints were removed or renumbered")
+            report(
+                "checkpoint_missing",
+                Msg(
+                    _("{checkpoint}: expected #{expected}; checkpoints were removed or renumbered"),
+                    checkpoint=label,
+                    expected=expect,
+                ),
+            )
         if cp.prev_hash != prev_hash:
-            report("checkpoint_unlinked", f"{label}: does not follow the checkpoint before it (removed or reordered)")
+            report(
+                "checkpoint_unlinked",
+                Msg(
+                    _("{checkpoint}: does not follow the checkpoint before it (removed or reordered)"), checkpoint=label
+                ),
+            )
         try:
             recomputed = checkpoint_hash(cp)
         except CanonicalError as exc:
             recomputed = f"unhashable: {exc}"
         if recomputed != cp.hash:
-            report("checkpoint_altered", f"{label}: its content does not match its hash (the row was edited)")
+            report(
+                "checkpoint_altered",
+                Msg(_("{checkpoint}: its content does not match its hash (the row was edited)"), checkpoint=label),
+            )
         if public_key is not None:
             if cp.key_id != key_id or not verify_signature(public_key, signed_message(cp.hash), cp.signature):
                 report(
                     "checkpoint_signature",
-                    f"{label}: its signature does not verify with the office's public key {key_id} (it was made "
-                    "or re-sealed without the office's signing key)",
+                    Msg(
+                        _(
+                            "{checkpoint}: its signature does not verify with the office's public key {key} (it was "
+                            "made or re-sealed without the office's signing key)"
+                        ),
+                        checkpoint=label,
+                        key=key_id,
+                    ),
                 )
         if prev_at is not None and cp.created_at < prev_at:
-            report("checkpoint_time", f"{label}: its time is before the previous checkpoint's")
+            report(
+                "checkpoint_time",
+                Msg(_("{checkpoint}: its time is before the previous checkpoint's"), checkpoint=label),
+            )
         for chain, pair in (cp.heads or {}).items():
             try:
                 seq, h = int(pair[0]), str(pair[1])
             except (TypeError, ValueError, IndexError):
-                report("checkpoint_altered", f"{label}: unreadable head for {chain}")
+                report(
+                    "checkpoint_altered",
+                    Msg(_("{checkpoint}: unreadable head for {chain}"), checkpoint=label, chain=chain),
+                )
                 continue
             if chain not in sealed or seq >= sealed[chain][0]:
                 sealed[chain] = (seq, h, cp.seq, cp.created_at)
         for key, last in (cp.counters or {}).items():
             before = sealed_counters.get(key)
             if before is not None and last < before[0]:
-                report("counter_rewound", f"{label}: the case counter {key} went back from {before[0]} to {last}")
+                report(
+                    "counter_rewound",
+                    Msg(
+                        _("{checkpoint}: the case counter {counter} went back from {before} to {after}"),
+                        checkpoint=label,
+                        counter=key,
+                        before=before[0],
+                        after=last,
+                    ),
+                )
             sealed_counters[key] = (max(last, before[0]) if before else last, cp.seq)
         prev_hash, prev_at, expect = cp.hash, cp.created_at, expect + 1
 
@@ -725,25 +831,44 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
     for kept in against:
         res.kept_heads += 1
         if not kept.signature_ok():
-            report("kept_head_unsigned", f"kept head #{kept.seq} ({kept.at}): its own signature does not verify")
+            report(
+                "kept_head_unsigned",
+                Msg(_("kept head #{seq} ({at}): its own signature does not verify"), seq=kept.seq, at=kept.at),
+            )
             continue
         if public_key is not None and public_key_id(public_key_from_b64(kept.key)) != key_id:
             report(
                 "kept_head_other_key",
-                f"kept head #{kept.seq} ({kept.at}) was signed by another key than this office's ({key_id})",
+                Msg(
+                    _("kept head #{seq} ({at}) was signed by another key than this office's ({key})"),
+                    seq=kept.seq,
+                    at=kept.at,
+                    key=key_id,
+                ),
             )
         cp = by_seq.get(kept.seq)
         if cp is None:
             newest = res.latest.seq if res.latest else 0
             report(
                 "kept_head_missing",
-                f"kept head #{kept.seq} of {kept.at} is not in the database (newest checkpoint: #{newest}): the "
-                "database is an older copy, or the trail was truncated",
+                Msg(
+                    _(
+                        "kept head #{seq} of {at} is not in the database (newest checkpoint: #{newest}): the database "
+                        "is an older copy, or the trail was truncated"
+                    ),
+                    seq=kept.seq,
+                    at=kept.at,
+                    newest=newest,
+                ),
             )
         elif cp.hash != kept.hash:
             report(
                 "kept_head_mismatch",
-                f"checkpoint #{kept.seq} differs from the head kept on {kept.at}: history was rewritten and re-sealed",
+                Msg(
+                    _("checkpoint #{seq} differs from the head kept on {at}: history was rewritten and re-sealed"),
+                    seq=kept.seq,
+                    at=kept.at,
+                ),
             )
 
     # 3. every chain, event by event, and each case row against its replayed trail
@@ -756,8 +881,15 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
         if sealed_seq != expected:
             report(
                 "head_seal_edited",
-                f"chain {c}: its head says #{sealed_seq} was sealed, but the newest checkpoint that sealed it says "
-                f"#{expected} (audit_head.sealed_seq was edited, to keep events out of the seals)",
+                Msg(
+                    _(
+                        "chain {chain}: its head says #{sealed} was sealed, but the newest checkpoint that sealed it "
+                        "says #{expected} (audit_head.sealed_seq was edited, to keep events out of the seals)"
+                    ),
+                    chain=c,
+                    sealed=sealed_seq,
+                    expected=expected,
+                ),
                 c,
             )
     newest_seal = res.latest.created_at if res.latest is not None else None
@@ -771,26 +903,49 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
     def finish_chain(chain: str, last_seq: int, last_hash: str, replay: _Replay | None) -> None:
         head = heads.get(chain)
         if head is None:
-            report("head_missing", f"chain {chain}: events without a head (the head row was deleted)", chain)
+            report(
+                "head_missing",
+                Msg(_("chain {chain}: events without a head (the head row was deleted)"), chain=chain),
+                chain,
+            )
         elif head != (last_seq, last_hash):
             report(
                 "chain_truncated",
-                f"chain {chain}: the last event is #{last_seq} but its head records #{head[0]} (events deleted "
-                "from the end, or the head was edited)",
+                Msg(
+                    _(
+                        "chain {chain}: the last event is #{last} but its head records #{head} (events deleted from "
+                        "the end, or the head was edited)"
+                    ),
+                    chain=chain,
+                    last=last_seq,
+                    head=head[0],
+                ),
                 chain,
             )
         seal = sealed.get(chain)
         if seal is not None and seal[0] > last_seq:
             report(
                 "sealed_event_gone",
-                f"chain {chain}: checkpoint #{seal[2]} sealed event #{seal[0]}, but the chain ends at #{last_seq} "
-                "(events deleted from the end)",
+                Msg(
+                    _(
+                        "chain {chain}: checkpoint #{checkpoint} sealed event #{sealed}, but the chain ends at #{last} "
+                        "(events deleted from the end)"
+                    ),
+                    chain=chain,
+                    checkpoint=seal[2],
+                    sealed=seal[0],
+                    last=last_seq,
+                ),
                 chain,
             )
         if chain != SYSTEM_CHAIN:
             case = cases.take(chain)
             if case is None:
-                report("case_row_missing", f"chain {chain}: its case row is gone (the case was deleted)", chain)
+                report(
+                    "case_row_missing",
+                    Msg(_("chain {chain}: its case row is gone (the case was deleted)"), chain=chain),
+                    chain,
+                )
             elif replay is not None:
                 recused = {usernames.get(u, f"#{u}") for u in cases.recused.get(case.id, ())}
                 _compare_case(case, replay, usernames, recused, workflows, keyring if deep else None, report)
@@ -809,9 +964,7 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
             if chain is not None:
                 finish_chain(chain, last_seq, last_hash, replay)
             for missing in cases.before(ev.chain):
-                report(
-                    "case_without_trail", f"case {missing}: it has no audit trail (its events were deleted)", missing
-                )
+                report("case_without_trail", _without_trail(missing), missing)
             chain, prev, expect_seq, last_at, skip_chain = ev.chain, GENESIS, 1, None, False
             replay = _Replay() if chain != SYSTEM_CHAIN else None
             seen_chains.add(chain)
@@ -819,11 +972,16 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
         last_seq, last_hash = ev.seq, ev.hash
         if skip_chain:
             continue
-        label = f"event id {ev.id} ({ev.chain} #{ev.seq}, {ev.kind})"
+        label = _event_label(ev)
         if ev.seq != expect_seq:
             report(
                 "event_missing",
-                f"{label}: expected #{expect_seq} of {ev.chain}; an event is missing or was renumbered",
+                Msg(
+                    _("{event}: expected #{expected} of {chain}; an event is missing or was renumbered"),
+                    event=label,
+                    expected=expect_seq,
+                    chain=ev.chain,
+                ),
                 ev.chain,
                 ev.id,
             )
@@ -832,14 +990,17 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
         if ev.prev_hash != prev:
             report(
                 "event_unlinked",
-                f"{label}: does not follow the event before it (an event was removed, inserted or reordered)",
+                Msg(
+                    _("{event}: does not follow the event before it (an event was removed, inserted or reordered)"),
+                    event=label,
+                ),
                 ev.chain,
                 ev.id,
             )
             skip_chain = True
             continue
         if ev.broken:
-            report("event_unreadable", f"{label}: {ev.broken} (the row was edited)", ev.chain, ev.id)
+            report("event_unreadable", _unreadable(label, ev.broken), ev.chain, ev.id)
             skip_chain = True
             continue
         try:
@@ -847,19 +1008,28 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
         except CanonicalError:
             ok = False
         if not ok:
-            report(
-                "event_edited", f"{label}: its content does not match its hash (the row was edited)", ev.chain, ev.id
-            )
+            report("event_edited", _edited(label), ev.chain, ev.id)
             skip_chain = True
             continue
         if last_at is not None and ev.occurred_at < last_at:
-            report("time_backwards", f"{label}: its time is before the previous event's (back-dated)", ev.chain, ev.id)
+            report(
+                "time_backwards",
+                Msg(_("{event}: its time is before the previous event's (back-dated)"), event=label),
+                ev.chain,
+                ev.id,
+            )
         seal = sealed.get(ev.chain)
         if newest_seal is not None and (seal is None or ev.seq > seal[0]) and ev.occurred_at < newest_seal - SEAL_SLACK:
             report(
                 "unsealed_old_event",
-                f"{label}: dated {ev.occurred_at:%Y-%m-%d %H:%M} UTC, before the newest checkpoint, yet no checkpoint "
-                "sealed it (seals were removed, or the event was added afterwards)",
+                Msg(
+                    _(
+                        "{event}: dated {at} UTC, before the newest checkpoint, yet no checkpoint sealed it (seals "
+                        "were removed, or the event was added afterwards)"
+                    ),
+                    event=label,
+                    at=_minute(ev.occurred_at),
+                ),
                 ev.chain,
                 ev.id,
             )
@@ -867,14 +1037,25 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
             if seal[1] != ev.hash:
                 report(
                     "sealed_event_changed",
-                    f"{label}: checkpoint #{seal[2]} sealed this event with another hash (the chain was rewritten "
-                    "and its hashes recomputed)",
+                    Msg(
+                        _(
+                            "{event}: checkpoint #{checkpoint} sealed this event with another hash (the chain was "
+                            "rewritten and its hashes recomputed)"
+                        ),
+                        event=label,
+                        checkpoint=seal[2],
+                    ),
                     ev.chain,
                     ev.id,
                 )
                 skip_chain = True
             elif ev.occurred_at > seal[3]:
-                report("time_after_seal", f"{label}: dated after the checkpoint that sealed it", ev.chain, ev.id)
+                report(
+                    "time_after_seal",
+                    Msg(_("{event}: dated after the checkpoint that sealed it"), event=label),
+                    ev.chain,
+                    ev.id,
+                )
         if replay is not None:
             replay.apply(ev)
         elif ev.chain == SYSTEM_CHAIN:
@@ -883,32 +1064,58 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
     if chain is not None:
         finish_chain(chain, last_seq, last_hash, replay)
     for missing in cases.before(None):
-        report("case_without_trail", f"case {missing}: it has no audit trail (its events were deleted)", missing)
+        report("case_without_trail", _without_trail(missing), missing)
     res.chains = len(seen_chains)
     res.cases = cases.count
     _compare_system(conn, system, report)
     for chain_name in sorted(set(heads) - seen_chains):
-        report("chain_deleted", f"chain {chain_name}: its head says {heads[chain_name][0]} events but none are left")
+        report(
+            "chain_deleted",
+            Msg.count(
+                N_(
+                    "chain {chain}: its head says {n} event but none are left",
+                    "chain {chain}: its head says {n} events but none are left",
+                ),
+                heads[chain_name][0],
+                chain=chain_name,
+            ),
+        )
     for chain_name, seal in sorted(sealed.items()):
         if chain_name not in seen_chains and chain_name not in heads:
             report(
                 "chain_deleted",
-                f"chain {chain_name}: checkpoint #{seal[2]} sealed it, but it is gone (a whole case was deleted)",
+                Msg(
+                    _("chain {chain}: checkpoint #{checkpoint} sealed it, but it is gone (a whole case was deleted)"),
+                    chain=chain_name,
+                    checkpoint=seal[2],
+                ),
                 chain_name,
             )
 
     # 4. case numbers run without gaps, and no counter went back
     for number in cases.malformed[:20]:
-        report("number_malformed", f"case number {number!r} is not of the form PREFIX-YYYY-NNNNNN (a forged case)")
+        report(
+            "number_malformed",
+            Msg(_("case number {number} is not of the form PREFIX-YYYY-NNNNNN (a forged case)"), number=repr(number)),
+        )
     counters = _counters_now(session)
     for key, (sealed_last, cp_seq) in sorted(sealed_counters.items()):
         if counters.get(key, 0) < sealed_last:
             report(
                 "counter_rewound",
-                f"case counter {key} is at {counters.get(key, 0)} but checkpoint #{cp_seq} counted {sealed_last}",
+                Msg(
+                    _("case counter {counter} is at {value} but checkpoint #{checkpoint} counted {sealed}"),
+                    counter=key,
+                    value=counters.get(key, 0),
+                    checkpoint=cp_seq,
+                    sealed=sealed_last,
+                ),
             )
     for key in sorted(set(cases.numbers) - set(counters)):
-        report("counter_missing", f"cases numbered {key}-… exist but no counter issued them (forged cases)")
+        report(
+            "counter_missing",
+            Msg(_("cases numbered {prefix}-… exist but no counter issued them (forged cases)"), prefix=key),
+        )
     for key, last in sorted(counters.items()):
         have = cases.numbers.get(key, (0, 0))
         last = max(last, sealed_counters.get(key, (0, 0))[0])
@@ -933,14 +1140,47 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
             expect += 1
         if gone:
             more = last - len(present) - len(gone)
-            report(
-                "number_gap",
-                f"case numbers {', '.join(gone)}{f' and {more} more' if more > 0 else ''} were issued but are "
-                "missing (deleted cases; destruction keeps the record)",
-            )
+            if more > 0:
+                gap = Msg(
+                    _(
+                        "case numbers {numbers} and {more} more were issued but are missing (deleted cases; "
+                        "destruction keeps the record)"
+                    ),
+                    numbers=", ".join(gone),
+                    more=more,
+                )
+            else:
+                gap = Msg(
+                    _(
+                        "case numbers {numbers} were issued but are missing (deleted cases; destruction keeps the "
+                        "record)"
+                    ),
+                    numbers=", ".join(gone),
+                )
+            report("number_gap", gap)
         extra = [i for i in present if i > last]
         if extra:
-            report("counter_rewound", f"case counter {key} is at {last} but {key}-{extra[0]:06d} exists")
+            report(
+                "counter_rewound",
+                Msg(
+                    _("case counter {counter} is at {value} but {number} exists"),
+                    counter=key,
+                    value=last,
+                    number=f"{key}-{extra[0]:06d}",
+                ),
+            )
+
+
+def _without_trail(number: str) -> Msg:
+    return Msg(_("case {number}: it has no audit trail (its events were deleted)"), number=number)
+
+
+def _unreadable(label: Msg, why: Msg) -> Msg:
+    return Msg(_("{event}: {problem} (the row was edited)"), event=label, problem=why)
+
+
+def _edited(label: Msg) -> Msg:
+    return Msg(_("{event}: its content does not match its hash (the row was edited)"), event=label)
 
 
 class _CaseStream:
@@ -1039,79 +1279,156 @@ def _compare_attachments(case, replay: _Replay, rows: list[Any], report) -> None
         for r in rows
     }
     for aid in sorted(set(replay.attachments) - set(have), key=str):
-        report("attachment_missing", f"case {n}: attachment {aid} is in its trail but its row is gone", n)
+        report(
+            "attachment_missing",
+            Msg(
+                _("case {number}: attachment {attachment} is in its trail but its row is gone"),
+                number=n,
+                attachment=aid,
+            ),
+            n,
+        )
     for aid in sorted(set(have) - set(replay.attachments)):
-        report("attachment_unrecorded", f"case {n}: attachment {aid} has no attachment_added event in its trail", n)
+        report(
+            "attachment_unrecorded",
+            Msg(
+                _("case {number}: attachment {attachment} has no attachment_added event in its trail"),
+                number=n,
+                attachment=aid,
+            ),
+            n,
+        )
     for aid in sorted(set(have) & set(replay.attachments)):
         if have[aid] != replay.attachments[aid]:
-            report("attachment_mismatch", f"case {n}: attachment {aid} differs from what its trail recorded", n)
+            report(
+                "attachment_mismatch",
+                Msg(
+                    _("case {number}: attachment {attachment} differs from what its trail recorded"),
+                    number=n,
+                    attachment=aid,
+                ),
+                n,
+            )
 
 
 def _compare_case(case, replay: _Replay, usernames, recused: set[str], workflows, keyring, report) -> None:  # noqa: C901
     n = case.number
-    diffs = []
+    diffs: list[Msg] = []
     if replay.case_ids - {case.id}:
+        others = sorted(replay.case_ids - {case.id}, key=str)
         diffs.append(
-            f"its trail's events name case id(s) {sorted(replay.case_ids - {case.id}, key=str)}, not {case.id}"
+            Msg.count(
+                N_(
+                    "its trail's events name case id {ids}, not {id}",
+                    "its trail's events name case ids {ids}, not {id}",
+                ),
+                len(others),
+                ids=str(others),
+                id=case.id,
+            )
         )
     if replay.created_at is not None and replay.created_at != case.created_at:
-        diffs.append(f"filed {case.created_at:%Y-%m-%d %H:%M} but its trail says {replay.created_at:%Y-%m-%d %H:%M}")
+        diffs.append(
+            Msg(
+                _("filed {filed} but its trail says {trail}"),
+                filed=_minute(case.created_at),
+                trail=_minute(replay.created_at),
+            )
+        )
     if replay.filed_by_known and usernames.get(case.filed_by_user_id) != replay.filed_by:
-        diffs.append("its filer (who holds the reporter's role) differs from its trail")
+        diffs.append(Msg(_("its filer (who holds the reporter's role) differs from its trail")))
     if replay.receipt is not None and replay.receipt != case.receipt_hash:
-        diffs.append("its tracking-code digest differs from its trail (another code now opens it)")
+        diffs.append(Msg(_("its tracking-code digest differs from its trail (another code now opens it)")))
     if case.data_key is None and not replay.destroyed:
-        diffs.append("its data key is gone without a destruction record in its trail (its content was destroyed)")
+        diffs.append(
+            Msg(_("its data key is gone without a destruction record in its trail (its content was destroyed)"))
+        )
     if replay.state != case.state:
-        diffs.append(f"state {case.state!r} but its trail ends in {replay.state!r}")
+        diffs.append(
+            Msg(_("state {state} but its trail ends in {trail}"), state=repr(case.state), trail=repr(replay.state))
+        )
     if replay.version is not None and replay.version != case.version:
-        diffs.append(f"version {case.version} but its trail says {replay.version}")
+        diffs.append(Msg(_("version {version} but its trail says {trail}"), version=case.version, trail=replay.version))
     if replay.case_type is not None and replay.case_type != case.case_type:
-        diffs.append(f"type {case.case_type!r} but its trail says {replay.case_type!r}")
+        diffs.append(
+            Msg(_("type {type} but its trail says {trail}"), type=repr(case.case_type), trail=repr(replay.case_type))
+        )
     if replay.workflow_version is not None and replay.workflow_version != case.workflow_version:
-        diffs.append(f"workflow version {case.workflow_version} but its trail says {replay.workflow_version}")
+        diffs.append(
+            Msg(
+                _("workflow version {version} but its trail says {trail}"),
+                version=case.workflow_version,
+                trail=replay.workflow_version,
+            )
+        )
     if replay.identity is not None and replay.identity != case.identity_mode:
-        diffs.append(f"identity mode {case.identity_mode!r} but its trail says {replay.identity!r}")
+        diffs.append(
+            Msg(
+                _("identity mode {mode} but its trail says {trail}"),
+                mode=repr(case.identity_mode),
+                trail=repr(replay.identity),
+            )
+        )
     if (case.data or {}) != replay.data:
         changed = sorted(
             k for k in {*(case.data or {}), *replay.data} if (case.data or {}).get(k) != replay.data.get(k)
         )
-        diffs.append(f"plain fields differ from its trail ({', '.join(changed)})")
+        diffs.append(Msg(_("plain fields differ from its trail ({fields})"), fields=", ".join(changed)))
     if set(case.sealed_fields or []) != replay.sealed_fields:
-        diffs.append("the names of its sealed fields differ from its trail")
+        diffs.append(Msg(_("the names of its sealed fields differ from its trail")))
     if replay.unit_known and replay.unit != case.unit_code:
-        diffs.append(f"unit {case.unit_code!r} but its trail says {replay.unit!r}")
+        diffs.append(
+            Msg(_("unit {unit} but its trail says {trail}"), unit=repr(case.unit_code), trail=repr(replay.unit))
+        )
     if replay.assigned_known and usernames.get(case.assigned_user_id) != replay.assigned:
-        diffs.append("its assigned officer differs from its trail")
+        diffs.append(Msg(_("its assigned officer differs from its trail")))
     if recused != set(replay.recused):
-        diffs.append("its recusals differ from its trail")
+        diffs.append(Msg(_("its recusals differ from its trail")))
     loaded = workflows.get((case.case_type, case.workflow_version)) if workflows is not None else None
     if loaded is not None:
         defn = loaded.definition
         if replay.workflow_sha is not None and replay.workflow_sha != loaded.sha256:
-            diffs.append("the stored text of its workflow version is not the one it was filed on (edited)")
+            diffs.append(Msg(_("the stored text of its workflow version is not the one it was filed on (edited)")))
         if case.state in defn.states:
             st = defn.states[case.state]
             if bool(case.final) != st.final:
-                diffs.append(f"marked {'closed' if case.final else 'open'} in state {case.state!r}")
+                marked = _("marked closed in state {state}") if case.final else _("marked open in state {state}")
+                diffs.append(Msg(marked, state=repr(case.state)))
             if case.phase != st.phase:
-                diffs.append(f"phase {case.phase!r} but state {case.state!r} is in {st.phase!r}")
+                diffs.append(
+                    Msg(
+                        _("phase {phase} but state {state} is in {state_phase}"),
+                        phase=repr(case.phase),
+                        state=repr(case.state),
+                        state_phase=repr(st.phase),
+                    )
+                )
         for ev_id, trigger, src, dest, role in replay.transitions:
             t = defn.transition(trigger, src) if trigger else None
             ok = t is not None and (dest == (src if t.internal else t.dest)) and (role in t.roles)
             if not ok:
                 report(
                     "transition_not_allowed",
-                    f"case {n}: event id {ev_id} ({trigger}: {src} → {dest} as {role}) is not a transition its "
-                    "workflow allows",
+                    Msg(
+                        _(
+                            "case {number}: event id {event_id} ({trigger}: {source} → {target} as {role}) is not a "
+                            "transition its workflow allows"
+                        ),
+                        number=n,
+                        event_id=ev_id,
+                        trigger=trigger,
+                        source=src,
+                        target=dest,
+                        role=role,
+                    ),
                     n,
                     ev_id,
                 )
         finals = [(st, at) for st, at in replay.entered if st in defn.states and defn.states[st].final]
         if finals and case.closed_at != finals[0][1]:
-            diffs.append("its closing time differs from when its trail closed it")
+            diffs.append(Msg(_("its closing time differs from when its trail closed it")))
     if case.final and case.closed_at is None:
-        diffs.append("closed without a closing time")
+        diffs.append(Msg(_("closed without a closing time")))
     if keyring is not None and case.data_key:
         try:
             key = keyring.case_key(case.data_key)
@@ -1120,11 +1437,19 @@ def _compare_case(case, replay: _Replay, usernames, recused: set[str], workflows
             for blob in replay.sealed_blobs:
                 want.update((key.open(blob) or {}).get("fields", {}))
             if have != want:
-                diffs.append("its sealed values differ from what its trail sealed")
+                diffs.append(Msg(_("its sealed values differ from what its trail sealed")))
         except CryptoError as exc:
-            diffs.append(f"its sealed values cannot be checked ({exc})")
+            diffs.append(Msg(_("its sealed values cannot be checked ({reason})"), reason=exc.msg))
     if diffs:
-        report("case_row_mismatch", f"case {n}: the case row disagrees with its trail: {'; '.join(diffs)}", n)
+        report(
+            "case_row_mismatch",
+            Msg(
+                _("case {number}: the case row disagrees with its trail: {differences}"),
+                number=n,
+                differences=Joined(diffs, "; "),
+            ),
+            n,
+        )
 
 
 def _compare_children(case, replay: _Replay, clocks: list[Any], messages: list[Any], report) -> None:
@@ -1133,36 +1458,66 @@ def _compare_children(case, replay: _Replay, clocks: list[Any], messages: list[A
     n = case.number
     have = {c.name: c for c in clocks}
     for name in sorted(set(replay.clocks) - set(have)):
-        report("clock_mismatch", f"case {n}: clock {name} is in its trail but its row is gone", n)
+        report(
+            "clock_mismatch",
+            Msg(_("case {number}: clock {clock} is in its trail but its row is gone"), number=n, clock=name),
+            n,
+        )
     for name, row in sorted(have.items()):
         want = replay.clocks.get(name)
         if want is None:
-            report("clock_mismatch", f"case {n}: clock {name} has no trace in its trail", n)
+            report(
+                "clock_mismatch",
+                Msg(_("case {number}: clock {clock} has no trace in its trail"), number=n, clock=name),
+                n,
+            )
             continue
-        problems = []
+        problems: list[Msg] = []
         if want.get("status") is not None and row.status != want["status"]:
-            problems.append(f"status {row.status!r} but its trail says {want['status']!r}")
+            problems.append(
+                Msg(
+                    _("status {status} but its trail says {trail}"), status=repr(row.status), trail=repr(want["status"])
+                )
+            )
         due = row.due_date.isoformat() if row.due_date is not None else None
         if "due_date" in want and due != want["due_date"]:
-            problems.append(f"due {due} but its trail says {want['due_date']}")
+            problems.append(Msg(_("due {due} but its trail says {trail}"), due=due, trail=want["due_date"]))
         if bool(row.breached_at) != bool(want.get("breached")):
-            problems.append("a breach was " + ("added" if row.breached_at else "erased"))
+            problems.append(Msg(_("a breach was added") if row.breached_at else _("a breach was erased")))
         if problems:
-            report("clock_mismatch", f"case {n}: clock {name}: {'; '.join(problems)}", n)
+            report(
+                "clock_mismatch",
+                Msg(
+                    _("case {number}: clock {clock}: {problems}"), number=n, clock=name, problems=Joined(problems, "; ")
+                ),
+                n,
+            )
     rows = {m.id: m for m in messages}
     for mid in sorted(set(replay.messages) - set(rows), key=str):
-        report("message_mismatch", f"case {n}: message {mid} is in its trail but its row is gone", n)
+        report(
+            "message_mismatch",
+            Msg(_("case {number}: message {message} is in its trail but its row is gone"), number=n, message=mid),
+            n,
+        )
     for mid, m in sorted(rows.items()):
         want = replay.messages.get(mid)
         if want is None:
-            report("message_mismatch", f"case {n}: message {mid} has no event in its trail (added)", n)
+            report(
+                "message_mismatch",
+                Msg(_("case {number}: message {message} has no event in its trail (added)"), number=n, message=mid),
+                n,
+            )
             continue
         to_reporter, author, digest, at = want
         body = hashlib.sha256((m.body_enc or "").encode()).hexdigest()
         if (bool(m.to_reporter), m.author, m.created_at) != (bool(to_reporter), author, at) or (
             digest is not None and digest != body
         ):
-            report("message_mismatch", f"case {n}: message {mid} differs from what its trail recorded", n)
+            report(
+                "message_mismatch",
+                Msg(_("case {number}: message {message} differs from what its trail recorded"), number=n, message=mid),
+                n,
+            )
 
 
 # --- one case ---------------------------------------------------------------------------------------------
@@ -1201,7 +1556,7 @@ def verify_case(
     res = CaseCheck(number)
     conn = session.connection()
 
-    def report(code: str, message: str, chain: str | None = None, event_id: int | None = None) -> None:
+    def report(code: str, message: Msg, chain: str | None = None, event_id: int | None = None) -> None:
         res.problems.append(Problem(code, message, chain or number, event_id))
 
     events = chain_events(session, number)
@@ -1209,31 +1564,41 @@ def verify_case(
     replay = _Replay()
     prev, last_at = GENESIS, None
     for i, ev in enumerate(events, 1):
-        label = f"event id {ev.id} ({ev.chain} #{ev.seq}, {ev.kind})"
+        label = _event_label(ev)
         if ev.seq != i:
-            report("event_missing", f"{label}: expected #{i}; an event is missing or was renumbered", event_id=ev.id)
+            report(
+                "event_missing",
+                Msg(_("{event}: expected #{expected}; an event is missing or was renumbered"), event=label, expected=i),
+                event_id=ev.id,
+            )
             break
         if ev.prev_hash != prev:
-            report("event_unlinked", f"{label}: does not follow the event before it", event_id=ev.id)
+            report(
+                "event_unlinked", Msg(_("{event}: does not follow the event before it"), event=label), event_id=ev.id
+            )
             break
         if ev.broken:
-            report("event_unreadable", f"{label}: {ev.broken} (the row was edited)", event_id=ev.id)
+            report("event_unreadable", _unreadable(label, ev.broken), event_id=ev.id)
             break
         try:
             same = event_hash(ev) == ev.hash
         except CanonicalError:
             same = False
         if not same:
-            report("event_edited", f"{label}: its content does not match its hash (the row was edited)", event_id=ev.id)
+            report("event_edited", _edited(label), event_id=ev.id)
             break
         if last_at is not None and ev.occurred_at < last_at:
-            report("time_backwards", f"{label}: its time is before the previous event's", event_id=ev.id)
+            report(
+                "time_backwards",
+                Msg(_("{event}: its time is before the previous event's"), event=label),
+                event_id=ev.id,
+            )
         replay.apply(ev)
         prev, last_at = ev.hash, ev.occurred_at
     head = conn.execute(_HEAD, {"chain": number}).first()
     last = events[-1] if events else None
     if head is None or last is None or (head.seq, head.hash) != (last.seq, last.hash):
-        report("chain_truncated", f"chain {number}: its head does not match its last event")
+        report("chain_truncated", Msg(_("chain {chain}: its head does not match its last event"), chain=number))
     # the newest checkpoint that names this chain (a text search over the JSON, newest first)
     needle = json.dumps(number)
     rows = conn.execute(
@@ -1256,15 +1621,21 @@ def verify_case(
             and verify_signature(keyring.public_key, signed_message(cp.hash), cp.signature)
         )
         if not signed:
-            report("checkpoint_signature", f"checkpoint #{cp.seq}: its hash or signature does not verify")
+            report(
+                "checkpoint_signature",
+                Msg(_("checkpoint #{checkpoint}: its hash or signature does not verify"), checkpoint=cp.seq),
+            )
         elif pair is None or not (1 <= int(pair[0]) <= len(events)) or events[int(pair[0]) - 1].hash != pair[1]:
-            report("sealed_event_changed", f"checkpoint #{cp.seq} sealed another version of this chain")
+            report(
+                "sealed_event_changed",
+                Msg(_("checkpoint #{checkpoint} sealed another version of this chain"), checkpoint=cp.seq),
+            )
         else:
             res.sealed_seq = int(pair[0])
     res.unsealed = max(0, res.events - res.sealed_seq)
     case = conn.execute(sa.select(_cases).where(_cases.c.number == number)).first()
     if case is None:
-        report("case_row_missing", f"case {number}: its case row is gone")
+        report("case_row_missing", Msg(_("case {number}: its case row is gone"), number=number))
     elif not res.problems:
         users = User.__table__
         usernames = dict(conn.execute(sa.select(users.c.id, users.c.username)).all())

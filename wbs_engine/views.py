@@ -17,7 +17,7 @@ from sqlmodel import select
 from . import audit
 from .clocks import ClockState, late_notices
 from .db import unit_of_work
-from .definition import WorkflowDef
+from .definition import Duration, WorkflowDef
 from .engine import WbsEngine
 from .models import Clock, User
 from .permissions import Actor, Sight, roles_to_read
@@ -52,6 +52,10 @@ def clock_state(c: Clock) -> ClockState:
     )
 
 
+def _limit(c: Clock) -> Duration:
+    return Duration(working_days=c.limit_days) if c.limit_unit == "working" else Duration(calendar_days=c.limit_days)
+
+
 def clock_view(c: Clock, defn: WorkflowDef, lang: str, late_notice: str | None = None) -> dict[str, Any]:
     spec = defn.clocks.get(c.name)
     state = clock_state(c)
@@ -59,7 +63,7 @@ def clock_view(c: Clock, defn: WorkflowDef, lang: str, late_notice: str | None =
         "name": c.name,
         "label": spec.label.get(lang) if spec else c.name,
         "status": c.status,
-        "limit": f"{c.limit_days} {'HK' if c.limit_unit == 'working' else 'hari'}",
+        "limit": _limit(c).describe(lang),
         "limit_days": c.limit_days,
         "limit_unit": c.limit_unit,
         "counted_from": c.counted_from.isoformat(),
@@ -107,7 +111,7 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
         # e.g. a gift reported after the legal limit: the text the workflow gives for it (late_notice)
         notices = {name: text.get(lang) for name, text in late_notices(defn.clocks, [clock_state(c) for c in rows])}
         clocks = [clock_view(c, defn, lang, notices.get(c.name)) for c in rows]
-        history = [_event_view(e, sight, key) for e in audit.chain_events(s, case.number)]
+        history = [_event_view(e, sight, key, lang) for e in audit.chain_events(s, case.number)]
         messages = engine.messages(s, case) if (sight.secret and case.data_key) else []
         if viewer is not None:
             record_read(s, engine, case, viewer, roles, sight, opened, messages, history)
@@ -224,7 +228,7 @@ def case_history(engine: WbsEngine, number: str, viewer: Actor, lang: str = "id"
         "events": events,
         "check": {
             "ok": check.ok,
-            "problems": [p.message for p in check.problems],
+            "problems": [p.message(lang) for p in check.problems],
             "events": check.events,
             "checkpoint": check.checkpoint,
             "checkpoint_at": check.checkpoint_at.isoformat() if check.checkpoint_at else None,
@@ -234,7 +238,7 @@ def case_history(engine: WbsEngine, number: str, viewer: Actor, lang: str = "id"
     }
 
 
-def _event_view(e: audit.EventRow, sight: Sight, key: Any) -> dict[str, Any]:
+def _event_view(e: audit.EventRow, sight: Sight, key: Any, lang: str) -> dict[str, Any]:
     payload = dict(e.payload or {})
     if not sight.secret:
         # routing effects name people (an official recused because of the report): for readers of the report
@@ -267,5 +271,5 @@ def _event_view(e: audit.EventRow, sight: Sight, key: Any) -> dict[str, Any]:
         "at": e.occurred_at.isoformat(),
         "payload": payload,
         "hash": e.hash,
-        "broken": e.broken,
+        "broken": e.broken.render(lang) if e.broken is not None else None,
     }

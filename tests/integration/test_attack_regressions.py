@@ -75,14 +75,14 @@ def test_h2_moving_the_filer_or_the_tracking_digest_is_found(wbs):
         pegawai = conn.execute(sa.text("SELECT id FROM user_account WHERE username = 'pegawai'")).scalar()
         conn.execute(CASES.update().where(CASES.c.number == victim.number).values(filed_by_user_id=pegawai))
     found, res = problems(wbs)
-    assert found == {"case_row_mismatch"} and "its filer" in res.problems[0].message
+    assert found == {"case_row_mismatch"} and "its filer" in res.problems[0].message("en")
     with wbs.db.begin() as conn:
         conn.execute(CASES.update().where(CASES.c.number == victim.number).values(filed_by_user_id=None))
         digest = conn.execute(sa.select(CASES.c.receipt_hash).where(CASES.c.number == mine.number)).scalar()
         conn.execute(CASES.update().where(CASES.c.number == mine.number).values(receipt_hash=None))
         conn.execute(CASES.update().where(CASES.c.number == victim.number).values(receipt_hash=digest))
     found, res = problems(wbs)
-    assert "tracking-code digest" in " ".join(p.message for p in res.problems)
+    assert "tracking-code digest" in " ".join(p.message("en") for p in res.problems)
 
 
 def test_h3_a_chain_kept_out_of_the_seals_is_found_and_sealed_again(wbs, clock):
@@ -152,7 +152,7 @@ def test_h6_an_edited_stored_workflow_is_refused_and_its_traces_are_found(make_w
     with unit_of_work(eng4.db, write=False) as s:
         workflows = {(x.definition.key, x.definition.version): x for x in eng4.registry.versions(s)}
         res = audit.verify(s, keyring=eng4.keyring, workflows=workflows)
-    assert any("not the one it was filed on" in p.message for p in res.problems)
+    assert any("not the one it was filed on" in p.message("en") for p in res.problems)
     assert versions  # (the registry of the second engine saw both versions)
 
 
@@ -208,7 +208,7 @@ def test_m3_clock_rows_edited_are_found(wbs, clock):
     assert problems(wbs)[0] == {"clock_mismatch"}
     with wbs.db.begin() as conn:
         conn.execute(sa.text("UPDATE case_clock SET due_date = '2027-01-04'"))
-    assert "due 2027-01-04" in " ".join(p.message for p in problems(wbs)[1].problems)
+    assert "due 2027-01-04" in " ".join(p.message("en") for p in problems(wbs)[1].problems)
     assert c.number
 
 
@@ -299,7 +299,7 @@ def test_m10_a_huge_counter_is_a_named_gap_not_an_exhausted_machine(wbs):
     with wbs.db.begin() as conn:
         conn.execute(sa.update(CaseCounter.__table__).values(last=10**9))
     found, res = problems(wbs)
-    assert found == {"number_gap"} and "999999979 more" in res.problems[0].message
+    assert found == {"number_gap"} and "999999979 more" in res.problems[0].message("en")
 
 
 def test_l2_a_damaged_row_is_a_named_problem_not_a_traceback(wbs, db_url):

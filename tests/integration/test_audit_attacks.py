@@ -92,7 +92,7 @@ def test_edited_event_is_found_and_named(wbs, trail):
         conn.execute(EV.update().where(EV.c.id == row["id"]).values(actor="orang_lain", payload=payload))
     found, res = codes(wbs)
     assert "event_edited" in found
-    assert any(p.event_id == row["id"] and n in p.message for p in res.problems)
+    assert any(p.event_id == row["id"] and n in p.message("en") for p in res.problems)
 
 
 def test_deleted_middle_event_is_found(wbs, trail):
@@ -111,7 +111,7 @@ def test_deleted_last_event_with_its_head_moved_back_is_found(wbs, trail):
         conn.execute(HEADS.update().where(HEADS.c.chain == n).values(seq=rows[-2]["seq"], hash=rows[-2]["hash"]))
     found, res = codes(wbs)
     assert "sealed_event_gone" in found and "case_row_mismatch" in found
-    assert any("ends at #" in p.message for p in res.problems)
+    assert any("ends at #" in p.message("en") for p in res.problems)
 
 
 def test_unsealed_last_event_deleted_and_head_moved_back_is_found_by_the_case_row(wbs, trail):
@@ -125,7 +125,7 @@ def test_unsealed_last_event_deleted_and_head_moved_back_is_found_by_the_case_ro
         conn.execute(HEADS.update().where(HEADS.c.chain == n).values(seq=rows[-2]["seq"], hash=rows[-2]["hash"]))
     found, res = codes(wbs)
     assert found == {"case_row_mismatch", "clock_mismatch"}  # the clocks the closing stopped say so too
-    assert any("trail ends in 'menunggu_pelapor'" in p.message for p in res.problems)
+    assert any("trail ends in 'menunggu_pelapor'" in p.message("en") for p in res.problems)
 
 
 def test_whole_recent_case_deleted_leaves_a_gap_in_the_numbers(wbs, trail):
@@ -143,7 +143,7 @@ def test_whole_recent_case_deleted_leaves_a_gap_in_the_numbers(wbs, trail):
         conn.execute(CASES.delete().where(CASES.c.id == case_id))
     found, res = codes(wbs)
     assert found == {"number_gap"}
-    assert recent in res.problems[0].message
+    assert recent in res.problems[0].message("en")
 
 
 def test_sealed_case_deleted_with_its_counter_turned_back_is_found(wbs, trail):
@@ -200,7 +200,7 @@ def test_full_rewrite_with_recomputed_hashes_and_resealed_checkpoints_is_found(w
             prev = cp["hash"]
     found, res = codes(wbs)
     assert found == {"checkpoint_signature"}, res.problems
-    assert "without the office's signing key" in res.problems[0].message
+    assert "without the office's signing key" in res.problems[0].message("en")
 
 
 def test_restored_older_copy_is_found_against_a_head_kept_outside(wbs, trail, db_url, pg_or_none, tmp_path, clock):
@@ -226,7 +226,7 @@ def test_restored_older_copy_is_found_against_a_head_kept_outside(wbs, trail, db
     try:
         found, res = codes(wbs, db=backup, against=kept)
         assert found == {"kept_head_missing"}
-        assert "older copy" in res.problems[0].message
+        assert "older copy" in res.problems[0].message("en")
         assert codes(wbs, db=backup)[1].ok  # without the kept head the old copy looks fine: keep heads outside
     finally:
         backup.dispose()
@@ -277,7 +277,8 @@ def test_case_row_edited_so_it_disagrees_with_its_trail_is_found(wbs, trail, col
         conn.execute(CASES.update().where(CASES.c.number == n).values({column: value}))
     defn = wbs.registry.latest("pengaduan").definition
     found, res = codes(wbs, workflows={("pengaduan", defn.version): wbs.registry.latest("pengaduan")})
-    assert found == {"case_row_mismatch"} and words in res.problems[0].message and n in res.problems[0].message
+    text = res.problems[0].message("en")
+    assert found == {"case_row_mismatch"} and words in text and n in text
 
 
 def test_sealed_value_moved_from_another_case_is_found_with_deep(wbs, trail):
@@ -287,7 +288,7 @@ def test_sealed_value_moved_from_another_case_is_found_with_deep(wbs, trail):
         conn.execute(CASES.update().where(CASES.c.number == b).values(confidential_enc=blob))
     assert codes(wbs)[1].ok  # without the keys a swapped ciphertext cannot be seen…
     found, res = codes(wbs, deep=True)
-    assert found == {"case_row_mismatch"} and "cannot be checked" in res.problems[0].message  # …with them it can
+    assert found == {"case_row_mismatch"} and "cannot be checked" in res.problems[0].message("en")  # …with them it can
 
 
 def test_payload_that_is_not_json_is_a_broken_event_not_a_traceback(wbs, trail, db_url):
@@ -298,7 +299,7 @@ def test_payload_that_is_not_json_is_a_broken_event_not_a_traceback(wbs, trail, 
         row = rows_of(conn, n)[1]
         conn.exec_driver_sql("UPDATE case_event SET payload = '{\"data\": ' WHERE id = ?", (row["id"],))
     found, res = codes(wbs)
-    assert "event_unreadable" in found and "not valid JSON" in res.problems[0].message
+    assert "event_unreadable" in found and "not valid JSON" in res.problems[0].message("en")
     from wbs_engine.views import case_view
 
     history = case_view(wbs, n, wbs.load_actor("pengelola"))["history"]  # the case page still opens

@@ -137,7 +137,7 @@ def test_case_lifecycle_history_and_tamper_detection(run, tmp_path):
     db.close()
     p = run("verify-audit", ok=False)
     assert p.returncode == 1
-    assert f"({number} #3, transition)" in p.stderr and "edited" in p.stderr
+    assert f"({number} #3, transition)" in p.stderr and "diubah" in p.stderr
 
 
 @pytest.mark.parametrize(

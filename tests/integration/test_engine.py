@@ -310,15 +310,15 @@ def test_audit_chain_detects_edit_delete_and_swap(wbs):
     rows = [r for r in original if r["chain"] == c.number]
     # edit
     res = tamper(lambda conn: conn.execute(ev.update().where(ev.c.id == rows[2]["id"]).values(actor="orang_lain")))
-    assert not res.ok and "edited" in res.problem and res.event_id == rows[2]["id"]
+    assert not res.ok and "edited" in res.problem.message("en") and res.event_id == rows[2]["id"]
     restore()
     # delete a middle row
     res = tamper(lambda conn: conn.execute(ev.delete().where(ev.c.id == rows[1]["id"])))
-    assert not res.ok and "missing" in res.problem
+    assert not res.ok and "missing" in res.problem.message("en")
     restore()
     # delete the last row of the chain
     res = tamper(lambda conn: conn.execute(ev.delete().where(ev.c.id == rows[-1]["id"])))
-    assert not res.ok and "head" in res.problem
+    assert not res.ok and "head" in res.problem.message("en")
     restore()
 
     # swap two rows (their places in the chain)
@@ -338,7 +338,7 @@ def test_audit_chain_detects_edit_delete_and_swap(wbs):
         conn.execute(sa.text("DELETE FROM audit_head WHERE chain = :c"), {"c": c.number})
 
     res = tamper(wipe)
-    assert not res.ok and any("checkpoint" in p.message for p in res.problems)
+    assert not res.ok and any("checkpoint" in p.message("en") for p in res.problems)
     restore()
     with unit_of_work(wbs.db, write=False) as s:
         assert audit.verify(s, keyring=wbs.keyring).ok

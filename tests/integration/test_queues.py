@@ -166,7 +166,7 @@ def test_recusal_is_a_row_written_with_the_fire_and_checked_against_the_trail(wb
 
     def problems():
         with unit_of_work(wbs.db, write=False) as s:
-            return [p.message for p in audit.verify(s, keyring=wbs.keyring).problems]
+            return [p.message("en") for p in audit.verify(s, keyring=wbs.keyring).problems]
 
     table = CaseRecusal.__table__
     with wbs.db.begin() as c:  # someone deletes the recusal behind the trail's back
