@@ -2,7 +2,9 @@
 
 A workflow file is data an office's admin edits; the engine trusts only what passed :func:`lint_file`.
 Every problem the linter finds is reported with the file, the line where the YAML says it, and a plain
-explanation, so that a non-programmer can fix the file. The format is documented in
+explanation, so that a non-programmer can fix the file. The explanations are catalogue messages
+(:class:`LintIssue` renders them in the reader's language, Indonesian by default); where pydantic explains a
+value in words this module does not know, its English text is shown as it is. The format is documented in
 ``docs/workflow-format.md``.
 """
 
@@ -15,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .i18n import LOCALES, lang_of
+from .i18n import DEFAULT_LOCALE, LOCALES, N_, Msg, lang_of, render
+from .i18n import gettext_noop as _
 
 Phase = Literal["intake", "verification", "follow_up", "closure"]
 FieldType = Literal[
@@ -41,6 +44,15 @@ OFFICE_POLICY_MARK = "(kebijakan kantor)"
 
 if TYPE_CHECKING:
     import yaml
+
+
+class SchemaProblem(ValueError):
+    """A validator's refusal as a catalogue message (``msg``); pydantic reports it as a ``value_error``
+    and :func:`parse_document` shows the message in the reader's language."""
+
+    def __init__(self, msgid: str, /, **params: Any):
+        self.msg = Msg(msgid, **params)
+        super().__init__(self.msg.render(LOCALES[1]))
 
 
 class _Strict(BaseModel):
@@ -70,7 +82,7 @@ class Duration(_Strict):
     @model_validator(mode="after")
     def _exactly_one(self) -> Duration:
         if (self.working_days is None) == (self.calendar_days is None):
-            raise ValueError("give exactly one of working_days or calendar_days")
+            raise SchemaProblem(_("give exactly one of working_days or calendar_days"))
         return self
 
     @property
@@ -82,9 +94,10 @@ class Duration(_Strict):
         return "working" if self.working_days is not None else "calendar"
 
     def describe(self, lang: str = "id") -> str:
+        """The duration in ``lang``: ``3 HK`` / ``3 working days``, ``60 hari kalender`` / ``60 calendar days``."""
         if self.unit == "working":
-            return f"{self.days} HK" if lang == "id" else f"{self.days} working days"
-        return f"{self.days} hari kalender" if lang == "id" else f"{self.days} calendar days"
+            return render(_("{days} working days"), lang, days=self.days)
+        return render(_("{days} calendar days"), lang, days=self.days)
 
 
 class Option(_Strict):
@@ -124,13 +137,13 @@ class FieldSpec(_Strict):
     @classmethod
     def _name(cls, v: str) -> str:
         if not NAME_RE.match(v):
-            raise ValueError("field names use lowercase letters, digits and _ and start with a letter")
+            raise SchemaProblem(_("field names use lowercase letters, digits and _ and start with a letter"))
         return v
 
     @model_validator(mode="after")
     def _options(self) -> FieldSpec:
         if self.type == "select" and not self.options:
-            raise ValueError(f"field {self.name!r} is a select but has no options")
+            raise SchemaProblem(_("field '{name}' is a select but has no options"), name=self.name)
         return self
 
     @property
@@ -183,7 +196,7 @@ class TransitionSpec(_Strict):
     @classmethod
     def _trigger_name(cls, v: str) -> str:
         if not NAME_RE.match(v):
-            raise ValueError("trigger names use lowercase letters, digits and _ and start with a letter")
+            raise SchemaProblem(_("trigger names use lowercase letters, digits and _ and start with a letter"))
         return v
 
     @property
@@ -310,7 +323,7 @@ class WorkflowDef(_Strict):
     @classmethod
     def _key(cls, v: str) -> str:
         if not NAME_RE.match(v):
-            raise ValueError("the key uses lowercase letters, digits and _ and starts with a letter")
+            raise SchemaProblem(_("the key uses lowercase letters, digits and _ and starts with a letter"))
         return v
 
     @field_validator("filed_by", mode="before")
@@ -352,16 +365,45 @@ class WorkflowDef(_Strict):
 # Loading with line numbers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LintIssue:
+    """One problem of a workflow file: the file, the line, the place in the YAML (``where``) and what is
+    wrong (``msg``: a catalogue message, or a text that is shown as it is).
+
+    :meth:`render` gives the line a person reads in ``lang`` (``str()``: in Indonesian, the default);
+    :attr:`message` is the explanation in English, stable text for tests and logs. Two issues are equal when
+    they say the same thing at the same place."""
+
     file: str
     line: int | None
     where: str
-    message: str
+    msg: Msg | str
+
+    def text(self, lang: str | None = None) -> str:
+        """The explanation alone, in ``lang``."""
+        return self.msg.render(lang) if isinstance(self.msg, Msg) else self.msg
+
+    @property
+    def message(self) -> str:
+        """The explanation in English (the catalogue's msgid with its values)."""
+        return self.text(LOCALES[1])
+
+    def render(self, lang: str | None = None) -> str:
+        """``FILE:LINE: WHERE: explanation``, the explanation in ``lang``."""
+        loc = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{loc}: {self.where}: {self.text(lang)}" if self.where else f"{loc}: {self.text(lang)}"
 
     def __str__(self) -> str:
-        loc = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{loc}: {self.where}: {self.message}" if self.where else f"{loc}: {self.message}"
+        return self.render(DEFAULT_LOCALE)
+
+    def _key(self) -> tuple[str, int | None, str, str]:
+        return self.file, self.line, self.where, self.message
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LintIssue) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
 
 class DefinitionError(Exception):
@@ -430,17 +472,77 @@ def yaml_path(path: tuple) -> str:
     return out
 
 
-def _explain(err: dict) -> str:
+#: pydantic's explanations of a wrong value that the catalogue translates: the error's type -> the msgid
+#: (pydantic's English words, its ``ctx`` values as placeholders). Any other type is shown in pydantic's words.
+_PYDANTIC: dict[str, str] = {
+    "greater_than_equal": _("Input should be greater than or equal to {ge}"),
+    "less_than_equal": _("Input should be less than or equal to {le}"),
+    "int_type": _("Input should be a valid integer"),
+    "int_parsing": _("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": _("Input should be a valid integer, got a number with a fractional part"),
+    "float_type": _("Input should be a valid number"),
+    "float_parsing": _("Input should be a valid number, unable to parse string as a number"),
+    "bool_type": _("Input should be a valid boolean"),
+    "bool_parsing": _("Input should be a valid boolean, unable to interpret input"),
+    "string_type": _("Input should be a valid string"),
+    "string_pattern_mismatch": _("String should match pattern '{pattern}'"),
+    "list_type": _("Input should be a valid list"),
+    "dict_type": _("Input should be a valid dictionary"),
+    "model_type": _("Input should be a valid dictionary or instance of {class_name}"),
+    "literal_error": _("Input should be {expected}"),
+}
+#: the same for explanations with a count (pydantic says "1 character", "2 characters")
+_PYDANTIC_PLURAL: dict[str, tuple[str, str]] = {
+    "string_too_short": N_("String should have at least {n} character", "String should have at least {n} characters"),
+    "too_short": N_(
+        "List should have at least {n} item after validation, not {actual_length}",
+        "List should have at least {n} items after validation, not {actual_length}",
+    ),
+}
+
+
+#: what a Label lacking one of its keys misses
+_LABEL_MISSING = {"id": _("missing the Indonesian label 'id'"), "en": _("missing the English label 'en'")}
+
+
+def _pydantic_msg(err: dict) -> Msg | str:
+    """pydantic's explanation of ``err`` from the catalogue when it is one :data:`_PYDANTIC` knows and the
+    catalogue's English is word for word pydantic's (else pydantic's own English text)."""
+    kind, text, ctx = err.get("type", ""), err.get("msg", "invalid value"), dict(err.get("ctx") or {})
+    msg: Msg | None = None
+    try:
+        if kind in _PYDANTIC:
+            if kind == "literal_error":  # "'a', 'b' or 'c'": the "or" is translated too
+                first, sep, last = str(ctx.get("expected", "")).rpartition(" or ")
+                if sep:
+                    ctx["expected"] = Msg(_("{first} or {last}"), first=first, last=last)
+            msg = Msg(_PYDANTIC[kind], **ctx)
+        elif kind in _PYDANTIC_PLURAL and ctx.get("field_type", "List") == "List":
+            n = ctx.pop("min_length")
+            ctx.pop("field_type", None)
+            msg = Msg.count(_PYDANTIC_PLURAL[kind], n, **ctx)
+        if msg is not None and msg.render(LOCALES[1]) == text:
+            return msg
+    except (KeyError, IndexError, ValueError):  # a pydantic that words or fills it otherwise
+        pass
+    return text
+
+
+def _explain(err: dict) -> Msg | str:
     kind = err.get("type", "")
     if kind == "missing":
         name = err["loc"][-1] if err["loc"] else "value"
-        if name in ("id", "en"):
-            return f"missing the {'Indonesian' if name == 'id' else 'English'} label '{name}'"
-        return f"required key '{name}' is missing"
+        if name in _LABEL_MISSING:  # a Label without one of its languages
+            return Msg(_LABEL_MISSING[name])
+        return Msg(_("required key '{name}' is missing"), name=name)
     if kind == "extra_forbidden":
-        return f"unknown key '{err['loc'][-1]}' (check the spelling; see docs/workflow-format.md)"
-    msg = err.get("msg", "invalid value")
-    return msg.removeprefix("Value error, ")
+        return Msg(_("unknown key '{key}' (check the spelling; see docs/workflow-format.md)"), key=err["loc"][-1])
+    problem = (err.get("ctx") or {}).get("error")
+    if kind == "value_error" and isinstance(problem, SchemaProblem):
+        return problem.msg
+    if kind == "value_error":
+        return err.get("msg", "invalid value").removeprefix("Value error, ")
+    return _pydantic_msg(err)
 
 
 def yaml_loader(pure: bool = False) -> type:
@@ -486,9 +588,11 @@ def parse_document(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        return None, [LintIssue(filename, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")], None
+        problem = Msg(_("not valid YAML: {problem}"), problem=str(getattr(exc, "problem", exc)))
+        return None, [LintIssue(filename, line, "", problem)], None
     if not isinstance(raw, dict) or node is None:
-        return None, [LintIssue(filename, 1, "", "a workflow file must be a YAML mapping (key: value ...)")], None
+        not_mapping = Msg(_("a workflow file must be a YAML mapping (key: value ...)"))
+        return None, [LintIssue(filename, 1, "", not_mapping)], None
     lines = LineMap(node)
     try:
         return WorkflowDef.model_validate(raw), [], lines

@@ -15,6 +15,10 @@ Ranges:
   :data:`FUTURE_LIMIT_YEARS` (10) years ahead instead. Without ``today`` only the working-day calendar's
   range (1950–2100) is enforced, so no value can make the clocks overflow either way.
 * A date-time is checked by its date as written (no zone conversion): a form sends office wall-clock time.
+
+Every refusal is a catalogue message with its values as parameters (:class:`FieldInvalid` from
+:func:`clean_value`, a :class:`~wbs_engine.i18n.Msg` per field in :class:`~wbs_engine.errors.ValidationFailed`
+from :func:`validate`), rendered in the reader's language where it is shown.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from typing import Any
 from .calendar import MAX_DATE, MIN_DATE
 from .definition import FieldSpec
 from .errors import ValidationFailed
+from .i18n import Msg
+from .i18n import gettext_noop as _
 
 #: How far back a declared date may lie, in years before today.
 PAST_LIMIT_YEARS = 50
@@ -42,6 +48,15 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{6,20}$")
 _TRUE = {"1", "true", "ya", "yes", "y", "on"}
 _FALSE = {"0", "false", "tidak", "no", "n", "off"}
+
+
+class FieldInvalid(ValueError):
+    """What is wrong with one value: ``msg``, a catalogue message with its parameters (``FieldInvalid(_("at
+    most {max} characters"), max=500)``). A :class:`ValueError`, so a caller may catch either."""
+
+    def __init__(self, msgid: str, /, **params: Any):
+        self.msg = Msg(msgid, **params)
+        super().__init__(self.msg)
 
 
 def _years_from(d: date, years: int) -> date:
@@ -65,31 +80,19 @@ def _check_date(spec: FieldSpec, d: date, today: date | None) -> None:
     planned = spec.name in PLANNED_DATE_FIELDS
     low, high = date_window(today, planned=planned)
     if today is None and not low <= d <= high:
-        raise ValueError(
-            f"harus antara {low.isoformat()} dan {high.isoformat()}",
-            f"must be between {low.isoformat()} and {high.isoformat()}",
-        )
+        raise FieldInvalid(_("must be between {low} and {high}"), low=low.isoformat(), high=high.isoformat())
     if d > high:
         if planned:
-            raise ValueError(
-                f"tidak boleh setelah {high.isoformat()} (lebih dari {FUTURE_LIMIT_YEARS} tahun ke depan)",
-                f"must not be after {high.isoformat()} (more than {FUTURE_LIMIT_YEARS} years ahead)",
+            raise FieldInvalid(
+                _("must not be after {high} (more than {years} years ahead)"),
+                high=high.isoformat(),
+                years=FUTURE_LIMIT_YEARS,
             )
-        raise ValueError(
-            f"tidak boleh setelah hari ini ({high.isoformat()})",
-            f"must not be after today ({high.isoformat()})",
-        )
+        raise FieldInvalid(_("must not be after today ({today})"), today=high.isoformat())
     if d < low:
-        raise ValueError(
-            f"tidak boleh sebelum {low.isoformat()} (lebih dari {PAST_LIMIT_YEARS} tahun yang lalu)",
-            f"must not be before {low.isoformat()} (more than {PAST_LIMIT_YEARS} years ago)",
+        raise FieldInvalid(
+            _("must not be before {low} (more than {years} years ago)"), low=low.isoformat(), years=PAST_LIMIT_YEARS
         )
-
-
-_NOT_FINITE = (
-    "harus berupa angka terhingga (bukan NaN atau tak hingga)",
-    "must be a finite number (not NaN or infinity)",
-)
 
 
 def _refuse_non_finite(raw: Any) -> None:
@@ -101,7 +104,7 @@ def _refuse_non_finite(raw: Any) -> None:
     except (ValueError, TypeError, OverflowError):  # not a number at all, or an int too big for a float
         return
     if not math.isfinite(f):
-        raise ValueError(*_NOT_FINITE)
+        raise FieldInvalid(_("must be a finite number (not NaN or infinity)"))
 
 
 def _money(raw: Any) -> int:
@@ -116,7 +119,7 @@ def _money(raw: Any) -> int:
 
 
 def clean_value(spec: FieldSpec, raw: Any, *, today: date | None = None) -> Any:
-    """Return the cleaned value or raise ``ValueError(id_text, en_text)``.
+    """Return the cleaned value or raise :class:`FieldInvalid` (its ``msg`` says what is wrong).
 
     ``today`` is the date in the office's zone; dates and date-times are checked against it (module
     docstring). Without it only the calendar's supported range is checked."""
@@ -124,13 +127,10 @@ def clean_value(spec: FieldSpec, raw: Any, *, today: date | None = None) -> Any:
     if t in ("text", "textarea", "unit", "user"):
         text = str(raw).strip()
         if spec.min_length and len(text) < spec.min_length:
-            raise ValueError(
-                f"minimal {spec.min_length} karakter (sekarang {len(text)})",
-                f"at least {spec.min_length} characters (now {len(text)})",
-            )
+            raise FieldInvalid(_("at least {min} characters (now {length})"), min=spec.min_length, length=len(text))
         max_len = spec.max_length or (20000 if t == "textarea" else 500)
         if len(text) > max_len:
-            raise ValueError(f"maksimal {max_len} karakter", f"at most {max_len} characters")
+            raise FieldInvalid(_("at most {max} characters"), max=max_len)
         return text
     if t == "date":
         if isinstance(raw, date) and not isinstance(raw, datetime):
@@ -139,19 +139,14 @@ def clean_value(spec: FieldSpec, raw: Any, *, today: date | None = None) -> Any:
             try:
                 d = date.fromisoformat(str(raw).strip())
             except ValueError:
-                raise ValueError(
-                    "tanggal tidak valid; gunakan format TTTT-BB-HH, mis. 2026-03-13",
-                    "not a valid date; use YYYY-MM-DD, e.g. 2026-03-13",
-                ) from None
+                raise FieldInvalid(_("not a valid date; use YYYY-MM-DD, e.g. 2026-03-13")) from None
         _check_date(spec, d, today)
         return d.isoformat()
     if t == "datetime":
         try:
             dt = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw).strip())
         except ValueError:
-            raise ValueError(
-                "waktu tidak valid; gunakan format TTTT-BB-HHTjj:mm", "not a valid date-time; use YYYY-MM-DDThh:mm"
-            ) from None
+            raise FieldInvalid(_("not a valid date-time; use YYYY-MM-DDThh:mm")) from None
         _check_date(spec, dt.date(), today)
         return dt.isoformat()
     if t in ("number", "money"):
@@ -159,29 +154,29 @@ def clean_value(spec: FieldSpec, raw: Any, *, today: date | None = None) -> Any:
         try:
             value: float = _money(raw) if t == "money" else float(str(raw).strip().replace(",", "."))
         except (ValueError, TypeError, OverflowError):
-            raise ValueError("harus berupa angka", "must be a number") from None
+            raise FieldInvalid(_("must be a number")) from None
         if t == "money" and value < 0:
-            raise ValueError("tidak boleh negatif", "must not be negative")
+            raise FieldInvalid(_("must not be negative"))
         if spec.min_value is not None and value < spec.min_value:
-            raise ValueError(f"minimal {spec.min_value:g}", f"at least {spec.min_value:g}")
+            raise FieldInvalid(_("at least {min}"), min=f"{spec.min_value:g}")
         if spec.max_value is not None and value > spec.max_value:
-            raise ValueError(f"maksimal {spec.max_value:g}", f"at most {spec.max_value:g}")
+            raise FieldInvalid(_("at most {max}"), max=f"{spec.max_value:g}")
         return int(value) if t == "money" or float(value).is_integer() else value
     if t == "email":
         text = str(raw).strip()
         if not _EMAIL.match(text) or len(text) > 200:
-            raise ValueError("alamat e-mail tidak valid", "not a valid e-mail address")
+            raise FieldInvalid(_("not a valid e-mail address"))
         return text
     if t == "phone":
         text = str(raw).strip()
         if not _PHONE.match(text):
-            raise ValueError("nomor telepon tidak valid", "not a valid phone number")
+            raise FieldInvalid(_("not a valid phone number"))
         return text
     if t == "select":
         text = str(raw).strip()
         allowed = [o.value for o in spec.options]
         if text not in allowed:
-            raise ValueError(f"pilih salah satu: {', '.join(allowed)}", f"choose one of: {', '.join(allowed)}")
+            raise FieldInvalid(_("choose one of: {choices}"), choices=", ".join(allowed))
         return text
     if t == "boolean":
         if isinstance(raw, bool):
@@ -191,8 +186,8 @@ def clean_value(spec: FieldSpec, raw: Any, *, today: date | None = None) -> Any:
             return True
         if text in _FALSE:
             return False
-        raise ValueError("isi ya atau tidak", "answer yes or no")
-    raise ValueError("jenis isian tidak dikenal", "unknown field type")  # unreachable: schema forbids it
+        raise FieldInvalid(_("answer yes or no"))
+    raise FieldInvalid(_("unknown field type"))  # unreachable: the schema forbids it
 
 
 def _empty(raw: Any) -> bool:
@@ -209,27 +204,30 @@ def validate(
 ) -> dict[str, Any]:
     """Validate ``data`` against ``specs``; names in ``required`` are required whatever the spec says.
 
-    ``today`` (the date in the office's zone; the engine passes it) bounds the dates people declare."""
+    ``today`` (the date in the office's zone; the engine passes it) bounds the dates people declare.
+    Every wrong field is reported at once: :class:`~wbs_engine.errors.ValidationFailed` with a
+    :class:`~wbs_engine.i18n.Msg` per field."""
     specs = {s.name: s for s in specs}
     must = set(required) | {n for n, s in specs.items() if s.required}
-    errors: dict[str, tuple[str, str]] = {}
+    errors: dict[str, Msg] = {}
     out: dict[str, Any] = {}
     for name, raw in data.items():
         spec = specs.get(name)
         if spec is None:
             if not allow_unknown:
-                errors[name] = ("isian tidak dikenal di sini", "not a field of this form")
+                errors[name] = Msg(_("not a field of this form"))
             continue
         if _empty(raw):
             continue
         try:
             out[name] = clean_value(spec, raw, today=today)
-        except ValueError as exc:
-            id_text, en_text = (exc.args + (exc.args[0],))[:2] if exc.args else ("tidak valid", "invalid")
-            errors[name] = (id_text, en_text)
+        except FieldInvalid as exc:
+            errors[name] = exc.msg
+        except ValueError:  # not one of the checks above (none is known to get here)
+            errors[name] = Msg(_("invalid"))
     for name in sorted(must):
         if name not in out and name not in errors:
-            errors[name] = ("wajib diisi", "is required")
+            errors[name] = Msg(_("is required"))
     if errors:
         raise ValidationFailed(errors)
     return out

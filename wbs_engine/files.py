@@ -13,7 +13,7 @@ The web layer only translates HTTP: it hands :func:`attach` the upload's stream 
   for plain text), never from the name or the type the browser declared; the name's extension must agree
   with the content. Limits per workflow (``attachments:`` in its file) or from the settings
   (``WBS_MAX_ATTACHMENT_MB``, ``WBS_MAX_ATTACHMENTS``). Every refusal is an :class:`AttachmentRejected` with
-  Indonesian and English text, and leaves no file and no row behind.
+  a catalogue message (shown in the reader's language), and leaves no file and no row behind.
 * **Who.** Attach: the reporter on their own open case, staff who work on the case
   (:func:`~wbs_engine.permissions.attach_role`); never a recused official. Open: staff who may read the
   case's sealed text open every file, the reporter the files they uploaded
@@ -24,6 +24,10 @@ The web layer only translates HTTP: it hands :func:`attach` the upload's stream 
   not served.
 * **Crypto-shredding.** A case whose data key was destroyed cannot open its files any more: deleting the key
   is enough (:class:`AttachmentDestroyed`).
+
+What is wrong with a damaged file (:attr:`AttachmentDamaged.problem`, and the texts of
+:class:`~wbs_engine.sealedfile.SealedFileError`) is a diagnosis for the admin who restores it, kept in English
+like the log; the message the person reads is in the catalogue.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ from .db import unit_of_work
 from .definition import WorkflowDef
 from .engine import WbsEngine
 from .errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed, WbsError
+from .i18n import Msg
+from .i18n import gettext_noop as _
 from .models import Attachment, Case
 from .permissions import Actor
 
@@ -97,11 +103,12 @@ _BY_MIME = {k.mime: k for k in KINDS.values()}
 
 class AttachmentRejected(ValidationFailed):
     """A file refused before anything is kept. ``reason``: ``name``, ``empty``, ``too_large``, ``too_many``,
-    ``type`` (not allowed or not recognised) or ``extension`` (the name disagrees with the content)."""
+    ``type`` (not allowed or not recognised) or ``extension`` (the name disagrees with the content); then the
+    catalogue message (marked with ``_``) and its parameters, reported on the field ``lampiran``."""
 
-    def __init__(self, reason: str, id_text: str, en_text: str):
+    def __init__(self, reason: str, msgid: str, /, **params: Any):
         self.reason = reason
-        super().__init__({"lampiran": (id_text, en_text)})
+        super().__init__({"lampiran": Msg(msgid, **params)})
 
 
 class AttachmentUnavailable(WbsError):
@@ -109,15 +116,17 @@ class AttachmentUnavailable(WbsError):
 
 
 class AttachmentDamaged(AttachmentUnavailable):
-    """The file on disk is not the one stored (altered, cut short, swapped, missing); ``problem`` says how."""
+    """The file on disk is not the one stored (altered, cut short, swapped, missing); ``problem`` says how (in
+    English, for the admin: a parameter of the error, not part of its message)."""
 
     def __init__(self, attachment_id: int, problem: str):
         self.problem = problem
         super().__init__(
-            f"Berkas lampiran {attachment_id} rusak atau diubah di penyimpanan dan tidak diberikan; laporkan ke "
-            "admin (jejak audit mencatatnya).",
-            f"Attachment {attachment_id} is damaged or was altered in storage and is not served; tell the admin "
-            "(the audit trail records it).",
+            _(
+                "Attachment {attachment_id} is damaged or was altered in storage and is not served; tell the admin "
+                "(the audit trail records it)."
+            ),
+            attachment_id=attachment_id,
             problem=problem,
         )
 
@@ -127,16 +136,18 @@ class AttachmentDestroyed(AttachmentUnavailable):
 
     def __init__(self, number: str):
         super().__init__(
-            f"Isi perkara {number} sudah dimusnahkan (retensi); lampirannya tidak dapat dibuka lagi.",
-            f"The content of case {number} was destroyed (retention); its attachments cannot be opened any more.",
+            _("The content of case {number} was destroyed (retention); its attachments cannot be opened any more."),
+            number=number,
         )
 
 
 def _refused(number: str, attachment_id: Any, actor: Actor) -> NotAllowed:
     """The one refusal for opening a file, whether it exists or not."""
     return NotAllowed(
-        f"Lampiran {attachment_id} pada perkara {number} tidak tersedia untuk {actor.username}.",
-        f"Attachment {attachment_id} of case {number} is not available to {actor.username}.",
+        _("Attachment {attachment_id} of case {number} is not available to {username}."),
+        attachment_id=attachment_id,
+        number=number,
+        username=actor.username,
     )
 
 
@@ -178,29 +189,22 @@ def check_filename(name: Any) -> str:
     (``/``, ``\\``, ``..``), a control or invisible character, or is too long, so that it cannot mislead
     whoever downloads the file later."""
 
-    def bad(id_text: str, en_text: str) -> AttachmentRejected:
-        return AttachmentRejected("name", f"nama berkas {id_text}", f"file name {en_text}")
-
     if not isinstance(name, str):
-        raise bad("tidak ada", "missing")
+        raise AttachmentRejected("name", _("file name missing"))
     text = unicodedata.normalize("NFC", name).strip()
     if not text:
-        raise bad("kosong", "is empty")
+        raise AttachmentRejected("name", _("file name is empty"))
     if len(text) > MAX_NAME:
-        raise bad(f"terlalu panjang (maksimal {MAX_NAME} karakter)", f"is too long (at most {MAX_NAME} characters)")
+        raise AttachmentRejected("name", _("file name is too long (at most {max} characters)"), max=MAX_NAME)
     if any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in text):
-        raise bad(
-            "memuat karakter kendali atau tak terlihat; ganti nama berkas",
-            "contains control or invisible characters; rename the file",
-        )
+        raise AttachmentRejected("name", _("file name contains control or invisible characters; rename the file"))
     if "/" in text or "\\" in text or text in (".", "..") or text.startswith("..") or "/.." in text:
-        raise bad(
-            "tidak boleh memuat jalur folder (/, \\, ..); kirim berkasnya saja",
-            "must not contain a folder path (/, \\, ..); send the file itself",
+        raise AttachmentRejected(
+            "name", _("file name must not contain a folder path (/, \\, ..); send the file itself")
         )
     stem, dot, ext = text.rpartition(".")
     if not dot or not stem.strip(" .") or not ext:
-        raise bad("harus berakhiran jenis berkas, mis. laporan.pdf", "must end in the file's type, e.g. report.pdf")
+        raise AttachmentRejected("name", _("file name must end in the file's type, e.g. report.pdf"))
     return text
 
 
@@ -304,18 +308,14 @@ def _pieces(stream: BinaryIO | Iterable[bytes], budget: int) -> Iterator[bytes]:
 def _not_allowed_type(what: str, limits: Limits) -> AttachmentRejected:
     allowed = ", ".join(KINDS[k].label for k in limits.kinds)
     return AttachmentRejected(
-        "type",
-        f"jenis berkas {what} tidak diterima (yang diterima: {allowed})",
-        f"files of type {what} are not accepted (accepted: {allowed})",
+        "type", _("files of type {type} are not accepted (accepted: {accepted})"), type=what, accepted=allowed
     )
 
 
 def _unrecognised(limits: Limits) -> AttachmentRejected:
     allowed = ", ".join(KINDS[k].label for k in limits.kinds)
     return AttachmentRejected(
-        "type",
-        f"jenis berkas tidak dikenali dari isinya (yang diterima: {allowed})",
-        f"the file's type cannot be recognised from its content (accepted: {allowed})",
+        "type", _("the file's type cannot be recognised from its content (accepted: {accepted})"), accepted=allowed
     )
 
 
@@ -336,8 +336,10 @@ def _decide(head: bytes, text: _TextCheck, limits: Limits, name: str) -> FileKin
         want = " / ".join("." + e for e in kind.extensions)
         raise AttachmentRejected(
             "extension",
-            f"nama berkas berakhiran .{ext} tetapi isinya {kind.label}; beri nama berakhiran {want}",
-            f"the file name ends in .{ext} but its content is {kind.label}; name it with {want}",
+            _("the file name ends in .{ext} but its content is {kind}; name it with {wanted}"),
+            ext=ext,
+            kind=kind.label,
+            wanted=want,
         )
     return kind
 
@@ -367,11 +369,7 @@ def _receive(
         for data in _pieces(stream, limits.max_bytes):
             size += len(data)
             if size > limits.max_bytes:
-                raise AttachmentRejected(
-                    "too_large",
-                    f"berkas lebih besar dari {limits.max_mb} MB",
-                    f"the file is larger than {limits.max_mb} MB",
-                )
+                raise AttachmentRejected("too_large", _("the file is larger than {max_mb} MB"), max_mb=limits.max_mb)
             digest.update(data)
             if kind is None or kind.name == "text":
                 text.feed(data)
@@ -381,17 +379,15 @@ def _receive(
                     kind = _decide(bytes(head), text, limits, name)
                     head.clear()
             elif kind.name == "text" and not text.ok:
-                raise AttachmentRejected(
-                    "type", "berkas bukan teks biasa (UTF-8)", "the file is not plain text (UTF-8)"
-                )
+                raise AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
             writer.write(data)
         if size == 0:
-            raise AttachmentRejected("empty", "berkas kosong", "the file is empty")
+            raise AttachmentRejected("empty", _("the file is empty"))
         text.feed(b"", final=True)
         if kind is None:
             kind = _decide(bytes(head), text, limits, name)
         elif kind.name == "text" and not text.ok:
-            raise AttachmentRejected("type", "berkas bukan teks biasa (UTF-8)", "the file is not plain text (UTF-8)")
+            raise AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
         writer.close()
         out.flush()
         os.fsync(out.fileno())
@@ -421,18 +417,14 @@ def _count(s: Session, case: Case) -> int:
 def _may_attach(s: Session, defn: WorkflowDef, case: Case, actor: Actor, limits: Limits) -> tuple[bool, str]:
     by_reporter, role = permissions.attach_role(defn, case, actor)
     if case.final:
-        raise InvalidTransition(f"Perkara {case.number} sudah ditutup.", f"Case {case.number} is closed.")
+        raise InvalidTransition(_("Case {number} is closed."), number=case.number)
     if not case.data_key:
         raise AttachmentDestroyed(case.number)
     if limits.max_count == 0:
-        raise AttachmentRejected(
-            "too_many", "jenis perkara ini tidak menerima lampiran", "this type of case takes no attachments"
-        )
+        raise AttachmentRejected("too_many", _("this type of case takes no attachments"))
     if _count(s, case) >= limits.max_count:
         raise AttachmentRejected(
-            "too_many",
-            f"perkara ini sudah memiliki {limits.max_count} lampiran (maksimal)",
-            f"this case already has {limits.max_count} attachments (the most allowed)",
+            "too_many", _("this case already has {max} attachments (the most allowed)"), max=limits.max_count
         )
     return by_reporter, role
 
@@ -542,8 +534,9 @@ def list_attachments(engine: WbsEngine, number: str, viewer: Actor) -> list[Atta
         sight = permissions.attachment_sight(defn, case, viewer)
         if sight is None:
             raise NotAllowed(
-                f"{viewer.username} tidak berwenang melihat lampiran perkara {case.number}.",
-                f"{viewer.username} may not see the attachments of case {case.number}.",
+                _("{username} may not see the attachments of case {number}."),
+                username=viewer.username,
+                number=case.number,
             )
         stmt = select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
         if sight[0] == "own":

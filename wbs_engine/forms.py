@@ -16,35 +16,32 @@ from sqlmodel import Session
 from .definition import PRIVACY_ORDER, FieldSpec, TransitionSpec, WorkflowDef
 from .errors import ValidationFailed, WbsError
 from .hooks import GUARDS, FireContext
+from .i18n import Msg, render
+from .i18n import gettext_noop as _
 from .permissions import Actor, may_fire
 
-#: the identity modes in plain words, for the choice on a form (docs/domain.md: anonim, rahasia, terbuka)
-IDENTITY_MODES: dict[str, dict[str, tuple[str, str]]] = {
+#: the identity modes in plain words, for the choice on a form (docs/domain.md: anonim, rahasia, terbuka):
+#: catalogue messages, rendered in the reader's language by :func:`identity_choices`
+IDENTITY_MODES: dict[str, dict[str, str]] = {
     "anonim": {
-        "label": ("Anonim", "Anonymous"),
-        "explain": (
-            "Nama dan data diri Anda tidak diminta dan tidak disimpan. Anda mengikuti laporan dan menjawab "
-            "pertanyaan hanya dengan kode pelacakan. Anda boleh memberi e-mail khusus untuk kabar perkembangan.",
+        "label": _("Anonymous"),
+        "explain": _(
             "Your name and personal details are neither asked nor kept. You follow the report and answer "
-            "questions with the tracking code only. You may give an e-mail address just for updates.",
+            "questions with the tracking code only. You may give an e-mail address just for updates."
         ),
     },
     "rahasia": {
-        "label": ("Rahasia", "Confidential"),
-        "explain": (
-            "Data diri Anda disimpan terenkripsi dan hanya dapat dibuka oleh pejabat yang ditunjuk alur ini; "
-            "petugas yang menangani laporan tidak melihatnya.",
+        "label": _("Confidential"),
+        "explain": _(
             "Your details are kept encrypted and can be opened only by the officials this workflow names; the "
-            "staff handling the report do not see them.",
+            "staff handling the report do not see them."
         ),
     },
     "terbuka": {
-        "label": ("Terbuka", "Open"),
-        "explain": (
-            "Petugas yang menangani laporan dapat melihat nama dan kontak Anda, sehingga dapat menghubungi Anda "
-            "langsung. Data tetap disimpan terenkripsi.",
+        "label": _("Open"),
+        "explain": _(
             "The staff handling the report can see your name and contact details, so they can reach you "
-            "directly. They are still stored encrypted.",
+            "directly. They are still stored encrypted."
         ),
     },
 }
@@ -112,9 +109,12 @@ class IntakeForm:
 
 
 def identity_choices(defn: WorkflowDef, lang: str) -> tuple[IdentityChoice, ...]:
-    i = 1 if lang == "en" else 0
+    """The identity modes ``defn`` offers, the most private first, in ``lang``."""
     modes = sorted(defn.identity, key=PRIVACY_ORDER.index)
-    return tuple(IdentityChoice(m, IDENTITY_MODES[m]["label"][i], IDENTITY_MODES[m]["explain"][i]) for m in modes)
+    return tuple(
+        IdentityChoice(m, render(IDENTITY_MODES[m]["label"], lang), render(IDENTITY_MODES[m]["explain"], lang))
+        for m in modes
+    )
 
 
 def intake_specs(defn: WorkflowDef, identity_mode: str) -> list[FieldSpec]:
@@ -128,14 +128,7 @@ def check_identity_mode(defn: WorkflowDef, identity_mode: str | None) -> str:
     is refused."""
     mode = identity_mode or defn.default_identity
     if mode not in defn.identity:
-        raise ValidationFailed(
-            {
-                "identitas": (
-                    f"pilih salah satu: {', '.join(defn.identity)}",
-                    f"choose one of: {', '.join(defn.identity)}",
-                )
-            }
-        )
+        raise ValidationFailed({"identitas": Msg(_("choose one of: {choices}"), choices=", ".join(defn.identity))})
     return mode
 
 

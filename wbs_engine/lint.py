@@ -3,6 +3,10 @@ privacy markers), with the file, the line and a plain explanation for every prob
 
 The engine trusts only a definition that passed :func:`lint_file` / :func:`lint_text`. Guards and effects a
 file may name are the functions registered in :mod:`wbs_engine.hooks`.
+
+The explanations are catalogue messages for the office's workflow authors, with the names from the file
+(states, roles, triggers) as their parameters: a :class:`~wbs_engine.definition.LintIssue` is printed in
+Indonesian (``str``), or in another language with ``render(lang)``.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .definition import (
     FREE_TEXT_TYPES,
@@ -23,6 +28,8 @@ from .definition import (
     yaml_path,
 )
 from .hooks import EFFECTS, GUARDS
+from .i18n import Msg
+from .i18n import gettext_noop as _
 from .roles import ROLES
 
 # ---------------------------------------------------------------------------------------------------
@@ -37,8 +44,8 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
     lines = {} if lines is None else lines
     issues: list[LintIssue] = []
 
-    def add(path: tuple, message: str) -> None:
-        issues.append(LintIssue(filename, line_for(lines, path), yaml_path(path), message))
+    def add(path: tuple, msgid: str, /, **params: Any) -> None:
+        issues.append(LintIssue(filename, line_for(lines, path), yaml_path(path), Msg(msgid, **params)))
 
     states = defn.states
     known_fields = {f.name for f in (*defn.intake, *defn.fields)}
@@ -47,59 +54,95 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
         for i, f in enumerate((*defn.intake, *defn.fields)):
             if f.name in seen:
                 sect, idx = ("intake", i) if i < len(defn.intake) else ("fields", i - len(defn.intake))
-                add((sect, idx, "name"), f"field '{f.name}' is defined twice")
+                add((sect, idx, "name"), _("field '{field}' is defined twice"), field=f.name)
             seen.add(f.name)
 
     if defn.initial not in states:
-        add(("initial",), f"unknown state '{defn.initial}' (states are: {', '.join(states)})")
+        add(
+            ("initial",),
+            _("unknown state '{state}' (states are: {states})"),
+            state=defn.initial,
+            states=", ".join(states),
+        )
 
     for r in defn.filed_by:
         if r != "public" and r not in ROLES:
-            add(("filed_by",), f"unknown role '{r}' (use 'public' or one of: {', '.join(ROLES)})")
+            add(
+                ("filed_by",),
+                _("unknown role '{role}' (use 'public' or one of: {roles})"),
+                role=r,
+                roles=", ".join(ROLES),
+            )
 
     seen_pairs: dict[tuple[str, str], int] = {}
     for i, t in enumerate(defn.transitions):
         base = ("transitions", i)
         for j, s in enumerate(t.source):
             if s not in states:
-                add((*base, "source", j), f"transition '{t.trigger}': unknown state '{s}'")
+                add(
+                    (*base, "source", j),
+                    _("transition '{trigger}': unknown state '{state}'"),
+                    trigger=t.trigger,
+                    state=s,
+                )
             key = (t.trigger, s)
             if key in seen_pairs:
                 add(
                     (*base, "trigger"),
-                    f"duplicate trigger '{t.trigger}' from state '{s}' "
-                    f"(also transition #{seen_pairs[key] + 1}); a trigger must lead to one place",
+                    _(
+                        "duplicate trigger '{trigger}' from state '{state}' (also transition #{other}); "
+                        "a trigger must lead to one place"
+                    ),
+                    trigger=t.trigger,
+                    state=s,
+                    other=seen_pairs[key] + 1,
                 )
             seen_pairs[key] = i
         if t.dest not in states:
-            add((*base, "dest"), f"transition '{t.trigger}': unknown state '{t.dest}'")
+            add((*base, "dest"), _("transition '{trigger}': unknown state '{state}'"), trigger=t.trigger, state=t.dest)
         for j, r in enumerate(t.roles):
             if r not in ROLES:
                 add(
                     (*base, "roles", j),
-                    f"transition '{t.trigger}': unknown role '{r}' (known roles: {', '.join(ROLES)})",
+                    _("transition '{trigger}': unknown role '{role}' (known roles: {roles})"),
+                    trigger=t.trigger,
+                    role=r,
+                    roles=", ".join(ROLES),
                 )
         for j, g in enumerate(t.guards):
             if g not in GUARDS:
                 add(
                     (*base, "guards", j),
-                    f"transition '{t.trigger}': unknown guard '{g}' (known guards: {', '.join(sorted(GUARDS))})",
+                    _("transition '{trigger}': unknown guard '{guard}' (known guards: {guards})"),
+                    trigger=t.trigger,
+                    guard=g,
+                    guards=", ".join(sorted(GUARDS)),
                 )
         for j, e in enumerate(t.effects):
             if e not in EFFECTS:
                 add(
                     (*base, "effects", j),
-                    f"transition '{t.trigger}': unknown effect '{e}' (known effects: {', '.join(sorted(EFFECTS))})",
+                    _("transition '{trigger}': unknown effect '{effect}' (known effects: {effects})"),
+                    trigger=t.trigger,
+                    effect=e,
+                    effects=", ".join(sorted(EFFECTS)),
                 )
         for sect in ("requires", "optional"):
             for j, f in enumerate(getattr(t, sect)):
                 if f not in known_fields:
                     add(
                         (*base, sect, j),
-                        f"transition '{t.trigger}': field '{f}' is not defined under 'fields' or 'intake'",
+                        _("transition '{trigger}': field '{field}' is not defined under 'fields' or 'intake'"),
+                        trigger=t.trigger,
+                        field=f,
                     )
         if t.extends and t.extends.clock not in defn.clocks:
-            add((*base, "extends", "clock"), f"transition '{t.trigger}' extends unknown clock '{t.extends.clock}'")
+            add(
+                (*base, "extends", "clock"),
+                _("transition '{trigger}' extends unknown clock '{clock}'"),
+                trigger=t.trigger,
+                clock=t.extends.clock,
+            )
 
     # reachability and dead ends
     graph: dict[str, set[str]] = {s: set() for s in states}
@@ -111,16 +154,22 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
     for name, st in states.items():
         outs = graph[name] - {name}
         if defn.initial in states and name not in reachable:
-            add(("states", name), f"state '{name}' is unreachable: no transition leads to it from '{defn.initial}'")
+            add(
+                ("states", name),
+                _("state '{state}' is unreachable: no transition leads to it from '{initial}'"),
+                state=name,
+                initial=defn.initial,
+            )
         if st.final and any(name in t.source for t in defn.transitions):
-            add(("states", name), f"final state '{name}' has a way out; a final state ends the case")
+            add(("states", name), _("final state '{state}' has a way out; a final state ends the case"), state=name)
         if not st.final and not outs:
             add(
                 ("states", name),
-                f"state '{name}' is not final but has no way out; add a transition from it or mark it 'final: true'",
+                _("state '{state}' is not final but has no way out; add a transition from it or mark it 'final: true'"),
+                state=name,
             )
     if not defn.final_states:
-        add(("states",), "no state is marked 'final: true'; a case could never close")
+        add(("states",), _("no state is marked 'final: true'; a case could never close"))
 
     # clocks
     triggers = {t.trigger for t in defn.transitions}
@@ -136,22 +185,46 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
             for j, s in enumerate(lst):
                 if s not in states:
                     path = (*base, sect, sub, j) if sub else (*base, sect, j)
-                    add(path, f"clock '{name}': unknown state '{s}'")
+                    add(path, _("clock '{clock}': unknown state '{state}'"), clock=name, state=s)
         if c.starts.from_field and c.starts.from_field not in known_fields:
-            add((*base, "starts", "from_field"), f"clock '{name}': field '{c.starts.from_field}' is not defined")
+            add(
+                (*base, "starts", "from_field"),
+                _("clock '{clock}': field '{field}' is not defined"),
+                clock=name,
+                field=c.starts.from_field,
+            )
         if c.limit_by and c.limit_by.field not in known_fields:
-            add((*base, "limit_by", "field"), f"clock '{name}': field '{c.limit_by.field}' is not defined")
+            add(
+                (*base, "limit_by", "field"),
+                _("clock '{clock}': field '{field}' is not defined"),
+                clock=name,
+                field=c.limit_by.field,
+            )
         for j, r in enumerate(c.on_breach.escalate_to):
             if r not in ROLES:
-                add((*base, "on_breach", "escalate_to", j), f"clock '{name}': unknown role '{r}'")
+                add(
+                    (*base, "on_breach", "escalate_to", j),
+                    _("clock '{clock}': unknown role '{role}'"),
+                    clock=name,
+                    role=r,
+                )
         if c.on_breach.fire:
             if c.on_breach.fire not in triggers:
-                add((*base, "on_breach", "fire"), f"clock '{name}': unknown trigger '{c.on_breach.fire}'")
+                add(
+                    (*base, "on_breach", "fire"),
+                    _("clock '{clock}': unknown trigger '{trigger}'"),
+                    clock=name,
+                    trigger=c.on_breach.fire,
+                )
             elif not any(t.trigger == c.on_breach.fire and "system" in t.roles for t in defn.transitions):
                 add(
                     (*base, "on_breach", "fire"),
-                    f"clock '{name}' fires '{c.on_breach.fire}' on breach, "
-                    "but that transition does not allow the role 'system'",
+                    _(
+                        "clock '{clock}' fires '{trigger}' on breach, "
+                        "but that transition does not allow the role 'system'"
+                    ),
+                    clock=name,
+                    trigger=c.on_breach.fire,
                 )
         # the markers are read by machines (README table, landing page): only their exact form counts
         rest = c.source.replace(UNVERIFIED_MARK, "").replace(OFFICE_POLICY_MARK, "").casefold()
@@ -159,17 +232,25 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
             if words in rest:
                 add(
                     (*base, "source"),
-                    f"clock '{name}': write '{words}' in the source exactly as the marker '{mark}' "
-                    "(lowercase, in parentheses), so that it is recognised",
+                    _(
+                        "clock '{clock}': write '{words}' in the source exactly as the marker '{mark}' "
+                        "(lowercase, in parentheses), so that it is recognised"
+                    ),
+                    clock=name,
+                    words=words,
+                    mark=mark,
                 )
         if c.late_notice and not c.starts.from_field:
             add(
                 (*base, "late_notice"),
-                f"clock '{name}' has a late_notice but no starts.from_field: a clock counted from the event "
-                "itself is never late when it starts",
+                _(
+                    "clock '{clock}' has a late_notice but no starts.from_field: a clock counted from the event "
+                    "itself is never late when it starts"
+                ),
+                clock=name,
             )
         if not c.stops.on_enter and not c.stops.on_exit:
-            add((*base, "stops"), f"clock '{name}' can never stop: it names no stop state")
+            add((*base, "stops"), _("clock '{clock}' can never stop: it names no stop state"), clock=name)
             continue
         starts = [s for s in c.starts.on_enter if s in states]
         stop_enter = set(c.stops.on_enter)
@@ -181,7 +262,9 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
             if not can_stop:
                 add(
                     (*base, "stops"),
-                    f"clock '{name}' can never stop: from its start state '{s}' no stop state can be reached",
+                    _("clock '{clock}' can never stop: from its start state '{state}' no stop state can be reached"),
+                    clock=name,
+                    state=s,
                 )
     for sect in ("intake", "fields"):
         for j, f in enumerate(getattr(defn, sect)):
@@ -189,32 +272,44 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
             if f.plain and (f.identity or f.contact or f.confidential):
                 add(
                     (*where, "plain"),
-                    f"field '{f.name}' is marked plain but also identity/contact/confidential; choose one",
+                    _("field '{field}' is marked plain but also identity/contact/confidential; choose one"),
+                    field=f.name,
                 )
             if f.contact and f.type not in ("email", "phone"):
-                add((*where, "contact"), f"field '{f.name}': a contact field must be of type email or phone")
+                add(
+                    (*where, "contact"),
+                    _("field '{field}': a contact field must be of type email or phone"),
+                    field=f.name,
+                )
             if f.plain and f.type not in FREE_TEXT_TYPES:
                 add(
                     (*where, "plain"),
-                    f"field '{f.name}': 'plain' only applies to free text (text, textarea, email, phone); "
-                    f"a {f.type} is plain already",
+                    _(
+                        "field '{field}': 'plain' only applies to free text (text, textarea, email, phone); "
+                        "a {type} is plain already"
+                    ),
+                    field=f.name,
+                    type=f.type,
                 )
     for sect in ("identity", "confidential_fields"):
         for j, r in enumerate(getattr(defn.visibility, sect)):
             if r not in ROLES:
-                add(("visibility", sect, j), f"visibility: unknown role '{r}'")
+                add(("visibility", sect, j), _("visibility: unknown role '{role}'"), role=r)
     if len(defn.identity) != len(set(defn.identity)):
-        add(("identity",), "an identity option is listed twice")
+        add(("identity",), _("an identity option is listed twice"))
     kinds = defn.attachments.allowed_types or []
     if len(kinds) != len(set(kinds)):
-        add(("attachments", "allowed_types"), "a file type is listed twice")
+        add(("attachments", "allowed_types"), _("a file type is listed twice"))
     if defn.attachments.max_count == 0:
         for i, t in enumerate(defn.transitions):
             if "has_attachment" in t.guards:
                 add(
                     ("transitions", i, "guards"),
-                    f"transition '{t.trigger}' needs an attachment (guard has_attachment), but "
-                    "attachments.max_count is 0: it could never be taken",
+                    _(
+                        "transition '{trigger}' needs an attachment (guard has_attachment), but "
+                        "attachments.max_count is 0: it could never be taken"
+                    ),
+                    trigger=t.trigger,
                 )
     return issues
 
@@ -255,14 +350,14 @@ def read_text(path: str | Path) -> tuple[str | None, list[LintIssue]]:
         with path.open("rb") as fh:
             data = fh.read(MAX_WORKFLOW_BYTES + 1)
         if len(data) > MAX_WORKFLOW_BYTES:
-            return None, [
-                LintIssue(str(path), None, "", f"larger than {MAX_WORKFLOW_BYTES // 1024} KiB: not a workflow")
-            ]
+            too_large = Msg(_("larger than {kib} KiB: not a workflow"), kib=MAX_WORKFLOW_BYTES // 1024)
+            return None, [LintIssue(str(path), None, "", too_large)]
         return data.decode("utf-8"), []
     except OSError as exc:
-        return None, [LintIssue(str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]
+        unreadable = Msg(_("cannot read the file: {reason}"), reason=exc.strerror or str(exc))
+        return None, [LintIssue(str(path), None, "", unreadable)]
     except UnicodeDecodeError:
-        return None, [LintIssue(str(path), None, "", "the file is not UTF-8 text")]
+        return None, [LintIssue(str(path), None, "", Msg(_("the file is not UTF-8 text")))]
 
 
 def lint_file(path: str | Path, *, loader: type | None = None) -> tuple[WorkflowDef | None, list[LintIssue]]:

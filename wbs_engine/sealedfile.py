@@ -45,7 +45,11 @@ MAX_TOKEN = CHUNK + _BINDING.size + 16 + 57 + 64
 
 
 class SealedFileError(Exception):
-    """The file is not what was stored: altered, cut short, extended, moved or missing (what and where)."""
+    """The file is not what was stored: altered, cut short, extended, moved or missing (what and where).
+
+    Its text is a diagnosis in English for the admin who restores the file (it becomes
+    ``AttachmentDamaged.problem``, a parameter of that error); the person opening the file reads
+    :class:`wbs_engine.files.AttachmentDamaged`'s message, which is in the catalogue."""
 
 
 class Writer:

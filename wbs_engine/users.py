@@ -14,6 +14,8 @@ from .crypto import hash_password
 from .db import unit_of_work
 from .engine import WbsEngine
 from .errors import ValidationFailed
+from .i18n import Msg
+from .i18n import gettext_noop as _
 from .models import Case, Clock, Holiday, RoleGrant, Unit, User
 from .permissions import Grant
 from .roles import GRANTABLE_ROLES, PSEUDO_ROLES
@@ -32,18 +34,11 @@ def parse_grant(text: str) -> Grant:
     """``ROLE[:UNIT[:TYPE]]``; ``*`` or empty means all units / all case types."""
     parts = [p.strip() for p in text.split(":")]
     if len(parts) > 3 or not parts[0]:
-        raise ValidationFailed(
-            {"role": (f"'{text}' harus berbentuk PERAN[:UNIT[:JENIS]]", f"'{text}' must look like ROLE[:UNIT[:TYPE]]")}
-        )
+        raise ValidationFailed({"role": Msg(_("'{text}' must look like ROLE[:UNIT[:TYPE]]"), text=text)})
     role = parts[0]
     if role not in GRANTABLE_ROLES:
         raise ValidationFailed(
-            {
-                "role": (
-                    f"peran '{role}' tidak dikenal (pilihan: {', '.join(GRANTABLE_ROLES)})",
-                    f"unknown role '{role}' (choose: {', '.join(GRANTABLE_ROLES)})",
-                )
-            }
+            {"role": Msg(_("unknown role '{role}' (choose: {choices})"), role=role, choices=", ".join(GRANTABLE_ROLES))}
         )
     unit = parts[1] if len(parts) > 1 and parts[1] not in ("", "*") else None
     ctype = parts[2] if len(parts) > 2 and parts[2] not in ("", "*") else None
@@ -70,42 +65,33 @@ def create_or_update_user(
     username = username.strip().lower()
     _check_lengths(full_name=(full_name, 200), email=(email, 200))
     if not (2 <= len(username) <= 64) or not set(username) <= USERNAME_CHARS:
-        raise ValidationFailed(
-            {
-                "username": (
-                    "2–64 huruf kecil, angka, titik, minus atau garis bawah",
-                    "2–64 lowercase letters, digits, dots, dashes or underscores",
-                )
-            }
-        )
+        raise ValidationFailed({"username": Msg(_("2–64 lowercase letters, digits, dots, dashes or underscores"))})
     if username in RESERVED_USERNAMES:
         raise ValidationFailed(
             {
-                "username": (
-                    f"'{username}' dipakai jejak audit untuk pelaku yang bukan pengguna "
-                    f"({', '.join(sorted(RESERVED_USERNAMES))}); pilih nama lain",
-                    f"'{username}' is what the audit trail records for an actor that is not a user "
-                    f"({', '.join(sorted(RESERVED_USERNAMES))}); choose another name",
+                "username": Msg(
+                    _(
+                        "'{username}' is what the audit trail records for an actor that is not a user "
+                        "({reserved}); choose another name"
+                    ),
+                    username=username,
+                    reserved=", ".join(sorted(RESERVED_USERNAMES)),
                 )
             }
         )
     if lang is not None and lang not in ("id", "en"):
-        raise ValidationFailed({"lang": ("pilih id atau en", "choose id or en")})
+        raise ValidationFailed({"lang": Msg(_("choose id or en"))})
     if password is not None and len(password) < 10:
-        raise ValidationFailed({"password": ("minimal 10 karakter", "at least 10 characters")})
+        raise ValidationFailed({"password": Msg(_("at least {min} characters"), min=10)})
     now = engine.now()
     generated = None
     with unit_of_work(engine.db) as s:
         units = {u.code for u in s.exec(select(Unit)).all()}
         for g in grants:
             if g.unit_code and g.unit_code not in units:
-                raise ValidationFailed(
-                    {"role": (f"unit '{g.unit_code}' tidak dikenal", f"unknown unit '{g.unit_code}'")}
-                )
+                raise ValidationFailed({"role": Msg(_("unknown unit '{unit}'"), unit=g.unit_code)})
             if g.case_type and not engine.registry.knows(g.case_type):
-                raise ValidationFailed(
-                    {"role": (f"jenis perkara '{g.case_type}' tidak dikenal", f"unknown case type '{g.case_type}'")}
-                )
+                raise ValidationFailed({"role": Msg(_("unknown case type '{case_type}'"), case_type=g.case_type)})
         user = s.exec(select(User).where(User.username == username)).first()
         if user is None or reset_password or password:
             if password is None:
@@ -145,9 +131,7 @@ def create_or_update_user(
 
 def _check_lengths(**values: tuple[str | None, int]) -> None:
     """Text longer than its column: a clear message here, not a database error (PostgreSQL refuses it)."""
-    errors = {
-        k: (f"maksimal {n} karakter", f"at most {n} characters") for k, (v, n) in values.items() if v and len(v) > n
-    }
+    errors = {k: Msg(_("at most {max} characters"), max=n) for k, (v, n) in values.items() if v and len(v) > n}
     if errors:
         raise ValidationFailed(errors)
 
@@ -176,13 +160,11 @@ def set_holiday(engine: WbsEngine, day: date, kind: str, name: str, actor: str =
     Another process keeps its cached calendar for up to ``WbsEngine.CACHE_TTL`` seconds.
     """
     if not name.strip():
-        raise ValidationFailed({"name": ("wajib diisi", "is required")})
+        raise ValidationFailed({"name": Msg(_("is required"))})
     _check_lengths(name=(name.strip(), 200))
     check_supported(day)  # outside the calendar's range a row could never count
     if kind not in ("closed", "open"):
-        raise ValidationFailed(
-            {"kind": ("pilih 'closed' (libur) atau 'open' (hari kerja)", "choose 'closed' (day off) or 'open'")}
-        )
+        raise ValidationFailed({"kind": Msg(_("choose 'closed' (day off) or 'open'"))})
     now = engine.now()
     try:
         with unit_of_work(engine.db) as s:

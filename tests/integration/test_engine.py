@@ -70,7 +70,7 @@ def test_bad_intake_is_refused_with_every_problem(wbs):
             identity_mode="terbuka",
         )
     assert set(exc.value.errors) == {"email", "kategori", "uraian", "layanan"}
-    assert "minimal 30 karakter" in exc.value.errors["uraian"][0]
+    assert "minimal 30 karakter" in exc.value.field_errors("id")["uraian"]
     with pytest.raises(NotFound):
         wbs.create_case("tidak_ada", {})
     with pytest.raises(ValidationFailed):

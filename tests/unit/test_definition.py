@@ -53,9 +53,30 @@ def test_bad_fixture_names_the_problem_and_line(name):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_cli_lint_exits_1_on_bad_file(name):
+    """`wbs lint` speaks Bahasa Indonesia by default: the issue's line, rendered in Indonesian."""
     res = CliRunner().invoke(cli, ["lint", str(BAD / name)])
     assert res.exit_code == 1
-    assert EXPECTED[name][1] in res.output
+    hit = [i for i in lint_file(BAD / name)[1] if EXPECTED[name][1] in i.message]
+    assert hit and hit[0].render("id") in res.output
+
+
+@pytest.mark.parametrize(
+    "name, id_text",
+    [
+        ("unknown_state.yaml", "status 'tindaklanjut' tidak dikenal"),
+        ("dead_end.yaml", "status 'buntu' bukan status akhir tetapi tidak punya jalan keluar"),
+        ("missing_en_label.yaml", "label bahasa Inggris 'en' belum ada"),
+        ("unknown_key.yaml", "kunci 'retension_years' tidak dikenal"),
+        ("not_yaml.yaml", "bukan YAML yang valid"),
+    ],
+)
+def test_lint_lines_are_in_the_catalogue(name, id_text):
+    """Each explanation is a catalogue message: Indonesian by default (``str``), English on request."""
+    res = CliRunner().invoke(cli, ["lint", str(BAD / name)])
+    assert id_text in res.output
+    _, issues = lint_file(BAD / name)
+    assert any(id_text in str(i) for i in issues)
+    assert all(i.message == i.text("en") and i.render("en").endswith(i.message) for i in issues)
 
 
 def test_cli_lint_exits_0_on_good_files():
@@ -210,3 +231,26 @@ def test_every_kind_a_workflow_may_name_is_detected():
     from wbs_engine.files import KINDS
 
     assert set(get_args(AttachmentKind)) == set(KINDS)
+
+
+def test_schema_explanations_come_from_the_catalogue():
+    """pydantic's explanations the catalogue knows are shown in Indonesian by default (English word for word
+    as pydantic says it); a validator's refusal is a catalogue message too."""
+    _, issues = lint_text(with_attachments("{max_size_mb: 0}"), "pengaduan.yaml")
+    hit = [i for i in issues if i.message == "Input should be greater than or equal to 1"]
+    assert hit and hit[0].text("id") == "Nilai harus lebih besar dari atau sama dengan 1"
+    _, issues = lint_text(with_attachments("{allowed_types: [pdf, exe]}"), "pengaduan.yaml")
+    hit = [i for i in issues if i.message.startswith("Input should be 'pdf', 'jpeg'")]
+    assert hit and hit[0].message.endswith("'xlsx' or 'odt'") and hit[0].text("id").endswith("'xlsx' atau 'odt'")
+    text = PENGADUAN.replace("limit: {working_days: 3}", "limit: {working_days: 3, calendar_days: 3}", 1)
+    _, issues = lint_text(text, "pengaduan.yaml")
+    assert any("isi tepat satu dari working_days atau calendar_days" in str(i) for i in issues)
+
+
+def test_durations_are_described_in_the_readers_language():
+    from wbs_engine.definition import Duration
+
+    assert Duration(working_days=3).describe() == "3 HK"
+    assert Duration(working_days=3).describe("en") == "3 working days"
+    assert Duration(calendar_days=60).describe("id") == "60 hari kalender"
+    assert Duration(calendar_days=60).describe("en") == "60 calendar days"

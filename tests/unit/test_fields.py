@@ -9,7 +9,7 @@ import pytest
 
 from wbs_engine.definition import FieldSpec
 from wbs_engine.errors import ValidationFailed
-from wbs_engine.fields import clean_value, date_window, validate
+from wbs_engine.fields import FieldInvalid, clean_value, date_window, validate
 
 TODAY = date(2026, 3, 2)
 LABEL = {"id": "Isian", "en": "Field"}
@@ -27,9 +27,11 @@ NUMBER = spec("jumlah", "number", min_value=0, max_value=100)
 
 
 def refused(s: FieldSpec, raw, today=TODAY) -> tuple[str, str]:
+    """Why ``raw`` is refused, in Indonesian and in English (a catalogue message, a ValueError too)."""
     with pytest.raises(ValueError) as info:
         clean_value(s, raw, today=today)
-    return info.value.args[0], info.value.args[1]
+    assert isinstance(info.value, FieldInvalid)
+    return info.value.msg.render("id"), info.value.msg.render("en")
 
 
 # -- dates ------------------------------------------------------------------------------------------------
@@ -119,7 +121,8 @@ def test_nan_given_as_json_is_refused():
     data = json.loads('{"skor": NaN, "nilai_taksiran": Infinity}')  # what Python's json accepts
     with pytest.raises(ValidationFailed) as info:
         validate([spec("skor", "number"), AMOUNT], data)
-    assert info.value.errors == {"skor": NOT_FINITE, "nilai_taksiran": NOT_FINITE}
+    assert info.value.field_errors("id") == {"skor": NOT_FINITE[0], "nilai_taksiran": NOT_FINITE[0]}
+    assert info.value.field_errors("en") == {"skor": NOT_FINITE[1], "nilai_taksiran": NOT_FINITE[1]}
 
 
 def test_ordinary_numbers_still_pass():
@@ -128,3 +131,28 @@ def test_ordinary_numbers_still_pass():
     assert clean_value(NUMBER, "2,5") == 2.5
     assert clean_value(spec("skor", "number"), "1e300") == int(1e300)  # big but finite
     assert refused(AMOUNT, "sejuta") == ("harus berupa angka", "must be a number")
+
+
+# -- messages ---------------------------------------------------------------------------------------------
+
+
+def test_a_refusal_carries_its_values_as_parameters():
+    """ValidationFailed holds a catalogue message per field; the values (here the maximum) are parameters."""
+    title = spec("judul", "text", max_length=5)
+    with pytest.raises(ValidationFailed) as info:
+        validate([title, NUMBER], {"judul": "terlalu panjang", "jumlah": "101", "lain": "x"}, required=["jumlah2"])
+    m = info.value.errors["judul"]
+    assert (m.msgid, m.params) == ("at most {max} characters", {"max": 5})
+    assert info.value.field_errors("id") == {
+        "judul": "maksimal 5 karakter",
+        "jumlah": "maksimal 100",
+        "lain": "isian tidak dikenal di sini",
+        "jumlah2": "wajib diisi",
+    }
+    assert info.value.field_errors("en") == {
+        "judul": "at most 5 characters",
+        "jumlah": "at most 100",
+        "lain": "not a field of this form",
+        "jumlah2": "is required",
+    }
+    assert info.value.to_dict("en")["params"]["fields"]["judul"] == "at most 5 characters"
