@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from .i18n import Msg
+from .i18n import gettext_noop as _
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,9 +38,8 @@ class ConfigError(Exception):
     not swallow a broken installation.
     """
 
-    def __init__(self, msgid: str, /, *legacy: str, **params: Any):
-        self._legacy = (msgid, legacy[0]) if legacy else None  # transitional (id_text, en_text) pair
-        self.msg = Msg(legacy[0] if legacy else msgid, **params)
+    def __init__(self, msgid: str, /, **params: Any):
+        self.msg = Msg(msgid, **params)
         self.params = params
         super().__init__(self.msg.msgid)
 
@@ -47,8 +47,7 @@ class ConfigError(Exception):
         return self.message()
 
     def message(self, lang: str = "id") -> str:
-        if self._legacy is not None:
-            return self._legacy[1] if lang == "en" else self._legacy[0]
+        """The message in ``lang`` (``id`` or ``en``; anything else is ``id``)."""
         return self.msg.render(lang)
 
 
@@ -57,10 +56,7 @@ def _parse_time(value: str, name: str) -> time:
         hh, mm = value.strip().split(":")
         return time(int(hh), int(mm))
     except ValueError as exc:
-        raise ConfigError(
-            f"{name} harus berbentuk JJ:MM, mis. 16:00, bukan {value!r}",
-            f"{name} must look like 16:00, not {value!r}",
-        ) from exc
+        raise ConfigError(_("{name} must look like 16:00, not {value!r}"), name=name, value=value) from exc
 
 
 def parse_timezone(value: str, name: str = "WBS_TIMEZONE") -> str:
@@ -75,10 +71,7 @@ def parse_timezone(value: str, name: str = "WBS_TIMEZONE") -> str:
         if text.lower() == iana.lower():
             return iana
     allowed = ", ".join([*OFFICE_ZONES, *OFFICE_ZONES.values()])
-    raise ConfigError(
-        f"{name} harus salah satu dari: {allowed}; bukan {value!r}",
-        f"{name} must be one of: {allowed}; not {value!r}",
-    )
+    raise ConfigError(_("{name} must be one of: {allowed}; not {value!r}"), name=name, allowed=allowed, value=value)
 
 
 def check_database_url(url: str, name: str = "WBS_DATABASE_URL") -> str:
@@ -93,19 +86,17 @@ def check_database_url(url: str, name: str = "WBS_DATABASE_URL") -> str:
         parsed = make_url(url)
     except Exception:  # ArgumentError for no scheme, ValueError for a bad port, ...
         raise ConfigError(
-            f"{name} tidak dapat dibaca sebagai URL basis data; gunakan {DATABASE_URL_FORMS}",
-            f"{name} is not a database URL that can be read; use {DATABASE_URL_FORMS}",
+            _("{name} is not a database URL that can be read; use {forms}"), name=name, forms=DATABASE_URL_FORMS
         ) from None
     if parsed.drivername not in DATABASE_DRIVERS:
         raise ConfigError(
-            f"{name}: skema '{parsed.drivername}' tidak didukung; gunakan {DATABASE_URL_FORMS}",
-            f"{name}: scheme '{parsed.drivername}' is not supported; use {DATABASE_URL_FORMS}",
+            _("{name}: scheme '{scheme}' is not supported; use {forms}"),
+            name=name,
+            scheme=parsed.drivername,
+            forms=DATABASE_URL_FORMS,
         )
     if parsed.drivername.startswith("sqlite") and not parsed.database:
-        raise ConfigError(
-            f"{name}: URL SQLite memerlukan jalur berkas; gunakan {DATABASE_URL_FORMS}",
-            f"{name}: a SQLite URL needs a file path; use {DATABASE_URL_FORMS}",
-        )
+        raise ConfigError(_("{name}: a SQLite URL needs a file path; use {forms}"), name=name, forms=DATABASE_URL_FORMS)
     return url
 
 
@@ -115,14 +106,11 @@ def _check_smtp_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         ok = parts.scheme in ("smtp", "smtps") and bool(parts.hostname)
-        _ = parts.port  # raises ValueError for a port that is not a number or out of range
+        _port = parts.port  # raises ValueError for a port that is not a number or out of range
     except ValueError:
         ok = False
     if not ok:
-        raise ConfigError(
-            "WBS_SMTP_URL harus berbentuk smtp://HOST:25 atau smtps://USER:SANDI@HOST:465",
-            "WBS_SMTP_URL must look like smtp://HOST:25 or smtps://USER:PASSWORD@HOST:465",
-        )
+        raise ConfigError(_("WBS_SMTP_URL must look like smtp://HOST:25 or smtps://USER:PASSWORD@HOST:465"))
     return url
 
 
@@ -130,13 +118,13 @@ def _check_base_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        _ = parts.port
+        _port = parts.port
     except ValueError:
         ok = False
     if not ok:
         raise ConfigError(
-            f"WBS_BASE_URL harus berbentuk http(s)://HOST[:PORT], mis. https://wbs.kantor.go.id; bukan {url!r}",
-            f"WBS_BASE_URL must look like http(s)://HOST[:PORT], e.g. https://wbs.kantor.go.id; not {url!r}",
+            _("WBS_BASE_URL must look like http(s)://HOST[:PORT], e.g. https://wbs.kantor.go.id; not {value!r}"),
+            value=url,
         )
     return url.rstrip("/")
 
@@ -145,8 +133,7 @@ def _check_mail_from(value: str) -> str:
     address = value.rsplit("<", 1)[-1].rstrip(">").strip()
     if "@" not in address or any(c in value for c in "\r\n") or " " in address:
         raise ConfigError(
-            f"WBS_MAIL_FROM harus alamat e-mail, mis. wbs@kantor.go.id; bukan {value!r}",
-            f"WBS_MAIL_FROM must be an e-mail address, e.g. wbs@kantor.go.id; not {value!r}",
+            _("WBS_MAIL_FROM must be an e-mail address, e.g. wbs@kantor.go.id; not {value!r}"), value=value
         )
     return value
 
@@ -160,7 +147,7 @@ def _text(env: Mapping[str, str], name: str, default: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ConfigError(f"{name} bukan teks UTF-8 yang valid", f"{name} is not valid UTF-8 text") from None
+        raise ConfigError(_("{name} is not valid UTF-8 text"), name=name) from None
     return value if value.strip() else default
 
 
@@ -170,17 +157,21 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
         if value.lower() == a.lower():
             return a
     raise ConfigError(
-        f"{name} harus salah satu dari: {', '.join(allowed)}; bukan {value!r}",
-        f"{name} must be one of: {', '.join(allowed)}; not {value!r}",
+        _("{name} must be one of: {allowed}; not {value!r}"), name=name, allowed=", ".join(allowed), value=value
     )
 
 
-def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int, unit: tuple[str, str]) -> int:
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int, unit: str) -> int:
+    """A whole number from ``low`` to ``high``; ``unit`` (a message, marked with ``_``) says what it counts."""
     value = _text(env, name, str(default)).strip()
     if not value.isdigit() or not low <= int(value) <= high:
         raise ConfigError(
-            f"{name} harus bilangan bulat {low}–{high} ({unit[0]}); bukan {value!r}",
-            f"{name} must be a whole number from {low} to {high} ({unit[1]}); not {value!r}",
+            _("{name} must be a whole number from {low} to {high} ({unit}); not {value!r}"),
+            name=name,
+            low=low,
+            high=high,
+            unit=Msg(unit),
+            value=value,
         )
     return int(value)
 
@@ -194,10 +185,11 @@ def _check_attachments_dir(value: str) -> Path | None:
     webapp = PROJECT_ROOT / "webapp"
     if path.resolve().is_relative_to(webapp.resolve()):
         raise ConfigError(
-            f"WBS_ATTACHMENTS_DIR tidak boleh berada di dalam {webapp} (folder aplikasi web); pilih folder di luar, "
-            "mis. instance/attachments",
-            f"WBS_ATTACHMENTS_DIR must not lie inside {webapp} (the web app's folder); choose one outside it, "
-            "e.g. instance/attachments",
+            _(
+                "WBS_ATTACHMENTS_DIR must not lie inside {folder} (the web app's folder); choose one outside it, "
+                "e.g. instance/attachments"
+            ),
+            folder=webapp,
         )
     return path
 
@@ -268,21 +260,17 @@ class Settings:
         attachments = _text(env, "WBS_ATTACHMENTS_DIR", "")
         if _text(env, "WBS_ENCRYPTION_KEY", "").strip():
             raise ConfigError(
-                "WBS_ENCRYPTION_KEY tidak dibaca lagi: semua kunci ada dalam satu berkas keyring yang dibuat "
-                "`wbs init-db`; arahkan WBS_KEYRING ke berkas itu (bawaan: instance/keyring.json) dan hapus "
-                "WBS_ENCRYPTION_KEY",
-                "WBS_ENCRYPTION_KEY is no longer read: all keys live in one keyring file made by `wbs init-db`; "
-                "point WBS_KEYRING at it (default: instance/keyring.json) and unset WBS_ENCRYPTION_KEY",
+                _(
+                    "WBS_ENCRYPTION_KEY is no longer read: all keys live in one keyring file made by `wbs init-db`; "
+                    "point WBS_KEYRING at it (default: instance/keyring.json) and unset WBS_ENCRYPTION_KEY"
+                )
             )
         minutes = _text(env, "WBS_CHECKPOINT_MINUTES", "10").strip()
         if not (minutes.isascii() and minutes.isdigit()) or not 1 <= int(minutes) <= 1440:
-            raise ConfigError(
-                "WBS_CHECKPOINT_MINUTES harus bilangan bulat menit antara 1 dan 1440",
-                "WBS_CHECKPOINT_MINUTES must be a whole number of minutes from 1 to 1440",
-            )
+            raise ConfigError(_("WBS_CHECKPOINT_MINUTES must be a whole number of minutes from 1 to 1440"))
         keyring = _text(env, "WBS_KEYRING", "")
-        max_mb = _whole(env, "WBS_MAX_ATTACHMENT_MB", 10, 1, 100, ("MiB", "MiB"))
-        max_files = _whole(env, "WBS_MAX_ATTACHMENTS", 10, 0, 100, ("berkas per perkara", "files per case"))
+        max_mb = _whole(env, "WBS_MAX_ATTACHMENT_MB", 10, 1, 100, _("MiB"))
+        max_files = _whole(env, "WBS_MAX_ATTACHMENTS", 10, 0, 100, _("files per case"))
         return cls(
             sqlite_synchronous=_choice(env, "WBS_SQLITE_SYNCHRONOUS", "FULL", ("FULL", "NORMAL")),
             instance_dir=instance,

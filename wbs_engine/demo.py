@@ -18,6 +18,8 @@ from . import audit
 from .db import unit_of_work
 from .definition import FieldSpec, TransitionSpec, WorkflowDef
 from .engine import WbsEngine
+from .i18n import DEFAULT_LOCALE, render
+from .i18n import gettext_noop as _
 from .permissions import Actor
 from .users import create_or_update_user, ensure_unit
 
@@ -220,9 +222,10 @@ def is_demo_database(engine: WbsEngine) -> bool | None:
     return None
 
 
-def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
+def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None, lang: str = DEFAULT_LOCALE) -> str:
     """Idempotent for units and users (passwords are reset and printed). Demo cases are added when the
-    database has none (``cases=None``), always (True) or never (False).
+    database has none (``cases=None``), always (True) or never (False). Returns the report (the accounts
+    and their new passwords, what was added) in ``lang``.
 
     Runs only on a new database or one it seeded before (a ``demo_seeded`` event on the system chain): a
     database with real accounts or cases is refused, so demo data can never be mixed into an office's
@@ -232,17 +235,17 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
     state = is_demo_database(engine)
     if state is False:
         raise WbsError(
-            "Basis data ini berisi data sungguhan (akun atau perkara yang tidak dibuat seed-demo); seed-demo hanya "
-            "berjalan pada basis data baru atau basis data demo.",
-            "This database holds real data (accounts or cases seed-demo did not make); seed-demo runs only on a new "
-            "database or a demo one.",
+            _(
+                "This database holds real data (accounts or cases seed-demo did not make); seed-demo runs only on "
+                "a new database or a demo one."
+            )
         )
     if state is None:
         with unit_of_work(engine.db) as s:
             audit.append(s, chain=audit.SYSTEM_CHAIN, kind=DEMO_MARK, actor="seed-demo", now=engine.now(), payload={})
     for code, name in DEMO_UNITS:
         ensure_unit(engine, code, name, email=f"{code.lower()}@kantor.contoh.id")
-    lines = ["Akun demo (kata sandi baru setiap seed-demo) / demo accounts (new passwords on every seed-demo):"]
+    lines = [render(_("Demo accounts (new passwords on every seed-demo):"), lang)]
     from .users import parse_grant
 
     for username, full_name, grants in DEMO_USERS:
@@ -278,10 +281,7 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
         with unit_of_work(engine.db, write=False) as s:
             cases = s.exec(select(func.count()).select_from(Case)).one() == 0
     if not cases:
-        lines.append(
-            "Perkara demo sudah ada; tidak ditambah (pakai --more-cases untuk menambah). / "
-            "Demo cases already present; none added (use --more-cases to add)."
-        )
+        lines.append(render(_("Demo cases already present; none added (use --more-cases to add)."), lang))
         return "\n".join(lines)
     made = 0
     # ages in calendar days: fresh, due soon, overdue, long overdue
@@ -299,7 +299,11 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None) -> str:
     with unit_of_work(engine.db) as s:
         audit.checkpoint(s, max(now, engine.now()), engine.keyring)  # after every event written above
     lines.append(
-        f"Perkara demo dibuat / demo cases created: {made} "
-        f"({len(engine.registry.keys)} jenis, setiap status / every state)."
+        render(
+            _("Demo cases created: {made} ({types} types, every state)."),
+            lang,
+            made=made,
+            types=len(engine.registry.keys),
+        )
     )
     return "\n".join(lines)

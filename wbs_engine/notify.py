@@ -4,6 +4,10 @@ Delivery (SMTP, retries) is :func:`deliver`. What goes into an e-mail is chosen 
 handler's e-mail names the case number, type, state and due date, never the reporter's identity or the
 report's text; a reporter's e-mail carries the status only and sends them to the tracking page. Reporter
 addresses are stored encrypted in the outbox (``vault:`` prefix) and decrypted only to send.
+
+Each kind of mail is a Jinja template, ``templates/mail/<kind>.txt`` (a ``subject`` and a ``body`` block),
+whose sentences are ``{% trans %}`` messages of the catalogue: :func:`render` writes it in the recipient's
+language, and the outbox row keeps (and seals) the text as written.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Protocol
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 import sqlalchemy as sa
@@ -20,7 +26,11 @@ from sqlmodel import Session
 from .config import Settings
 from .crypto import SEALED_PREFIX, CaseKey, Keyring
 from .definition import TransitionSpec, WorkflowDef
+from .i18n import LOCALES, lang_of, translations
 from .models import Case, Outbox, RoleGrant, User
+
+if TYPE_CHECKING:  # Jinja is imported when the first mail is rendered, not by every command
+    import jinja2
 
 
 class Office(Protocol):
@@ -37,107 +47,39 @@ class Office(Protocol):
 
 VAULT_PREFIX = SEALED_PREFIX
 
-TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
-    "queue": {
-        "id": (
-            "[{number}] Perkara baru di antrean Anda: {type}",
-            'Yth. {name},\n\nPerkara {number} ({type}) kini berstatus "{state}" dan menunggu tindakan '
-            "Anda.\n{due}\nBuka: {link}\n\nPesan ini dikirim otomatis oleh wbs-engine.",
-        ),
-        "en": (
-            "[{number}] New case in your queue: {type}",
-            'Dear {name},\n\nCase {number} ({type}) is now "{state}" and waits for you.\n{due}\n'
-            "Open: {link}\n\nThis message was sent automatically by wbs-engine.",
-        ),
-    },
-    "reporter_status": {
-        "id": (
-            "Perkembangan laporan Anda {number}",
-            'Laporan Anda {number} kini berstatus "{state}".\nIkuti perkembangannya dengan kode pelacakan '
-            "Anda di {track}.\n\nPesan ini dikirim otomatis; jangan membalas e-mail ini.",
-        ),
-        "en": (
-            "Update on your report {number}",
-            'Your report {number} is now "{state}".\nFollow it with your tracking code at {track}.\n\n'
-            "This message was sent automatically; do not reply to it.",
-        ),
-    },
-    "reporter_reply": {
-        "id": (
-            "Pesan baru tentang laporan Anda {number}",
-            "Petugas mengirim pesan tentang laporan Anda {number}.\nBaca dan jawab dengan kode pelacakan Anda di "
-            "{track}.\n\nPesan ini dikirim otomatis; jangan membalas e-mail ini.",
-        ),
-        "en": (
-            "New message about your report {number}",
-            "The handlers sent a message about your report {number}.\nRead and answer it with your tracking code "
-            "at {track}.\n\nThis message was sent automatically; do not reply to it.",
-        ),
-    },
-    "reminder": {
-        "id": (
-            "[{number}] Pengingat: {clock} jatuh tempo {due_date}",
-            'Yth. {name},\n\nBatas waktu "{clock}" perkara {number} ({type}) jatuh tempo {due_date}.\n'
-            "Status: {state}\nBuka: {link}",
-        ),
-        "en": (
-            "[{number}] Reminder: {clock} due {due_date}",
-            'Dear {name},\n\nThe time limit "{clock}" of case {number} ({type}) is due {due_date}.\n'
-            "State: {state}\nOpen: {link}",
-        ),
-    },
-    "breach": {
-        "id": (
-            "[{number}] TERLAMBAT: {clock} lewat batas {due_date}",
-            'Yth. {name},\n\nBatas waktu "{clock}" perkara {number} ({type}) terlewati pada {due_date}. '
-            "Perkara ini dieskalasikan kepada Anda.\nStatus: {state}\nBuka: {link}",
-        ),
-        "en": (
-            "[{number}] OVERDUE: {clock} missed {due_date}",
-            'Dear {name},\n\nThe time limit "{clock}" of case {number} ({type}) was missed on {due_date}. '
-            "The case is escalated to you.\nState: {state}\nOpen: {link}",
-        ),
-    },
-    "reporter_message": {
-        "id": (
-            "[{number}] Pesan baru dari pelapor",
-            "Yth. {name},\n\nPelapor perkara {number} ({type}) mengirim pesan baru. Baca di: {link}",
-        ),
-        "en": (
-            "[{number}] New message from the reporter",
-            "Dear {name},\n\nThe reporter of case {number} ({type}) sent a new message. Read it at: {link}",
-        ),
-    },
-    "audit_head": {
-        "id": (
-            "Kepala jejak audit #{seq} untuk disimpan",
-            "Yth. {name},\n\nBerikut kepala jejak audit bertanda tangan terbaru. Simpan baris di bawah ini di luar "
-            "server (mis. tambahkan ke satu berkas). Kelak perintah `wbs verify-audit --against BERKAS` memastikan "
-            "riwayat tidak ditulis ulang dan basis data tidak diganti salinan lama.\n\n{head}\n",
-        ),
-        "en": (
-            "Audit head #{seq} to keep",
-            "Dear {name},\n\nThis is the latest signed audit head. Keep the line below outside the server (e.g. "
-            "append it to one file). Later, `wbs verify-audit --against FILE` makes sure that history was not "
-            "rewritten and that the database was not replaced by an older copy.\n\n{head}\n",
-        ),
-    },
-    "digest": {
-        "id": (
-            "Ringkasan harian: {count} perkara perlu tindakan",
-            "Yth. {name},\n\nPerkara yang perlu tindakan Anda:\n{lines}\n\nBuka antrean: {link}",
-        ),
-        "en": (
-            "Daily digest: {count} cases need action",
-            "Dear {name},\n\nCases that need your action:\n{lines}\n\nOpen your queue: {link}",
-        ),
-    },
-}
+#: One Jinja template per kind of mail: ``templates/mail/<kind>.txt``, with a ``subject`` and a ``body`` block.
+MAIL_TEMPLATES = Path(__file__).resolve().parent / "templates" / "mail"
+
+
+@lru_cache(maxsize=len(LOCALES))
+def mail_environment(lang: str) -> jinja2.Environment:
+    """The Jinja environment that renders mail in ``lang``: the ``{% trans %}`` texts come from the message
+    catalogue (:func:`wbs_engine.i18n.translations`; English is the msgids themselves).
+
+    Plain text, so no HTML escaping; the values are always passed as variables, never put into a
+    template's source, so nothing a person typed can act as template syntax. A value a template names but
+    is not given is an error (as a missing ``str.format`` key was), not an empty string."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(MAIL_TEMPLATES),
+        extensions=["jinja2.ext.i18n"],
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def render(kind: str, lang: str, **values: Any) -> tuple[str, str]:
-    subject, body = TEMPLATES[kind]["en" if lang == "en" else "id"]
-    return subject.format(**values), body.format(**values)
+    """The subject and body of a mail of ``kind`` in ``lang`` (``id``, or ``en``; anything else is ``id``)."""
+    template = mail_environment(lang_of(lang)).get_template(f"{kind}.txt")
+    context = template.new_context(values)
+    subject = "".join(template.blocks["subject"](context))
+    body = "".join(template.blocks["body"](context))
+    return subject, body
 
 
 def seal_of(

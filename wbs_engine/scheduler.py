@@ -24,7 +24,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -35,9 +35,12 @@ from . import audit, clocks, notify, writepath
 from .calendar import WorkingCalendar
 from .db import unit_of_work
 from .errors import ConcurrentChange, WbsError
+from .i18n import N_, Msg, lang_of, render
+from .i18n import gettext_noop as _
 from .models import Case, Clock, ClockAction, Outbox, RoleGrant, User
 
 if TYPE_CHECKING:
+    from .config import Settings
     from .engine import WbsEngine
 
 log = logging.getLogger("wbs_engine.scheduler")
@@ -60,13 +63,50 @@ _before_commit: Callable[[Session, Clock, str], None] | None = None
 # --- reports -------------------------------------------------------------------------------------
 
 
+class _ErrorText(Msg):
+    """An error as a parameter of a report's message: rendered with the error's own ``message(lang)`` (which
+    may say more than its msgid, e.g. every field of a :class:`~wbs_engine.errors.ValidationFailed`)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: WbsError):
+        super().__init__(error.msg.msgid)
+        self.error = error.with_traceback(None)  # the report keeps the message, not the sweep's frames
+
+    def render(self, lang: str | None = None) -> str:
+        return self.error.message(lang_of(lang))
+
+
 @dataclass
 class SweepItem:
+    """One clock action the sweep did. ``detail`` says what, in English (the JSON report's words);
+    :meth:`describe` says it in a reader's language."""
+
     number: str
     clock: str
     action: str  # remind:N | breach
     detail: str
     due_at: datetime | None = None
+    #: ``detail`` as catalogue messages (joined with "; "); not in :meth:`SweepReport.to_dict`
+    notes: tuple[Msg, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def of(cls, number: str, clock: str, action: str, notes: list[Msg], due_at: datetime | None) -> SweepItem:
+        item = cls(number, clock, action, "", due_at, tuple(notes))
+        item.detail = item.describe("en")
+        return item
+
+    def describe(self, lang: str) -> str:
+        return "; ".join(m.render(lang) for m in self.notes) if self.notes else self.detail
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "clock": self.clock,
+            "action": self.action,
+            "detail": self.detail,
+            "due_at": self.due_at,
+        }
 
 
 @dataclass
@@ -86,37 +126,33 @@ class SweepReport:
         return self.reminders + self.breaches
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = asdict(replace(self, items=[]))
+        d["items"] = [item.to_dict() for item in self.items]
         d["done"] = self.done
         return d
 
     def summary(self, lang: str = "id") -> list[str]:
-        en = lang == "en"
+        """What the sweep did, in ``lang``: one line per clock action, then the counts and the errors."""
         lines: list[str] = []
         if not self.items and not self.errors and not self.busy:
-            lines.append("Nothing due." if en else "Tidak ada yang jatuh tempo.")
+            lines.append(render(_("Nothing due."), lang))
             if self.duplicates:
-                lines.append(
-                    f"({self.duplicates} already done by another run)"
-                    if en
-                    else f"({self.duplicates} sudah dikerjakan proses lain)"
-                )
+                lines.append(render(_("({n} already done by another run)"), lang, n=self.duplicates))
             return lines
         for it in self.items:
-            lines.append(f"{it.number}  {it.clock:<24} {it.action:<10} {it.detail}")
-        if en:
-            lines.append(
-                f"{self.reminders} reminder(s), {self.breaches} breach(es), {self.fired} automatic "
-                f"transition(s), {self.fire_refused} refused, {self.duplicates} already done, "
-                f"{self.busy} busy (left to the next sweep), {len(self.errors)} error(s)."
-            )
-        else:
-            lines.append(
-                f"{self.reminders} pengingat, {self.breaches} pelanggaran batas waktu, {self.fired} "
-                f"transisi otomatis, {self.fire_refused} ditolak, {self.duplicates} sudah dikerjakan, "
-                f"{self.busy} sedang diubah (dikerjakan sweep berikutnya), {len(self.errors)} galat."
-            )
-        lines.extend(("Error: " if en else "Galat: ") + e for e in self.errors)
+            lines.append(f"{it.number}  {it.clock:<24} {it.action:<10} {it.describe(lang)}")
+        counts = Msg(
+            _("{reminders}, {breaches}, {fired}, {refused}, {duplicates}, {busy}, {errors}."),
+            reminders=Msg.count(N_("{n} reminder", "{n} reminders"), self.reminders),
+            breaches=Msg.count(N_("{n} breach", "{n} breaches"), self.breaches),
+            fired=Msg.count(N_("{n} automatic transition", "{n} automatic transitions"), self.fired),
+            refused=Msg(_("{n} refused"), n=self.fire_refused),
+            duplicates=Msg(_("{n} already done"), n=self.duplicates),
+            busy=Msg(_("{n} busy (left to the next sweep)"), n=self.busy),
+            errors=Msg.count(N_("{n} error", "{n} errors"), len(self.errors)),
+        )
+        lines.append(counts.render(lang))
+        lines.extend(render(_("Error: {message}"), lang, message=e) for e in self.errors)
         return lines
 
 
@@ -128,10 +164,13 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
     def summary(self, lang: str = "id") -> list[str]:
-        if lang == "en":
-            head = f"{self.sent} sent, {self.retried} to retry, {self.failed} failed for good."
-        else:
-            head = f"{self.sent} terkirim, {self.retried} dicoba lagi nanti, {self.failed} gagal permanen."
+        head = render(
+            _("{sent} sent, {retried} to retry, {failed} failed for good."),
+            lang,
+            sent=self.sent,
+            retried=self.retried,
+            failed=self.failed,
+        )
         return [head, *self.errors]
 
 
@@ -142,11 +181,9 @@ class DigestReport:
 
     def summary(self, lang: str = "id") -> list[str]:
         if not self.queued:
-            return ["No digest to send." if lang == "en" else "Tidak ada ringkasan untuk dikirim."]
-        who = ", ".join(self.users)
-        return [
-            f"{self.queued} digest(s) queued: {who}" if lang == "en" else f"{self.queued} ringkasan diantrekan: {who}"
-        ]
+            return [render(_("No digest to send."), lang)]
+        pair = N_("{n} digest queued: {users}", "{n} digests queued: {users}")
+        return [Msg.count(pair, self.queued, users=", ".join(self.users)).render(lang)]
 
 
 # --- the sweep -----------------------------------------------------------------------------------
@@ -308,7 +345,7 @@ def _act(
     defn = engine.workflow(s, case).definition
     spec = defn.clocks.get(row.name)
     if spec is None:
-        raise WbsError(f"jam '{row.name}' tidak ada di alur {defn.ident}", f"clock '{row.name}' not in {defn.ident}")
+        raise WbsError(_("clock '{clock}' not in {workflow}"), clock=row.name, workflow=defn.ident)
     due_date = row.due_date.isoformat() if row.due_date else "-"
 
     if action.startswith("remind:"):
@@ -341,14 +378,15 @@ def _act(
         _advance(engine, row, action, spec, now, cal)
         _write_clock(s, row)
         who = ", ".join(sorted(u.username for u in users)) or "-"
-        return SweepItem(case.number, row.name, action, f"due {due_date}; to {who}", row.due_at), {"reminders": 1}
+        note = Msg(_("due {date}; to {users}"), date=due_date, users=who)
+        return SweepItem.of(case.number, row.name, action, [note], row.due_at), {"reminders": 1}
 
     # breach: mark the clock first, so a fire that closes the case stops the (breached) clock afterwards
     counts = {"breaches": 1}
     _advance(engine, row, "breach", spec, now, cal)
     _write_clock(s, row)
     payload: dict[str, Any] = {"clock": row.name, "due_date": due_date}
-    details = [f"due {due_date}"]
+    details = [Msg(_("due {date}"), date=due_date)]
     if spec.on_breach.escalate_to:
         users = notify.notify_staff(
             s,
@@ -364,7 +402,7 @@ def _act(
         )
         payload["escalate_roles"] = list(spec.on_breach.escalate_to)
         payload["escalated_to"] = sorted(u.username for u in users)
-        details.append("escalated to " + (", ".join(payload["escalated_to"]) or "-"))
+        details.append(Msg(_("escalated to {users}"), users=", ".join(payload["escalated_to"]) or "-"))
     if spec.on_breach.fire:
         trigger = spec.on_breach.fire
         payload["fire"] = trigger
@@ -382,7 +420,7 @@ def _act(
                 )
             payload["fired"] = True
             counts["fired"] = 1
-            details.append(f"fired {trigger} → {fired.to_state}")
+            details.append(Msg(_("fired {trigger} → {state}"), trigger=trigger, state=fired.to_state))
         except ConcurrentChange:
             raise
         except WbsError as exc:
@@ -390,9 +428,9 @@ def _act(
             payload["fired"] = False
             payload["refused"] = exc.message("id")
             counts["fire_refused"] = 1
-            details.append(f"{trigger} refused: {exc.message('en')}")
+            details.append(Msg(_("{trigger} refused: {reason}"), trigger=trigger, reason=_ErrorText(exc)))
     audit.append(s, chain=case.number, case_id=case.id, kind="clock_breached", actor="system", now=now, payload=payload)
-    return SweepItem(case.number, row.name, "breach", "; ".join(details), row.due_at), counts
+    return SweepItem.of(case.number, row.name, "breach", details, row.due_at), counts
 
 
 # --- outbox delivery -----------------------------------------------------------------------------
@@ -584,7 +622,7 @@ def daily_digest(engine: WbsEngine, *, horizon_days: int = 2) -> DigestReport:
                 spec = defn.clocks.get(clk.name)
                 label = spec.label.get(user.lang) if spec else clk.name
                 overdue = clk.status == clocks.BREACHED or (clk.due_at is not None and clk.due_at <= now)
-                flag = (" — OVERDUE" if user.lang == "en" else " — TERLAMBAT") if overdue else ""
+                flag = " — " + render(_("OVERDUE"), user.lang) if overdue else ""
                 due = clk.due_date.isoformat() if clk.due_date else "-"
                 lines.append(
                     (
@@ -607,7 +645,7 @@ def daily_digest(engine: WbsEngine, *, horizon_days: int = 2) -> DigestReport:
                 dedupe_key=f"digest:{user.id}:{date_key}",
                 name=user.full_name or user.username,
                 count=len(lines),
-                lines="\n".join(line for _, line in lines),
+                lines="\n".join(line for _due, line in lines),
                 link=f"{engine.settings.base_url}/kelola",
             ):
                 continue  # already queued today
@@ -671,6 +709,23 @@ def checkpoint_job(engine: WbsEngine) -> None:
     log.info("audit checkpoint: %s", "nothing moved" if cp is None else f"#{cp.seq} sealed {len(cp.heads)} chains")
 
 
+#: What each scheduled job is called (by its id); the APScheduler name, in its logs, is the English text.
+JOB_TITLES = {
+    "sweep": _("SLA sweep (every minute)"),
+    "deliver": _("outbox delivery (every 30 s)"),
+    "digest": _("daily digest (07:00 {zone})"),
+    "checkpoint": _("signed audit checkpoint (every {minutes} min)"),
+}
+
+
+def job_title(job: Any, settings: Settings, lang: str) -> str:
+    """A scheduled job's title in ``lang`` (``wbs scheduler`` lists them); an unknown job by its name."""
+    msgid = JOB_TITLES.get(job.id)
+    if msgid is None:
+        return str(job.name)
+    return render(msgid, lang, zone=settings.zone_label, minutes=settings.checkpoint_minutes)
+
+
 def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
     """An APScheduler 3.x scheduler (not started): sweep every minute, outbox every 30 s (with a mailer),
     digest daily at 07:00 in the office's zone (WBS_TIMEZONE), a signed audit checkpoint every
@@ -690,7 +745,7 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
         _guarded("sweep", lambda: sweep(engine)),
         IntervalTrigger(minutes=1),
         id="sweep",
-        name="SLA sweep (every minute)",
+        name=render(JOB_TITLES["sweep"], "en"),
         **common,
     )
     if mailer is not None:
@@ -698,14 +753,14 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
             _guarded("deliver", lambda: deliver_outbox(engine, mailer)),
             IntervalTrigger(seconds=30),
             id="deliver",
-            name="outbox delivery (every 30 s)",
+            name=render(JOB_TITLES["deliver"], "en"),
             **common,
         )
     sched.add_job(
         _guarded("digest", lambda: daily_digest(engine)),
         CronTrigger(hour=7, minute=0, timezone=zone),
         id="digest",
-        name=f"daily digest (07:00 {zone_label})",
+        name=render(JOB_TITLES["digest"], "en", zone=zone_label),
         **common,
     )
     minutes = engine.settings.checkpoint_minutes
@@ -713,7 +768,7 @@ def build_scheduler(engine: WbsEngine, *, blocking: bool, mailer: Any = None):
         _guarded("checkpoint", lambda: checkpoint_job(engine)),
         IntervalTrigger(minutes=minutes),
         id="checkpoint",
-        name=f"signed audit checkpoint (every {minutes} min)",
+        name=render(JOB_TITLES["checkpoint"], "en", minutes=minutes),
         **common,
     )
     return sched
@@ -729,4 +784,5 @@ __all__ = [
     "daily_digest",
     "build_scheduler",
     "checkpoint_job",
+    "job_title",
 ]

@@ -144,13 +144,13 @@ def test_case_lifecycle_history_and_tamper_detection(run, tmp_path):
     "args, text",
     [
         (["case", "fire", "PGD-2026-000999", "mulai_verifikasi", "--as", "nobody"], "tidak dikenal"),
-        (["case", "new", "pengaduan", "-f", "rusak"], "must look like name=value"),
+        (["case", "new", "pengaduan", "-f", "rusak"], "'rusak' harus berbentuk nama=nilai"),
         (["case", "new", "jenis_aneh"], "Jenis perkara 'jenis_aneh' tidak dikenal"),
-        (["workdays", "add", "2026-02-30", "3"], "is not a date"),
+        (["workdays", "add", "2026-02-30", "3"], "bukan tanggal"),
         (["workdays", "add", "2026-02-03", "-1"], "-1"),
         (["create-user", "x", "--role", "raja"], "peran 'raja' tidak dikenal"),
         (["case", "show"], "Missing argument"),
-        (["diagram", "tidak_ada"], "no workflow 'tidak_ada'"),
+        (["diagram", "tidak_ada"], "tidak ada alur kerja 'tidak_ada'"),
         (["tidak-ada-perintah"], "No such command"),
         # no production command lets a user choose the time that is recorded
         (["case", "new", "pengaduan", "--now", "2026-01-01T09:00"], "No such option '--now'"),
@@ -210,3 +210,36 @@ def test_unreachable_database_is_one_line(tmp_path):
     p = run_wbs("case", "show", "PGD-2026-000001", env=env)
     assert p.exit_code == 2 and "basis data tidak dapat dipakai" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_lang_chooses_the_language_of_every_command(run):
+    """``wbs --lang en`` prints English and ``--lang id`` (the default) Bahasa Indonesia, both from the one
+    message catalogue: normal output, counts, and the one-line errors."""
+    intake = ["-f", "layanan=Legalisir", "-f", "kategori=ringan"]
+    intake += ["-f", "uraian=Petugas meminta uang tambahan di luar tarif resmi saat legalisir."]
+    cases = [
+        (["init-db"], "Basis data siap (revisi", "Database ready (revision"),
+        (["unit", "add", "PUSAT", "Sekretariat"], "Unit PUSAT: Sekretariat", "Unit PUSAT: Sekretariat"),
+        (["create-user", "sri", "--role", "pengelola", "--password", "rahasia-sekali-1"], "Pengguna sri", "User sri"),
+        (["case", "new", "pengaduan", "--identity", "anonim", *intake], "Kode pelacakan:", "Receipt code:"),
+        (["audit-checkpoint"], "rantai.", "Nothing changed since the last checkpoint."),
+        (["verify-audit"], "2 perkara, 1 segel bertanda tangan", "2 cases, 1 signed checkpoint, 0 kept heads checked."),
+        (["workdays", "is", "2026-03-16"], "2026-03-16: hari kerja", "2026-03-16: working day"),
+        (["workdays", "is", "2026-03-19"], "2026-03-19: libur (Hari Suci Nyepi)", "2026-03-19: day off (Hari"),
+        (["holidays", "list", "--year", "2026"], "2026-01-01  Kam  Tahun Baru Masehi", "2026-01-01  Thu  Tahun"),
+        (["lint"], " status, ", " states, "),
+        (["sweep"], "Tidak ada yang jatuh tempo.", "Nothing due."),
+        (["digest"], "Tidak ada ringkasan untuk dikirim.", "No digest to send."),
+        (["deliver"], "Galat: WBS_SMTP_URL belum diatur", "Error: WBS_SMTP_URL is not set"),
+        (["case", "new", "pengaduan", "-f", "rusak"], "harus berbentuk nama=nilai", "must look like name=value"),
+        (["case", "show", "PGD-2026-000001"], "  Riwayat:", "  History:"),
+    ]
+    for args, indonesian, english in cases:
+        said = {}
+        for lang in ("id", "en"):
+            p = run("--lang", lang, *args, ok=False)
+            said[lang] = p.stdout + p.stderr
+        assert indonesian in said["id"] and english in said["en"], (args, said)
+        if indonesian != english:
+            assert indonesian not in said["en"] and english not in said["id"], (args, said)
+    assert run("workdays", "is", "2026-03-16").stdout == run("--lang", "id", "workdays", "is", "2026-03-16").stdout

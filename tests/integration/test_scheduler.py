@@ -152,6 +152,10 @@ def test_refused_breach_fire_is_recorded_not_raised(make_wbs, db_url, clock, tmp
     assert not any(r.errors for r in reports)
     (refused,) = [it for r in reports for it in r.items if it.clock == "keterangan_pelapor" and it.action == "breach"]
     assert "tutup_tanpa_jawaban refused: Attach at least one piece of evidence first." in refused.detail
+    (report,) = [r for r in reports if refused in r.items]  # the sweep's lines are in the reader's language
+    assert "tutup_tanpa_jawaban ditolak: Lampirkan minimal satu dokumen bukti" in "\n".join(report.summary("id"))
+    items = json.loads(json.dumps(report.to_dict(), default=str))["items"]  # the JSON keeps the English words
+    assert refused.detail in [i["detail"] for i in items] and all("notes" not in i for i in items)
     ev = events_of(wbs, c.number, "clock_breached")
     assert len(ev) == 1 and ev[0].payload["fired"] is False
     assert ev[0].payload["refused"] == "Lampirkan minimal satu dokumen bukti terlebih dahulu."

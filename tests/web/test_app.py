@@ -27,6 +27,20 @@ def test_landing_page_marks_office_policy_and_unverified_limits_as_the_files_do(
     assert page.count("standar pelayanan kantor sendiri, bukan aturan nasional") == 1
 
 
+def test_landing_page_speaks_english_with_lang_en(make_wbs, tmp_path):
+    """The page's texts are catalogue messages: Bahasa Indonesia by default, English with ?lang=en."""
+    eng = make_wbs(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    client = create_app(eng.settings, engine=eng).test_client()
+    indonesian, english = (client.get(url).get_data(as_text=True) for url in ("/", "/?lang=en"))
+    assert '<html lang="id">' in indonesian and "Dasar hukum:" in indonesian and "Legal basis:" not in indonesian
+    assert '<html lang="en">' in english and "Legal basis:" in english and "Dasar hukum:" not in english
+    assert "<title>wbs-engine — Integrity Services</title>" in english and "3 working days" in english
+    assert 'Open "source" in the Basis column' in english and 'Buka "sumber" pada kolom Dasar' in indonesian
+    for tag in ('<span class="tag kantor">', '<span class="tag belum">'):
+        assert english.count(tag) == indonesian.count(tag)
+    assert client.get("/?lang=fr").get_data(as_text=True) == indonesian
+
+
 def test_embedded_scheduler_starts_with_its_jobs(make_wbs, tmp_path):
     eng = make_wbs(f"sqlite:///{tmp_path / 'w.sqlite3'}")
     app = create_app(eng.settings.with_(scheduler="embedded"), engine=eng)

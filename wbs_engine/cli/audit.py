@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 
 from ..errors import WbsError
-from .base import Ctx, cli, say
+from ..i18n import N_, Msg
+from ..i18n import gettext_noop as _
+from .base import Ctx, cli, say, text_in
 
 
 @cli.command("verify-audit")
@@ -43,7 +45,9 @@ def verify_audit(obj: Ctx, against: str | None, deep: bool, max_age: int | None)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--against") from None
         if not kept:
-            raise click.BadParameter(f"no '{audit.HEAD_PREFIX}' line in {against}", param_hint="--against")
+            raise click.BadParameter(
+                obj.t(_("no '{prefix}' line in {file}"), prefix=audit.HEAD_PREFIX, file=against), param_hint="--against"
+            )
     with unit_of_work(eng.db, write=False) as s:
         workflows = {(x.definition.key, x.definition.version): x for x in eng.registry.versions(s)}
         res = audit.verify(
@@ -58,16 +62,17 @@ def verify_audit(obj: Ctx, against: str | None, deep: bool, max_age: int | None)
     if res.ok:
         click.echo(
             obj.t(
-                f"Jejak audit utuh: {res.events} peristiwa dalam {res.chains} rantai, {res.cases} perkara, "
-                f"{res.checkpoints} segel bertanda tangan, {res.kept_heads} kepala simpanan diperiksa.",
-                f"Audit trail intact: {res.events} events in {res.chains} chains, {res.cases} cases, "
-                f"{res.checkpoints} signed checkpoints, {res.kept_heads} kept heads checked.",
+                _("Audit trail intact: {events} in {chains}, {cases}, {checkpoints}, {kept_heads} checked."),
+                events=Msg.count(N_("{n} event", "{n} events"), res.events),
+                chains=Msg.count(N_("{n} chain", "{n} chains"), res.chains),
+                cases=Msg.count(N_("{n} case", "{n} cases"), res.cases),
+                checkpoints=Msg.count(N_("{n} signed checkpoint", "{n} signed checkpoints"), res.checkpoints),
+                kept_heads=Msg.count(N_("{n} kept head", "{n} kept heads"), res.kept_heads),
             )
         )
         sys.exit(0)
     for p in res.problems:
-        problem = say(p.message)
-        click.echo(obj.t(f"JEJAK AUDIT RUSAK: {problem}", f"AUDIT TRAIL BROKEN: {problem}"), err=True)
+        click.echo(obj.t(_("AUDIT TRAIL BROKEN: {problem}"), problem=say(text_in(p.message, obj.lang))), err=True)
     sys.exit(1)
 
 
@@ -83,9 +88,11 @@ def audit_checkpoint(obj: Ctx) -> None:
     with unit_of_work(eng.db) as s:
         cp = audit.checkpoint(s, eng.now(), eng.keyring)
     click.echo(
-        obj.t("Tidak ada perubahan sejak segel terakhir.", "Nothing changed since the last checkpoint.")
+        obj.t(_("Nothing changed since the last checkpoint."))
         if cp is None
-        else obj.t(f"Segel #{cp.seq}: {len(cp.heads)} rantai.", f"Checkpoint #{cp.seq}: {len(cp.heads)} chains.")
+        else obj.plural(
+            N_("Checkpoint #{seq}: {n} chain.", "Checkpoint #{seq}: {n} chains."), len(cp.heads), seq=cp.seq
+        )
     )
 
 
@@ -104,10 +111,7 @@ def audit_head(obj: Ctx, seal: bool) -> None:
             audit.checkpoint(s, eng.now(), eng.keyring)
         cp = audit.latest_checkpoint(s)
     if cp is None:
-        raise WbsError(
-            "Belum ada segel audit; jalankan: wbs audit-checkpoint (atau audit-head --seal)",
-            "No audit checkpoint yet; run: wbs audit-checkpoint (or audit-head --seal)",
-        )
+        raise WbsError(_("No audit checkpoint yet; run: wbs audit-checkpoint (or audit-head --seal)"))
     click.echo(audit.head_line(cp, eng.keyring.public_b64))
 
 

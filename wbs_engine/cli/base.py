@@ -17,7 +17,8 @@ import click
 
 from .. import textsafe
 from ..errors import WbsError
-from ..i18n import DEFAULT_LOCALE, lang_of, render
+from ..i18n import DEFAULT_LOCALE, Msg, lang_of, render
+from ..i18n import gettext_noop as _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine as DbEngine
@@ -72,11 +73,33 @@ class Ctx:
             self._db = db
         return self._db
 
-    def t(self, msgid: str, /, *legacy: str, **params: Any) -> str:
-        """``msgid`` (English, marked with ``_``) in the language of ``--lang``, its placeholders filled."""
-        if legacy:  # transitional (id_text, en_text) pair; removed when every command has moved
-            return legacy[0] if self.lang == "en" else msgid
-        return render(msgid, self.lang, **params)
+    def t(self, msgid: str, /, **params: Any) -> str:
+        """``msgid`` (English, marked with ``_``) in the language of ``--lang``, its placeholders filled
+        (a parameter that is itself a :class:`~wbs_engine.i18n.Msg` is rendered in that language too)."""
+        return Msg(msgid, **params).render(self.lang)
+
+    def plural(self, pair: tuple[str, str], n: int, /, **params: Any) -> str:
+        """The singular or plural of ``pair`` (marked with ``N_``) for ``n`` (its placeholder ``{n}``)."""
+        return Msg.count(pair, n, **params).render(self.lang)
+
+
+def current_lang() -> str:
+    """The ``--lang`` of the command running now, for a message made where no :class:`Ctx` is at hand (an
+    argument parser raising ``click.BadParameter``); Bahasa Indonesia outside a command."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(Ctx) if ctx is not None else None
+    return obj.lang if obj is not None else DEFAULT_LOCALE
+
+
+def text_in(value: object, lang: str) -> str:
+    """``value`` as text in ``lang``: a catalogue message (:class:`~wbs_engine.i18n.Msg`) or an error with
+    ``message(lang)`` is rendered in it; anything else is ``str(value)``."""
+    if isinstance(value, Msg):
+        return value.render(lang)
+    message = getattr(value, "message", None)
+    if callable(message):
+        return str(message(lang))
+    return str(value)
 
 
 def prepare_dirs(settings: Settings) -> None:
@@ -100,8 +123,10 @@ def prepare_dirs(settings: Settings) -> None:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ConfigError(
-                f"direktori {path} tidak dapat dibuat ({reason}); periksa {setting}",
-                f"cannot create the directory {path} ({reason}); check {setting}",
+                _("cannot create the directory {path} ({reason}); check {setting}"),
+                path=path,
+                reason=reason,
+                setting=setting,
             ) from None
 
 
@@ -114,19 +139,17 @@ def require_migrated(db: DbEngine) -> None:
         path = db.url.database
         if path and path != ":memory:" and not Path(path).exists():
             raise WbsError(
-                f"Basis data {path} tidak ada; periksa WBS_INSTANCE_DIR / WBS_DATABASE_URL, atau jalankan wbs init-db",
-                f"There is no database at {path}; check WBS_INSTANCE_DIR / WBS_DATABASE_URL, or run wbs init-db",
+                _("There is no database at {path}; check WBS_INSTANCE_DIR / WBS_DATABASE_URL, or run wbs init-db"),
+                path=path,
             )
     have = current(db)
     if have is None:
-        raise WbsError(
-            "Basis data belum disiapkan; jalankan dulu: wbs init-db",
-            "The database is not set up; run first: wbs init-db",
-        )
+        raise WbsError(_("The database is not set up; run first: wbs init-db"))
     if have != head():
         raise WbsError(
-            f"Skema basis data masih revisi {have} (terbaru {head()}); jalankan dulu: wbs init-db",
-            f"The database schema is at revision {have} (newest {head()}); run first: wbs init-db",
+            _("The database schema is at revision {revision} (newest {newest}); run first: wbs init-db"),
+            revision=have,
+            newest=head(),
         )
 
 
@@ -134,7 +157,9 @@ def parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
     out: dict[str, str] = {}
     for p in pairs:
         if "=" not in p:
-            raise click.BadParameter(f"'{p}' must look like name=value", param_hint="--field")
+            raise click.BadParameter(
+                render(_("'{value}' must look like name=value"), current_lang(), value=p), param_hint="--field"
+            )
         k, v = p.split("=", 1)
         out[k.strip()] = v
     return out
@@ -149,7 +174,8 @@ def parse_now(value: str | None, zone: tzinfo) -> datetime | None:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
-            f"'{value}' is not an ISO time such as 2026-03-13T09:00+07:00", param_hint="--now"
+            render(_("'{value}' is not an ISO time such as 2026-03-13T09:00+07:00"), current_lang(), value=value),
+            param_hint="--now",
         ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=zone)
 
@@ -158,7 +184,9 @@ def parse_date(value: str, hint: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date such as 2026-03-13", param_hint=hint) from None
+        raise click.BadParameter(
+            render(_("'{value}' is not a date such as 2026-03-13"), current_lang(), value=value), param_hint=hint
+        ) from None
 
 
 def emit(obj: Any) -> None:
@@ -218,16 +246,14 @@ def not_utf8(args: list[str]) -> WbsError | None:
             arg.encode("utf-8")
         except UnicodeEncodeError:
             shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            return WbsError(
-                f"argumen ke-{i} bukan teks UTF-8 yang valid: '{shown}'",
-                f"argument {i} is not valid UTF-8 text: '{shown}'",
-            )
+            return WbsError(_("argument {position} is not valid UTF-8 text: '{text}'"), position=i, text=shown)
     return None
 
 
-def fail(lang: str, id_prefix: str, en_prefix: str, text: str) -> None:
-    """One line on stderr (control characters visible, newlines as ␊) and exit code 2."""
-    click.echo((en_prefix if lang == "en" else id_prefix) + textsafe.line(text), err=True)
+def fail(lang: str, msgid: str, /, **params: Any) -> None:
+    """One line on stderr, the catalogue message ``msgid`` in ``lang`` (control characters visible, newlines
+    as ␊), and exit code 2."""
+    click.echo(textsafe.line(render(msgid, lang, **params)), err=True)
     sys.exit(2)
 
 
@@ -245,11 +271,18 @@ def main(args: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        click.echo("Dibatalkan." if lang == "id" else "Aborted.", err=True)
+        click.echo(render(_("Aborted."), lang), err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        hint = f" ({exc.ctx.command_path} --help)" if getattr(exc, "ctx", None) else ""
-        fail(lang, "Error: ", "Error: ", exc.format_message() + hint)
+        # click's own messages are English; ours (BadParameter from the parsers above) are in --lang
+        if getattr(exc, "ctx", None):
+            fail(
+                lang,
+                _("Error: {message} ({command} --help)"),
+                message=exc.format_message(),
+                command=exc.ctx.command_path,
+            )
+        fail(lang, _("Error: {message}"), message=exc.format_message())
     except Exception as exc:
         handle_user_error(exc, lang)
         raise
@@ -274,26 +307,21 @@ def handle_user_error(exc: Exception, lang: str) -> None:
     returns for anything else (a bug: the traceback is wanted)."""
     if raised(exc, "wbs_engine.definition", "DefinitionError"):
         for issue in exc.issues:  # type: ignore[attr-defined]
-            click.echo(textsafe.line(str(issue)), err=True)
+            click.echo(textsafe.line(text_in(issue, lang)), err=True)
         sys.exit(2)
     if isinstance(exc, WbsError):
-        fail(lang, "Galat: ", "Error: ", exc.message(lang))
+        fail(lang, _("Error: {message}"), message=exc.message(lang))
     if raised(exc, "wbs_engine.config", "ConfigError"):
-        fail(lang, "Galat pengaturan: ", "Setting error: ", exc.message(lang))  # type: ignore[attr-defined]
+        fail(lang, _("Setting error: {message}"), message=exc.message(lang))  # type: ignore[attr-defined]
     if raised(exc, "wbs_engine.crypto", "CryptoError"):
-        fail(lang, "Error: ", "Error: ", str(exc))
+        fail(lang, _("Error: {message}"), message=text_in(exc, lang))
     if raised(exc, "sqlalchemy.exc", "OperationalError") or raised(exc, "sqlalchemy.exc", "DatabaseError"):
         # the database cannot be reached or opened, or the file is not a database
         orig = exc.orig  # type: ignore[attr-defined]
         reason = str(orig or exc).strip().splitlines()[0]
-        fail(lang, "Galat: basis data tidak dapat dipakai — ", "Error: the database is not usable — ", reason)
+        fail(lang, _("Error: the database is not usable — {reason}"), reason=reason)
     if isinstance(exc, MemoryError | RecursionError):  # e.g. a setting that points at /dev/zero
-        fail(
-            lang,
-            "Galat: masukan terlalu besar atau terlalu dalam — ",
-            "Error: input too large or too deep — ",
-            type(exc).__name__,
-        )
+        fail(lang, _("Error: input too large or too deep — {reason}"), reason=type(exc).__name__)
     if isinstance(exc, OSError):  # a file or directory the settings point at cannot be used
-        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
-        fail(lang, "Galat: berkas tidak dapat dipakai — ", "Error: a file is not usable — ", what)
+        reason = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        fail(lang, _("Error: a file is not usable — {reason}"), reason=reason)

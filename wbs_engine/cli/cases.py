@@ -7,6 +7,8 @@ from typing import Any
 import click
 
 from .. import textsafe
+from ..i18n import N_
+from ..i18n import gettext_noop as _
 from .base import Ctx, cli, emit, parse_fields, say
 
 
@@ -54,10 +56,10 @@ def case_new(
     else:
         click.echo(
             obj.t(
-                f"Nomor registrasi: {created.number}\nKode pelacakan:   {created.receipt_code}\n"
-                f"Status:           {created.state}",
-                f"Case number:   {created.number}\nReceipt code:  {created.receipt_code}\n"
-                f"State:         {created.state}",
+                _("Case number:   {number}\nReceipt code:  {receipt_code}\nState:         {state}"),
+                number=created.number,
+                receipt_code=created.receipt_code,
+                state=created.state,
             )
         )
 
@@ -109,12 +111,7 @@ def case_fire(
         if as_json:
             emit({"number": view["number"], "state_label": view["state_label"]})
         else:
-            click.echo(
-                obj.t(
-                    f"Terkirim. {view['number']}: {view['state_label']}",
-                    f"Sent. {view['number']}: {view['state_label']}",
-                )
-            )
+            click.echo(obj.t(_("Sent. {number}: {state}"), number=view["number"], state=view["state_label"]))
         return
     if as_json:
         emit(res.__dict__)
@@ -138,7 +135,7 @@ def case_message(obj: Ctx, number: str, username: str, text: str) -> None:
     else:
         actor = eng.load_actor(username)
     eng.post_message(number, actor, text)
-    click.echo(obj.t(f"Pesan terkirim pada {say(number)}.", f"Message posted on {say(number)}."))
+    click.echo(obj.t(_("Message posted on {number}."), number=say(number)))
 
 
 @case.command("show")
@@ -169,32 +166,45 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
     # every value a person typed (fields, unit, actor names, reasons) is rendered with textsafe; names from
     # the workflow file (states, clocks, triggers) are the administrator's and are printed as they are
     def show(value: Any, indent: str = "    ") -> str:
-        return "[rahasia]" if is_sealed(value) else textsafe.block(value, indent)
+        return obj.t(_("[sealed]")) if is_sealed(value) else textsafe.block(value, indent)
 
+    t = obj.t
     click.echo(f"{view['number']}  {view['type_label']}  v{view['version']}")
-    click.echo(f"  {obj.t('Status', 'State')}: {view['state_label']} ({view['state']}, {view['phase']})")
+    click.echo(
+        "  "
+        + t(_("State: {label} ({state}, {phase})"), label=view["state_label"], state=view["state"], phase=view["phase"])
+    )
     if view["state_description"]:
         click.echo(f"    {view['state_description']}")
     for text in view["notices"]:
-        click.echo(f"  {obj.t('Perhatian', 'Note')}: {text}")
-    click.echo(f"  Unit: {say(view['unit'] or '-')}   {obj.t('Identitas', 'Identity')}: {view['identity_mode']}")
+        click.echo("  " + t(_("Note: {text}"), text=text))
+    click.echo(
+        "  "
+        + t(_("Unit: {unit}   Identity: {identity}"), unit=say(view["unit"] or "-"), identity=view["identity_mode"])
+    )
     for k, v in view["fields"].items():
         click.echo(f"  {say(k)}: {show(v)}")
     if view["clocks"]:
-        click.echo(obj.t("  Batas waktu:", "  Time limits:"))
+        click.echo("  " + t(_("Time limits:")))
         for c in view["clocks"]:
+            due = t(_("due {date}"), date=c["due_date"] or "-")
+            left = c["remaining_days"]
             click.echo(
-                f"    {c['name']:<24} {c['status']:<9} {c['limit']:<16} due {c['due_date'] or '-'}"
-                + (f" (sisa {c['remaining_days']} HK)" if c["remaining_days"] is not None else "")
+                f"    {c['name']:<24} {c['status']:<9} {c['limit']:<16} {due}"
+                + (
+                    ""
+                    if left is None
+                    else " " + obj.plural(N_("({n} working day left)", "({n} working days left)"), left)
+                )
             )
-    click.echo(obj.t("  Riwayat:", "  History:"))
+    click.echo("  " + t(_("History:")))
     for e in view["history"]:
         what = e["trigger"] or e["kind"]
         move = f" {e['from_state'] or '∅'} → {e['to_state']}" if e["to_state"] else ""
         click.echo(f"    #{e['seq']:<3} {e['at']}  {say(e['actor']):<12} {what}{move}")
         reason = e["payload"].get("reason")
         if reason is not None:
-            click.echo(f"         {obj.t('alasan', 'reason')}: {show(reason, '           ')}")
+            click.echo("         " + t(_("reason: {text}"), text=show(reason, "           ")))
 
 
 def show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
@@ -206,30 +216,30 @@ def show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
         return
     t = obj.t
     click.echo(f"{view['number']}  {view['type_label']}")
-    click.echo(f"  {t('Status', 'Stage')}: {view['state_label']}")
-    click.echo(f"  {t('Diterima', 'Filed')}: {view['filed']['date']} {view['filed']['time']}")
+    click.echo("  " + t(_("Stage: {label}"), label=view["state_label"]))
+    click.echo("  " + t(_("Filed: {date} {time}"), date=view["filed"]["date"], time=view["filed"]["time"]))
     if view["closed"]:
-        click.echo(f"  {t('Ditutup', 'Closed')}: {view['closed']['date']}")
+        click.echo("  " + t(_("Closed: {date}"), date=view["closed"]["date"]))
     for d in view["due"]:
-        when = d["due_date"] or t(
-            f"dihentikan sementara (sisa {d['remaining_days']} HK)", f"paused ({d['remaining_days']} working days left)"
+        when = d["due_date"] or obj.plural(
+            N_("paused ({n} working day left)", "paused ({n} working days left)"), d["remaining_days"]
         )
         click.echo(f"  {d['label']}: {when}")
-    click.echo(t("  Yang Anda tulis:", "  What you wrote:"))
+    click.echo("  " + t(_("What you wrote:")))
     for f in view["you_wrote"]:
         click.echo(f"    {f['label']}: {textsafe.block(f['value'], '      ')}")
-    click.echo(t("  Perkembangan:", "  Progress:"))
+    click.echo("  " + t(_("Progress:")))
     for st in view["steps"]:
-        head = st["state"] or (t("Anda", "You") if st["by_you"] else t("Kantor", "Office"))
+        head = st["state"] or (t(_("You")) if st["by_you"] else t(_("Office")))
         click.echo(f"    {st['date']} {st['time']}  {head}")
         for f in st["fields"]:
             click.echo(f"        {f['label']}: {textsafe.block(f['value'], '          ')}")
     if view["messages"]:
-        click.echo(t("  Pesan:", "  Messages:"))
+        click.echo("  " + t(_("Messages:")))
         for m in view["messages"]:
-            who = t("Anda", "You") if m["from"] == "you" else t("Kantor", "Office")
+            who = t(_("You")) if m["from"] == "you" else t(_("Office"))
             click.echo(f"    {m['date']} {m['time']}  {who}: {textsafe.block(m['body'], '      ')}")
     if view["actions"]:
-        click.echo(t("  Yang dapat Anda lakukan:", "  What you can do:"))
+        click.echo("  " + t(_("What you can do:")))
         for a in view["actions"]:
             click.echo(f"    {a['trigger']}: {a['label']}")

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from ..errors import WbsError
+from ..i18n import N_
+from ..i18n import gettext_noop as _
 from .base import Ctx, cli, parse_now, prepare_dirs
 
 
@@ -22,21 +24,11 @@ def init_db(obj: Ctx) -> None:
 
     prepare_dirs(obj.settings)
     res = init_database(obj.settings)
-    click.echo(
-        obj.t(
-            f"Basis data siap (revisi {res.revision}): {res.url}",
-            f"Database ready (revision {res.revision}): {res.url}",
-        )
-    )
+    click.echo(obj.t(_("Database ready (revision {revision}): {url}"), revision=res.revision, url=res.url))
     if res.created_keyring:
-        click.echo(
-            obj.t(
-                f"Kunci baru dibuat: {res.keyring} (simpan cadangannya terpisah dari basis data)",
-                f"New keyring created: {res.keyring} (back it up apart from the database)",
-            )
-        )
+        click.echo(obj.t(_("New keyring created: {path} (back it up apart from the database)"), path=res.keyring))
     else:
-        click.echo(obj.t(f"Kunci: {res.keyring}", f"Keyring: {res.keyring}"))
+        click.echo(obj.t(_("Keyring: {path}"), path=res.keyring))
 
 
 @cli.command("gen-key")
@@ -49,12 +41,7 @@ def gen_key(obj: Ctx, out: str) -> None:
     from ..provision import generate_keyring
 
     keyring = generate_keyring(Path(out))
-    click.echo(
-        obj.t(
-            f"Kunci dibuat: {out} (kunci tanda tangan {keyring.key_id})",
-            f"Keyring written: {out} (signing key {keyring.key_id})",
-        )
-    )
+    click.echo(obj.t(_("Keyring written: {path} (signing key {key_id})"), path=out, key_id=keyring.key_id))
 
 
 @cli.command("rotate-key")
@@ -66,9 +53,9 @@ def rotate_key(obj: Ctx, rewrap: bool) -> None:
     from ..provision import rotate_encryption_key
 
     fp, n = rotate_encryption_key(obj.settings, rewrap=rewrap)
-    click.echo(obj.t(f"Kunci enkripsi baru: {fp}", f"New encryption key: {fp}"))
+    click.echo(obj.t(_("New encryption key: {fingerprint}"), fingerprint=fp))
     if rewrap:
-        click.echo(obj.t(f"{n} kunci perkara dibungkus ulang.", f"{n} case keys re-wrapped."))
+        click.echo(obj.plural(N_("{n} case key re-wrapped.", "{n} case keys re-wrapped."), n))
 
 
 @cli.command("seed-demo")
@@ -90,9 +77,6 @@ def seed_demo(obj: Ctx, now_text: str | None, more_cases: bool) -> None:
 
     eng = obj.engine()
     if now_text and os.environ.get("WBS_ALLOW_CLOCK_OVERRIDE", "") != "1":
-        raise WbsError(
-            "--now hanya boleh dipakai bila WBS_ALLOW_CLOCK_OVERRIDE=1 (data demo yang diberi tanggal mundur).",
-            "--now is only allowed with WBS_ALLOW_CLOCK_OVERRIDE=1 (demo data dated in the past).",
-        )
-    report = seed(eng, now=parse_now(now_text, eng.settings.zone) or eng.now(), cases=True if more_cases else None)
-    click.echo(report)
+        raise WbsError(_("--now is only allowed with WBS_ALLOW_CLOCK_OVERRIDE=1 (demo data dated in the past)."))
+    now = parse_now(now_text, eng.settings.zone) or eng.now()
+    click.echo(seed(eng, now=now, cases=True if more_cases else None, lang=obj.lang))

@@ -8,7 +8,11 @@ from datetime import datetime
 import click
 
 from ..errors import WbsError
+from ..i18n import gettext_noop as _
 from .base import Ctx, cli, parse_date, say
+
+#: Short weekday names, Monday first (``date.weekday()``), as ``holidays list`` prints them.
+WEEKDAYS = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
 
 
 @cli.group()
@@ -44,10 +48,10 @@ def workdays_is(obj: Ctx, day: str) -> None:
     cal = office_calendar(obj)
     d = parse_date(day, "DAY")
     if cal.is_working_day(d):
-        click.echo(obj.t(f"{d}: hari kerja", f"{d}: working day"))
+        click.echo(obj.t(_("{day}: working day"), day=d))
         sys.exit(0)
-    name = say(cal.holiday_name(d) or obj.t("akhir pekan", "weekend"))
-    click.echo(obj.t(f"{d}: libur ({name})", f"{d}: day off ({name})"))
+    name = say(cal.holiday_name(d) or obj.t(_("weekend")))
+    click.echo(obj.t(_("{day}: day off ({name})"), day=d, name=name))
     sys.exit(1)
 
 
@@ -84,7 +88,7 @@ def holidays_add(obj: Ctx, day: str, name: str) -> None:
 
     d = parse_date(day, "DAY")
     set_holiday(obj.engine(), d, "closed", name)
-    click.echo(obj.t(f"{d} kini hari libur: {say(name)}", f"{d} is now a day off: {say(name)}"))
+    click.echo(obj.t(_("{day} is now a day off: {name}"), day=d, name=say(name)))
 
 
 @holidays.command("remove")
@@ -97,7 +101,7 @@ def holidays_remove(obj: Ctx, day: str, name: str) -> None:
 
     d = parse_date(day, "DAY")
     set_holiday(obj.engine(), d, "open", name)
-    click.echo(obj.t(f"{d} kini hari kerja", f"{d} is now a working day"))
+    click.echo(obj.t(_("{day} is now a working day"), day=d))
 
 
 @holidays.command("list")
@@ -108,4 +112,4 @@ def holidays_list(obj: Ctx, year: int | None) -> None:
     cal = office_calendar(obj)
     year = year or datetime.now(obj.settings.zone).year
     for d, name in cal.holidays_in_year(year):
-        click.echo(f"{d.isoformat()}  {d.strftime('%a')}  {say(name)}")
+        click.echo(f"{d.isoformat()}  {obj.t(WEEKDAYS[d.weekday()])}  {say(name)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..i18n import gettext_noop as _
 from .base import Ctx, cli, say
 
 
@@ -46,9 +47,9 @@ def create_user(
         eng, username, grants, full_name=full_name, email=email, lang=user_lang, password=password
     )
     given = say(", ".join(roles))
-    click.echo(obj.t(f"Pengguna {say(username)}: {given}", f"User {say(username)}: {given}"))
+    click.echo(obj.t(_("User {username}: {roles}"), username=say(username), roles=given))
     if pw:
-        click.echo(obj.t(f"Kata sandi: {pw}", f"Password: {pw}"))
+        click.echo(obj.t(_("Password: {password}"), password=pw))
 
 
 @cli.group()
@@ -67,9 +68,9 @@ def unit_add(obj: Ctx, code: str, name: str, email: str | None) -> None:
 
     code = code.strip().upper()
     if not code.replace("_", "").isalnum() or len(code) > 32:
-        raise click.BadParameter("use letters, digits and _ (at most 32)", param_hint="CODE")
+        raise click.BadParameter(obj.t(_("use letters, digits and _ (at most 32)")), param_hint="CODE")
     ensure_unit(obj.engine(), code, name, email)
-    click.echo(f"Unit {say(code)}: {say(name)}")
+    click.echo(obj.t(_("Unit {code}: {name}"), code=say(code), name=say(name)))
 
 
 @unit.command("list")

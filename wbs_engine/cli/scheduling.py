@@ -8,6 +8,7 @@ import click
 
 from .. import textsafe
 from ..errors import WbsError
+from ..i18n import gettext_noop as _
 from .base import Ctx, cli, emit, parse_now
 
 OVERRIDE_ENV = "WBS_ALLOW_CLOCK_OVERRIDE"
@@ -22,8 +23,8 @@ def _engine_at(obj: Ctx, now_text: str | None):
         return eng
     if os.environ.get(OVERRIDE_ENV, "") != "1":
         raise WbsError(
-            f"--now hanya boleh dipakai bila {OVERRIDE_ENV}=1 (uji coba); waktu yang dicatat selalu waktu sekarang.",
-            f"--now is only allowed with {OVERRIDE_ENV}=1 (drills and tests); the time recorded is always now.",
+            _("--now is only allowed with {setting}=1 (drills and tests); the time recorded is always now."),
+            setting=OVERRIDE_ENV,
         )
     fixed = parse_now(now_text, eng.settings.zone)  # without an offset: wall-clock time at the office
     return eng.with_clock(lambda: fixed)
@@ -57,10 +58,7 @@ def deliver_cmd(obj: Ctx, now_text: str | None, limit: int) -> None:
 
     s = obj.settings
     if not s.smtp_url:
-        raise WbsError(
-            "WBS_SMTP_URL belum diatur; contoh: WBS_SMTP_URL=smtp://localhost:25",
-            "WBS_SMTP_URL is not set; for example WBS_SMTP_URL=smtp://localhost:25",
-        )
+        raise WbsError(_("WBS_SMTP_URL is not set; for example WBS_SMTP_URL=smtp://localhost:25"))
     try:
         mailer = Mailer(s.smtp_url, s.mail_from)
     except ValueError as exc:
@@ -88,22 +86,17 @@ def scheduler_cmd(obj: Ctx) -> None:
     """Run the scheduler in the foreground (sweep, outbox, digest, audit checkpoint); Ctrl-C stops it."""
     import logging
 
-    from ..scheduler import build_scheduler
+    from ..scheduler import build_scheduler, job_title
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     eng = obj.engine()
     sched = build_scheduler(eng, blocking=True)
     zone = f"{eng.settings.timezone}, {eng.settings.zone_label}"
-    click.echo(obj.t(f"Penjadwal berjalan (zona {zone}):", f"Scheduler running (zone {zone}):"))
+    click.echo(obj.t(_("Scheduler running (zone {zone}):"), zone=zone))
     for job in sched.get_jobs():
-        click.echo(f"  - {job.name}: {job.trigger}")
+        click.echo(f"  - {job_title(job, eng.settings, obj.lang)}: {job.trigger}")
     if not eng.settings.smtp_url:
-        click.echo(
-            obj.t(
-                "  (pengiriman e-mail mati: WBS_SMTP_URL belum diatur)",
-                "  (e-mail delivery off: WBS_SMTP_URL is not set)",
-            )
-        )
+        click.echo("  " + obj.t(_("(e-mail delivery off: WBS_SMTP_URL is not set)")))
     try:
         sched.start()
     except (KeyboardInterrupt, SystemExit):

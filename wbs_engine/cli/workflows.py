@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from .base import Ctx, cli, say
+from ..i18n import N_, Msg
+from ..i18n import gettext_noop as _
+from .base import Ctx, cli, say, text_in
 
 
 @cli.command()
@@ -19,19 +21,25 @@ def lint(obj: Ctx, files: tuple[str, ...]) -> None:
 
     paths = [Path(f) for f in files] or sorted(obj.settings.workflows_dir.glob("*.yaml"))
     if not paths:
-        raise click.UsageError("no workflow files given and none found in the workflows directory")
+        raise click.UsageError(obj.t(_("no workflow files given and none found in the workflows directory")))
     bad = 0
     for p in paths:
         defn, issues = lint_file(p)
         if issues:
             bad += 1
             for i in issues:
-                click.echo(say(i))
+                click.echo(say(text_in(i, obj.lang)))
         else:
             assert defn is not None
             click.echo(
-                f"{say(p)}: OK ({defn.ident}, {len(defn.states)} states, {len(defn.transitions)} transitions, "
-                f"{len(defn.clocks)} clocks)"
+                obj.t(
+                    _("{file}: OK ({workflow}, {states}, {transitions}, {clocks})"),
+                    file=say(p),
+                    workflow=defn.ident,
+                    states=Msg.count(N_("{n} state", "{n} states"), len(defn.states)),
+                    transitions=Msg.count(N_("{n} transition", "{n} transitions"), len(defn.transitions)),
+                    clocks=Msg.count(N_("{n} clock", "{n} clocks"), len(defn.clocks)),
+                )
             )
     sys.exit(1 if bad else 0)
 
@@ -56,5 +64,8 @@ def diagram(obj: Ctx, workflow: str, label_lang: str) -> None:
     if not path.suffix:
         path = obj.settings.workflows_dir / f"{workflow}.yaml"
     if not path.exists():
-        raise click.BadParameter(f"no workflow '{workflow}' ({path} does not exist)", param_hint="WORKFLOW")
+        raise click.BadParameter(
+            obj.t(_("no workflow '{workflow}' ({path} does not exist)"), workflow=workflow, path=path),
+            param_hint="WORKFLOW",
+        )
     click.echo(mermaid(load_workflow(path), label_lang), nl=False)
