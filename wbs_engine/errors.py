@@ -72,11 +72,7 @@ class WbsError(Exception):
     status: int = 400
     code: str = "error"
 
-    def __init__(self, msgid: str | Msg, /, *legacy: str, code: str | None = None, **params: Any):
-        self._legacy: tuple[str, str] | None = None
-        if legacy:  # transitional (id_text, en_text) pair; removed when every caller has moved
-            self._legacy = (str(msgid), legacy[0])
-            msgid = legacy[0]
+    def __init__(self, msgid: str | Msg, /, *, code: str | None = None, **params: Any):
         self.msg = msgid if isinstance(msgid, Msg) else Msg(msgid, **params)
         if code is not None:
             self.code = code
@@ -92,8 +88,6 @@ class WbsError(Exception):
 
     def message(self, lang: str = "id") -> str:
         """The message in ``lang`` (``id`` or ``en``; anything else is ``id``)."""
-        if self._legacy is not None:
-            return self._legacy[1] if lang == "en" else self._legacy[0]
         return self.msg.render(lang)
 
     def to_dict(self, lang: str = "id") -> dict[str, Any]:
@@ -126,12 +120,10 @@ class GuardFailed(WbsError):
     status, code = 409, "guard_failed"
 
 
-FieldProblem = Msg | str | tuple[str, str]
+FieldProblem = Msg | str
 
 
-def _field_msg(problem: FieldProblem) -> Msg | tuple[str, str]:
-    if isinstance(problem, tuple):  # transitional (id_text, en_text) pair
-        return problem
+def _field_msg(problem: FieldProblem) -> Msg:
     return problem if isinstance(problem, Msg) else Msg(problem)
 
 
@@ -147,13 +139,7 @@ class ValidationFailed(WbsError):
 
     def field_errors(self, lang: str = "id") -> dict[str, str]:
         """Each field's problem in ``lang``: what a form shows next to the field."""
-        out = {}
-        for name, problem in self.errors.items():
-            if isinstance(problem, tuple):
-                out[name] = problem[1] if lang == "en" else problem[0]
-            else:
-                out[name] = problem.render(lang)
-        return out
+        return {name: problem.render(lang) for name, problem in self.errors.items()}
 
     def message(self, lang: str = "id") -> str:
         problems = "; ".join(f"{k}: {v}" for k, v in self.field_errors(lang).items())

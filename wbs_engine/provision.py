@@ -14,6 +14,7 @@ from . import keystore
 from .config import Settings
 from .crypto import CryptoError, Keyring
 from .db import make_engine, unit_of_work
+from .i18n import gettext_noop as _
 from .migrate import current, upgrade
 
 
@@ -43,9 +44,12 @@ def init_database(settings: Settings, *, now: datetime | None = None) -> InitRes
                 keyring = Keyring.load(path)
             elif known or keystore.holds_data(s):
                 raise CryptoError(
-                    f"this database already holds sealed data, but the keyring {path} does not exist: restore the "
-                    "keyring from its backup (or set WBS_KEYRING to it); a new one could not open the existing "
-                    "data and would fork the keys"
+                    _(
+                        "this database already holds sealed data, but the keyring {path} does not exist: restore "
+                        "the keyring from its backup (or set WBS_KEYRING to it); a new one could not open the "
+                        "existing data and would fork the keys"
+                    ),
+                    path=path,
                 )
             else:
                 keyring = Keyring.generate()
@@ -58,8 +62,11 @@ def init_database(settings: Settings, *, now: datetime | None = None) -> InitRes
                 keystore.check(s, keyring)
             elif keystore.holds_data(s):
                 raise CryptoError(
-                    f"this database holds sealed data but lists no keys (the office_key table was emptied?): "
-                    f"refusing to register the keyring {path} blindly; restore office_key from a backup"
+                    _(
+                        "this database holds sealed data but lists no keys (the office_key table was emptied?): "
+                        "refusing to register the keyring {path} blindly; restore office_key from a backup"
+                    ),
+                    path=path,
                 )
             added = keystore.register(s, keyring, now)
         return InitResult(current(db), db.url.render_as_string(), path, created, added)
@@ -70,7 +77,7 @@ def init_database(settings: Settings, *, now: datetime | None = None) -> InitRes
 def generate_keyring(path: Path) -> Keyring:
     """A new keyring file at ``path`` (never overwriting one): for an operator who prepares it apart."""
     if path.exists():
-        raise CryptoError(f"{path} already exists; a keyring is never overwritten")
+        raise CryptoError(_("{path} already exists; a keyring is never overwritten"), path=path)
     keyring = Keyring.generate()
     keyring.save(path)
     return keyring

@@ -277,8 +277,9 @@ def test_m7_m8_rotation_completed_by_init_db_and_no_keyring_forked_for_data(wbs,
     with wbs.db.begin() as conn:
         conn.execute(sa.text("DELETE FROM office_key"))
     elsewhere = wbs.settings.with_(keyring_file=tmp_path / "new" / "keyring.json")
-    with pytest.raises(CryptoError, match="holds sealed data"):
+    with pytest.raises(CryptoError, match="menyimpan data tersegel") as refused:
         init_database(elsewhere)
+    assert "holds sealed data" in refused.value.message("en")
     assert not (tmp_path / "new" / "keyring.json").exists()
 
 

@@ -79,7 +79,8 @@ def test_a_keyring_that_is_not_the_databases_is_refused_and_nothing_is_written(w
     # a lost keyring is not replaced by a new one
     (tmp_path / "instance" / "keyring.json").rename(tmp_path / "lost.json")
     res = wbs_cli("init-db", ok=False)
-    assert res.exit_code == 2 and "restore the keyring" in res.output
+    assert res.exit_code == 2 and "pulihkan keyring dari cadangannya" in res.output
+    assert "restore the keyring" in wbs_cli("--lang", "en", "init-db", ok=False).output
     assert not (tmp_path / "instance" / "keyring.json").exists()
 
 

@@ -72,7 +72,7 @@ def verify_audit(obj: Ctx, against: str | None, deep: bool, max_age: int | None)
         )
         sys.exit(0)
     for p in res.problems:
-        click.echo(obj.t(_("AUDIT TRAIL BROKEN: {problem}"), problem=say(text_in(p.message, obj.lang))), err=True)
+        click.echo(obj.t(_("AUDIT TRAIL BROKEN: {problem}"), problem=say(text_in(p, obj.lang))), err=True)
     sys.exit(1)
 
 

@@ -23,6 +23,7 @@ from alembic import op
 
 import wbs_engine.models
 from wbs_engine.errors import WbsError
+from wbs_engine.i18n import gettext_noop as _
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -41,14 +42,14 @@ def upgrade() -> None:
     events = conn.execute(sa.text("SELECT count(*) FROM case_event")).scalar_one()
     if cases or events:
         raise PreReleaseData(
-            f"Basis data ini berisi {cases} perkara dan {events} peristiwa audit dari versi pengembangan sebelum "
-            "migrasi 0003 (tanpa kunci per perkara, segel tanpa tanda tangan) yang tidak dapat dipindahkan. "
-            "Simpan berkasnya apa adanya dan mulai basis data baru (WBS_INSTANCE_DIR atau WBS_DATABASE_URL lain), "
-            "lalu jalankan `wbs init-db` dan `wbs seed-demo` lagi",
-            f"this database holds {cases} cases and {events} audit events written by a development version "
-            "before migration 0003 (sealed without per-case keys, unsigned checkpoints); they cannot be carried "
-            "over. No release ever wrote such a database: keep the file as it is and start a new one "
-            "(another WBS_INSTANCE_DIR or WBS_DATABASE_URL), then run `wbs init-db` and `wbs seed-demo` again",
+            _(
+                "this database holds {cases} cases and {events} audit events written by a development version "
+                "before migration 0003 (sealed without per-case keys, unsigned checkpoints); they cannot be "
+                "carried over. No release ever wrote such a database: keep the file as it is and start a new one "
+                "(another WBS_INSTANCE_DIR or WBS_DATABASE_URL), then run `wbs init-db` and `wbs seed-demo` again"
+            ),
+            cases=cases,
+            events=events,
         )
     with op.batch_alter_table("case_file", schema=None) as batch_op:
         batch_op.add_column(sa.Column("data_key", sa.Text(), nullable=True))
