@@ -351,6 +351,44 @@ class _Received:
     kind: FileKind
 
 
+class _Inspector:
+    """Size, SHA-256 and kind of an upload, piece by piece; raises :class:`AttachmentRejected` as soon as
+    a piece shows that the file is refused (too large, a type not accepted, text that is not text)."""
+
+    def __init__(self, limits: Limits, name: str):
+        self.limits, self.name = limits, name
+        self.digest = hashlib.sha256()
+        self.text = _TextCheck()
+        self.head = bytearray()
+        self.kind: FileKind | None = None
+        self.size = 0
+
+    def feed(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limits.max_bytes:
+            raise AttachmentRejected("too_large", _("the file is larger than {max_mb} MB"), max_mb=self.limits.max_mb)
+        self.digest.update(data)
+        if self.kind is None or self.kind.name == "text":
+            self.text.feed(data)
+        if self.kind is None:
+            self.head += data
+            if len(self.head) >= SNIFF:
+                self.kind = _decide(bytes(self.head), self.text, self.limits, self.name)
+                self.head.clear()
+        elif self.kind.name == "text" and not self.text.ok:
+            raise AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
+
+    def finish(self) -> _Received:
+        if self.size == 0:
+            raise AttachmentRejected("empty", _("the file is empty"))
+        self.text.feed(b"", final=True)
+        if self.kind is None:
+            self.kind = _decide(bytes(self.head), self.text, self.limits, self.name)
+        elif self.kind.name == "text" and not self.text.ok:
+            raise AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
+        return _Received(size=self.size, sha256=self.digest.hexdigest(), kind=self.kind)
+
+
 def _receive(
     stream: BinaryIO | Iterable[bytes], part: Path, key: Fernet, file_id: bytes, limits: Limits, name: str
 ) -> _Received:
@@ -361,37 +399,36 @@ def _receive(
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         writer = sealedfile.Writer(out, key, file_id)
-        digest = hashlib.sha256()
-        text = _TextCheck()
-        head = bytearray()
-        kind: FileKind | None = None
-        size = 0
+        inspector = _Inspector(limits, name)
         for data in _pieces(stream, limits.max_bytes):
-            size += len(data)
-            if size > limits.max_bytes:
-                raise AttachmentRejected("too_large", _("the file is larger than {max_mb} MB"), max_mb=limits.max_mb)
-            digest.update(data)
-            if kind is None or kind.name == "text":
-                text.feed(data)
-            if kind is None:
-                head += data
-                if len(head) >= SNIFF:
-                    kind = _decide(bytes(head), text, limits, name)
-                    head.clear()
-            elif kind.name == "text" and not text.ok:
-                raise AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
+            inspector.feed(data)
             writer.write(data)
-        if size == 0:
-            raise AttachmentRejected("empty", _("the file is empty"))
-        text.feed(b"", final=True)
-        if kind is None:
-            kind = _decide(bytes(head), text, limits, name)
-        elif kind.name == "text" and not text.ok:
-            raise AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
+        got = inspector.finish()
         writer.close()
         out.flush()
         os.fsync(out.fileno())
-    return _Received(size=size, sha256=digest.hexdigest(), kind=kind)
+    return got
+
+
+def screen(defn: WorkflowDef, settings: Settings, files: list[tuple[Any, BinaryIO]]) -> None:
+    """Check uploads before a case exists (a filing form with files): each ``(filename, stream)`` gets the
+    checks :func:`attach` makes (name, count, size, type from the content), nothing is written, and each
+    seekable stream is rewound. Raises :class:`AttachmentRejected` for the first file refused, its
+    ``errors`` keyed ``lampiran`` like :func:`attach`'s."""
+    limits = limits_for(defn, settings)
+    if files and limits.max_count == 0:
+        raise AttachmentRejected("too_many", _("this type of case takes no attachments"))
+    if len(files) > limits.max_count:
+        raise AttachmentRejected(
+            "too_many", _("at most {max} files can be attached to this case"), max=limits.max_count
+        )
+    for filename, stream in files:
+        inspector = _Inspector(limits, check_filename(filename))
+        for data in _pieces(stream, limits.max_bytes):
+            inspector.feed(data)
+        inspector.finish()
+        if hasattr(stream, "seek"):
+            stream.seek(0)
 
 
 def _fsync_dir(path: Path) -> None:

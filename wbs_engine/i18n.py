@@ -43,18 +43,15 @@ def lang_of(lang: str | None) -> str:
 
 
 @lru_cache(maxsize=len(LOCALES))
-def translations(lang: str) -> gettext.NullTranslations:
-    """The compiled catalogue of ``lang`` (from the ``.mo``, or from the ``.po`` when that is newer).
-
-    Read with the standard library's :mod:`gettext` (a command that prints one line does not import
-    Babel); Babel compiles a ``.po`` only when its ``.mo`` is missing or older."""
+def catalogue_bytes(lang: str) -> bytes | None:
+    """The compiled (``.mo``) catalogue of ``lang``: the file, or the ``.po`` compiled in memory when the
+    ``.mo`` is missing or older (Babel is imported only then); None when ``lang`` has no catalogue."""
     folder = TRANSLATIONS / lang / "LC_MESSAGES"
     po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
-        with mo.open("rb") as fh:
-            return gettext.GNUTranslations(fh)
+        return mo.read_bytes()
     if not po.exists():
-        return gettext.NullTranslations()
+        return None
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
@@ -62,8 +59,15 @@ def translations(lang: str) -> gettext.NullTranslations:
         catalog = read_po(fh, locale=lang, domain=DOMAIN)
     buf = io.BytesIO()
     write_mo(buf, catalog)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
+    return buf.getvalue()
+
+
+@lru_cache(maxsize=len(LOCALES))
+def translations(lang: str) -> gettext.NullTranslations:
+    """The catalogue of ``lang`` read with the standard library's :mod:`gettext` (a command that prints one
+    line does not import Babel). The web app reads the same bytes into Babel's class (webapp/i18n.py)."""
+    data = catalogue_bytes(lang)
+    return gettext.GNUTranslations(io.BytesIO(data)) if data is not None else gettext.NullTranslations()
 
 
 def render(msgid: str, lang: str | None = None, /, **params: Any) -> str:

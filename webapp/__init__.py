@@ -1,11 +1,14 @@
-"""The thin Flask shell. ``create_app(settings)`` builds the app; views only translate HTTP into engine calls.
+"""The thin Flask shell. ``create_app(settings)`` builds the app; views only translate HTTP into engine calls
+(the operations listed in the README): no workflow rule, query or permission lives here.
 
-This first version serves the public landing page (case types and their time limits) and a JSON health
-check; the public form, the queues and the auditor views come with the web issue.
+One blueprint per audience: ``public`` (landing page, filing forms, receipt, proof verification) and
+``tracking`` (a reporter's case by tracking code); staff, audit, admin and the JSON API come with the next
+issues. Forms are Flask-WTF's CSRF-protected POSTs; pages are Jinja templates in Bahasa Indonesia (default)
+or English, from the engine's one catalogue through Flask-Babel (:mod:`webapp.i18n`). Security headers,
+the session and the tracking session are in :mod:`webapp.security`.
 
-Pages are in Bahasa Indonesia, or in English with ``?lang=en``: their texts are ``{% trans %}`` messages of
-the engine's one catalogue (``wbs_engine/translations``, :mod:`wbs_engine.i18n`), read through Jinja's i18n
-extension; workflow labels come from the workflow files.
+The factory starts no scheduler: ``wbs run`` (one process, ``make run``) or ``wbs scheduler`` does, so N
+gunicorn workers never mean N schedulers.
 """
 
 from __future__ import annotations
@@ -22,45 +25,30 @@ if TYPE_CHECKING:
 def create_app(settings: Settings | None = None, engine: WbsEngine | None = None) -> Flask:
     # imported here, not above: the `wbs` console script (webapp.cli) imports this package, and only
     # `wbs run` needs Flask and the engine (docs/decisions.md, "Loading workflows")
-    from flask import Flask, has_request_context, jsonify, render_template, request
+    from flask import Flask, jsonify
+    from flask_wtf.csrf import CSRFProtect
     from sqlmodel import select
 
     from wbs_engine.config import Settings
     from wbs_engine.db import unit_of_work
     from wbs_engine.engine import WbsEngine
-    from wbs_engine.i18n import DEFAULT_LOCALE, lang_of, translations
+
+    from . import errors, i18n, public, security, tracking
 
     settings = settings or Settings.from_env()
-    app = Flask(__name__, instance_path=str(settings.instance_dir))
-
-    def page_lang() -> str:
-        """The language of this request's page: ``?lang=en`` for English, else Bahasa Indonesia."""
-        return lang_of(request.args.get("lang")) if has_request_context() else DEFAULT_LOCALE
-
-    app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda msgid: translations(page_lang()).gettext(msgid),
-        ngettext=lambda singular, plural, n: translations(page_lang()).ngettext(singular, plural, n),
-        newstyle=True,
-    )
     wbs = engine or WbsEngine(settings)
     wbs.check_keys()  # a keyring that does not belong to this database: refuse to start, write nothing
     wbs.registry.load_all()  # the app serves every type: a bad workflow file stops it at start, not a request
+
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config.update(security.config_for(settings, wbs.keyring))
     app.extensions["wbs"] = wbs
-    if settings.scheduler == "embedded":
-        # one process only (make run, a single-office install); several web nodes use `wbs scheduler` instead
-        from wbs_engine.scheduler import build_scheduler
-
-        sched = build_scheduler(wbs, blocking=False)
-        sched.start()
-        app.extensions["wbs_scheduler"] = sched
-
-    @app.get("/")
-    def index():  # type: ignore[no-untyped-def]
-        # no case counts here: how active a channel is (WBS above all) is itself sensitive; counts come with
-        # the public statistics page, with small numbers suppressed
-        types = [wbs.registry.latest(k).definition for k in wbs.registry.keys]
-        return render_template("index.html", types=types, lang=page_lang())
+    CSRFProtect(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(tracking.bp)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

@@ -21,10 +21,18 @@ def run(obj: Ctx, host: str, port: int, debug: bool) -> None:
 
     With WBS_SCHEDULER=embedded (the default of `make run`) the same process also runs the SLA scheduler."""
     from webapp import create_app
+    from webapp.security import QuietRequestHandler
 
     # obj.engine() fails with one line now if the database is not set up, not with a traceback per request
-    app = create_app(obj.settings, engine=obj.engine())
-    app.run(host=host, port=port, debug=debug, use_reloader=False)
+    engine = obj.engine()
+    app = create_app(obj.settings, engine=engine)
+    if obj.settings.scheduler == "embedded":
+        # one process only (make run, a single-office install); several web nodes use `wbs scheduler`
+        from wbs_engine.scheduler import build_scheduler
+
+        build_scheduler(engine, blocking=False).start()
+    # the access log prints no client address (webapp/security.py: anonymous means anonymous)
+    app.run(host=host, port=port, debug=debug, use_reloader=False, request_handler=QuietRequestHandler)
 
 
 def main() -> None:
