@@ -284,6 +284,8 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None, lang: s
         lines.append(render(_("Demo cases already present; none added (use --more-cases to add)."), lang))
         return "\n".join(lines)
     made = 0
+    to_try: list[tuple[str, str, str]] = []  # (number, tracking code, state label) for a newcomer to open
+    picked: set[tuple[str, str]] = set()
     # ages in calendar days: fresh, due soon, overdue, long overdue
     ages = [0, 2, 4, 9, 20, 45]
     rnd = secrets.SystemRandom()
@@ -296,6 +298,10 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None, lang: s
             number, receipt, filer = walker.create(defn, made, start)
             walker.walk(defn, number, receipt, filer, path, start, step, made)
             made += 1
+            kind = _tracking_kind(defn, _state) if "public" in defn.filed_by else None
+            if kind is not None and (defn.key, kind) not in picked:
+                picked.add((defn.key, kind))
+                to_try.append((number, receipt, defn.states[_state].reporter_label.get(lang)))
     with unit_of_work(engine.db) as s:
         audit.checkpoint(s, max(now, engine.now()), engine.keyring)  # after every event written above
     lines.append(
@@ -306,4 +312,19 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None, lang: s
             types=len(engine.registry.keys),
         )
     )
+    if to_try:
+        lines.append(render(_("Tracking codes of demo reports (open them at /lacak):"), lang))
+        lines.extend(f"  {number:<18} {code:<21} {label}" for number, code, label in to_try)
     return "\n".join(lines)
+
+
+def _tracking_kind(defn: WorkflowDef, state: str) -> str | None:
+    """Which demo cases ``seed`` prints the codes of: per public case type a new one, one waiting for its
+    reporter (a step the reporter takes), and a closed one."""
+    if state == defn.initial:
+        return "new"
+    if defn.states[state].final:
+        return "closed"
+    if any("pelapor" in t.roles for t in defn.transitions_from(state)):
+        return "reporter"
+    return None
