@@ -20,7 +20,8 @@ database administrator, someone with a stolen backup, an attacker in the databas
 deleting, inserting, reordering or back-dating an event; deleting a chain's last events and moving its head
 back; deleting a whole case; rewriting a whole history and recomputing every hash and checkpoint (the
 signatures no longer verify); editing a case row so that it disagrees with its trail (state, version, plain
-fields, names of sealed fields, unit, assignment, recusals); deleting a case whose number an earlier
+fields, names of sealed fields, unit, assignment, recusals), or its clocks, messages, attachments or survey
+response (a rating added, removed or changed); deleting a case whose number an earlier
 checkpoint counted (numbers must run without gaps). With heads kept outside, also: restoring an older copy of
 the database, or truncating the trail, even by someone holding the signing key.
 
@@ -66,6 +67,7 @@ from .models import (
     Holiday,
     Message,
     RoleGrant,
+    SurveyResponse,
     User,
 )
 
@@ -184,6 +186,7 @@ _attachments = Attachment.__table__
 _clock_rows = Clock.__table__
 _messages = Message.__table__
 _recusals = CaseRecusal.__table__
+_ratings = SurveyResponse.__table__
 _HEAD = sa.select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == sa.bindparam("chain"))
 _HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _INSERT_EVENT = sa.insert(_events)
@@ -541,10 +544,18 @@ class _Replay:
     #: clock name → {"status", "due_date", "breached"} as the trail left it
     clocks: dict = field(default_factory=dict)
     destroyed: bool = False
+    #: survey response id → what its ``rated`` event recorded (scores, sealed comment, time)
+    ratings: dict = field(default_factory=dict)
+    #: (event id, the state the case was in, actor, role, scores) of each ``rated`` event, checked against the
+    #: workflow: after closure, once, by the reporter, the survey's elements each 1–4
+    rated: list = field(default_factory=list)
 
     def apply(self, ev: EventRow) -> None:
         p = ev.payload or {}
         self.case_ids.add(ev.case_id)
+        if ev.kind == "rated":
+            self.rated.append((ev.id, self.state, ev.actor, ev.actor_role, p.get("answers")))
+            self.ratings[p.get("response_id")] = _rating_record(p.get("answers"), p.get("sealed"), ev.occurred_at)
         if ev.kind == "created":
             self.case_type = p.get("type")
             self.workflow_version = p.get("workflow_version")
@@ -952,6 +963,7 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
                 _compare_children(case, replay, cases.clocks.get(case.id, []), cases.messages.get(case.id, []), report)
             if case is not None and replay is not None:
                 _compare_attachments(case, replay, attachments.pop(case.id, []), report)
+                _compare_ratings(case, replay, cases.ratings.get(case.id, []), workflows, report)
 
     chain: str | None = None
     prev, expect_seq, last_at = GENESIS, 1, None
@@ -1198,9 +1210,10 @@ class _CaseStream:
         self.numbers: dict[str, tuple[int, int]] = {}
         #: case id → ids of its recused users, for the cases of the current batch
         self.recused: dict[int, set[int]] = {}
-        #: case id → its clock rows / message rows, for the cases of the current batch
+        #: case id → its clock rows / message rows / survey responses, for the cases of the current batch
         self.clocks: dict[int, list[Any]] = {}
         self.messages: dict[int, list[Any]] = {}
+        self.ratings: dict[int, list[Any]] = {}
         #: case numbers not of the form PREFIX-YYYY-NNNNNN (they escape the gap check)
         self.malformed: list[str] = []
 
@@ -1227,6 +1240,9 @@ class _CaseStream:
             self.clocks.setdefault(row.case_id, []).append(row)
         for row in self.conn.execute(sa.select(_messages).where(_messages.c.case_id.in_(ids))):
             self.messages.setdefault(row.case_id, []).append(row)
+        self.ratings = {}
+        for row in self.conn.execute(sa.select(_ratings).where(_ratings.c.case_id.in_(ids))):
+            self.ratings.setdefault(row.case_id, []).append(row)
 
     def _pop(self) -> Any:
         row = self.buffer.pop(0)
@@ -1306,6 +1322,87 @@ def _compare_attachments(case, replay: _Replay, rows: list[Any], report) -> None
                     _("case {number}: attachment {attachment} differs from what its trail recorded"),
                     number=n,
                     attachment=aid,
+                ),
+                n,
+            )
+
+
+def _rating_record(answers: Any, sealed: Any, at: Any) -> tuple:
+    """What a survey response row must hold, as its ``rated`` event (or the row) says."""
+    return (answers, sealed or None, at)
+
+
+def _rating_problem(rated: tuple, index: int, defn: Any) -> Msg | None:
+    """Why a ``rated`` event is not one the case's workflow allows (None when it is): only its reporter, only
+    once, only after closure, every element of the survey with a score 1–4 and nothing else."""
+    _ev_id, state, actor, role, answers = rated
+    if index > 0:
+        return Msg(_("the case was rated a second time"))
+    if (actor, role) != ("pelapor", "pelapor"):
+        return Msg(_("not rated by the reporter"))
+    if defn is None:
+        return None
+    if state not in defn.states or not defn.states[state].final:
+        return Msg(_("rated while the case was still open ({state})"), state=repr(state))
+    if defn.survey is None:
+        return Msg(_("its workflow version asks no survey"))
+    scores_ok = isinstance(answers, dict) and all(
+        not isinstance(v, bool) and isinstance(v, int) and 1 <= v <= 4 for v in answers.values()
+    )
+    if not scores_ok or set(answers) != set(defn.survey.keys):
+        return Msg(_("its scores are not the survey's elements, each from 1 to 4"))
+    return None
+
+
+def _compare_ratings(case, replay: _Replay, rows: list[Any], workflows, report) -> None:
+    """The case's survey responses against its trail: none added, removed or changed (the comment compared
+    as ciphertext, no key needed), and every ``rated`` event one its workflow allows."""
+    n = case.number
+    loaded = workflows.get((case.case_type, case.workflow_version)) if workflows is not None else None
+    defn = loaded.definition if loaded is not None else None
+    for i, rated in enumerate(replay.rated):
+        problem = _rating_problem(rated, i, defn)
+        if problem is not None:
+            report(
+                "rating_not_allowed",
+                Msg(
+                    _("case {number}: event id {event_id} records a rating its workflow does not allow: {problem}"),
+                    number=n,
+                    event_id=rated[0],
+                    problem=problem,
+                ),
+                n,
+                rated[0],
+            )
+    have = {r.id: _rating_record(r.answers, r.comment_enc, r.created_at) for r in rows}
+    for rid in sorted(set(replay.ratings) - set(have), key=str):
+        report(
+            "survey_missing",
+            Msg(
+                _("case {number}: survey response {response} is in its trail but its row is gone"),
+                number=n,
+                response=rid,
+            ),
+            n,
+        )
+    for rid in sorted(set(have) - set(replay.ratings)):
+        report(
+            "survey_unrecorded",
+            Msg(
+                _("case {number}: survey response {response} has no rated event in its trail (added)"),
+                number=n,
+                response=rid,
+            ),
+            n,
+        )
+    for rid in sorted(set(have) & set(replay.ratings)):
+        if have[rid] != replay.ratings[rid]:
+            report(
+                "survey_mismatch",
+                Msg(
+                    _("case {number}: survey response {response} differs from what its trail recorded"),
+                    number=n,
+                    response=rid,
                 ),
                 n,
             )
@@ -1647,4 +1744,6 @@ def verify_case(
         clock_rows = conn.execute(sa.select(_clock_rows).where(_clock_rows.c.case_id == case.id)).all()
         message_rows = conn.execute(sa.select(_messages).where(_messages.c.case_id == case.id)).all()
         _compare_children(case, replay, clock_rows, message_rows, report)
+        rating_rows = conn.execute(sa.select(_ratings).where(_ratings.c.case_id == case.id)).all()
+        _compare_ratings(case, replay, rating_rows, workflows, report)
     return res

@@ -298,6 +298,41 @@ class AttachmentsSpec(_Strict):
         return [v] if isinstance(v, str) else v
 
 
+#: the most elements a survey may ask (PermenPANRB 14/2017 names nine; a short survey gets answered)
+MAX_SURVEY_ELEMENTS = 20
+#: the name under which a survey form carries the comment: no element may be called so
+SURVEY_COMMENT_FIELD = "komentar"
+
+
+class SurveyElement(_Strict):
+    """One element (*unsur*) of the satisfaction survey, rated 1–4 by the reporter."""
+
+    key: str
+    label: Label
+    help: Label | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise SchemaProblem(_("survey element keys use lowercase letters, digits and _ and start with a letter"))
+        return v
+
+
+class SurveySpec(_Strict):
+    """The satisfaction survey a reporter may take once their case is closed (``survey:``; see
+    :mod:`wbs_engine.survey`): the elements asked, each on the national 1–4 scale, and a free comment."""
+
+    elements: list[SurveyElement] = Field(min_length=1)
+
+    @property
+    def keys(self) -> list[str]:
+        return [e.key for e in self.elements]
+
+    def element(self, key: str) -> SurveyElement | None:
+        return next((e for e in self.elements if e.key == key), None)
+
+
 class WorkflowDef(_Strict):
     key: str
     version: int = Field(ge=1)
@@ -317,6 +352,8 @@ class WorkflowDef(_Strict):
     clocks: dict[str, ClockSpec] = {}
     visibility: Visibility = Field(default_factory=Visibility)
     attachments: AttachmentsSpec = Field(default_factory=AttachmentsSpec)
+    #: the satisfaction survey offered to the reporter after closure; None: this type asks none
+    survey: SurveySpec | None = None
     settings: dict[str, Any] = {}
 
     @field_validator("key")

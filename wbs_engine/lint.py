@@ -18,7 +18,9 @@ from typing import Any
 
 from .definition import (
     FREE_TEXT_TYPES,
+    MAX_SURVEY_ELEMENTS,
     OFFICE_POLICY_MARK,
+    SURVEY_COMMENT_FIELD,
     UNVERIFIED_MARK,
     DefinitionError,
     LintIssue,
@@ -310,6 +312,26 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
                         "attachments.max_count is 0: it could never be taken"
                     ),
                     trigger=t.trigger,
+                )
+    if defn.survey is not None:
+        elements = defn.survey.elements
+        if len(elements) > MAX_SURVEY_ELEMENTS:
+            add(
+                ("survey", "elements"),
+                _("the survey asks {count} elements; at most {max} (a short survey gets answered)"),
+                count=len(elements),
+                max=MAX_SURVEY_ELEMENTS,
+            )
+        seen_keys: set[str] = set()
+        for j, e in enumerate(elements):
+            if e.key in seen_keys:
+                add(("survey", "elements", j, "key"), _("survey element '{key}' is listed twice"), key=e.key)
+            seen_keys.add(e.key)
+            if e.key == SURVEY_COMMENT_FIELD:
+                add(
+                    ("survey", "elements", j, "key"),
+                    _("survey element key '{key}' is reserved for the comment; choose another"),
+                    key=e.key,
                 )
     return issues
 

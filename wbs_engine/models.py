@@ -356,6 +356,24 @@ class Message(SQLModel, table=True):
     created_at: datetime = _dt()
 
 
+class SurveyResponse(SQLModel, table=True):
+    """A reporter's rating of how their closed case was handled (the satisfaction survey, see
+    :mod:`wbs_engine.survey`): one per case (unique ``case_id``), written with its ``rated`` event on the case's
+    chain under the case's lock. The scores are plain (the recap counts them); the comment is the reporter's
+    free text, sealed with the case key: the same ciphertext as in the event, so ``verify-audit`` compares
+    them without a key."""
+
+    __tablename__ = "survey_response"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", unique=True)
+    #: element key -> score 1..4 (1 tidak baik, 2 kurang baik, 3 baik, 4 sangat baik)
+    answers: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    #: {"comment": text} sealed with the case key; NULL without a comment
+    comment_enc: str | None = Field(default=None, sa_type=sa.Text)
+    #: when it was rated (the recap's period is counted on it)
+    created_at: datetime = _dt(index=True)
+
+
 class Outbox(SQLModel, table=True):
     """Notifications written in the same transaction as the event; delivered later by SMTP."""
 

@@ -2,8 +2,9 @@
 
 It holds exactly what docs/domain.md ("What the reporter sees") allows: the stage in plain words (each state's
 ``reporter_label``), the due dates of the steps under way, the dates of past steps, what the reporter wrote,
-the messages between them and the office, the files they attached, and the fields a workflow marks
-``reporter: true`` (a question to them, an answer, the information the office chose to give). Never a staff
+the messages between them and the office, the files they attached, the fields a workflow marks
+``reporter: true`` (a question to them, an answer, the information the office chose to give), and whether
+the satisfaction survey can be taken now or was taken (:mod:`wbs_engine.survey`; never the scores). Never a staff
 member's name, a role, an internal field, a reason, an internal note, a unit, a trigger name or an event's
 internal payload.
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from . import audit
+from . import audit, survey
 from .calendar import WorkingCalendar
 from .db import unit_of_work
 from .definition import WorkflowDef
@@ -147,6 +148,7 @@ def tracking_view(engine: WbsEngine, code: str, lang: str = "id", *, number: str
                         ],
                     }
                 )
+        rating = survey.status_of(s, case, defn)
         intake_order = [f.name for f in defn.intake]
         return {
             "number": case.number,
@@ -163,4 +165,13 @@ def tracking_view(engine: WbsEngine, code: str, lang: str = "id", *, number: str
             "messages": messages,
             "your_files": your_files,
             "actions": actions,
+            # the satisfaction survey: whether it can be taken now, whether it was (never anyone's scores)
+            "survey": {
+                "offered": rating.offered,
+                "available": rating.available,
+                "taken": rating.taken,
+                "rated": _when(cal, rating.rated_at) if rating.rated_at else None,
+                "status": "available" if rating.available else rating.reason,
+                "note": rating.message(lang),
+            },
         }

@@ -171,7 +171,8 @@ def record_read(
     spec = engine.workflow(s, case).definition
     identity = any((f := spec.field(n)) is not None and f.is_identity for n in fields)
     reasons = any("reason" in e["payload"] and not is_sealed(e["payload"]["reason"]) for e in history)
-    if not (fields or messages or reasons):
+    comments = any("comment" in e["payload"] and not is_sealed(e["payload"]["comment"]) for e in history)
+    if not (fields or messages or reasons or comments):
         return
     audit.append(
         s,
@@ -181,7 +182,14 @@ def record_read(
         actor=viewer.username,
         actor_role=sorted(roles)[0] if roles else None,
         now=engine.now(),
-        payload={"fields": fields, "identity": identity, "messages": len(messages), "reasons": reasons},
+        payload={
+            "fields": fields,
+            "identity": identity,
+            "messages": len(messages),
+            "reasons": reasons,
+            # a survey comment read (the key only when one was: earlier reads keep their shape)
+            **({"survey_comment": True} if comments else {}),
+        },
     )
 
 
@@ -260,6 +268,8 @@ def _event_view(e: audit.EventRow, sight: Sight, key: Any, lang: str) -> dict[st
             if "filename" in opened:  # attachment_added: the reporter sees the names of their own files only
                 mine = sight.reporter and payload.get("by_reporter") is True
                 payload["filename"] = opened["filename"] if (sight.handler or mine) else SEALED
+            if "comment" in opened:  # rated: the reporter's comment on the handling, like their messages
+                payload["comment"] = opened["comment"] if sight.secret else SEALED
     return {
         "seq": e.seq,
         "kind": e.kind,

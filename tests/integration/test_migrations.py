@@ -34,7 +34,7 @@ def schema_diff(engine, metadata=SQLModel.metadata):
 
 def test_migrations_match_the_models(engine):
     upgrade(engine)
-    assert current(engine) == head() == "0006"
+    assert current(engine) == head() == "0007"
     # every difference counts, types included: SQLite keeps the declared type names (JSON, DATETIME,
     # VARCHAR(n), DATE), and the dialect reflects them as the types the models declare
     assert schema_diff(engine) == []
@@ -228,7 +228,44 @@ def test_0006_and_0005_go_down_and_up_again(engine):
         assert "filename" in {c["name"] for c in sa.inspect(conn).get_columns("attachment")}
         assert not sa.inspect(conn).has_table("filing_token")
     upgrade(engine)
-    assert current(engine) == "0006"
+    assert current(engine) == "0007"
+
+
+def test_0007_goes_down_and_up_again_but_never_drops_ratings(engine):
+    from alembic import command
+
+    from wbs_engine.migrate import alembic_config
+
+    upgrade(engine)
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+
+    def down() -> None:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0006")
+
+    down()
+    with engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("survey_response")
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO case_file (number, case_type, workflow_version, state, phase, final, identity_mode, data,"
+                " sealed_fields, created_at, updated_at, version) VALUES ('PGD-2026-000001', 'pengaduan', 3,"
+                " 'selesai', 'closure', true, 'anonim', '{}', '[]', :at, :at, 1)"
+            ),
+            {"at": AT.replace(tzinfo=None)},
+        )
+        conn.execute(
+            sa.text("INSERT INTO survey_response (case_id, answers, created_at) VALUES (1, '{}', :at)"),
+            {"at": AT.replace(tzinfo=None)},
+        )
+    with pytest.raises(Exception, match="survey_response holds 1 ratings"):
+        down()
+    assert current(engine) == "0007"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM survey_response")).scalar_one() == 1
 
 
 def _at_0003(db_url):  # an empty database, migrated here to 0003

@@ -254,3 +254,54 @@ def test_durations_are_described_in_the_readers_language():
     assert Duration(working_days=3).describe("en") == "3 working days"
     assert Duration(calendar_days=60).describe("id") == "60 hari kalender"
     assert Duration(calendar_days=60).describe("en") == "60 calendar days"
+
+
+def with_survey(section: str) -> str:
+    """pengaduan.yaml with its ``survey:`` section replaced by ``section`` (flow YAML)."""
+    assert "\nsurvey:" in PENGADUAN
+    return PENGADUAN[: PENGADUAN.index("\nsurvey:")] + f"\nsurvey: {section}\n"
+
+
+ELEMENT = "{{key: {key}, label: {{id: Unsur {key}, en: Element {key}}}}}"
+
+
+def test_the_public_workflows_ask_a_survey_and_the_staff_ones_do_not():
+    asked = {p.stem: lint_file(p)[0].survey for p in WORKFLOWS}
+    assert {k for k, v in asked.items() if v is not None} == {"pengaduan", "wbs", "benturan_kepentingan"}
+    for key in ("pengaduan", "wbs", "benturan_kepentingan"):
+        # the elements that fit complaint handling (docs/domain.md): procedure, time, staff, answer, handling
+        assert {"prosedur", "waktu", "perilaku", "jawaban", "penanganan"} <= set(asked[key].keys)
+        assert all(e.help is not None for e in asked[key].elements)
+    assert lint_text(with_survey("null"))[0].survey is None  # optional
+
+
+def test_survey_section():
+    text = with_survey("{elements: [" + ", ".join(ELEMENT.format(key=k) for k in ("cepat", "ramah")) + "]}")
+    defn, issues = lint_text(text, "pengaduan.yaml")
+    assert issues == [] and defn.survey.keys == ["cepat", "ramah"]
+    assert defn.survey.element("ramah").label.en == "Element ramah" and defn.survey.element("x") is None
+
+
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ("{elements: []}", "at least 1 item"),
+        ("{}", "required key 'elements' is missing"),
+        ("{elements: [{key: cepat, label: {id: Cepat}}]}", "missing the English label 'en'"),
+        ("{elements: [{key: Cepat, label: {id: Cepat, en: Fast}}]}", "survey element keys use lowercase"),
+        ("{elements: [{key: cepat, label: {id: Cepat, en: Fast}, skala: 5}]}", "unknown key 'skala'"),
+        ("{questions: []}", "unknown key 'questions'"),
+        ("{elements: [" + ELEMENT.format(key="cepat") + ", " + ELEMENT.format(key="cepat") + "]}", "listed twice"),
+        ("{elements: [" + ELEMENT.format(key="komentar") + "]}", "reserved for the comment"),
+        (
+            "{elements: [" + ", ".join(ELEMENT.format(key=f"u{i}") for i in range(21)) + "]}",
+            "the survey asks 21 elements; at most 20",
+        ),
+    ],
+)
+def test_bad_survey_sections_are_linted(section, message):
+    defn, issues = lint_text(with_survey(section), "pengaduan.yaml")
+    assert defn is None
+    hit = [i for i in issues if message in i.message]
+    assert hit and hit[0].line is not None, [str(i) for i in issues]
+    assert hit[0].text("id") != hit[0].message or "unknown key" in message  # and in the reader's language

@@ -8,7 +8,7 @@ messages, such as "Missing argument", stay English). Text that comes from people
 :mod:`wbs_engine.textsafe` before it reaches the terminal, so control characters show instead of acting.
 """
 
-from . import audit, cases, database, days, people, scheduling, workflows  # noqa: F401  (register the commands)
+from . import audit, cases, database, days, people, scheduling, surveys, workflows  # noqa: F401  (register the commands)
 from .base import Ctx, cli, main
 
 __all__ = ["Ctx", "cli", "main"]

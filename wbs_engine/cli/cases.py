@@ -205,6 +205,11 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
         reason = e["payload"].get("reason")
         if reason is not None:
             click.echo("         " + t(_("reason: {text}"), text=show(reason, "           ")))
+        if e["kind"] == "rated":
+            scores = ", ".join(f"{k} {v}" for k, v in (e["payload"].get("answers") or {}).items())
+            click.echo("         " + t(_("scores: {scores}"), scores=say(scores)))
+            if "comment" in e["payload"]:
+                click.echo("         " + t(_("comment: {text}"), text=show(e["payload"]["comment"], "           ")))
 
 
 def show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
@@ -243,3 +248,8 @@ def show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
         click.echo("  " + t(_("What you can do:")))
         for a in view["actions"]:
             click.echo(f"    {a['trigger']}: {a['label']}")
+    rating = view["survey"]
+    if rating["available"]:
+        click.echo("  " + t(_("Satisfaction survey: you can now rate how your report was handled.")))
+    elif rating["offered"]:
+        click.echo("  " + t(_("Satisfaction survey: {note}"), note=rating["note"]))
