@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
 
-from wbs_engine import files
+from wbs_engine import files, survey
 from wbs_engine.db import unit_of_work
 from wbs_engine.engine import WbsEngine
 from wbs_engine.errors import NotFound, ValidationFailed, WbsError
@@ -85,10 +85,12 @@ def _case_page(code: str, *, errors: dict[str, str] | None = None, values: dict[
                notice: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     lang = page_lang()
     view = tracking_view(wbs(), code, lang)
+    form = survey.survey_form(wbs(), code, lang) if view["survey"]["available"] else None
     return (
         render_template(
             "track_case.html",
             view=view,
+            survey_form=form,
             errors=errors or {},
             values=values or {},
             notice=notice,
@@ -111,6 +113,8 @@ def case():  # type: ignore[no-untyped-def]
         shown = render(_("Thank you; the office has received it."), page_lang())
     elif notice == "lampiran":
         shown = render(_("The file was attached."), page_lang())
+    elif notice == "survei":
+        shown = render(_("Thank you for rating how your report was handled."), page_lang())
     return _case_page(who[0], notice=shown)
 
 
@@ -183,6 +187,26 @@ def download(attachment_id: int):  # type: ignore[no-untyped-def]
         "Content-Length": str(info.size),
     }
     return Response(stream_with_context(chunks), mimetype=info.content_type, headers=headers)
+
+
+@bp.post("/survei")
+def rate():  # type: ignore[no-untyped-def]
+    who = _reporter()
+    if who is None:
+        return redirect(url_for("tracking.sign_in", habis=1), code=303)
+    code, _actor, _number = who
+    lang = page_lang()
+    form = survey.survey_form(wbs(), code, lang)
+    if form is None:  # closed meanwhile? rated already (a second tab)? the page says why
+        return _case_page(code, status=409)
+    answers = {e.key: request.form.get(e.key, "") for e in form.elements}
+    comment = request.form.get(form.comment_field, "")
+    try:
+        survey.rate_case(wbs(), code, answers, comment)
+    except ValidationFailed as exc:
+        return _case_page(code, errors=exc.field_errors(lang), values={**answers, form.comment_field: comment},
+                          status=422)
+    return redirect(url_for("tracking.case", ok="survei"), code=303)
 
 
 @bp.post("/keluar")

@@ -419,3 +419,37 @@ def test_a_session_cookie_cannot_be_moved_to_another_office(browser, web_engine,
     c = other_app.test_client()
     c.set_cookie("wbs_session", stolen)
     assert c.get("/lacak/perkara").status_code == 303  # signed out: another office's key signed it
+
+
+def test_after_closure_the_reporter_rates_the_handling_once(browser, web_engine):
+    number, code = file_complaint(Browser(browser.app))
+    pengelola = web_engine.load_actor("pengelola")
+    web_engine.fire(number, "mulai_verifikasi", pengelola)
+    browser.get("/lacak/")
+    browser.post("/lacak/", {"kode": code})
+    assert "Bagaimana laporan Anda ditangani?" not in browser.get("/lacak/perkara").get_data(as_text=True)
+    web_engine.fire(number, "minta_informasi", pengelola, {"pesan": "Mohon lengkapi nomor antrean Anda."})
+    web_engine.fire(number, "tutup_tanpa_jawaban", pengelola)
+    page = browser.get("/lacak/perkara").get_data(as_text=True)
+    assert "Bagaimana laporan Anda ditangani?" in page
+    elements = re.findall(r'<input type="radio" name="([a-z_]+)" value="1"', page)
+    assert len(elements) >= 3
+    # one element left out and a score out of range: errors next to those fields, the rest kept
+    answers = {k: "4" for k in elements[1:]}
+    answers[elements[1]] = "9"
+    res = browser.post("/lacak/survei", {**answers, "komentar": "Cepat, tapi kurang jelas."})
+    assert res.status_code == 422
+    errors = browser.errors()
+    assert set(errors) == {elements[0], elements[1]}
+    assert 'value="4" checked' in browser.page and "Cepat, tapi kurang jelas." in browser.page
+    browser.get("/lacak/perkara")
+    res = browser.post("/lacak/survei", {**{k: "3" for k in elements}, "komentar": "Cepat, tapi kurang jelas."})
+    assert res.status_code == 303
+    page = browser.get("/lacak/perkara?ok=survei").get_data(as_text=True)
+    assert "Terima kasih telah menilai" in page and "Anda telah menilai penanganan laporan ini" in page
+    assert "Bagaimana laporan Anda ditangani?" not in page
+    # a second rating (an old tab) changes nothing
+    assert browser.post("/lacak/survei", {k: "1" for k in elements}).status_code == 409
+    from wbs_engine import survey
+
+    assert survey.survey_status(web_engine, code).taken
