@@ -317,6 +317,9 @@ class WorkflowDef(_Strict):
     clocks: dict[str, ClockSpec] = {}
     visibility: Visibility = Field(default_factory=Visibility)
     attachments: AttachmentsSpec = Field(default_factory=AttachmentsSpec)
+    #: whether the reporter's proof of filing (a PDF) carries what they wrote, unless they choose otherwise;
+    #: off by default: a proof found on a reporter's phone must not tell what they reported
+    proof_includes_text: bool = False
     settings: dict[str, Any] = {}
 
     @field_validator("key")
