@@ -182,6 +182,38 @@ def test_a_wrong_code_gets_trackings_answer(office):
     assert err.value.message("en") == "Tracking code not found; check how it is written."
 
 
+def test_an_employees_gratuity_report_gets_a_proof_too_without_its_text(office):
+    """Gratifikasi is filed by an employee signed in; they get a tracking code and so a proof. Its workflow does
+    not say proof_includes_text: off, as for every workflow that does not ask."""
+    from wbs_engine.demo import sample_value
+
+    defn = office.registry.latest("gratifikasi").definition
+    data = {f.name: sample_value(f, 0, today=FILED_AT.date()) for f in defn.intake if f.required}
+    data["uraian"] = "Parsel berisi jam tangan dari rekanan pengadaan, diterima di rumah."
+    c = office.create_case("gratifikasi", data, filed_by=office.load_actor("pegawai"))
+    pdf = receipts.proof_of_filing(office, c.receipt_code, "en")
+    assert receipts.verify_proof(office, pdf).genuine
+    text = text_of(pdf)
+    assert "Report type Gratuity report" in text and "jam tangan" not in text
+    assert "The report's text is left out of this proof to protect you." in text
+    assert "jam tangan" in text_of(receipts.proof_of_filing(office, c.receipt_code, "en", include_text=True))
+
+
+def test_the_first_due_date_is_the_earliest_running_clock():
+    first = receipts._first_due
+    assert first({}) == (None, None) and first({"clocks": None}) == (None, None)
+    clocks = [
+        {"clock": "a", "action": "started", "status": "running", "due_date": "2026-12-10"},
+        {"clock": "b", "action": "started", "status": "breached", "due_date": "2026-12-01"},
+        {"clock": "c", "action": "started", "status": "running", "due_date": "2026-12-08"},
+        {"clock": "d", "action": "stopped", "status": "stopped", "due_date": "2026-12-02"},
+        {"clock": "e", "action": "paused", "status": "paused", "remaining_days": 3},
+        "not a clock",
+    ]
+    assert first({"clocks": clocks}) == ("2026-12-08", "c")
+    assert first({"clocks": clocks[1:2] + clocks[3:]}) == (None, None)
+
+
 # -- tamper evidence ---------------------------------------------------------------------------------------
 
 
@@ -554,8 +586,14 @@ def test_the_qr_code_is_the_link(office, proof):
 def cli(office, tmp_path, db_url):
     env = {"WBS_INSTANCE_DIR": str(tmp_path / "instance"), "WBS_DATABASE_URL": db_url}
 
-    def run(*args):
-        return run_wbs(*args, env=env)
+    def run(*args, input=None):
+        if input is None:
+            return run_wbs(*args, env=env)
+        from click.testing import CliRunner
+
+        from tests.helpers import CLEAN_ENV, _Wbs
+
+        return CliRunner().invoke(_Wbs(), list(args), input=input, env={**CLEAN_ENV, **env}, catch_exceptions=False)
 
     return run
 
@@ -578,6 +616,8 @@ def test_the_cli_writes_and_verifies_a_proof(office, cli, tmp_path):
     res = cli("verify-receipt", "--json", str(out))
     assert res.exit_code == 0 and json.loads(res.stdout)["status"] == "genuine"
     res = cli("verify-receipt", "--link", link_of(out.read_bytes()))
+    assert res.exit_code == 0 and c.number in res.stdout
+    res = cli("verify-receipt", "-", input=out.read_bytes())  # from standard input
     assert res.exit_code == 0 and c.number in res.stdout
 
     changed = bytearray(out.read_bytes())
