@@ -705,6 +705,15 @@ def _qr_matrix(text: str) -> list[bytearray]:
     return [bytearray(row) for row in qr.matrix_iter(scale=1, border=4)]
 
 
+def includes_text_by_default(engine: WbsEngine, code: str) -> bool:
+    """Whether the proof of the case whose tracking code is ``code`` carries what the reporter wrote unless they
+    choose otherwise: its workflow version's ``proof_includes_text`` (what a download form ticks by default).
+    A wrong code: tracking's :class:`~wbs_engine.errors.NotFound`."""
+    with unit_of_work(engine.db, write=False) as s:
+        _actor, case = engine.reporter(s, code)
+        return engine.workflow(s, case).definition.proof_includes_text
+
+
 def case_of_code(engine: WbsEngine, code: str, number: str | None = None) -> str:
     """The number of the case whose tracking code is ``code``; with ``number``, it must be that case's (a wrong
     one gets the same answer as a wrong code)."""
@@ -720,6 +729,7 @@ __all__ = [
     "ProofUnavailable",
     "STATUSES",
     "case_of_code",
+    "includes_text_by_default",
     "long_date",
     "long_time",
     "proof_of_filing",

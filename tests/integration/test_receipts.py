@@ -447,6 +447,9 @@ def test_proofs_survive_a_key_rotation_and_a_retired_signing_key_still_verifies(
 
 def test_a_wbs_proof_leaves_the_report_out_unless_asked(office):
     c = file(office, "wbs", "rahasia")
+    assert receipts.includes_text_by_default(office, c.receipt_code) is False
+    with pytest.raises(NotFound):
+        receipts.includes_text_by_default(office, "AAAA-BBBB-CCCC-DDDD")
     default = receipts.proof_of_filing(office, c.receipt_code)
     for secret in (SECRET_WHAT, SECRET_WHO, "Kertajaya", REPORTER_NAME, REPORTER_MAIL, CONTACT_MAIL):
         assert secret not in text_of(default) and secret.encode() not in default
@@ -465,6 +468,7 @@ def test_a_wbs_proof_leaves_the_report_out_unless_asked(office):
 def test_pengaduan_and_bk_proofs_carry_the_text_unless_left_out(office):
     for case_type, sample in (("pengaduan", "kuitansi tidak diberikan"), ("benturan_kepentingan", "adik kandung")):
         c = file(office, case_type, "terbuka")
+        assert receipts.includes_text_by_default(office, c.receipt_code) is True
         assert sample in text_of(receipts.proof_of_filing(office, c.receipt_code))
         assert REPORTER_NAME in text_of(receipts.proof_of_filing(office, c.receipt_code))  # open: their own name
         left_out = receipts.proof_of_filing(office, c.receipt_code, include_text=False)
