@@ -389,9 +389,9 @@ def _single(params: Mapping[str, Any], name: str) -> str | None:
 def verify_link(engine: WbsEngine, query_params: Mapping[str, Any] | str) -> ProofCheck:
     """Check what the proof's QR code links to: the query's parameters (a mapping such as Flask's
     ``request.args``, whose every value is looked at; values as strings or one-item lists; or the query string,
-    or the whole link). Other
-    parameters (a language switch) are ignored; a parameter given twice is ``unreadable``. The statuses are
-    :func:`verify_proof`'s except ``altered`` (a changed link is ``forged``)."""
+    or the whole link). Other parameters (a language switch) are ignored; a parameter given twice is
+    ``unreadable``. The statuses are :func:`verify_proof`'s except ``altered`` (a changed link is ``forged``).
+    Never raises for bad input; reads the database only for a statement the office signed."""
     if isinstance(query_params, str):
         text = query_params.split("?", 1)[1] if "?" in query_params else query_params
         if len(text) > 4096:
