@@ -71,6 +71,7 @@ CLEAN_ENV = {
         "WBS_SMTP_URL",
         "WBS_MAIL_FROM",
         "WBS_BASE_URL",
+        "WBS_OFFICE_NAME",
         "WBS_SCHEDULER",
         "WBS_SQLITE_SYNCHRONOUS",
         "WBS_ATTACHMENTS_DIR",

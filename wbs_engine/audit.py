@@ -26,13 +26,13 @@ checkpoint counted (numbers must run without gaps). With heads kept outside, als
 the database, or truncating the trail, even by someone holding the signing key.
 
 **What it does not protect against.** (1) Changes made after the last checkpoint by someone who can write to
-the database: until the next checkpoint seals them (at most ``WBS_CHECKPOINT_MINUTES``), the newest events
-and the newest cases can be altered or removed consistently. The reporter's signed proof of filing (web
-issue) narrows this for filings. (2) Someone holding both the signing key and the database can rewrite
-history and sign new checkpoints; only a head kept outside *before* the rewrite exposes it, so only changes
-between two heads kept outside go unseen. (3) Nothing here stops the deletion of the whole database: backups
-and kept heads are the remedy. (4) Sealed values are checked against the trail only with ``--deep`` (it needs
-the keys).
+the database: until the next checkpoint seals them (at most ``WBS_CHECKPOINT_MINUTES``), the newest events and
+the newest cases can be altered or removed consistently. The reporter's signed proof of filing
+(:mod:`wbs_engine.receipts`) narrows this for filings. (2) Someone holding both the signing key and the
+database can rewrite history and sign new checkpoints; only a head kept outside *before* the rewrite exposes
+it, so only changes between two heads kept outside go unseen. (3) Nothing here stops the deletion of the whole
+database: backups and kept heads are the remedy. (4) Sealed values are checked against the trail only with
+``--deep`` (it needs the keys).
 """
 
 from __future__ import annotations

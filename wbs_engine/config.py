@@ -138,6 +138,24 @@ def _check_mail_from(value: str) -> str:
     return value
 
 
+#: the longest office name (``WBS_OFFICE_NAME``) a heading holds
+MAX_OFFICE_NAME = 200
+
+
+def _check_office_name(value: str) -> str:
+    """One line of at most :data:`MAX_OFFICE_NAME` characters without control or invisible format characters
+    (a bidi override in a heading would make it read differently from what it is)."""
+    import unicodedata
+
+    text = value.strip()
+    if len(text) > MAX_OFFICE_NAME or any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text):
+        raise ConfigError(
+            _("WBS_OFFICE_NAME must be one line of at most {max} characters without control characters"),
+            max=MAX_OFFICE_NAME,
+        )
+    return text
+
+
 def _text(env: Mapping[str, str], name: str, default: str) -> str:
     """The variable's value, or ``default`` when it is unset or empty; refuses bytes that are not UTF-8.
 
@@ -209,6 +227,8 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = "wbs-engine@localhost"
     base_url: str = "http://127.0.0.1:5000"
+    #: the office's name as people read it (the proof of filing's heading); empty: not shown
+    office_name: str = ""
     scheduler: str = "off"  # off | embedded
     #: SQLite durability: FULL syncs every commit to disk (a case with a receipt code survives a power cut);
     #: NORMAL survives a killed process but may lose the last commits on power loss.
@@ -284,6 +304,7 @@ class Settings:
             smtp_url=_check_smtp_url(_text(env, "WBS_SMTP_URL", "").strip()),
             mail_from=_check_mail_from(_text(env, "WBS_MAIL_FROM", "wbs-engine@localhost").strip()),
             base_url=_check_base_url(_text(env, "WBS_BASE_URL", "http://127.0.0.1:5000").strip()),
+            office_name=_check_office_name(_text(env, "WBS_OFFICE_NAME", "")),
             scheduler=_choice(env, "WBS_SCHEDULER", "off", ("off", "embedded")),
             attachments_dir=_check_attachments_dir(attachments),
             max_attachment_mb=max_mb,

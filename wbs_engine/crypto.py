@@ -8,8 +8,12 @@
   so that what they wrapped can still be opened;
 * the **receipt key**: tracking codes are stored as HMAC-SHA256 under it, so a stolen database alone cannot be
   searched offline for codes;
-* the **signing key** (Ed25519): it signs audit checkpoints (and, later, proofs of filing); its public half is
-  what auditors keep.
+* the **signing key** (Ed25519): it signs audit checkpoints and proofs of filing; its public half is what
+  auditors keep. No command replaces it (``wbs rotate-key`` rotates the encryption key only). Should an office
+  ever replace it by hand, the old *public* half goes into the keyring's ``retired_signing`` list (base64url,
+  as ``wbs audit-key`` prints it): :meth:`Keyring.verification_keys` then still knows it, so the proofs of
+  filing it signed keep verifying. It lives in the keyring file, not the database, so that whoever can write
+  the database cannot add a key of their own.
 
 **Keys cannot fork.** Only ``wbs init-db`` (and ``wbs rotate-key``) create keys; the database records the
 fingerprint of each (table ``office_key``); :func:`check_keyring` refuses a keyring that does not belong to
@@ -133,6 +137,9 @@ class Keyring:
     receipt: bytes
     signing: Ed25519PrivateKey
     path: Path | None = None
+    #: public halves (base64url, raw 32 bytes) of signing keys this office used before: they still verify
+    #: what they signed (proofs of filing); they never sign
+    retired_signing: list[str] = field(default_factory=list)
     _office: MultiFernet | None = field(default=None, repr=False)
 
     # -- creation and storage -------------------------------------------------------------------
@@ -185,11 +192,16 @@ class Keyring:
             if len(receipt) < 32:
                 raise ValueError("receipt key too short")
             signing = Ed25519PrivateKey.from_private_bytes(_unb64(raw["signing"]))
+            retired = raw.get("retired_signing", [])
+            if not isinstance(retired, list) or not all(isinstance(k, str) for k in retired):
+                raise ValueError("retired_signing is not a list of public keys")
+            for k in retired:
+                Ed25519PublicKey.from_public_bytes(_unb64(k))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CryptoError(
                 _("the keyring {path} is damaged ({reason}); restore it from your backup"), path=path, reason=str(exc)
             ) from None
-        return cls(encryption=enc, receipt=receipt, signing=signing, path=path)
+        return cls(encryption=enc, receipt=receipt, signing=signing, path=path, retired_signing=list(retired))
 
     def to_json(self) -> str:
         seed = self.signing.private_bytes(
@@ -203,6 +215,8 @@ class Keyring:
             "receipt": _b64(self.receipt),
             "signing": _b64(seed),
         }
+        if self.retired_signing:
+            body["retired_signing"] = list(self.retired_signing)
         return json.dumps(body, indent=2) + "\n"
 
     def save(self, path: Path, *, replace: bool = False) -> None:
@@ -307,6 +321,13 @@ class Keyring:
 
     def sign(self, message: bytes) -> str:
         return _b64(self.signing.sign(message))
+
+    def verification_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Every public key that verifies this office's signatures, by key id: the signing key's, and those of
+        the signing keys it used before (``retired_signing``)."""
+        keys = {public_key_id(k): k for k in (public_key_from_b64(t) for t in self.retired_signing)}
+        keys[self.key_id] = self.public_key
+        return keys
 
 
 def public_key_from_b64(text: str) -> Ed25519PublicKey:

@@ -354,6 +354,9 @@ class WorkflowDef(_Strict):
     attachments: AttachmentsSpec = Field(default_factory=AttachmentsSpec)
     #: the satisfaction survey offered to the reporter after closure; None: this type asks none
     survey: SurveySpec | None = None
+    #: whether the reporter's proof of filing (a PDF) carries what they wrote, unless they choose otherwise;
+    #: off by default: a proof found on a reporter's phone must not tell what they reported
+    proof_includes_text: bool = False
     settings: dict[str, Any] = {}
 
     @field_validator("key")

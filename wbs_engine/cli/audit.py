@@ -11,7 +11,7 @@ import click
 from ..errors import WbsError
 from ..i18n import N_, Msg
 from ..i18n import gettext_noop as _
-from .base import Ctx, cli, say, text_in
+from .base import Ctx, cli, emit, say, text_in
 
 
 @cli.command("verify-audit")
@@ -125,3 +125,31 @@ def audit_key(obj: Ctx, pem: bool) -> None:
         click.echo(eng.keyring.public_pem(), nl=False)
     else:
         click.echo(f"wbs-audit-key/1 id={eng.keyring.key_id} key={eng.keyring.public_b64}")
+
+
+@cli.command("verify-receipt")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--link", help="Check a verification link (what a proof's QR code holds) instead of a file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: the status, the sentence and the signed facts.")
+@click.pass_obj
+def verify_receipt(obj: Ctx, file: str | None, link: str | None, as_json: bool) -> None:
+    """Check a proof of filing (the PDF a reporter downloaded; '-' reads it from standard input): issued by this
+    office, unchanged, and matching the office's audit trail?
+
+    Exit 0 and one line when genuine; exit 1 and one line saying what is wrong otherwise."""
+    from .. import receipts
+
+    if (file is None) == (link is None):
+        raise click.UsageError(obj.t(_("give either a FILE or --link URL")))
+    eng = obj.engine()
+    if link is not None:
+        check = receipts.verify_link(eng, link)
+    else:
+        with click.open_file(file, "rb") as stream:  # type: ignore[arg-type]  ('-': standard input)
+            data = stream.read(receipts.MAX_PROOF_BYTES + 1)
+        check = receipts.verify_proof(eng, data)
+    if as_json:
+        emit(check.to_dict(obj.lang))
+    else:
+        click.echo(say(check.message(obj.lang)), err=not check.genuine)
+    sys.exit(0 if check.genuine else 1)

@@ -218,7 +218,7 @@ def cli(ctx: click.Context, lang: str) -> None:
     WBS_INSTANCE_DIR, WBS_WORKFLOWS_DIR, WBS_KEYRING (default: instance/keyring.json, made by init-db),
     WBS_CHECKPOINT_MINUTES (10), WBS_TIMEZONE (the office's zone: WIB, WITA or WIT; default WIB),
     WBS_OFFICE_CLOSE (16:00, local time),
-    WBS_INCLUDE_CUTI_BERSAMA (1), WBS_SMTP_URL, WBS_MAIL_FROM, WBS_BASE_URL, WBS_SCHEDULER,
+    WBS_INCLUDE_CUTI_BERSAMA (1), WBS_SMTP_URL, WBS_MAIL_FROM, WBS_BASE_URL, WBS_OFFICE_NAME, WBS_SCHEDULER,
     WBS_SQLITE_SYNCHRONOUS, WBS_ALLOW_CLOCK_OVERRIDE (tests and drills only).
     """
     ctx.obj = Ctx(lang)

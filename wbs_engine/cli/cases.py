@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import textsafe
+from ..errors import WbsError
 from ..i18n import N_
 from ..i18n import gettext_noop as _
 from .base import Ctx, cli, emit, parse_fields, say
@@ -210,6 +212,54 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
             click.echo("         " + t(_("scores: {scores}"), scores=say(scores)))
             if "comment" in e["payload"]:
                 click.echo("         " + t(_("comment: {text}"), text=show(e["payload"]["comment"], "           ")))
+
+
+@case.command("proof")
+@click.argument("number")
+@click.option("--code", required=True, help="The case's tracking code (the reporter's).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The PDF to write ('-': standard output); never overwritten.",
+)
+@click.option(
+    "--with-text/--without-text",
+    "with_text",
+    default=None,
+    help="Put what the reporter wrote in the proof, or leave it out (default: the workflow's proof_includes_text).",
+)
+@click.pass_obj
+def case_proof(obj: Ctx, number: str, code: str, out: str, with_text: bool | None) -> None:
+    """Write the proof of filing of case NUMBER (a signed PDF, in --lang), as the reporter downloads it after
+    filing; `wbs verify-receipt FILE` checks it."""
+    import os
+    import tempfile
+
+    from ..receipts import case_of_code, proof_of_filing
+
+    eng = obj.engine()
+    number = case_of_code(eng, code, number)
+    pdf = proof_of_filing(eng, code, obj.lang, include_text=with_text)
+    if out == "-":
+        click.echo(pdf, nl=False)
+        return
+    path = Path(out)
+    if path.exists():
+        raise WbsError(_("{file} already exists; a proof is never written over a file"), file=say(out))
+    # written whole under a temporary name (mode 0600), then linked to its name: a crash leaves no half a
+    # proof, and a file that appeared meanwhile is not overwritten (the link fails)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pdf)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    click.echo(obj.t(_("Proof of filing of {number} written to {file}."), number=number, file=say(out)))
 
 
 def show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
