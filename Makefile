@@ -27,10 +27,11 @@ RUN_PORT      ?= 5000
 #     DEB_CHECK_somepackage := command -v someprogram
 # DEB_CHECK_<pkg> is a shell command that succeeds when <pkg> is usable; a
 # package without one is checked with dpkg-query ("install ok installed").
-TEST_DEB_PACKAGES := python3-venv postgresql chromium
+TEST_DEB_PACKAGES := python3-venv postgresql chromium poppler-utils
 DEB_CHECK_python3-venv := test -x $(VENV_PY) || $(PYTHON) -c 'import ensurepip, venv'
 DEB_CHECK_postgresql := ls /usr/lib/postgresql/*/bin/initdb
 DEB_CHECK_chromium := command -v chromium
+DEB_CHECK_poppler-utils := command -v pdftoppm
 
 deb_check = $(or $(DEB_CHECK_$(1)),dpkg-query -W -f='$${Status}' $(1) | grep -q 'install ok installed')
 

@@ -96,3 +96,28 @@ def _quick_head() -> str | None | bool:
     if not revisions:
         return None
     return heads.pop() if len(heads) == 1 and parents <= revisions else False
+
+
+def require_migrated(db: Engine) -> None:
+    """Refuse a database that is not set up or not at the newest revision, without creating anything: a
+    SQLite file that does not exist (a wrong WBS_INSTANCE_DIR) is not made empty by asking. The CLI and
+    the web app check this before anything else."""
+    from .errors import WbsError
+    from .i18n import gettext_noop as _
+
+    if db.dialect.name == "sqlite":
+        path = db.url.database
+        if path and path != ":memory:" and not Path(path).exists():
+            raise WbsError(
+                _("There is no database at {path}; check WBS_INSTANCE_DIR / WBS_DATABASE_URL, or run wbs init-db"),
+                path=path,
+            )
+    have = current(db)
+    if have is None:
+        raise WbsError(_("The database is not set up; run first: wbs init-db"))
+    if have != head():
+        raise WbsError(
+            _("The database schema is at revision {revision} (newest {newest}); run first: wbs init-db"),
+            revision=have,
+            newest=head(),
+        )

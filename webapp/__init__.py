@@ -32,11 +32,13 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     from wbs_engine.config import Settings
     from wbs_engine.db import unit_of_work
     from wbs_engine.engine import WbsEngine
+    from wbs_engine.migrate import require_migrated
 
     from . import errors, i18n, public, security, tracking
 
     settings = settings or Settings.from_env()
     wbs = engine or WbsEngine(settings)
+    require_migrated(wbs.db)  # an old schema is one clear error at start, not a failure per request
     wbs.check_keys()  # a keyring that does not belong to this database: refuse to start, write nothing
     wbs.registry.load_all()  # the app serves every type: a bad workflow file stops it at start, not a request
 

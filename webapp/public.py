@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
-from wbs_engine import channels, files
+from wbs_engine import channels, files, receipts
 from wbs_engine.engine import WbsEngine
 from wbs_engine.errors import ValidationFailed, WbsError
 from wbs_engine.filing import AlreadyFiled, FilingTokenInvalid
@@ -33,6 +33,8 @@ bp = Blueprint("public", __name__)
 IDENTITY_INPUT = "identitas"
 TOKEN_INPUT = "token"
 FILES_INPUT = "lampiran"
+PROOF_TEXT_INPUT = "dengan_teks"
+PROOF_FILE_INPUT = "berkas"
 
 
 def wbs() -> WbsEngine:
@@ -168,7 +170,55 @@ def receipt():  # type: ignore[no-untyped-def]
         code=kept["code"],
         type_label=defn.label.get(page_lang()) if defn else "",
         not_attached=session.get("not_attached") or [],
+        with_text=receipts.includes_text_by_default(wbs(), kept["code"]),
+        proof_url=url_for("public.proof"),
     )
+
+
+def proof_download(code: str, number: str) -> Response:
+    """The signed proof of filing of the case whose tracking code is ``code``, as a download. The code
+    comes from the sealed session (receipt or tracking), never from the request."""
+    include = request.form.get(PROOF_TEXT_INPUT) == "1"
+    pdf = receipts.proof_of_filing(wbs(), code, page_lang(), include_text=include)
+    headers = {
+        "Content-Disposition": f'attachment; filename="bukti-penerimaan-{number}.pdf"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+    return Response(pdf, mimetype="application/pdf", headers=headers)
+
+
+@bp.post("/tanda-terima/bukti")
+def proof():  # type: ignore[no-untyped-def]
+    kept = security.receipt()
+    if kept is None:
+        return render_template("receipt_gone.html"), 404
+    return proof_download(kept["code"], kept["number"])
+
+
+@bp.route("/verifikasi", methods=["GET", "POST"])
+def verify():  # type: ignore[no-untyped-def]
+    """Is a proof of filing genuine, and does the office's trail hold what it says? A QR code's link
+    (GET with the statement in the query) or an uploaded PDF (POST)."""
+    lang = page_lang()
+    check, error = None, None
+    asked = request.method == "POST" or "s" in request.args
+    if asked and security.proof_throttle().blocked():
+        msg = render(_("Too many checks from here. Wait a few minutes, then try again."), lang)
+        return render_template("verify.html", check=None, error=msg), 429
+    if request.method == "POST":
+        upload = request.files.get(PROOF_FILE_INPUT)
+        if upload is None or not upload.filename:
+            error = render(_("choose the PDF file of the proof"), lang)
+        else:
+            security.proof_throttle().failed()
+            check = receipts.verify_proof(wbs(), upload.stream.read(receipts.MAX_PROOF_BYTES + 1))
+    elif asked:
+        security.proof_throttle().failed()
+        check = receipts.verify_link(wbs(), request.args)
+    result = check.to_dict(lang) if check is not None else None
+    status = 422 if error else 200
+    return render_template("verify.html", check=result, error=error), status
 
 
 @bp.post("/tanda-terima/selesai")

@@ -42,6 +42,9 @@ RECEIPT_MINUTES = 30
 THROTTLE_TRIES = 5
 THROTTLE_WINDOW = 600
 THROTTLE_GLOBAL = 200
+#: proof checks (an upload or a QR link): per client and for all in THROTTLE_WINDOW
+PROOF_CHECKS = 30
+PROOF_CHECKS_GLOBAL = 600
 
 CSP = "; ".join(
     [
@@ -88,7 +91,8 @@ def _headers(response: Response) -> Response:
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         h.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if request.endpoint and request.endpoint.startswith(("tracking.", "public.receipt", "public.proof")):
+    private = ("tracking.", "public.receipt", "public.proof", "public.verify")
+    if request.endpoint and request.endpoint.startswith(private):
         h["Cache-Control"] = "no-store"  # a tracking page or a receipt must not stay in a shared cache
     return response
 
@@ -96,6 +100,7 @@ def _headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.after_request(_headers)
     app.extensions["wbs_throttle"] = Throttle()
+    app.extensions["wbs_proof_throttle"] = Throttle(tries=PROOF_CHECKS, total=PROOF_CHECKS_GLOBAL)
 
 
 # --- the tracking session and the receipt -------------------------------------------------------------------
@@ -165,13 +170,15 @@ def forget_receipt() -> None:
 
 
 class Throttle:
-    """Wrong tracking codes per client and in all, in memory only.
+    """Attempts per client and in all within a window, in memory only: wrong tracking codes, and proof
+    checks (each reads a case's chain).
 
     A client is a keyed hash of its address under a random key of this process: nothing that could name
     an address is kept longer than the window, written, or logged. Several processes each keep their own
     (a tracking code has 80 random bits; the throttle slows guessing, it is not what stops it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tries: int = THROTTLE_TRIES, window: int = THROTTLE_WINDOW, total: int = THROTTLE_GLOBAL):
+        self.tries, self.window, self.total = tries, window, total
         self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._clients: dict[bytes, deque[float]] = {}
@@ -182,7 +189,7 @@ class Throttle:
         return hmac.new(self._key, addr, hashlib.sha256).digest()[:16]
 
     def _prune(self, now: float) -> None:
-        edge = now - THROTTLE_WINDOW
+        edge = now - self.window
         while self._all and self._all[0] < edge:
             self._all.popleft()
         for k in [k for k, q in self._clients.items() if not q or q[-1] < edge]:
@@ -193,8 +200,8 @@ class Throttle:
         with self._lock:
             self._prune(now)
             mine = self._clients.get(self._client())
-            tries = sum(1 for t in mine if t >= now - THROTTLE_WINDOW) if mine else 0
-            return tries >= THROTTLE_TRIES or len(self._all) >= THROTTLE_GLOBAL
+            tries = sum(1 for t in mine if t >= now - self.window) if mine else 0
+            return tries >= self.tries or len(self._all) >= self.total
 
     def failed(self) -> None:
         now = time.monotonic()
@@ -204,7 +211,13 @@ class Throttle:
 
 
 def throttle() -> Throttle:
+    """The throttle on wrong tracking codes."""
     return current_app.extensions["wbs_throttle"]
+
+
+def proof_throttle() -> Throttle:
+    """The throttle on proof checks (every check counts, genuine ones too)."""
+    return current_app.extensions["wbs_proof_throttle"]
 
 
 # --- the access log of `wbs run` -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
 
-from wbs_engine import files, survey
+from wbs_engine import files, receipts, survey
 from wbs_engine.db import unit_of_work
 from wbs_engine.engine import WbsEngine
 from wbs_engine.errors import NotFound, ValidationFailed, WbsError
@@ -91,6 +91,8 @@ def _case_page(code: str, *, errors: dict[str, str] | None = None, values: dict[
             "track_case.html",
             view=view,
             survey_form=form,
+            with_text=receipts.includes_text_by_default(wbs(), code),
+            proof_url=url_for("tracking.proof"),
             errors=errors or {},
             values=values or {},
             notice=notice,
@@ -207,6 +209,17 @@ def rate():  # type: ignore[no-untyped-def]
         return _case_page(code, errors=exc.field_errors(lang), values={**answers, form.comment_field: comment},
                           status=422)
     return redirect(url_for("tracking.case", ok="survei"), code=303)
+
+
+@bp.post("/bukti")
+def proof():  # type: ignore[no-untyped-def]
+    who = _reporter()
+    if who is None:
+        return redirect(url_for("tracking.sign_in", habis=1), code=303)
+    from .public import proof_download
+
+    code, _actor, number = who
+    return proof_download(code, number)
 
 
 @bp.post("/keluar")

@@ -4,6 +4,7 @@ phone and desktop widths."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -18,6 +19,31 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 def only_own_origin(context, server: str) -> None:
     foreign = [u for u in context.requested if not (u.startswith(server + "/") or u.startswith("data:"))]
     assert not foreign, foreign
+
+
+def verify_receipt(engine, path) -> int:
+    """`wbs verify-receipt FILE` against the live server's database; its exit code."""
+    from click.testing import CliRunner
+
+    from tests.helpers import CLEAN_ENV
+    from wbs_engine.cli import cli
+
+    env = {**CLEAN_ENV, "WBS_INSTANCE_DIR": str(engine.settings.instance_dir),
+           "WBS_DATABASE_URL": engine.settings.database_url}
+    return CliRunner().invoke(cli, ["verify-receipt", str(path)], env=env).exit_code
+
+
+def picture(pdf, png) -> None:
+    """The proof's first page as an image (poppler's pdftoppm, installed by make test)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftoppm") is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("poppler-utils is not installed (make test installs it)")
+        return
+    subprocess.run(["pdftoppm", "-png", "-r", "70", "-singlefile", str(pdf), str(png.with_suffix(""))], check=True)
+    assert png.stat().st_size > 10_000
 
 
 def axe_clean(page) -> None:
@@ -62,6 +88,18 @@ def test_a_citizen_files_a_complaint_with_a_file_and_tracks_it(browser, live_ser
     assert page.get_by_text("Simpan kode ini sekarang.").is_visible()
     axe_clean(page)
     page.screenshot(path=str(shots / "receipt-desktop.png"), full_page=True)
+    # the proof of filing: downloaded, accepted by `wbs verify-receipt`, refused with one byte changed
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Unduh bukti (PDF)").click()
+    proof = tmp_path / "bukti.pdf"
+    got.value.save_as(proof)
+    assert got.value.suggested_filename == f"bukti-penerimaan-{number}.pdf"
+    assert verify_receipt(live_engine, proof) == 0
+    changed = bytearray(proof.read_bytes())
+    changed[len(changed) // 3] ^= 0x20
+    (tmp_path / "diubah.pdf").write_bytes(bytes(changed))
+    assert verify_receipt(live_engine, tmp_path / "diubah.pdf") == 1
+    picture(proof, shots / "proof.png")
     page.get_by_role("button", name="Kode sudah saya simpan — tutup tanda terima ini").click()
     # tracking
     page.get_by_role("link", name="Lacak laporan").first.click()

@@ -40,7 +40,7 @@ class Browser:
     def post(self, url: str, data: dict | None = None, *, keep_hidden: bool = True, **kw):
         form = {**(self.hidden() if keep_hidden else {}), **(data or {})}
         res = self.client.post(url, data=form, **kw)
-        self.page = res.get_data(as_text=True)
+        self.page = res.get_data(as_text=True) if res.mimetype.startswith("text/") else ""
         return res
 
     def errors(self) -> dict[str, str]:

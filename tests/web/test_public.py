@@ -453,3 +453,66 @@ def test_after_closure_the_reporter_rates_the_handling_once(browser, web_engine)
     from wbs_engine import survey
 
     assert survey.survey_status(web_engine, code).taken
+
+
+def test_the_receipt_offers_a_signed_proof_that_the_verification_page_accepts(browser, web_engine):
+    from wbs_engine import receipts
+
+    number, code = file_complaint(browser)
+    assert 'name="dengan_teks" value="1" checked' in browser.page  # pengaduan: the text is in by default
+    res = browser.post("/tanda-terima/bukti", {"dengan_teks": "1"})
+    assert res.status_code == 200 and res.mimetype == "application/pdf"
+    assert res.headers["Content-Disposition"] == f'attachment; filename="bukti-penerimaan-{number}.pdf"'
+    assert res.headers["Cache-Control"] == "no-store"
+    pdf = res.data
+    assert receipts.verify_proof(web_engine, pdf).genuine and code.encode() not in pdf
+    # the public page: an upload, and the QR code's link
+    checker = Browser(browser.app)
+    checker.get("/verifikasi")
+    res = checker.post("/verifikasi", {"berkas": (io.BytesIO(pdf), "bukti.pdf")}, content_type="multipart/form-data")
+    assert res.status_code == 200 and "Asli" in checker.page and number in checker.page
+    link = re.search(rb"/URI \((http[^)]+)\)", pdf).group(1).decode()
+    res = checker.get(link.split("/verifikasi", 1)[1].join(["/verifikasi", ""]))
+    assert res.status_code == 200 and 'class="card result ok"' in checker.page
+    # one changed byte: not confirmed, and the page says why
+    changed = bytearray(pdf)
+    changed[len(pdf) // 2] ^= 0x01
+    checker.get("/verifikasi")
+    checker.post("/verifikasi", {"berkas": (io.BytesIO(bytes(changed)), "bukti.pdf")}, content_type="multipart/form-data")
+    assert 'class="card result bad"' in checker.page and "Tidak terkonfirmasi" in checker.page
+    # a POST without the receipt in the session gets no proof (the code never comes from the request)
+    stranger = Browser(browser.app)
+    stranger.get("/verifikasi")
+    assert stranger.post("/tanda-terima/bukti", {"kode": code}).status_code == 404
+
+
+def test_a_wbs_proof_leaves_the_report_out_unless_asked_and_tracking_offers_it_too(browser, web_engine):
+    from wbs_engine.pdfwriter import page_texts
+
+    browser.get("/lapor/wbs?identitas=anonim")
+    form = web_engine.intake_form("wbs", "anonim", "id")
+    secret = "Kepala bidang menerima amplop dari rekanan proyek."
+    data = {"identitas": "anonim"}
+    for f in form.fields:
+        if f.required:
+            data[f.name] = f.options[0][0] if f.options else secret
+    assert browser.post("/lapor/wbs", data).status_code == 303
+    browser.get("/tanda-terima")
+    assert 'name="dengan_teks" value="1">' in browser.page  # not ticked for WBS
+    code = RECEIPT.search(browser.page).group(1)
+    without = browser.post("/tanda-terima/bukti", {}).data
+    assert secret not in " ".join(page_texts(without))
+    reader = Browser(browser.app)
+    reader.get("/lacak/")
+    reader.post("/lacak/", {"kode": code})
+    reader.get("/lacak/perkara")
+    assert "Unduh bukti (PDF)" in reader.page
+    with_text = reader.post("/lacak/bukti", {"dengan_teks": "1"}).data
+    assert secret in " ".join(page_texts(with_text))
+
+
+def test_proof_checks_are_throttled(browser, web_engine):
+    browser.get("/verifikasi")
+    for _ in range(security.PROOF_CHECKS):
+        assert browser.get("/verifikasi?s=x&n=PGD-2026-000001").status_code == 200
+    assert browser.get("/verifikasi?s=x").status_code == 429

@@ -131,26 +131,10 @@ def prepare_dirs(settings: Settings) -> None:
 
 
 def require_migrated(db: DbEngine) -> None:
-    """Refuse a database that is not set up, without creating anything: a SQLite file that does not exist
-    (a wrong WBS_INSTANCE_DIR) is not made empty by asking."""
-    from ..migrate import current, head
+    """See :func:`wbs_engine.migrate.require_migrated` (the web app makes the same check)."""
+    from ..migrate import require_migrated as check
 
-    if db.dialect.name == "sqlite":
-        path = db.url.database
-        if path and path != ":memory:" and not Path(path).exists():
-            raise WbsError(
-                _("There is no database at {path}; check WBS_INSTANCE_DIR / WBS_DATABASE_URL, or run wbs init-db"),
-                path=path,
-            )
-    have = current(db)
-    if have is None:
-        raise WbsError(_("The database is not set up; run first: wbs init-db"))
-    if have != head():
-        raise WbsError(
-            _("The database schema is at revision {revision} (newest {newest}); run first: wbs init-db"),
-            revision=have,
-            newest=head(),
-        )
+    check(db)
 
 
 def parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
