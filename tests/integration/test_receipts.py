@@ -138,7 +138,7 @@ def test_the_proof_reads_in_indonesian_and_english(office):
         "BUKTI PENERIMAAN LAPORAN",
         "Dokumen ini membuktikan bahwa kantor telah menerima laporan di bawah ini.",
         "Jenis laporan Pengaduan Masyarakat",
-        f"Nomor laporan {c.number}",
+        f"Nomor perkara {c.number}",
         "Diterima kantor 3 Desember 2026 09:14 WIB",
         "Batas waktu langkah pertama 8 Desember 2026 (Batas verifikasi)",
         "Bukti digital",
