@@ -24,8 +24,16 @@ RESULTS: list[tuple[str, bool, str]] = []
 def fresh(name: str, extra_env: dict[str, str] | None = None) -> WbsEngine:
     base = Path(tempfile.mkdtemp(prefix=f"atk9-{name}-"))
     env = {"WBS_INSTANCE_DIR": str(base / "instance"), "WBS_SQLITE_SYNCHRONOUS": "NORMAL"}
-    if os.environ.get("WBS_DATABASE_URL"):
-        env["WBS_DATABASE_URL"] = os.environ["WBS_DATABASE_URL"]
+    if os.environ.get("ATK9_PG"):  # e.g. 127.0.0.1:55439 — a throwaway server; one new database per run
+        import secrets
+
+        import psycopg
+
+        host, port = os.environ["ATK9_PG"].split(":")
+        dbname = f"atk9_{name}_{secrets.token_hex(4)}"
+        with psycopg.connect(host=host, port=int(port), user="wbs", dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+        env["WBS_DATABASE_URL"] = f"postgresql+psycopg://wbs@{host}:{port}/{dbname}"
     env.update(extra_env or {})
     (base / "instance").mkdir()
     settings = Settings.from_env(env)
