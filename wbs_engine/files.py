@@ -40,7 +40,7 @@ import secrets
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -48,7 +48,7 @@ import filetype
 from cryptography.fernet import Fernet
 from sqlmodel import Session, func, select
 
-from . import audit, permissions, sealedfile, writepath
+from . import audit, permissions, sealedfile, textsafe, writepath
 from .config import Settings
 from .crypto import CaseKey, CryptoError
 from .db import unit_of_work
@@ -57,7 +57,7 @@ from .engine import WbsEngine
 from .errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed, WbsError
 from .i18n import Msg
 from .i18n import gettext_noop as _
-from .models import Attachment, Case
+from .models import Attachment, Case, CaseEvent
 from .permissions import Actor
 
 MIB = 1024 * 1024
@@ -145,8 +145,8 @@ def _refused(number: str, attachment_id: Any, actor: Actor) -> NotAllowed:
     """The one refusal for opening a file, whether it exists or not."""
     return NotAllowed(
         _("Attachment {attachment_id} of case {number} is not available to {username}."),
-        attachment_id=attachment_id,
-        number=number,
+        attachment_id=textsafe.line(attachment_id)[:40],
+        number=textsafe.line(number)[:40],
         username=actor.username,
     )
 
@@ -487,7 +487,7 @@ def attach(
     name = check_filename(filename)
     with unit_of_work(engine.db, write=False) as s:
         engine.check_keys_in(s)
-        case = engine.get_case(s, number)
+        case = engine.case_for(s, number, actor)  # a tracking code: another case reads as a missing one
         defn = engine.workflow(s, case).definition
         limits = limits_for(defn, engine.settings)
         _may_attach(s, defn, case, actor, limits)
@@ -507,7 +507,9 @@ def attach(
             by_reporter, role = _may_attach(s, defn, case, actor, limits)
             writepath.bump_version(s, case)
             sealed = key.seal({"filename": name, "sha256": got.sha256})
-            author = "pelapor" if actor.kind == "reporter" else actor.username  # the trail's actor, as messages
+            # the trail's actor, as for messages: the reporter is "pelapor", also one who filed from their
+            # account (staff reading the case may not know who reported)
+            author = "pelapor" if by_reporter else actor.username
             row = Attachment(
                 case_id=case.id,
                 file_id=file_id,
@@ -515,9 +517,7 @@ def attach(
                 content_type=got.kind.mime,
                 size=got.size,
                 by_reporter=by_reporter,
-                # a reporter is "pelapor" here even when they filed from their account: the row is shown to
-                # staff who may not know who reported (rahasia)
-                uploaded_by="pelapor" if by_reporter else author,
+                uploaded_by=author,
                 created_at=now,
             )
             s.add(row)
@@ -550,10 +550,19 @@ def attach(
         raise
 
 
+def _attachment_id(value: Any) -> int | None:
+    """An attachment id as a caller gives it (an int, or its decimal digits from a URL), or None for anything
+    else (text, a float, a bool, a number no row can have)."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
+        return None
+    return value
+
+
 def _visible(s: Session, case: Case, scope: str, attachment_id: Any) -> Attachment | None:
-    try:
-        aid = int(attachment_id)
-    except (TypeError, ValueError):
+    aid = _attachment_id(attachment_id)
+    if aid is None:
         return None
     row = s.get(Attachment, aid)
     if row is None or row.case_id != case.id or (scope == "own" and not row.by_reporter):
@@ -563,18 +572,29 @@ def _visible(s: Session, case: Case, scope: str, attachment_id: Any) -> Attachme
 
 def list_attachments(engine: WbsEngine, number: str, viewer: Actor) -> list[AttachmentInfo]:
     """The attachments of case ``number`` that ``viewer`` may open (all of them for staff who read its sealed
-    text, the reporter's own uploads for the reporter), oldest first."""
-    with unit_of_work(engine.db, write=False) as s:
+    text, the reporter's own uploads for the reporter), oldest first.
+
+    The list holds the files' names and SHA-256 in clear, so a staff member's listing that shows any is
+    recorded like a case read (``attachments_listed``: who, in which role, which attachment ids; no
+    ``case_version``), in the same transaction. A refusal to staff reads the same whether the case exists;
+    a tracking code on another case gets the tracking page's answer, as for a missing one."""
+    refusal = NotAllowed(
+        _("{username} may not see the attachments of case {number}."),
+        username=viewer.username,
+        number=textsafe.line(number),
+    )
+    with unit_of_work(engine.db, write=viewer.kind == "user") as s:
         engine.check_keys_in(s)
-        case = engine.get_case(s, number)
+        try:
+            case = engine.case_for(s, number, viewer)
+        except NotFound:
+            if viewer.kind == "reporter":
+                raise
+            raise refusal from None
         defn = engine.workflow(s, case).definition
         sight = permissions.attachment_sight(defn, case, viewer)
         if sight is None:
-            raise NotAllowed(
-                _("{username} may not see the attachments of case {number}."),
-                username=viewer.username,
-                number=case.number,
-            )
+            raise refusal
         stmt = select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
         if sight[0] == "own":
             stmt = stmt.where(Attachment.by_reporter == True)  # noqa: E712
@@ -585,7 +605,19 @@ def list_attachments(engine: WbsEngine, number: str, viewer: Actor) -> list[Atta
             key = engine.case_key(case)
         except CryptoError:
             raise AttachmentDestroyed(case.number) from None
-        return [_info(r, case.number, key) for r in rows]
+        listed = [_info(r, case.number, key) for r in rows]
+        if sight[0] == "all":  # the reporter's own uploads are theirs: not recorded (nor is the tracking page)
+            audit.append(
+                s,
+                chain=case.number,
+                case_id=case.id,
+                kind="attachments_listed",
+                actor=viewer.username,
+                actor_role=sight[1],
+                now=engine.now(),
+                payload={"attachments": [r.id for r in rows]},
+            )
+        return listed
 
 
 def _check_file(path: Path, key: Fernet, raw_id: bytes, size: int, sha256: str) -> str | None:
@@ -654,7 +686,7 @@ def open_attachment(
                 key = None
     if row is None:
         if actor.kind == "user":
-            _record(engine, number, "attachment_refused", actor, None, {"attachment_id": str(attachment_id)[:40]})
+            _record_refusal(engine, number, actor, attachment_id)
         raise refusal
     problem, info = None, None
     try:
@@ -683,6 +715,52 @@ def open_attachment(
     return info, _serve(path, key.file_key(raw_id), raw_id, row.id, row.size, info.sha256)
 
 
+#: seconds within which a second refused attempt by the same staff member on the same file of a case is not
+#: recorded again (the first one is in the trail; a loop must not flood the case's chain)
+REFUSAL_QUIET = 60
+
+
+def _record_refusal(engine: WbsEngine, number: str, actor: Actor, attachment_id: Any) -> None:
+    """``attachment_refused`` for a staff member's refused attempt. The id is recorded only when it names a
+    file of this case (an int); anything else (text, another case's id, a made-up number) is recorded as
+    ``null``, so a caller cannot write chosen text, or chosen numbers, into the case's trail. At most one
+    event per staff member, case and id (or ``null``) within :data:`REFUSAL_QUIET` seconds."""
+    now = engine.now()
+    with unit_of_work(engine.db) as s:
+        case = engine.get_case(s, number, lock=True)
+        aid = _attachment_id(attachment_id)
+        if aid is not None and ((row := s.get(Attachment, aid)) is None or row.case_id != case.id):
+            aid = None
+        ev = CaseEvent.__table__.c
+        recent = (
+            s.connection()
+            .execute(
+                select(ev.payload)
+                .where(
+                    ev.chain == case.number,
+                    ev.kind == "attachment_refused",
+                    ev.actor == actor.username,
+                    ev.occurred_at >= now - timedelta(seconds=REFUSAL_QUIET),
+                )
+                .order_by(ev.seq.desc())
+                .limit(50)
+            )
+            .scalars()
+        )
+        if any(isinstance(p, dict) and p.get("attachment_id") == aid for p in recent):
+            return
+        audit.append(
+            s,
+            chain=case.number,
+            case_id=case.id,
+            kind="attachment_refused",
+            actor=actor.username,
+            actor_role=None,
+            now=now,
+            payload={"attachment_id": aid},
+        )
+
+
 def _record(engine: WbsEngine, number: str, kind: str, actor: Actor, check: Any, payload: dict[str, Any]) -> None:
     """An access event on the case's chain, in its own transaction under the case's lock. ``check`` (under
     the lock) gives the actor's role or refuses; None records a refusal. Reading does not change the case:
@@ -695,7 +773,8 @@ def _record(engine: WbsEngine, number: str, kind: str, actor: Actor, check: Any,
             chain=case.number,
             case_id=case.id,
             kind=kind,
-            actor="pelapor" if actor.kind == "reporter" else actor.username,
+            # the reporter is "pelapor", also one who filed from their account (as for files and messages)
+            actor="pelapor" if actor.kind == "reporter" or role == "pelapor" else actor.username,
             actor_role=role,
             now=engine.now(),
             payload=payload,

@@ -21,7 +21,7 @@ from sqlmodel import select
 from tests.helpers import COMPLAINT, seed_people
 from wbs_engine import audit, files
 from wbs_engine.db import unit_of_work
-from wbs_engine.errors import GuardFailed, InvalidTransition, NotAllowed, ValidationFailed
+from wbs_engine.errors import GuardFailed, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from wbs_engine.files import (
     AttachmentDamaged,
     AttachmentDestroyed,
@@ -540,7 +540,9 @@ def test_permission_matrix(wbs):
     # attach: the reporter and the handler; not the auditor, unrelated staff, another case's reporter
     for who in (auditor, upg, petugas, someone_else):
         upload = Upload(pdf())
-        with pytest.raises(NotAllowed, match="tidak berwenang melampirkan"):
+        # another case's tracking code: the tracking page's answer, as for a case that does not exist
+        refusal = NotFound if who is someone_else else NotAllowed
+        with pytest.raises(refusal, match="Kode pelacakan" if who is someone_else else "tidak berwenang melampirkan"):
             attach(wbs, c.number, who, "x.pdf", upload)
         assert upload.taken == 0
     # open: handler and auditor everything; the reporter only what they uploaded
@@ -562,16 +564,18 @@ def test_permission_matrix(wbs):
     ]:
         with pytest.raises(NotAllowed) as err:
             open_attachment(wbs, number, aid, who)
-        refused[label] = err.value.message("en").replace(str(aid), "#").replace(who.username, "@").replace(number, "N")
+        refused[label] = err.value.message("en").replace(number, "N").replace(str(aid), "#").replace(who.username, "@")
     # the same words whether the file (or the case) exists or not
     assert len(set(refused.values())) == 1, refused
-    for who in (upg, petugas, someone_else):
+    for who in (upg, petugas):
         with pytest.raises(NotAllowed):
             list_attachments(wbs, c.number, who)
+    with pytest.raises(NotFound, match="Kode pelacakan"):  # another case's code: as for a missing case
+        list_attachments(wbs, c.number, someone_else)
 
     # a recused official: neither attach nor open, not even what they uploaded before
     recuse(wbs, c.number, "pengelola")
-    with pytest.raises(NotAllowed, match="recusal"):
+    with pytest.raises(NotAllowed, match="tidak berwenang melampirkan"):  # as anyone without a role: no "recused"
         attach(wbs, c.number, pel, "y.pdf", Upload(pdf()))
     with pytest.raises(NotAllowed, match="tidak tersedia"):
         open_attachment(wbs, c.number, theirs.id, pel)
@@ -586,7 +590,8 @@ def test_an_employee_who_filed_in_their_name_attaches_as_the_reporter(wbs):
     assert a.by_reporter and a.uploaded_by == "pelapor"  # staff reading the list may not know who reported
     assert [x.id for x in list_attachments(wbs, c.number, pegawai)] == [a.id]
     added = [e for e in events(wbs, c.number) if e.kind == "attachment_added"]
-    assert (added[0].actor, added[0].actor_role) == ("pegawai", "pelapor")
+    # the trail names the reporter "pelapor" too; the account that filed is only in `created`'s filed_by
+    assert (added[0].actor, added[0].actor_role) == ("pelapor", "pelapor")
 
 
 def test_every_open_is_in_the_trail_and_a_staff_refusal_too(wbs):
@@ -607,7 +612,7 @@ def test_every_open_is_in_the_trail_and_a_staff_refusal_too(wbs):
         "attachment_refused",
         "upg",
         None,
-        {"attachment_id": str(a.id)},
+        {"attachment_id": a.id},
     )
     with pytest.raises(NotAllowed):  # a reporter's refusal is not written on the case's chain
         open_attachment(wbs, c.number, a.id, me)

@@ -1,0 +1,334 @@
+"""Each break the ninth attacker's review of the engine operations found (``attack9/*.py``), replayed the way the
+script does it, and what each audience must see instead. Most run on SQLite and PostgreSQL (``wbs`` fixture)."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from tests.helpers import run_wbs
+from wbs_engine import audit, files, views
+from wbs_engine.db import unit_of_work
+from wbs_engine.errors import NotAllowed, WbsError
+from wbs_engine.models import Case, CaseEvent
+
+WBS_REPORT = {
+    "kategori": "korupsi",
+    "siapa": "Kepala Seksi Y",
+    "apa": "Kepala Seksi Y meminta uang pelicin untuk setiap izin yang diterbitkan kantor.",
+}
+SECRET = "Terlapor kemungkinan besar bersalah; saksi kunci adalah bendahara, periksa rekening pribadinya."
+
+
+def events(wbs, number):
+    with unit_of_work(wbs.db, write=False) as s:
+        return audit.chain_events(s, number)
+
+
+def verified(wbs):
+    with unit_of_work(wbs.db, write=False) as s:
+        res = audit.verify(s, keyring=wbs.keyring)
+    assert res.ok, [p.message("en") for p in res.problems]
+
+
+def reporter_of(wbs, created):
+    with unit_of_work(wbs.db, write=False) as s:
+        return wbs.reporter(s, created.receipt_code)[0]
+
+
+def refusal(fn):
+    try:
+        fn()
+    except WbsError as exc:
+        return exc
+    raise AssertionError("not refused")
+
+
+def staff_pages(wbs, number, who):
+    viewer = wbs.load_actor(who)
+    return views.case_view(wbs, number, viewer, "en"), views.case_history(wbs, number, viewer, "en")
+
+
+# --- 1. the filer of a rahasia report is "pelapor" to whoever may not know who reported (01) -----------------
+
+
+def test_a9_1_a_rahasia_filer_from_an_account_is_pelapor_to_staff_who_may_not_see_the_identity(wbs):
+    pegawai = wbs.load_actor("pegawai")  # the whistleblower, filing from her own account
+    c = wbs.create_case(
+        "wbs",
+        {**WBS_REPORT, "nama": "Wati Whistleblower", "email": "wati@kantor.go.id"},
+        identity_mode="rahasia",
+        filed_by=pegawai,
+    )
+    wbs.post_message(c.number, pegawai, "Saya punya bukti tambahan, kapan bisa dikirim?")
+    files.attach(wbs, c.number, pegawai, "bukti.txt", io.BytesIO(b"kwitansi pelicin\n"))
+    wbs.fire(c.number, "mulai_verifikasi", wbs.load_actor("pengelola"), {"petugas": "telaah"})
+    wbs.fire(c.number, "minta_informasi", wbs.load_actor("telaah"), {"pesan": "Kapan kejadiannya?"})
+    wbs.fire(c.number, "beri_informasi", pegawai, {"jawaban_pelapor": "Bulan Maret."})  # answers as the reporter
+
+    for who in ("telaah", "pengelola"):  # WBS: only the atasan may know who reported
+        view, history = staff_pages(wbs, c.number, who)
+        assert "pegawai" not in repr(view) + repr(history), who
+        created = history["events"][0]
+        assert (created["actor"], created["payload"]["filed_by"]) == ("pelapor", views.SEALED)
+        mine = [e for e in history["events"] if e["kind"] in ("message", "attachment_added") or e["role"] == "pelapor"]
+        assert {e["actor"] for e in mine} == {"pelapor"}
+        assert all(m["author"] == "pelapor" for m in view["messages"] if not m["to_reporter"])
+    # the atasan (visibility.identity) sees who filed, as the case's identity fields
+    view, _history = staff_pages(wbs, c.number, "atasan")
+    assert view["history"][0]["payload"]["filed_by"] == "pegawai" and view["fields"]["nama"] == "Wati Whistleblower"
+
+    # the trail itself names the account once, in `created`'s filed_by (what lets the employee act as the
+    # reporter, and what verify-audit checks against the case row); every event they made is by "pelapor"
+    evs = events(wbs, c.number)
+    assert evs[0].payload["filed_by"] == "pegawai"
+    assert [e.kind for e in evs if e.actor == "pegawai"] == []
+    assert {e.actor for e in evs if e.actor_role == "pelapor"} == {"pelapor"}
+    verified(wbs)
+
+    # the CLI prints the same view
+    env = {"WBS_INSTANCE_DIR": str(wbs.settings.instance_dir), "WBS_DATABASE_URL": wbs.settings.database_url}
+    for who in ("telaah", "pengelola"):
+        out = run_wbs("--lang", "en", "case", "show", c.number, "--as", who, env=env)
+        assert out.exit_code == 0 and "pegawai" not in out.stdout, out.stdout
+        out = run_wbs("case", "show", c.number, "--as", who, "--json", env=env)
+        assert out.exit_code == 0 and "pegawai" not in out.stdout
+
+
+def test_a9_1_bk_rahasia_the_deciding_atasan_does_not_learn_the_filer(wbs):
+    pegawai = wbs.load_actor("pegawai")
+    b = wbs.create_case(
+        "benturan_kepentingan",
+        {
+            "jalur": "laporan_pihak_lain",
+            "jenis": "aktual",
+            "sumber": "keluarga",
+            "nama_pejabat": "Pak Kepala",
+            "kegiatan": "Pengadaan laptop 2026",
+            "nama": "Wati Whistleblower",
+            "uraian": "Pak Kepala menunjuk perusahaan milik adiknya sebagai pemenang.",
+        },
+        identity_mode="rahasia",
+        filed_by=pegawai,
+    )
+    view, history = staff_pages(wbs, b.number, "atasan")
+    assert "pegawai" not in repr(view) + repr(history) and view["fields"]["nama"] == views.SEALED
+    view, _ = staff_pages(wbs, b.number, "pengelola")  # BK: identity for the pengelola and the auditor
+    assert view["history"][0]["payload"]["filed_by"] == "pegawai"
+    verified(wbs)
+
+
+def test_a9_1_an_anonymous_report_from_an_account_keeps_no_link_to_it(wbs):
+    c = wbs.create_case(
+        "wbs", {**WBS_REPORT, "nama": "Nama Asli"}, identity_mode="anonim", filed_by=wbs.load_actor("pegawai")
+    )
+    with unit_of_work(wbs.db, write=False) as s:
+        row = s.exec(select(Case).where(Case.number == c.number)).one()
+        assert row.filed_by_user_id is None and row.identity_enc is None
+        raw = repr(s.exec(select(CaseEvent).where(CaseEvent.chain == c.number)).all())
+    assert "pegawai" not in raw and "Nama Asli" not in raw
+    assert events(wbs, c.number)[0].payload["filed_by"] is None
+    with pytest.raises(NotAllowed):  # the account is not the reporter of it
+        wbs.post_message(c.number, wbs.load_actor("pegawai"), "halo")
+    verified(wbs)
+
+
+# --- 2. a reporter gets no staff page (02) ----------------------------------------------------------------
+
+
+def test_a9_2_a_reporter_gets_no_staff_page_by_code_or_by_account(wbs):
+    pegawai, telaah, atasan = wbs.load_actor("pegawai"), wbs.load_actor("telaah"), wbs.load_actor("atasan")
+    c = wbs.create_case("wbs", {**WBS_REPORT, "nama": "Wati"}, identity_mode="rahasia", filed_by=pegawai)
+    wbs.fire(c.number, "mulai_verifikasi", telaah, {"petugas": "telaah"})
+    wbs.fire(c.number, "kecualikan_pejabat", atasan, {"pejabat_terkait": "investigator"}, reason="ipar terlapor")
+    wbs.fire(c.number, "lengkap", telaah)
+    wbs.fire(c.number, "mulai_investigasi", atasan, {"ringkasan_telaah": SECRET, "petugas": "telaah"})
+    before = len(events(wbs, c.number))
+    for fn in (views.case_view, views.case_history):
+        err = refusal(lambda fn=fn: fn(wbs, c.number, pegawai, "en"))
+        assert isinstance(err, NotAllowed) and "tracking page" in err.message("en")
+        assert SECRET not in repr(err.to_dict("en"))
+    assert len(events(wbs, c.number)) == before  # nothing read, nothing recorded
+    # still their case: they act on it as the reporter (the reporter's words, never the staff's)
+    err = refusal(lambda: wbs.fire(c.number, "catat_hasil", pegawai))
+    assert "your report" in err.message("en") and "catat_hasil" not in err.message("en")
+    assert "Available actions" not in err.message("en")  # the stage in the reporter's words, as tracking shows it
+
+    d = wbs.create_case("wbs", WBS_REPORT)  # by the public form: a tracking code only
+    rep = reporter_of(wbs, d)
+    assert isinstance(refusal(lambda: views.case_view(wbs, d.number, rep)), NotAllowed)
+    assert isinstance(refusal(lambda: views.case_history(wbs, d.number, rep)), NotAllowed)
+
+
+def test_a9_2_a_front_desk_filer_gets_the_front_desk_sight_not_the_reporters(wbs):
+    """The WBS pengelola files a report from their account: the staff page is theirs as pengelola (no report
+    text, no findings), not more because they are also its reporter."""
+    pel = wbs.load_actor("pengelola")
+    c = wbs.create_case("wbs", {**WBS_REPORT, "nama": "Pak Pengelola"}, identity_mode="rahasia", filed_by=pel)
+    wbs.fire(c.number, "mulai_verifikasi", pel, {"petugas": "telaah"})
+    wbs.fire(c.number, "lengkap", wbs.load_actor("telaah"))
+    wbs.fire(c.number, "mulai_investigasi", wbs.load_actor("atasan"), {"ringkasan_telaah": SECRET, "petugas": "telaah"})
+    view = views.case_view(wbs, c.number, pel, "en")
+    assert view["fields"]["ringkasan_telaah"] == views.SEALED and SECRET not in repr(view)
+    assert view["recused"] == views.SEALED and view["messages"] == []
+
+
+# --- 3. the recusal oracle (03) -----------------------------------------------------------------------------
+
+
+def test_a9_3_a_recused_official_is_refused_like_anyone_without_a_role(wbs):
+    telaah, atasan = wbs.load_actor("telaah"), wbs.load_actor("atasan")
+    cases = []
+    for who in ("Budi sendiri", "Orang lain"):
+        c = wbs.create_case("wbs", {**WBS_REPORT, "siapa": who})
+        wbs.fire(c.number, "mulai_verifikasi", telaah, {"petugas": "telaah"})
+        cases.append(c.number)
+    a, b = cases
+    wbs.fire(a, "kecualikan_pejabat", atasan, {"pejabat_terkait": "investigator"}, reason="Dia adalah terlapor")
+    recused, nobody = wbs.load_actor("investigator"), wbs.load_actor("pegawai")
+
+    def words(fn, number, actor):
+        err = refusal(lambda: fn(number, actor))
+        return err.status, err.code, err.message("en").replace(number, "N").replace(actor.username, "@")
+
+    for label, fn in [
+        ("fire", lambda n, who: wbs.fire(n, "lengkap", who)),
+        ("post_message", lambda n, who: wbs.post_message(n, who, "halo")),
+        ("attach", lambda n, who: files.attach(wbs, n, who, "x.txt", io.BytesIO(b"x\n"))),
+        ("case_view", lambda n, who: views.case_view(wbs, n, who)),
+        ("list_attachments", lambda n, who: files.list_attachments(wbs, n, who)),
+    ]:
+        assert words(fn, a, recused) == words(fn, b, nobody), label
+        for lang in ("en", "id"):
+            assert "recus" not in refusal(lambda fn=fn: fn(a, recused)).message(lang), label
+    assert wbs.available_actions(a, recused) == []
+
+
+# --- 4. refusals say nothing about a case to whoever may not read it (05) -----------------------------------
+
+
+def test_a9_4_refusals_keep_state_outcome_and_unit_from_non_readers(wbs):
+    telaah, atasan, pel = wbs.load_actor("telaah"), wbs.load_actor("atasan"), wbs.load_actor("pengelola")
+    peg = wbs.load_actor("pegawai")
+    c = wbs.create_case("wbs", WBS_REPORT)
+    wbs.fire(c.number, "mulai_verifikasi", telaah, {"petugas": "telaah"})
+    wbs.fire(c.number, "lengkap", telaah)
+    wbs.fire(c.number, "mulai_investigasi", atasan, {"ringkasan_telaah": "x" * 40, "petugas": "investigator"})
+    made_up = refusal(lambda: wbs.fire(c.number, "apa_saja", peg))
+    real = refusal(lambda: wbs.fire(c.number, "lengkap", peg))
+    for err in (made_up, real):
+        text = repr(err.to_dict("en")) + err.message("id")
+        assert err.status == 403 and "investigat" not in text.lower() and "catat_hasil" not in text
+    assert made_up.message("en") == real.message("en")
+
+    p = wbs.create_case(
+        "pengaduan",
+        {
+            "nama": "N",
+            "layanan": "Legalisir",
+            "kategori": "ringan",
+            "uraian": "Petugas loket meminta uang tambahan untuk legalisir.",
+        },
+    )
+    wbs.fire(p.number, "mulai_verifikasi", pel)
+    wbs.fire(p.number, "disposisi", pel, {"unit_tujuan": "LAYANAN", "instruksi": "tindak lanjuti segera"})
+    err = refusal(lambda: wbs.fire(p.number, "terima_disposisi", wbs.load_actor("petugas.umum")))
+    assert err.status == 403 and "LAYANAN" not in repr(err.to_dict("en")) + err.message("id")
+    wbs.fire(p.number, "terima_disposisi", wbs.load_actor("petugas"))  # (control) LAYANAN's officer takes it
+
+    closed = wbs.create_case("wbs", WBS_REPORT)
+    wbs.fire(closed.number, "mulai_verifikasi", telaah, {"petugas": "telaah"})
+    wbs.fire(
+        closed.number,
+        "hentikan",
+        telaah,
+        {"informasi_untuk_pelapor": "Laporan tidak dapat ditindaklanjuti."},
+        reason="bukti tidak cukup sama sekali",
+    )
+    err = refusal(lambda: wbs.fire(closed.number, "lengkap", peg))
+    assert "pursued" not in err.message("en") and "ditindaklanjuti" not in err.message("id")
+    # a reader of the case (the auditor) is still told why: the case is closed
+    assert "closed" in refusal(lambda: wbs.fire(closed.number, "lengkap", wbs.load_actor("auditor"))).message("en")
+
+
+# --- 5. listing attachments is recorded (09) -----------------------------------------------------------------
+
+
+def test_a9_5_a_staff_listing_of_the_files_is_recorded_and_verifies(wbs):
+    c = wbs.create_case("wbs", {**WBS_REPORT, "nama": "Wati", "email": "w@x.id"}, identity_mode="rahasia")
+    rep = reporter_of(wbs, c)
+    a = files.attach(wbs, c.number, rep, "rekening_Kepala_Seksi_Y_di_bank_X.txt", io.BytesIO(b"isi\n"))
+    n = len(events(wbs, c.number))
+    listed = files.list_attachments(wbs, c.number, wbs.load_actor("atasan"))
+    assert listed[0].filename.startswith("rekening")
+    last = events(wbs, c.number)[-1]
+    assert len(events(wbs, c.number)) == n + 1
+    assert (last.kind, last.actor, last.actor_role, last.payload) == (
+        "attachments_listed",
+        "atasan",
+        "atasan",
+        {"attachments": [a.id]},
+    )
+    # the reporter's own uploads, and an empty list, put nothing sealed in front of anyone new: not recorded
+    assert [x.id for x in files.list_attachments(wbs, c.number, rep)] == [a.id]
+    empty = wbs.create_case("wbs", WBS_REPORT)
+    assert files.list_attachments(wbs, empty.number, wbs.load_actor("atasan")) == []
+    assert len(events(wbs, c.number)) == n + 1 and len(events(wbs, empty.number)) == 1
+    # shown in the history, and the trail verifies with it
+    history = views.case_history(wbs, c.number, wbs.load_actor("auditor"), "en")
+    assert "attachments_listed" in [e["kind"] for e in history["events"]] and history["check"]["ok"]
+    verified(wbs)
+
+
+# --- 7. existence oracles and the trail written by refusals (06, 08, 12) -------------------------------------
+
+
+def test_a9_7_list_attachments_refuses_staff_alike_whether_the_case_exists(wbs):
+    c = wbs.create_case("wbs", WBS_REPORT)
+    peg = wbs.load_actor("pegawai")
+    got = {n: refusal(lambda n=n: files.list_attachments(wbs, n, peg)) for n in (c.number, "WBS-2026-999999")}
+    shapes = {(e.status, e.code, e.message("en").replace(n, "N")) for n, e in got.items()}
+    assert len(shapes) == 1 and next(iter(shapes))[0] == 403
+
+
+def test_a9_7_a_tracking_code_on_another_case_answers_as_for_a_missing_case(wbs):
+    a, b = wbs.create_case("wbs", WBS_REPORT), wbs.create_case("wbs", WBS_REPORT)
+    rep = reporter_of(wbs, a)
+    files.attach(wbs, b.number, wbs.load_actor("telaah"), "b.txt", io.BytesIO(b"isi\n"))
+    missing = "WBS-2026-000999"
+    ops = {
+        "fire": lambda n: wbs.fire(n, "jawab_pelapor", rep, {"jawaban_pelapor": "tambahan"}),
+        "post_message": lambda n: wbs.post_message(n, rep, "halo"),
+        "available_actions": lambda n: wbs.available_actions(n, rep),
+        "attach": lambda n: files.attach(wbs, n, rep, "x.txt", io.BytesIO(b"x\n")),
+        "list_attachments": lambda n: files.list_attachments(wbs, n, rep),
+        "open_attachment": lambda n: files.open_attachment(wbs, n, 1, rep),
+        "case_view": lambda n: views.case_view(wbs, n, rep),
+    }
+    for label, fn in ops.items():
+        there, nowhere = refusal(lambda fn=fn: fn(b.number)), refusal(lambda fn=fn: fn(missing))
+        assert (there.status, there.code, there.message("en").replace(b.number, "N")) == (
+            nowhere.status,
+            nowhere.code,
+            nowhere.message("en").replace(missing, "N"),
+        ), label
+
+
+def test_a9_7_refused_opens_write_no_chosen_text_and_no_flood(wbs, clock):
+    c = wbs.create_case("wbs", WBS_REPORT)
+    peg = wbs.load_actor("pegawai")
+    f = files.attach(wbs, c.number, wbs.load_actor("telaah"), "b.txt", io.BytesIO(b"isi\n"))
+    message = "SAYA TAHU SIAPA PELAPORNYA. HATI-HATI."
+    for attempt in [message, *range(1, 200), f.id, str(f.id), f.id, 2**70, True, 3.0, "1\x00"]:
+        with pytest.raises(NotAllowed):
+            files.open_attachment(wbs, c.number, attempt, peg)
+    refused = [e for e in events(wbs, c.number) if e.kind == "attachment_refused"]
+    # one for the real file, one for everything that names no file of this case; no text of the caller's
+    assert [e.payload for e in refused] == [{"attachment_id": None}, {"attachment_id": f.id}]
+    assert all(message not in repr(e.payload) for e in refused)
+    clock.now = clock.now + timedelta(minutes=2)  # a minute later the next attempt is recorded again
+    with pytest.raises(NotAllowed):
+        files.open_attachment(wbs, c.number, f.id, peg)
+    assert len([e for e in events(wbs, c.number) if e.kind == "attachment_refused"]) == 3
+    verified(wbs)
