@@ -48,7 +48,7 @@ import filetype
 from cryptography.fernet import Fernet
 from sqlmodel import Session, func, select
 
-from . import audit, permissions, sealedfile, textsafe, writepath
+from . import audit, content, permissions, sealedfile, textsafe, writepath
 from .config import Settings
 from .crypto import CaseKey, CryptoError
 from .db import unit_of_work
@@ -104,7 +104,9 @@ _BY_MIME = {k.mime: k for k in KINDS.values()}
 class AttachmentRejected(ValidationFailed):
     """A file refused before anything is kept. ``reason``: ``name``, ``empty``, ``too_large``, ``too_many``,
     ``type`` (not allowed or not recognised) or ``extension`` (the name disagrees with the content); then the
-    catalogue message (marked with ``_``) and its parameters, reported on the field ``lampiran``."""
+    catalogue message (marked with ``_``) and its parameters, reported on the field ``lampiran``. ``content``:
+    the whole file is not what its kind must be (a document holding a program, another archive or a zip bomb;
+    an image with a program or an archive after its data; see :mod:`wbs_engine.content`)."""
 
     def __init__(self, reason: str, msgid: str, /, **params: Any):
         self.reason = reason
@@ -351,15 +353,24 @@ class _Received:
     kind: FileKind
 
 
+#: kinds checked whole once received (:mod:`wbs_engine.content`): their bytes are kept in memory while the upload
+#: comes in (at most the size limit; never written anywhere in clear)
+_WHOLE = frozenset({"docx", "xlsx", "odt", "jpeg", "png", "webp"})
+#: kinds whose last bytes are checked (a ZIP archive appended: :func:`wbs_engine.content.opens_as_zip`)
+_TAILED = frozenset({"pdf", "jpeg", "png", "webp"})
+
+
 class _Inspector:
     """Size, SHA-256 and kind of an upload, piece by piece; raises :class:`AttachmentRejected` as soon as
-    a piece shows that the file is refused (too large, a type not accepted, text that is not text)."""
+    a piece shows that the file is refused (too large, a type not accepted, text that is not text), and at the
+    end when the whole content is not what its kind must be (:mod:`wbs_engine.content`)."""
 
     def __init__(self, limits: Limits, name: str):
         self.limits, self.name = limits, name
         self.digest = hashlib.sha256()
         self.text = _TextCheck()
-        self.head = bytearray()
+        self.head = bytearray()  # the first bytes until the kind is known; then all of them for _WHOLE kinds
+        self.tail = bytearray()  # the last bytes, for a PDF
         self.kind: FileKind | None = None
         self.size = 0
 
@@ -374,9 +385,20 @@ class _Inspector:
             self.head += data
             if len(self.head) >= SNIFF:
                 self.kind = _decide(bytes(self.head), self.text, self.limits, self.name)
-                self.head.clear()
+                if self.kind.name not in _WHOLE:
+                    self._keep_tail(self.head)
+                    self.head.clear()
+        elif self.kind.name in _WHOLE:
+            self.head += data
         elif self.kind.name == "text" and not self.text.ok:
             raise AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
+        else:
+            self._keep_tail(data)
+
+    def _keep_tail(self, data: bytes | bytearray) -> None:
+        if self.kind is not None and self.kind.name in _TAILED:
+            self.tail += data
+            del self.tail[: -content.ZIP_TAIL]
 
     def finish(self) -> _Received:
         if self.size == 0:
@@ -384,9 +406,28 @@ class _Inspector:
         self.text.feed(b"", final=True)
         if self.kind is None:
             self.kind = _decide(bytes(self.head), self.text, self.limits, self.name)
+            self._keep_tail(self.head if self.kind.name not in _WHOLE else b"")
         elif self.kind.name == "text" and not self.text.ok:
             raise AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
+        self._check_content()
         return _Received(size=self.size, sha256=self.digest.hexdigest(), kind=self.kind)
+
+    def _check_content(self) -> None:
+        kind = self.kind
+        assert kind is not None
+        problem = None
+        if kind.name in ("docx", "xlsx", "odt"):
+            problem = content.check_document(kind.name, bytes(self.head), kind.label)
+        elif kind.name in ("jpeg", "png", "webp"):
+            problem = content.check_image(kind.name, bytes(self.head), kind.label)
+        if problem is None and kind.name in _TAILED:
+            tail = self.head[-content.ZIP_TAIL :] if kind.name in _WHOLE else self.tail
+            if content.opens_as_zip(bytes(tail)):
+                problem = content.hidden_archive(kind.label)
+        self.head.clear()
+        self.tail.clear()
+        if problem is not None:
+            raise AttachmentRejected("content", problem.msgid, **problem.params)
 
 
 def _receive(

@@ -73,6 +73,15 @@ def pdf(text: str = "Bukti pungutan liar") -> bytes:
     return bytes(out)
 
 
+def jpeg(scan: int = 500) -> bytes:
+    """A JPEG as its markers go (the checks read the structure, not the picture): SOI, APP0 (JFIF), a scan of
+    random entropy-coded bytes (each FF stuffed as FF 00), EOI."""
+    data = os.urandom(scan).replace(b"\xff", b"\xff\x00")
+    app0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sos = b"\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11\x00\x3f\x00"
+    return b"\xff\xd8" + app0 + sos + data + b"\xff\xd9"
+
+
 def docx() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -338,8 +347,7 @@ def test_other_accepted_kinds_and_text_that_looks_like_a_bitmap(office):
     assert attach(office, c.number, pel, "surat.docx", io.BytesIO(docx())).kind == "docx"
     # ``filetype`` alone takes any text starting with "BM" for a bitmap
     assert attach(office, c.number, pel, "bmkg.txt", io.BytesIO(b"BMKG: gempa 5,1 SR\n")).kind == "text"
-    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + os.urandom(500) + b"\xff\xd9"
-    assert attach(office, c.number, pel, "foto.jpeg", io.BytesIO(jpeg)).kind == "jpeg"
+    assert attach(office, c.number, pel, "foto.jpeg", io.BytesIO(jpeg())).kind == "jpeg"
 
 
 # --- bad input: a clear refusal, nothing left behind ------------------------------------------------------
