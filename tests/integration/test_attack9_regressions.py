@@ -2,6 +2,7 @@
 script does it, and what each audience must see instead. Most run on SQLite and PostgreSQL (``wbs`` fixture)."""
 
 import io
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -332,3 +333,99 @@ def test_a9_7_refused_opens_write_no_chosen_text_and_no_flood(wbs, clock):
         files.open_attachment(wbs, c.number, f.id, peg)
     assert len([e for e in events(wbs, c.number) if e.kind == "attachment_refused"]) == 3
     verified(wbs)
+
+
+# --- 6. container files and images with something else inside (06) ------------------------------------------
+
+
+def _zip(entries, *, level=None, big=None):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
+        for name, data in entries:
+            z.writestr(name, data)
+        if big is not None:  # (name, MiB of zeros), streamed: a zip bomb
+            info = zipfile.ZipInfo(big[0])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with z.open(info, "w", force_zip64=True) as f:
+                for _ in range(big[1]):
+                    f.write(bytes(1 << 20))
+    return buf.getvalue()
+
+
+DOCX_PARTS = [
+    ("[Content_Types].xml", "<Types/>"),
+    ("_rels/.rels", "<Relationships/>"),
+    ("word/document.xml", "<w:document/>"),
+]
+PE = b"MZ\x90\x00" + b"\x00" * 60 + b"PE\x00\x00" + bytes(range(256)) * 8
+
+
+def jpeg():
+    scan = bytes(range(256)).replace(b"\xff", b"\xff\x00") * 8
+    return (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        b"\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11\x00\x3f\x00" + scan + b"\xff\xd9"
+    )
+
+
+def test_a9_6_documents_and_images_with_programs_archives_or_bombs_inside_are_refused(wbs):
+    c = wbs.create_case("wbs", WBS_REPORT)
+    rep = reporter_of(wbs, c)
+    stored = lambda: sorted(p for p in wbs.settings.attachments_path.rglob("*") if p.is_file())  # noqa: E731
+    before = stored()
+    refused = {
+        "bomb.docx": _zip(DOCX_PARTS[:2], big=("word/document.xml", 256)),  # 256 MiB from ~250 KB
+        "ratio.docx": _zip(DOCX_PARTS, big=("word/media/blank.xml", 8)),  # 8 MiB of zeros: ratio ~1000
+        "surat.docx": _zip([*DOCX_PARTS, ("Faktur_Pajak.exe", PE), ("run.bat", "@echo off\r\n")]),
+        "script.docx": _zip([*DOCX_PARTS, ("word/media/image1.png", PE)]),  # a program by its bytes
+        "macro.docx": _zip([*DOCX_PARTS, ("word/vbaProject.bin", b"\xd0\xcf\x11\xe0")]),
+        "nested.docx": _zip([*DOCX_PARTS, ("word/media/arsip.zip", _zip([("a.exe", PE)]))]),
+        "deep.docx": _zip(
+            [
+                *DOCX_PARTS,
+                (
+                    "word/embeddings/Sheet.xlsx",
+                    _zip(
+                        [
+                            ("[Content_Types].xml", "<Types/>"),
+                            ("xl/workbook.xml", "<w/>"),
+                            ("xl/embeddings/x.xlsx", _zip([("xl/workbook.xml", "<w/>")])),
+                        ]
+                    ),
+                ),
+            ]
+        ),
+        "outside.docx": _zip([*DOCX_PARTS, ("evil/payload.xml", "<x/>")]),
+        "slip.docx": _zip([*DOCX_PARTS, ("word/../../x.xml", "<x/>")]),
+        "foto.jpg": b"\xff\xd8\xff" + PE,  # a JPEG signature over a PE program
+        "elf.jpg": jpeg() + b"\x00\x00" + b"\x7fELF\x02\x01\x01" + bytes(200),
+        "polyglot.jpg": jpeg() + _zip([("a.exe", PE)]),
+        "polyglot.pdf": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + _zip([("a.exe", PE)]),
+    }
+    for name, data in refused.items():
+        with pytest.raises(files.AttachmentRejected) as err:
+            files.attach(wbs, c.number, rep, name, io.BytesIO(data))
+        assert err.value.reason == "content", (name, err.value.message("en"))
+        fid, fen = err.value.field_errors("id")["lampiran"], err.value.field_errors("en")["lampiran"]
+        assert "{" not in fid + fen and fid != fen
+    assert stored() == before and files.list_attachments(wbs, c.number, rep) == []
+    # the same before a case exists (a filing form with files)
+    defn = wbs.registry.latest("wbs").definition
+    with pytest.raises(files.AttachmentRejected, match="program"):
+        files.screen(defn, wbs.settings, [("surat.docx", io.BytesIO(refused["surat.docx"]))])
+
+    # (control) what is right is still accepted: a document with a chart's workbook inside, a photo with a
+    # phone's motion video after it
+    chart = _zip(
+        [
+            *DOCX_PARTS,
+            ("word/media/image1.jpeg", jpeg()),
+            (
+                "word/embeddings/Microsoft_Excel_Worksheet.xlsx",
+                _zip([("[Content_Types].xml", "<Types/>"), ("xl/workbook.xml", "<w/>")]),
+            ),
+        ]
+    )
+    assert files.attach(wbs, c.number, rep, "grafik.docx", io.BytesIO(chart)).kind == "docx"
+    motion = jpeg() + b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4
+    assert files.attach(wbs, c.number, rep, "foto.jpg", io.BytesIO(motion)).kind == "jpeg"
