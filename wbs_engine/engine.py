@@ -221,8 +221,12 @@ class WbsEngine:
             }
             clean = fields.validate(specs, supplied, today=now.astimezone(self.settings.zone).date())
             self._check_references(s, defn, clean)
-            if unit_code is not None and s.exec(select(Unit).where(Unit.code == unit_code)).first() is None:
-                raise ValidationFailed({"unit": Msg(_("unknown unit '{unit}'"), unit=unit_code)})
+            if unit_code is not None and (
+                not isinstance(unit_code, str)
+                or not textsafe.storable(unit_code)
+                or s.exec(select(Unit).where(Unit.code == unit_code)).first() is None
+            ):
+                raise ValidationFailed({"unit": Msg(_("unknown unit '{unit}'"), unit=textsafe.line(unit_code))})
             self.registry.ensure_registered(s, loaded, now)
             plain, ident, secret = self._split(defn, clean)
             key, wrapped_key = self.keyring.new_case_key()
@@ -389,6 +393,8 @@ class WbsEngine:
         )
         self._check_references(s, defn, clean)
         reason = (reason or "").strip()
+        if not textsafe.storable(reason):
+            raise ValidationFailed({"alasan": fields.UNSTORABLE})
         if t.reason and len(reason) < 5:
             raise ValidationFailed({"alasan": _("required (at least 5 characters)")})
         ctx = FireContext(session=s, case=case, actor=actor, data=clean, now=now, definition=defn, transition=t)
@@ -472,6 +478,8 @@ class WbsEngine:
         body = (body or "").strip()
         if not 2 <= len(body) <= 5000:
             raise ValidationFailed({"pesan": _("write 2–5000 characters")})
+        if not textsafe.storable(body):
+            raise ValidationFailed({"pesan": fields.UNSTORABLE})
         with unit_of_work(self.db) as s:
             self.check_keys_in(s)
             if actor.kind == "reporter":

@@ -114,12 +114,17 @@ class AttachmentRejected(ValidationFailed):
 
 
 class AttachmentUnavailable(WbsError):
-    """A file that may be opened but cannot be served."""
+    """A file that may be opened but cannot be served (409: the file's state, not the request, is wrong)."""
+
+    status, code = 409, "attachment_unavailable"
 
 
 class AttachmentDamaged(AttachmentUnavailable):
     """The file on disk is not the one stored (altered, cut short, swapped, missing); ``problem`` says how (in
-    English, for the admin: a parameter of the error, not part of its message)."""
+    English, for the admin's log: an attribute of the error, never in its message or :meth:`to_dict`, which
+    the person who asked for the file reads)."""
+
+    code = "attachment_damaged"
 
     def __init__(self, attachment_id: int, problem: str):
         self.problem = problem
@@ -129,12 +134,13 @@ class AttachmentDamaged(AttachmentUnavailable):
                 "(the audit trail records it)."
             ),
             attachment_id=attachment_id,
-            problem=problem,
         )
 
 
 class AttachmentDestroyed(AttachmentUnavailable):
     """The case's data key was destroyed (retention): its files cannot be opened any more."""
+
+    code = "attachment_destroyed"
 
     def __init__(self, number: str):
         super().__init__(
@@ -183,13 +189,28 @@ def limits_for(defn: WorkflowDef, settings: Settings) -> Limits:
 #: line/paragraph separators: none belongs in a file name, several can disguise one (``gpj.exe`` shown as
 #: ``exe.jpg``)
 _BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+#: invisible characters of other categories (Unicode's default-ignorable letters and marks, fillers, the blank
+#: Braille pattern): a name padded with them looks shorter or different than it is
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))  # variation selectors
+)
+#: characters drawn like a slash or a backslash that Unicode normalisation does not turn into one
+_SLASHES = frozenset("\u2044\u2215\u2216\u2571\u2572\u27cb\u27cd\u29f5\u29f8\u29f9\u2afb\u2afd\u3033\u3035")
+#: device names Windows reserves in any folder, with any extension (``CON.txt`` cannot be saved or opened)
+_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul", "conin$", "conout$"]
+    + [f"{dev}{n}" for dev in ("com", "lpt") for n in (*"0123456789", "\u00b9", "\u00b2", "\u00b3")]
+)
 
 
 def check_filename(name: Any) -> str:
     """The file name as it will be kept (Unicode NFC, surrounding spaces removed), or
     :class:`AttachmentRejected`. The name is never used on disk; it is refused anyway when it carries a path
-    (``/``, ``\\``, ``..``), a control or invisible character, or is too long, so that it cannot mislead
-    whoever downloads the file later."""
+    (``/``, ``\\``, ``..``, also written with full-width or other look-alike characters), a control or
+    invisible character (fillers and spaces other than the plain one included), a character that imitates a
+    dot or a slash, a device name Windows reserves (``CON``, ``NUL``, ``COM1`` …), or is too long, so that it
+    cannot mislead whoever downloads the file later."""
 
     if not isinstance(name, str):
         raise AttachmentRejected("name", _("file name missing"))
@@ -198,15 +219,35 @@ def check_filename(name: Any) -> str:
         raise AttachmentRejected("name", _("file name is empty"))
     if len(text) > MAX_NAME:
         raise AttachmentRejected("name", _("file name is too long (at most {max} characters)"), max=MAX_NAME)
-    if any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in text):
+    if any(
+        unicodedata.category(ch) in _BAD_CATEGORIES
+        or (ch in _INVISIBLE and not (ch == "\ufe0f" and i and unicodedata.category(text[i - 1]) == "So"))
+        or (ch != " " and unicodedata.category(ch) == "Zs")
+        for i, ch in enumerate(text)
+    ):
         raise AttachmentRejected("name", _("file name contains control or invisible characters; rename the file"))
-    if "/" in text or "\\" in text or text in (".", "..") or text.startswith("..") or "/.." in text:
+    folded = unicodedata.normalize("NFKC", text)  # full-width ／ and ．．, the small reverse solidus … as ASCII
+    if (
+        "/" in folded
+        or "\\" in folded
+        or folded in (".", "..")
+        or folded.startswith("..")
+        or any(ch in _SLASHES for ch in text)
+    ):
         raise AttachmentRejected(
             "name", _("file name must not contain a folder path (/, \\, ..); send the file itself")
+        )
+    if any(not ch.isascii() and unicodedata.normalize("NFKC", ch) in (".", ":") for ch in text):
+        raise AttachmentRejected(
+            "name", _("file name contains a character that imitates a dot; rename the file with plain dots")
         )
     stem, dot, ext = text.rpartition(".")
     if not dot or not stem.strip(" .") or not ext:
         raise AttachmentRejected("name", _("file name must end in the file's type, e.g. report.pdf"))
+    if text.split(".", 1)[0].rstrip(" ").casefold() in _RESERVED:
+        raise AttachmentRejected(
+            "name", _("file name is a device name Windows reserves (CON, NUL, COM1 …); rename the file")
+        )
     return text
 
 

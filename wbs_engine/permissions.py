@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from . import textsafe
 from .definition import TransitionSpec, WorkflowDef
 from .errors import NotAllowed, NotFound, OfficeText
 from .i18n import gettext_noop as _
@@ -73,9 +74,13 @@ class Actor:
 
 def load_actor(session: Session, username: str) -> Actor:
     """A staff actor with the grants the database holds for them now."""
-    user = session.exec(select(User).where(User.username == username)).first()
+    user = (
+        session.exec(select(User).where(User.username == username)).first()
+        if isinstance(username, str) and textsafe.storable(username)
+        else None
+    )
     if user is None or not user.active:
-        raise NotFound(_("Unknown or inactive user '{user}'."), user=username)
+        raise NotFound(_("Unknown or inactive user '{user}'."), user=textsafe.line(username))
     grants = session.exec(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
     return Actor(
         username=user.username,

@@ -2,6 +2,7 @@
 script does it, and what each audience must see instead. Most run on SQLite and PostgreSQL (``wbs`` fixture)."""
 
 import io
+import json
 import zipfile
 from datetime import timedelta
 
@@ -429,3 +430,177 @@ def test_a9_6_documents_and_images_with_programs_archives_or_bombs_inside_are_re
     assert files.attach(wbs, c.number, rep, "grafik.docx", io.BytesIO(chart)).kind == "docx"
     motion = jpeg() + b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4
     assert files.attach(wbs, c.number, rep, "foto.jpg", io.BytesIO(motion)).kind == "jpeg"
+
+
+# --- 7. the low ones ----------------------------------------------------------------------------------------
+
+
+def test_a9_7_every_user_caused_error_has_a_status_and_its_own_code(wbs):
+    from wbs_engine import queries
+    from wbs_engine.models import Attachment
+
+    tok = wbs.issue_filing_token("wbs")
+    wbs.create_case("wbs", WBS_REPORT, idempotency_token=tok)
+    c = wbs.create_case("wbs", WBS_REPORT)
+    rep = reporter_of(wbs, c)
+    f = files.attach(wbs, c.number, rep, "a.txt", io.BytesIO(b"isi\n"))
+    with unit_of_work(wbs.db, write=False) as s:
+        file_id = s.get(Attachment, f.id).file_id
+    files.storage_path(wbs.settings, file_id).write_bytes(b"WBSATT garbage")
+    got = {
+        "already_filed": refusal(lambda: wbs.create_case("wbs", {}, idempotency_token=tok)),
+        "filing_token_invalid": refusal(lambda: wbs.create_case("wbs", {}, idempotency_token="x.y")),
+        "queue_error": refusal(lambda: queries.page(wbs, wbs.load_actor("pegawai"), "mine", cursor="%%")),
+        "attachment_damaged": refusal(lambda: files.open_attachment(wbs, c.number, f.id, rep)),
+    }
+    assert {code: (e.code, e.status) for code, e in got.items()} == {
+        "already_filed": ("already_filed", 409),
+        "filing_token_invalid": ("filing_token_invalid", 422),
+        "queue_error": ("queue_error", 422),
+        "attachment_damaged": ("attachment_damaged", 409),
+    }
+    damaged = got["attachment_damaged"]
+    assert damaged.problem and damaged.to_dict("en")["params"] == {"attachment_id": f.id}  # the diagnosis: admin's
+
+
+def test_a9_7_hand_edited_queue_cursors_are_refused_not_crashed(wbs):
+    import base64
+    import json
+
+    from wbs_engine import queries
+
+    def cursor(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    officer = wbs.load_actor("petugas")
+    for forged in (
+        ["overdue", "2026-12-10T17:00:00+00:00", 2**70],
+        ["overdue", "2026-12-10T17:00:00+00:00", 0],
+        ["overdue", None, -5],
+        ["overdue", "0001-01-01T00:00:00+14:00", 1],
+        ["overdue", "9999-12-31T23:59:59-14:00", 1],
+    ):
+        with pytest.raises(queries.QueueError):
+            queries.page(wbs, officer, "overdue", cursor=cursor(forged))
+    assert queries.page(wbs, officer, "overdue", cursor=cursor(["overdue", "9999-12-31T23:59:59+00:00", 1])).items == ()
+
+
+def test_a9_7_nul_and_lone_surrogates_anywhere_are_input_errors(wbs):
+    """On PostgreSQL a NUL in text is a DataError and a lone surrogate cannot be encoded at all: each must be a
+    WbsError before it gets there."""
+    from wbs_engine import queries, tracking
+
+    c = wbs.create_case("wbs", WBS_REPORT)
+    telaah = wbs.load_actor("telaah")
+    wbs.fire(c.number, "mulai_verifikasi", telaah, {"petugas": "telaah"})
+
+    def probes(bad):
+        return {
+            "textarea": lambda: wbs.create_case(
+                "wbs", {**WBS_REPORT, "apa": f"Pejabat X meminta{bad} uang pelicin izin."}
+            ),
+            "plain field": lambda: wbs.create_case(
+                "pengaduan",
+                {
+                    "nama": "N",
+                    "layanan": f"Legalisir{bad}",
+                    "kategori": "ringan",
+                    "uraian": "Petugas loket meminta uang tambahan untuk legalisir.",
+                },
+            ),
+            "field name": lambda: wbs.create_case("wbs", {**WBS_REPORT, f"ap{bad}a": "x"}),
+            "unit code": lambda: wbs.create_case("wbs", WBS_REPORT, unit_code=f"PUSAT{bad}"),
+            "message": lambda: wbs.post_message(c.number, telaah, f"halo {bad} pelapor"),
+            "reason": lambda: wbs.fire(
+                c.number,
+                "hentikan",
+                telaah,
+                {"informasi_untuk_pelapor": "Tidak lanjut."},
+                reason=f"alasan {bad} panjang",
+            ),
+            "user field": lambda: wbs.fire(c.number, "minta_informasi", telaah, {"pesan": f"Kapan{bad}?"}),
+            "case number": lambda: wbs.available_actions(c.number + bad, telaah),
+            "case number, view": lambda: views.case_view(wbs, c.number + bad, telaah),
+            "username": lambda: wbs.load_actor(f"telaah{bad}"),
+            "search": lambda: queries.page(wbs, telaah, "unassigned", search=f"wbs{bad}"),
+            "unit filter": lambda: queries.counts(wbs, telaah, unit=f"PUSAT{bad}"),
+            "type filter": lambda: queries.page(wbs, telaah, "overdue", case_type=f"wbs{bad}"),
+            "tracking code": lambda: tracking.tracking_view(wbs, f"AB{bad}CD"),
+            "attachment": lambda: files.open_attachment(wbs, c.number + bad, f"1{bad}", telaah),
+            "file name": lambda: files.attach(wbs, c.number, telaah, f"a{bad}.txt", io.BytesIO(b"x\n")),
+        }
+
+    for bad in ("\x00", "\ud800"):
+        for label, fn in probes(bad).items():
+            err = refusal(fn)
+            assert err.status in (403, 404, 409, 422), (label, err)
+            # what the person reads and the API returns can be sent: no NUL, nothing that cannot be UTF-8
+            text = json.dumps(err.to_dict("en")) + json.dumps(err.message("id"))
+            assert "\\u0000" not in text and "\\ud800" not in text, (label, text)
+            err.message("en").encode()
+    assert [e.kind for e in events(wbs, c.number)] == ["created", "transition"]
+
+
+def test_a9_7_an_email_field_takes_exactly_one_address():
+    from wbs_engine.definition import FieldSpec
+    from wbs_engine.fields import FieldInvalid, clean_value
+
+    spec = FieldSpec.model_validate(
+        {"name": "email", "type": "email", "identity": True, "label": {"id": "E-mail", "en": "E-mail"}}
+    )
+    for bad in (
+        "kepala.kantor,pelapor@mail.id",
+        "pimpinan,inspektorat,x@y.zz",
+        '"a"b@c.d',
+        "x@y.z;bcc",
+        "a@b.c,d@e.f",
+        "Nama <a@b.id>",
+        "a@b.id bcc@c.id",
+        "a@@b.id",
+        "a@b",
+        ".a@b.id",
+        "a..b@c.id",
+    ):
+        with pytest.raises(FieldInvalid):
+            clean_value(spec, bad)
+    for good in ("siti@contoh.id", "siti.aminah+wbs@mail.kantor.go.id", "o'neil@x-y.co.id", "A_B@EXAMPLE.COM"):
+        assert clean_value(spec, good) == good
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\uff0e\uff0e\uff0fetc\uff0fpasswd.txt",
+        "evil\u2215..\u2215x.txt",
+        "a\ufe68b.txt",
+        "CON.txt",
+        "nul.tar.gz",
+        "com1.pdf",
+        "LPT\u00b9.txt",
+        "bukti\u3164\u3164\u3164\u3164.txt",
+        "bukti\u115f.txt",
+        "bukti\u2800.txt",
+        "bukti\u00a0.txt",
+        "laporan\u2024pdf.txt",
+        "a\uff0epdf",
+        "bukti\ufe0f.txt",
+    ],
+)
+def test_a9_7_look_alike_paths_dots_device_names_and_fillers_are_refused_as_file_names(name):
+    with pytest.raises(files.AttachmentRejected) as err:
+        files.check_filename(name)
+    assert err.value.reason == "name"
+
+
+def test_a9_7_ordinary_file_names_stay_accepted():
+    for name in (
+        "laporan final (2).pdf",
+        "Laporan_Maret..pdf",
+        "console.txt",
+        "ääkköset.docx",
+        "日本語.pdf",
+        "foto \u2764\ufe0f.jpg",
+        "CONTOH.txt",
+        "com10.pdf",
+    ):
+        assert files.check_filename(name) == name
