@@ -122,11 +122,16 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
                 opened.update(key.open(case.confidential_enc) or {})
         for name in case.sealed_fields or []:
             values[name] = opened[name] if sight.may_read(name) and name in opened else SEALED
+        # who is kept off the case can say who is implicated: once anyone is, a viewer who may not read the report
+        # no longer sees whom a `user` field names (the assignee may be the recused official), here or in history
+        hidden = _staff_fields(defn) if case.recused and not sight.secret else frozenset()
+        for name in hidden & set(values):
+            values[name] = SEALED
         rows = s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)).all()
         # e.g. a gift reported after the legal limit: the text the workflow gives for it (late_notice)
         notices = {name: text.get(lang) for name, text in late_notices(defn.clocks, [clock_state(c) for c in rows])}
         clocks = [clock_view(c, defn, lang, notices.get(c.name)) for c in rows]
-        history = [_event_view(e, sight, key, lang) for e in audit.chain_events(s, case.number)]
+        history = [_event_view(e, sight, key, lang, hidden) for e in audit.chain_events(s, case.number)]
         messages = engine.messages(s, case) if (sight.secret and case.data_key) else []
         if not sight.identity:
             # a message from the reporter is by "pelapor" (older rows may name the account that filed)
@@ -263,8 +268,17 @@ def case_history(engine: WbsEngine, number: str, viewer: Actor, lang: str = "id"
     }
 
 
-def _event_view(e: audit.EventRow, sight: Sight, key: Any, lang: str) -> dict[str, Any]:
+def _staff_fields(defn: Any) -> frozenset[str]:
+    """The workflow's fields that name a staff member (``type: user``)."""
+    return frozenset(f.name for f in (*defn.intake, *defn.fields) if f.type == "user")
+
+
+def _event_view(
+    e: audit.EventRow, sight: Sight, key: Any, lang: str, hidden: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     payload = dict(e.payload or {})
+    if hidden and isinstance(payload.get("data"), dict):
+        payload["data"] = {k: (SEALED if k in hidden else v) for k, v in payload["data"].items()}
     actor = e.actor
     if not sight.identity:
         # who reported is part of the identity: the account that filed, and the reporter's own events

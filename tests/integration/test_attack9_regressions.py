@@ -604,3 +604,22 @@ def test_a9_7_ordinary_file_names_stay_accepted():
         "com10.pdf",
     ):
         assert files.check_filename(name) == name
+
+
+# --- 13. after a recusal, the front desk does not see whom the case was assigned to ---------------------------
+
+
+def test_a9_13_after_a_recusal_the_front_desk_no_longer_sees_the_assignee(wbs):
+    pel, atasan = wbs.load_actor("pengelola"), wbs.load_actor("atasan")
+    w = wbs.create_case("wbs", {**WBS_REPORT, "siapa": "Investigator sendiri"})
+    wbs.fire(w.number, "mulai_verifikasi", pel, {"petugas": "investigator"})
+    before = views.case_view(wbs, w.number, pel, "en")
+    assert before["fields"]["petugas"] == "investigator"  # routing is the front desk's work
+    wbs.fire(w.number, "kecualikan_pejabat", atasan, {"pejabat_terkait": "investigator"}, reason="Dia terlapor")
+    view, history = staff_pages(wbs, w.number, "pengelola")
+    text = repr(view) + repr(history)
+    assert "investigator" not in text and "terlapor" not in text and "pelicin" not in text
+    assert view["fields"]["petugas"] == views.SEALED and view["recused"] == views.SEALED
+    # those who read the report still see it all
+    view = views.case_view(wbs, w.number, wbs.load_actor("telaah"), "en")
+    assert view["fields"]["petugas"] == "investigator" and view["recused"] == ["investigator"]
