@@ -375,14 +375,16 @@ class WbsEngine:
         case = CaseRecord.of(case)  # an ORM row (the scheduler's): work on a plain copy, write with Core
         loaded = self.workflow(s, case)
         defn = loaded.definition
+        as_reporter = permissions.reporter_only(defn, case, actor)
+        if not as_reporter:
+            # no word about the case's state, actions, outcome, unit or version to whoever may not read it
+            permissions.ensure_access(defn, case, actor)
         if expected_version is not None and expected_version != case.version:
             raise ConcurrentChange(case.number)
-        if permissions.reporter_only(defn, case, actor):
+        if as_reporter:
             # a tracking code, or the employee who filed from their account: the reporter's words
             t, role = self._reporter_transition(defn, case, trigger, actor)
         else:
-            # no word about the case's state, actions, outcome or unit to whoever may not read it
-            permissions.ensure_access(defn, case, actor)
             t = self._transition(defn, case, trigger)
             role = permissions.authorise(defn, case, t, actor)
         clean = fields.validate(

@@ -223,6 +223,9 @@ def test_a9_4_refusals_keep_state_outcome_and_unit_from_non_readers(wbs):
         text = repr(err.to_dict("en")) + err.message("id")
         assert err.status == 403 and "investigat" not in text.lower() and "catat_hasil" not in text
     assert made_up.message("en") == real.message("en")
+    # nor how often it changed: a wrong version gets the same refusal as a right one
+    for version in (1, 4, 99):
+        assert refusal(lambda v=version: wbs.fire(c.number, "lengkap", peg, expected_version=v)).code == "not_allowed"
 
     p = wbs.create_case(
         "pengaduan",
