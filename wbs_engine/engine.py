@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, select
 
-from . import audit, clocks, fields, filing, forms, keystore, notify, permissions, writepath
+from . import audit, clocks, fields, filing, forms, keystore, notify, permissions, textsafe, writepath
 from .caches import TTLCache, load_calendar
 from .calendar import WorkingCalendar
 from .config import Settings
@@ -142,12 +142,28 @@ class WbsEngine:
     def get_case(self, session: Session, number: str, *, lock: bool = False) -> Case:
         """The case by its number. ``lock``: take the case's write lock first, as every write to a case
         does (see ``_case_for_write``)."""
+        if not isinstance(number, str) or not textsafe.storable(number):  # a NUL or a lone surrogate from a URL
+            raise NotFound(_("Case {number} not found."), number=textsafe.line(number))
         stmt = select(Case).where(Case.number == number.strip().upper())
         if lock:
             stmt = stmt.with_for_update(key_share=True)
         case = session.exec(stmt).first()
         if case is None:
             raise NotFound(_("Case {number} not found."), number=number)
+        return case
+
+    def case_for(self, session: Session, number: str, actor: Actor | None) -> Case:
+        """:meth:`get_case` as ``actor`` may name it: a reporter (tracking code) reaches only their own case,
+        and any other number, of a case that exists or not, gets the tracking page's answer (a code cannot be
+        used to learn which other cases exist)."""
+        if actor is None or actor.kind != "reporter":
+            return self.get_case(session, number)
+        try:
+            case = self.get_case(session, number)
+        except NotFound:
+            case = None
+        if case is None or case.id != actor.case_id:
+            raise NotFound(_("Tracking code not found; check how it is written."))
         return case
 
     def workflow(self, session: Session, case: Case) -> Loaded:
@@ -164,7 +180,7 @@ class WbsEngine:
         """What ``actor`` may do on case ``number`` now (:func:`forms.available_actions`)."""
         with unit_of_work(self.db, write=False) as s:
             self.check_keys_in(s)
-            case = self.get_case(s, number)
+            case = self.case_for(s, number, actor)
             defn = self.workflow(s, case).definition
             return forms.available_actions(s, defn, case, actor, self.now(), lang, include_blocked=include_blocked)
 
@@ -205,8 +221,12 @@ class WbsEngine:
             }
             clean = fields.validate(specs, supplied, today=now.astimezone(self.settings.zone).date())
             self._check_references(s, defn, clean)
-            if unit_code is not None and s.exec(select(Unit).where(Unit.code == unit_code)).first() is None:
-                raise ValidationFailed({"unit": Msg(_("unknown unit '{unit}'"), unit=unit_code)})
+            if unit_code is not None and (
+                not isinstance(unit_code, str)
+                or not textsafe.storable(unit_code)
+                or s.exec(select(Unit).where(Unit.code == unit_code)).first() is None
+            ):
+                raise ValidationFailed({"unit": Msg(_("unknown unit '{unit}'"), unit=textsafe.line(unit_code))})
             self.registry.ensure_registered(s, loaded, now)
             plain, ident, secret = self._split(defn, clean)
             key, wrapped_key = self.keyring.new_case_key()
@@ -239,7 +259,10 @@ class WbsEngine:
             if claim is not None:
                 filing.settle(s, claim, case.id)
             writepath.write_terms(s, case.id, case.number, plain)
-            actor_name = filed_by.username if filed_by and identity_mode != "anonim" else "pelapor"
+            # the reporter acts in the trail as "pelapor", whoever they are; the account that filed (rahasia,
+            # terbuka) is named once, in ``filed_by`` below, which the views show only to the roles that may
+            # know the reporter's identity (an anonymous report: no account at all)
+            actor_name = "pelapor"
             cal = self.calendar(s)
             changes = clocks.on_transition(
                 defn.clocks, {}, None, case.state, now, cal, self._clock_data(case, clean), final=st.final
@@ -352,9 +375,14 @@ class WbsEngine:
         case = CaseRecord.of(case)  # an ORM row (the scheduler's): work on a plain copy, write with Core
         loaded = self.workflow(s, case)
         defn = loaded.definition
+        as_reporter = permissions.reporter_only(defn, case, actor)
+        if not as_reporter:
+            # no word about the case's state, actions, outcome, unit or version to whoever may not read it
+            permissions.ensure_access(defn, case, actor)
         if expected_version is not None and expected_version != case.version:
             raise ConcurrentChange(case.number)
-        if actor.kind == "reporter":
+        if as_reporter:
+            # a tracking code, or the employee who filed from their account: the reporter's words
             t, role = self._reporter_transition(defn, case, trigger, actor)
         else:
             t = self._transition(defn, case, trigger)
@@ -367,6 +395,8 @@ class WbsEngine:
         )
         self._check_references(s, defn, clean)
         reason = (reason or "").strip()
+        if not textsafe.storable(reason):
+            raise ValidationFailed({"alasan": fields.UNSTORABLE})
         if t.reason and len(reason) < 5:
             raise ValidationFailed({"alasan": _("required (at least 5 characters)")})
         ctx = FireContext(session=s, case=case, actor=actor, data=clean, now=now, definition=defn, transition=t)
@@ -426,7 +456,8 @@ class WbsEngine:
             trigger=trigger,
             from_state=from_state,
             to_state=to_state,
-            actor=actor.username,
+            # the reporter is "pelapor" in the trail, also the employee who filed from their account
+            actor="pelapor" if role == "pelapor" else actor.username,
             actor_role=role,
             now=now,
             payload=payload,
@@ -449,6 +480,8 @@ class WbsEngine:
         body = (body or "").strip()
         if not 2 <= len(body) <= 5000:
             raise ValidationFailed({"pesan": _("write 2–5000 characters")})
+        if not textsafe.storable(body):
+            raise ValidationFailed({"pesan": fields.UNSTORABLE})
         with unit_of_work(self.db) as s:
             self.check_keys_in(s)
             if actor.kind == "reporter":
@@ -461,7 +494,9 @@ class WbsEngine:
             writepath.bump_version(s, case)
             msg = Message(
                 case_id=case.id,
-                author="pelapor" if actor.kind == "reporter" else actor.username,
+                # the reporter is "pelapor", also the employee who filed from their account: the message is
+                # shown to staff who may not know who reported (rahasia)
+                author="pelapor" if from_reporter else actor.username,
                 to_reporter=not from_reporter,
                 body_enc=self.case_key(case).seal(body),
                 created_at=now,

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from . import textsafe
 from .calendar import MAX_DATE, MIN_DATE
 from .definition import FieldSpec
 from .errors import ValidationFailed
@@ -44,7 +45,13 @@ FUTURE_LIMIT_YEARS = 10
 #: date fields of the shipped workflows are named here. Any other date field is "not after today".
 PLANNED_DATE_FIELDS = frozenset({"tanggal_keputusan", "batas_waktu_mitigasi", "target_penyelesaian"})
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: one address, and only one: a local part of the characters RFC 5322 allows unquoted (no comma, semicolon,
+#: quote, angle bracket or space, which a mail header reads as a list or a display name), then a domain of
+#: letter/digit/hyphen labels with at least one dot. The status mail goes to exactly the address typed.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{6,20}$")
 _TRUE = {"1", "true", "ya", "yes", "y", "on"}
 _FALSE = {"0", "false", "tidak", "no", "n", "off"}
@@ -164,7 +171,7 @@ def clean_value(spec: FieldSpec, raw: Any, *, today: date | None = None) -> Any:
         return int(value) if t == "money" or float(value).is_integer() else value
     if t == "email":
         text = str(raw).strip()
-        if not _EMAIL.match(text) or len(text) > 200:
+        if not _EMAIL.fullmatch(text) or len(text) > 200:
             raise FieldInvalid(_("not a valid e-mail address"))
         return text
     if t == "phone":
@@ -188,6 +195,10 @@ def clean_value(spec: FieldSpec, raw: Any, *, today: date | None = None) -> Any:
             return False
         raise FieldInvalid(_("answer yes or no"))
     raise FieldInvalid(_("unknown field type"))  # unreachable: the schema forbids it
+
+
+#: a text that holds a NUL or a lone surrogate (:func:`wbs_engine.textsafe.storable`): refused wherever people type
+UNSTORABLE = _("contains a character that cannot be kept (NUL or a broken Unicode character); remove it")
 
 
 def _empty(raw: Any) -> bool:
@@ -215,9 +226,15 @@ def validate(
         spec = specs.get(name)
         if spec is None:
             if not allow_unknown:
-                errors[name] = Msg(_("not a field of this form"))
+                # the name is the caller's text too: shown visibly, never a NUL or a lone surrogate
+                errors[textsafe.line(name)[:60] if isinstance(name, str) else str(name)] = Msg(
+                    _("not a field of this form")
+                )
             continue
         if _empty(raw):
+            continue
+        if isinstance(raw, str) and not textsafe.storable(raw):
+            errors[name] = Msg(UNSTORABLE)
             continue
         try:
             out[name] = clean_value(spec, raw, today=today)

@@ -40,7 +40,7 @@ import secrets
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -48,7 +48,7 @@ import filetype
 from cryptography.fernet import Fernet
 from sqlmodel import Session, func, select
 
-from . import audit, permissions, sealedfile, writepath
+from . import audit, content, permissions, sealedfile, textsafe, writepath
 from .config import Settings
 from .crypto import CaseKey, CryptoError
 from .db import unit_of_work
@@ -57,7 +57,7 @@ from .engine import WbsEngine
 from .errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed, WbsError
 from .i18n import Msg
 from .i18n import gettext_noop as _
-from .models import Attachment, Case
+from .models import Attachment, Case, CaseEvent
 from .permissions import Actor
 
 MIB = 1024 * 1024
@@ -104,7 +104,9 @@ _BY_MIME = {k.mime: k for k in KINDS.values()}
 class AttachmentRejected(ValidationFailed):
     """A file refused before anything is kept. ``reason``: ``name``, ``empty``, ``too_large``, ``too_many``,
     ``type`` (not allowed or not recognised) or ``extension`` (the name disagrees with the content); then the
-    catalogue message (marked with ``_``) and its parameters, reported on the field ``lampiran``."""
+    catalogue message (marked with ``_``) and its parameters, reported on the field ``lampiran``. ``content``:
+    the whole file is not what its kind must be (a document holding a program, another archive or a zip bomb;
+    an image with a program or an archive after its data; see :mod:`wbs_engine.content`)."""
 
     def __init__(self, reason: str, msgid: str, /, **params: Any):
         self.reason = reason
@@ -112,12 +114,17 @@ class AttachmentRejected(ValidationFailed):
 
 
 class AttachmentUnavailable(WbsError):
-    """A file that may be opened but cannot be served."""
+    """A file that may be opened but cannot be served (409: the file's state, not the request, is wrong)."""
+
+    status, code = 409, "attachment_unavailable"
 
 
 class AttachmentDamaged(AttachmentUnavailable):
     """The file on disk is not the one stored (altered, cut short, swapped, missing); ``problem`` says how (in
-    English, for the admin: a parameter of the error, not part of its message)."""
+    English, for the admin's log: an attribute of the error, never in its message or :meth:`to_dict`, which
+    the person who asked for the file reads)."""
+
+    code = "attachment_damaged"
 
     def __init__(self, attachment_id: int, problem: str):
         self.problem = problem
@@ -127,12 +134,13 @@ class AttachmentDamaged(AttachmentUnavailable):
                 "(the audit trail records it)."
             ),
             attachment_id=attachment_id,
-            problem=problem,
         )
 
 
 class AttachmentDestroyed(AttachmentUnavailable):
     """The case's data key was destroyed (retention): its files cannot be opened any more."""
+
+    code = "attachment_destroyed"
 
     def __init__(self, number: str):
         super().__init__(
@@ -145,8 +153,8 @@ def _refused(number: str, attachment_id: Any, actor: Actor) -> NotAllowed:
     """The one refusal for opening a file, whether it exists or not."""
     return NotAllowed(
         _("Attachment {attachment_id} of case {number} is not available to {username}."),
-        attachment_id=attachment_id,
-        number=number,
+        attachment_id=textsafe.line(attachment_id)[:40],
+        number=textsafe.line(number)[:40],
         username=actor.username,
     )
 
@@ -181,13 +189,28 @@ def limits_for(defn: WorkflowDef, settings: Settings) -> Limits:
 #: line/paragraph separators: none belongs in a file name, several can disguise one (``gpj.exe`` shown as
 #: ``exe.jpg``)
 _BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+#: invisible characters of other categories (Unicode's default-ignorable letters and marks, fillers, the blank
+#: Braille pattern): a name padded with them looks shorter or different than it is
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))  # variation selectors
+)
+#: characters drawn like a slash or a backslash that Unicode normalisation does not turn into one
+_SLASHES = frozenset("\u2044\u2215\u2216\u2571\u2572\u27cb\u27cd\u29f5\u29f8\u29f9\u2afb\u2afd\u3033\u3035")
+#: device names Windows reserves in any folder, with any extension (``CON.txt`` cannot be saved or opened)
+_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul", "conin$", "conout$"]
+    + [f"{dev}{n}" for dev in ("com", "lpt") for n in (*"0123456789", "\u00b9", "\u00b2", "\u00b3")]
+)
 
 
 def check_filename(name: Any) -> str:
     """The file name as it will be kept (Unicode NFC, surrounding spaces removed), or
     :class:`AttachmentRejected`. The name is never used on disk; it is refused anyway when it carries a path
-    (``/``, ``\\``, ``..``), a control or invisible character, or is too long, so that it cannot mislead
-    whoever downloads the file later."""
+    (``/``, ``\\``, ``..``, also written with full-width or other look-alike characters), a control or
+    invisible character (fillers and spaces other than the plain one included), a character that imitates a
+    dot or a slash, a device name Windows reserves (``CON``, ``NUL``, ``COM1`` …), or is too long, so that it
+    cannot mislead whoever downloads the file later."""
 
     if not isinstance(name, str):
         raise AttachmentRejected("name", _("file name missing"))
@@ -196,15 +219,35 @@ def check_filename(name: Any) -> str:
         raise AttachmentRejected("name", _("file name is empty"))
     if len(text) > MAX_NAME:
         raise AttachmentRejected("name", _("file name is too long (at most {max} characters)"), max=MAX_NAME)
-    if any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in text):
+    if any(
+        unicodedata.category(ch) in _BAD_CATEGORIES
+        or (ch in _INVISIBLE and not (ch == "\ufe0f" and i and unicodedata.category(text[i - 1]) == "So"))
+        or (ch != " " and unicodedata.category(ch) == "Zs")
+        for i, ch in enumerate(text)
+    ):
         raise AttachmentRejected("name", _("file name contains control or invisible characters; rename the file"))
-    if "/" in text or "\\" in text or text in (".", "..") or text.startswith("..") or "/.." in text:
+    folded = unicodedata.normalize("NFKC", text)  # full-width ／ and ．．, the small reverse solidus … as ASCII
+    if (
+        "/" in folded
+        or "\\" in folded
+        or folded in (".", "..")
+        or folded.startswith("..")
+        or any(ch in _SLASHES for ch in text)
+    ):
         raise AttachmentRejected(
             "name", _("file name must not contain a folder path (/, \\, ..); send the file itself")
+        )
+    if any(not ch.isascii() and unicodedata.normalize("NFKC", ch) in (".", ":") for ch in text):
+        raise AttachmentRejected(
+            "name", _("file name contains a character that imitates a dot; rename the file with plain dots")
         )
     stem, dot, ext = text.rpartition(".")
     if not dot or not stem.strip(" .") or not ext:
         raise AttachmentRejected("name", _("file name must end in the file's type, e.g. report.pdf"))
+    if text.split(".", 1)[0].rstrip(" ").casefold() in _RESERVED:
+        raise AttachmentRejected(
+            "name", _("file name is a device name Windows reserves (CON, NUL, COM1 …); rename the file")
+        )
     return text
 
 
@@ -351,15 +394,24 @@ class _Received:
     kind: FileKind
 
 
+#: kinds checked whole once received (:mod:`wbs_engine.content`): their bytes are kept in memory while the upload
+#: comes in (at most the size limit; never written anywhere in clear)
+_WHOLE = frozenset({"docx", "xlsx", "odt", "jpeg", "png", "webp"})
+#: kinds whose last bytes are checked (a ZIP archive appended: :func:`wbs_engine.content.opens_as_zip`)
+_TAILED = frozenset({"pdf", "jpeg", "png", "webp"})
+
+
 class _Inspector:
     """Size, SHA-256 and kind of an upload, piece by piece; raises :class:`AttachmentRejected` as soon as
-    a piece shows that the file is refused (too large, a type not accepted, text that is not text)."""
+    a piece shows that the file is refused (too large, a type not accepted, text that is not text), and at the
+    end when the whole content is not what its kind must be (:mod:`wbs_engine.content`)."""
 
     def __init__(self, limits: Limits, name: str):
         self.limits, self.name = limits, name
         self.digest = hashlib.sha256()
         self.text = _TextCheck()
-        self.head = bytearray()
+        self.head = bytearray()  # the first bytes until the kind is known; then all of them for _WHOLE kinds
+        self.tail = bytearray()  # the last bytes, for a PDF
         self.kind: FileKind | None = None
         self.size = 0
 
@@ -374,9 +426,20 @@ class _Inspector:
             self.head += data
             if len(self.head) >= SNIFF:
                 self.kind = _decide(bytes(self.head), self.text, self.limits, self.name)
-                self.head.clear()
+                if self.kind.name not in _WHOLE:
+                    self._keep_tail(self.head)
+                    self.head.clear()
+        elif self.kind.name in _WHOLE:
+            self.head += data
         elif self.kind.name == "text" and not self.text.ok:
             raise AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
+        else:
+            self._keep_tail(data)
+
+    def _keep_tail(self, data: bytes | bytearray) -> None:
+        if self.kind is not None and self.kind.name in _TAILED:
+            self.tail += data
+            del self.tail[: -content.ZIP_TAIL]
 
     def finish(self) -> _Received:
         if self.size == 0:
@@ -384,9 +447,28 @@ class _Inspector:
         self.text.feed(b"", final=True)
         if self.kind is None:
             self.kind = _decide(bytes(self.head), self.text, self.limits, self.name)
+            self._keep_tail(self.head if self.kind.name not in _WHOLE else b"")
         elif self.kind.name == "text" and not self.text.ok:
             raise AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
+        self._check_content()
         return _Received(size=self.size, sha256=self.digest.hexdigest(), kind=self.kind)
+
+    def _check_content(self) -> None:
+        kind = self.kind
+        assert kind is not None
+        problem = None
+        if kind.name in ("docx", "xlsx", "odt"):
+            problem = content.check_document(kind.name, bytes(self.head), kind.label)
+        elif kind.name in ("jpeg", "png", "webp"):
+            problem = content.check_image(kind.name, bytes(self.head), kind.label)
+        if problem is None and kind.name in _TAILED:
+            tail = self.head[-content.ZIP_TAIL :] if kind.name in _WHOLE else self.tail
+            if content.opens_as_zip(bytes(tail)):
+                problem = content.hidden_archive(kind.label)
+        self.head.clear()
+        self.tail.clear()
+        if problem is not None:
+            raise AttachmentRejected("content", problem.msgid, **problem.params)
 
 
 def _receive(
@@ -487,7 +569,7 @@ def attach(
     name = check_filename(filename)
     with unit_of_work(engine.db, write=False) as s:
         engine.check_keys_in(s)
-        case = engine.get_case(s, number)
+        case = engine.case_for(s, number, actor)  # a tracking code: another case reads as a missing one
         defn = engine.workflow(s, case).definition
         limits = limits_for(defn, engine.settings)
         _may_attach(s, defn, case, actor, limits)
@@ -507,7 +589,9 @@ def attach(
             by_reporter, role = _may_attach(s, defn, case, actor, limits)
             writepath.bump_version(s, case)
             sealed = key.seal({"filename": name, "sha256": got.sha256})
-            author = "pelapor" if actor.kind == "reporter" else actor.username  # the trail's actor, as messages
+            # the trail's actor, as for messages: the reporter is "pelapor", also one who filed from their
+            # account (staff reading the case may not know who reported)
+            author = "pelapor" if by_reporter else actor.username
             row = Attachment(
                 case_id=case.id,
                 file_id=file_id,
@@ -515,9 +599,7 @@ def attach(
                 content_type=got.kind.mime,
                 size=got.size,
                 by_reporter=by_reporter,
-                # a reporter is "pelapor" here even when they filed from their account: the row is shown to
-                # staff who may not know who reported (rahasia)
-                uploaded_by="pelapor" if by_reporter else author,
+                uploaded_by=author,
                 created_at=now,
             )
             s.add(row)
@@ -550,10 +632,19 @@ def attach(
         raise
 
 
+def _attachment_id(value: Any) -> int | None:
+    """An attachment id as a caller gives it (an int, or its decimal digits from a URL), or None for anything
+    else (text, a float, a bool, a number no row can have)."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
+        return None
+    return value
+
+
 def _visible(s: Session, case: Case, scope: str, attachment_id: Any) -> Attachment | None:
-    try:
-        aid = int(attachment_id)
-    except (TypeError, ValueError):
+    aid = _attachment_id(attachment_id)
+    if aid is None:
         return None
     row = s.get(Attachment, aid)
     if row is None or row.case_id != case.id or (scope == "own" and not row.by_reporter):
@@ -563,18 +654,29 @@ def _visible(s: Session, case: Case, scope: str, attachment_id: Any) -> Attachme
 
 def list_attachments(engine: WbsEngine, number: str, viewer: Actor) -> list[AttachmentInfo]:
     """The attachments of case ``number`` that ``viewer`` may open (all of them for staff who read its sealed
-    text, the reporter's own uploads for the reporter), oldest first."""
-    with unit_of_work(engine.db, write=False) as s:
+    text, the reporter's own uploads for the reporter), oldest first.
+
+    The list holds the files' names and SHA-256 in clear, so a staff member's listing that shows any is
+    recorded like a case read (``attachments_listed``: who, in which role, which attachment ids; no
+    ``case_version``), in the same transaction. A refusal to staff reads the same whether the case exists;
+    a tracking code on another case gets the tracking page's answer, as for a missing one."""
+    refusal = NotAllowed(
+        _("{username} may not see the attachments of case {number}."),
+        username=viewer.username,
+        number=textsafe.line(number),
+    )
+    with unit_of_work(engine.db, write=viewer.kind == "user") as s:
         engine.check_keys_in(s)
-        case = engine.get_case(s, number)
+        try:
+            case = engine.case_for(s, number, viewer)
+        except NotFound:
+            if viewer.kind == "reporter":
+                raise
+            raise refusal from None
         defn = engine.workflow(s, case).definition
         sight = permissions.attachment_sight(defn, case, viewer)
         if sight is None:
-            raise NotAllowed(
-                _("{username} may not see the attachments of case {number}."),
-                username=viewer.username,
-                number=case.number,
-            )
+            raise refusal
         stmt = select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
         if sight[0] == "own":
             stmt = stmt.where(Attachment.by_reporter == True)  # noqa: E712
@@ -585,7 +687,19 @@ def list_attachments(engine: WbsEngine, number: str, viewer: Actor) -> list[Atta
             key = engine.case_key(case)
         except CryptoError:
             raise AttachmentDestroyed(case.number) from None
-        return [_info(r, case.number, key) for r in rows]
+        listed = [_info(r, case.number, key) for r in rows]
+        if sight[0] == "all":  # the reporter's own uploads are theirs: not recorded (nor is the tracking page)
+            audit.append(
+                s,
+                chain=case.number,
+                case_id=case.id,
+                kind="attachments_listed",
+                actor=viewer.username,
+                actor_role=sight[1],
+                now=engine.now(),
+                payload={"attachments": [r.id for r in rows]},
+            )
+        return listed
 
 
 def _check_file(path: Path, key: Fernet, raw_id: bytes, size: int, sha256: str) -> str | None:
@@ -654,7 +768,7 @@ def open_attachment(
                 key = None
     if row is None:
         if actor.kind == "user":
-            _record(engine, number, "attachment_refused", actor, None, {"attachment_id": str(attachment_id)[:40]})
+            _record_refusal(engine, number, actor, attachment_id)
         raise refusal
     problem, info = None, None
     try:
@@ -683,6 +797,52 @@ def open_attachment(
     return info, _serve(path, key.file_key(raw_id), raw_id, row.id, row.size, info.sha256)
 
 
+#: seconds within which a second refused attempt by the same staff member on the same file of a case is not
+#: recorded again (the first one is in the trail; a loop must not flood the case's chain)
+REFUSAL_QUIET = 60
+
+
+def _record_refusal(engine: WbsEngine, number: str, actor: Actor, attachment_id: Any) -> None:
+    """``attachment_refused`` for a staff member's refused attempt. The id is recorded only when it names a
+    file of this case (an int); anything else (text, another case's id, a made-up number) is recorded as
+    ``null``, so a caller cannot write chosen text, or chosen numbers, into the case's trail. At most one
+    event per staff member, case and id (or ``null``) within :data:`REFUSAL_QUIET` seconds."""
+    now = engine.now()
+    with unit_of_work(engine.db) as s:
+        case = engine.get_case(s, number, lock=True)
+        aid = _attachment_id(attachment_id)
+        if aid is not None and ((row := s.get(Attachment, aid)) is None or row.case_id != case.id):
+            aid = None
+        ev = CaseEvent.__table__.c
+        recent = (
+            s.connection()
+            .execute(
+                select(ev.payload)
+                .where(
+                    ev.chain == case.number,
+                    ev.kind == "attachment_refused",
+                    ev.actor == actor.username,
+                    ev.occurred_at >= now - timedelta(seconds=REFUSAL_QUIET),
+                )
+                .order_by(ev.seq.desc())
+                .limit(50)
+            )
+            .scalars()
+        )
+        if any(isinstance(p, dict) and p.get("attachment_id") == aid for p in recent):
+            return
+        audit.append(
+            s,
+            chain=case.number,
+            case_id=case.id,
+            kind="attachment_refused",
+            actor=actor.username,
+            actor_role=None,
+            now=now,
+            payload={"attachment_id": aid},
+        )
+
+
 def _record(engine: WbsEngine, number: str, kind: str, actor: Actor, check: Any, payload: dict[str, Any]) -> None:
     """An access event on the case's chain, in its own transaction under the case's lock. ``check`` (under
     the lock) gives the actor's role or refuses; None records a refusal. Reading does not change the case:
@@ -695,7 +855,8 @@ def _record(engine: WbsEngine, number: str, kind: str, actor: Actor, check: Any,
             chain=case.number,
             case_id=case.id,
             kind=kind,
-            actor="pelapor" if actor.kind == "reporter" else actor.username,
+            # the reporter is "pelapor", also one who filed from their account (as for files and messages)
+            actor="pelapor" if actor.kind == "reporter" or role == "pelapor" else actor.username,
             actor_role=role,
             now=engine.now(),
             payload=payload,

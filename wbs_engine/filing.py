@@ -56,9 +56,13 @@ _cases = Case.__table__
 class FilingTokenInvalid(WbsError):
     """The form's token is unknown, altered, for another type of report, or expired."""
 
+    status, code = 422, "filing_token_invalid"
+
 
 class AlreadyFiled(WbsError):
     """The form was already filed as case ``number`` (the tracking code is not repeated)."""
+
+    status, code = 409, "already_filed"
 
     def __init__(self, number: str | None):
         self.number = number

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from . import textsafe
 from .definition import TransitionSpec, WorkflowDef
 from .errors import NotAllowed, NotFound, OfficeText
 from .i18n import gettext_noop as _
@@ -73,9 +74,13 @@ class Actor:
 
 def load_actor(session: Session, username: str) -> Actor:
     """A staff actor with the grants the database holds for them now."""
-    user = session.exec(select(User).where(User.username == username)).first()
+    user = (
+        session.exec(select(User).where(User.username == username)).first()
+        if isinstance(username, str) and textsafe.storable(username)
+        else None
+    )
     if user is None or not user.active:
-        raise NotFound(_("Unknown or inactive user '{user}'."), user=username)
+        raise NotFound(_("Unknown or inactive user '{user}'."), user=textsafe.line(username))
     grants = session.exec(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
     return Actor(
         username=user.username,
@@ -85,9 +90,35 @@ def load_actor(session: Session, username: str) -> Actor:
     )
 
 
-def ensure_not_recused(actor: Actor, case: Any) -> None:
-    if actor.is_recused(case):
-        raise NotAllowed(_("{user} is recused from case {number}."), user=actor.username, number=case.number)
+def no_access(actor: Actor, case: Any) -> NotAllowed:
+    """The one refusal for a staff member who may neither read nor act on ``case``: the same words for a
+    recused official as for anyone without a role there, and nothing about the case's state, unit or
+    outcome (a recusal or a case's fate must not be learnt by trying)."""
+    return NotAllowed(_("{user} may not see case {number}."), user=actor.username, number=case.number)
+
+
+def has_access(defn: WorkflowDef, case: Any, actor: Actor) -> bool:
+    """May ``actor`` read or act on ``case`` at all (:func:`readable_roles`, never when recused)? The
+    scheduler always may."""
+    if actor.kind == "system":
+        return True
+    return not actor.is_recused(case) and bool(readable_roles(defn, actor.roles_for(case)))
+
+
+def ensure_access(defn: WorkflowDef, case: Any, actor: Actor) -> None:
+    """:func:`has_access`, or :func:`no_access`. Checked before anything that would describe the case in a
+    refusal (its state, the actions it allows, whether it is closed and how, its unit)."""
+    if not has_access(defn, case, actor):
+        raise no_access(actor, case)
+
+
+def reporter_only(defn: WorkflowDef, case: Any, actor: Actor) -> bool:
+    """Is ``actor`` on ``case`` only as its reporter: a tracking code, or the employee who filed it from
+    their account and holds no staff role that reads it? They get the reporter's view and the reporter's
+    words, never the staff's (:mod:`wbs_engine.tracking`)."""
+    if actor.kind == "reporter":
+        return True
+    return actor.kind == "user" and readable_roles(defn, actor.roles_for(case)) == {"pelapor"}
 
 
 def may_fire(defn: WorkflowDef, case: Any, t: TransitionSpec, actor: Actor) -> str | None:
@@ -100,8 +131,9 @@ def may_fire(defn: WorkflowDef, case: Any, t: TransitionSpec, actor: Actor) -> s
 
 
 def authorise(defn: WorkflowDef, case: Any, t: TransitionSpec, actor: Actor) -> str:
-    """:func:`may_fire`, or a clear refusal saying which role, unit and type were needed."""
-    ensure_not_recused(actor, case)
+    """:func:`may_fire`, or a clear refusal: to a reader of the case, which role, unit and type were needed;
+    to anyone else (a recused official included), :func:`no_access`."""
+    ensure_access(defn, case, actor)
     role = may_fire(defn, case, t, actor)
     if role is None:
         raise NotAllowed(
@@ -139,8 +171,11 @@ def handler_roles(defn: WorkflowDef) -> set[str]:
 
 
 def message_role(defn: WorkflowDef, case: Any, actor: Actor) -> tuple[bool, str]:
-    """May ``actor`` post a message on ``case``? Returns (from the reporter, the role written in the trail)."""
-    ensure_not_recused(actor, case)
+    """May ``actor`` post a message on ``case``? Returns (from the reporter, the role written in the trail).
+    A recused official gets the refusal of anyone without a role there."""
+    refusal = NotAllowed(_("{user} may not post messages on case {number}."), user=actor.username, number=case.number)
+    if actor.is_recused(case):
+        raise refusal
     roles = actor.roles_for(case)
     from_reporter = (actor.kind == "reporter" and "pelapor" in roles) or (
         actor.kind == "user" and actor.user_id is not None and case.filed_by_user_id == actor.user_id
@@ -149,7 +184,7 @@ def message_role(defn: WorkflowDef, case: Any, actor: Actor) -> tuple[bool, str]
         return True, "pelapor"
     staff = roles & handler_roles(defn)
     if not staff:
-        raise NotAllowed(_("{user} may not post messages on case {number}."), user=actor.username, number=case.number)
+        raise refusal
     return False, sorted(staff)[0]
 
 
@@ -166,7 +201,7 @@ def roles_to_read(defn: WorkflowDef, case: Any, viewer: Actor) -> set[str]:
     """:func:`readable_roles` of ``viewer`` on ``case``, or a refusal."""
     roles = readable_roles(defn, viewer.roles_for(case)) if not viewer.is_recused(case) else set()
     if not roles:
-        raise NotAllowed(_("{user} may not see case {number}."), user=viewer.username, number=case.number)
+        raise no_access(viewer, case)
     return roles
 
 
@@ -184,7 +219,11 @@ class Sight:
         )
         # a contact an anonymous reporter left is for status mail only
         self.contact = self.reporter or (self.identity and case.identity_mode != "anonim")
-        self.secret = self.reporter or self.handler
+        # the report's sealed text, reasons, messages, recusals: the handlers only. The reporter wrote the report
+        # but reads it on the tracking page (views refuse a viewer who is only the reporter); a reporter who
+        # also holds a role that reads without this sight (the WBS front desk filing a report) gets no more
+        # than that role gives.
+        self.secret = self.handler
         self.defn = defn
 
     def may_read(self, name: str) -> bool:
@@ -212,13 +251,16 @@ def _is_filer(case: Any, actor: Actor) -> bool:
 def attach_role(defn: WorkflowDef, case: Any, actor: Actor) -> tuple[bool, str]:
     """May ``actor`` attach a file to ``case``? The reporter on their own case, and staff holding a role that
     works on cases of ``defn`` for the case's unit and type; never a recused official, never the auditor
-    (who reads, not adds). Returns (from the reporter, the role written in the trail)."""
-    ensure_not_recused(actor, case)
+    (who reads, not adds). Returns (from the reporter, the role written in the trail). A recused official
+    gets the refusal of anyone without a role there."""
+    refusal = NotAllowed(_("{user} may not attach files to case {number}."), user=actor.username, number=case.number)
+    if actor.is_recused(case):
+        raise refusal
     if _is_filer(case, actor):
         return True, "pelapor"
     staff = actor.roles_for(case) & handler_roles(defn)
     if not staff:
-        raise NotAllowed(_("{user} may not attach files to case {number}."), user=actor.username, number=case.number)
+        raise refusal
     return False, sorted(staff)[0]
 
 

@@ -47,13 +47,13 @@ import binascii
 import functools
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from . import notify
+from . import notify, textsafe
 from . import search as terms
 from .calendar import WorkingCalendar
 from .db import unit_of_work
@@ -86,6 +86,8 @@ _terms = CaseTerm.__table__
 class QueueError(WbsError):
     """A queue request that cannot be answered as asked: unknown queue, a cursor from elsewhere, a page size
     or horizon out of range. Usually a hand-edited URL."""
+
+    status, code = 422, "queue_error"
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -235,6 +237,8 @@ def scope(
     """The :class:`Scope` of one request (one small query: the workflow versions the database knows)."""
     if not isinstance(due_within, int) or not 0 <= due_within <= MAX_DUE_WITHIN:
         raise QueueError(_("'Due soon' must be 0–{max} working days."), max=MAX_DUE_WITHIN)
+    if any(v is not None and not (isinstance(v, str) and textsafe.storable(v)) for v in (search, unit, case_type)):
+        raise QueueError(_("The search or a filter contains a character that cannot be searched; remove it."))
     text = (search or "").strip()
     prefix = terms.prefix_of(text) if text else None
     branches = branches_for(actor, registry.versions(session), unit=unit or None, case_type=case_type or None)
@@ -273,14 +277,19 @@ def encode_cursor(cursor: Cursor) -> str:
 
 
 def decode_cursor(text: str, queue: str) -> Cursor:
-    """The cursor a page gave, for the same queue; anything else is refused (not guessed at)."""
+    """The cursor a page gave, for the same queue; anything else is refused (not guessed at): also an id no row
+    can have (a database integer is 64 bits) and a time that is not a UTC instant the database can hold."""
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         q, due, ident = json.loads(raw)
         at = datetime.fromisoformat(due) if due is not None else None
-        if not isinstance(ident, int) or isinstance(ident, bool) or (at is not None and at.tzinfo is None):
+        if not isinstance(ident, int) or isinstance(ident, bool) or not 0 < ident < 2**63:
             raise ValueError("bad cursor")
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        if at is not None:
+            if at.tzinfo is None:
+                raise ValueError("bad cursor")
+            at = at.astimezone(UTC)  # OverflowError beyond year 1 or 9999 in UTC
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
         raise QueueError(_("Invalid page marker; reload the queue from its first page.")) from None
     if q != queue:
         raise QueueError(_("This page marker belongs to another queue; reload the queue from its first page."))

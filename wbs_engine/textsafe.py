@@ -24,9 +24,10 @@ same); ``--json`` output keeps the exact text, with these characters as JSON ``\
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["block", "json_text", "line", "visible"]
+__all__ = ["block", "json_text", "line", "storable", "visible"]
 
 _PICTURE_BASE = 0x2400  # U+2400 SYMBOL FOR NULL .. U+241F SYMBOL FOR UNIT SEPARATOR
 _DEL_PICTURE = "\u2421"  # ␡
@@ -41,6 +42,16 @@ def _unsafe(ch: str) -> bool:
     if cp < 0xA0:
         return False
     return ch not in _KEPT and unicodedata.category(ch) in ("Cf", "Zl", "Zp", "Cs", "Cc")
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> bool:
+    """Can ``text`` be stored and sent at all? Not when it holds a NUL (PostgreSQL refuses it in text and
+    JSON) or a lone surrogate (no UTF-8 encoding exists: JSON from a browser may carry ``"\\ud800"``).
+    Every text a person gives is checked with this before it reaches the database, a seal or a search."""
+    return _UNSTORABLE.search(text) is None
 
 
 def _render(ch: str) -> str:

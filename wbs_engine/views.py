@@ -4,7 +4,15 @@ Identity and contact fields are shown only to ``visibility.identity`` roles (and
 open identity, to the roles that may read the report; a contact given by an anonymous reporter to nobody);
 other sealed fields, reasons and messages only to ``visibility.confidential_fields`` roles. Everyone else
 sees the marker :data:`SEALED` for each sealed field the case holds, and nothing for fields it does not hold.
-The reporter's own view is :func:`wbs_engine.tracking.tracking_view`.
+
+Who reported is part of the identity: to a viewer who may not see it, every event the reporter made (filing,
+their steps, messages, files) shows ``pelapor`` as its actor, also when they filed from their staff account,
+and the filing's ``filed_by`` is sealed; a message from the reporter is by ``pelapor``.
+
+The reporter's own view is :func:`wbs_engine.tracking.tracking_view`, and only that: these staff views refuse a
+tracking code (another case's number gets the tracking page's answer, :meth:`WbsEngine.case_for`) and an
+employee who is on the case only as its reporter (filed from their account, no staff role that reads it),
+so that a reporter never gets internal findings, reasons, recusals or staff names from them.
 """
 
 from __future__ import annotations
@@ -19,8 +27,13 @@ from .clocks import ClockState, late_notices
 from .db import unit_of_work
 from .definition import Duration, WorkflowDef
 from .engine import WbsEngine
+from .errors import NotAllowed
+from .i18n import gettext_noop as _
 from .models import Clock, User
-from .permissions import Actor, Sight, roles_to_read
+from .permissions import Actor, Sight, reporter_only, roles_to_read
+
+#: What a viewer who may not know who reported sees as the actor of the reporter's events.
+REPORTER = "pelapor"
 
 #: What a viewer who may not read a sealed value gets instead of it. A dict, so no real value (field values
 #: are strings, numbers or booleans) can ever be mistaken for it; text output prints it as ``[rahasia]``.
@@ -93,8 +106,10 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
     whether the identity was opened, in the same transaction as the read."""
     with unit_of_work(engine.db, write=viewer is not None) as s:
         engine.check_keys_in(s)
-        case = engine.get_case(s, number)
+        case = engine.case_for(s, number, viewer)
         defn = engine.workflow(s, case).definition
+        if viewer is not None and reporter_only(defn, case, viewer):
+            raise _reporter_refused(case)
         roles = roles_to_read(defn, case, viewer) if viewer else set()
         sight = Sight(defn, case, roles)
         key = engine.case_key(case) if sight.anything and case.data_key else None
@@ -107,12 +122,20 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
                 opened.update(key.open(case.confidential_enc) or {})
         for name in case.sealed_fields or []:
             values[name] = opened[name] if sight.may_read(name) and name in opened else SEALED
+        # who is kept off the case can say who is implicated: once anyone is, a viewer who may not read the report
+        # no longer sees whom a `user` field names (the assignee may be the recused official), here or in history
+        hidden = _staff_fields(defn) if case.recused and not sight.secret else frozenset()
+        for name in hidden & set(values):
+            values[name] = SEALED
         rows = s.exec(select(Clock).where(Clock.case_id == case.id).order_by(Clock.id)).all()
         # e.g. a gift reported after the legal limit: the text the workflow gives for it (late_notice)
         notices = {name: text.get(lang) for name, text in late_notices(defn.clocks, [clock_state(c) for c in rows])}
         clocks = [clock_view(c, defn, lang, notices.get(c.name)) for c in rows]
-        history = [_event_view(e, sight, key, lang) for e in audit.chain_events(s, case.number)]
+        history = [_event_view(e, sight, key, lang, hidden) for e in audit.chain_events(s, case.number)]
         messages = engine.messages(s, case) if (sight.secret and case.data_key) else []
+        if not sight.identity:
+            # a message from the reporter is by "pelapor" (older rows may name the account that filed)
+            messages = [m if m["to_reporter"] else {**m, "author": REPORTER} for m in messages]
         if viewer is not None:
             record_read(s, engine, case, viewer, roles, sight, opened, messages, history)
         actions = [
@@ -155,6 +178,13 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
         }
 
 
+def _reporter_refused(case: Any) -> NotAllowed:
+    return NotAllowed(
+        _("Case {number} is your own report: follow it on the tracking page with its tracking code."),
+        number=case.number,
+    )
+
+
 def record_read(
     s: Any,
     engine: WbsEngine,
@@ -180,7 +210,7 @@ def record_read(
         case_id=case.id,
         kind="case_read",
         actor=viewer.username,
-        actor_role=sorted(roles)[0] if roles else None,
+        actor_role=sorted(roles - {"pelapor"} or roles)[0] if roles else None,
         now=engine.now(),
         payload={
             "fields": fields,
@@ -246,8 +276,24 @@ def case_history(engine: WbsEngine, number: str, viewer: Actor, lang: str = "id"
     }
 
 
-def _event_view(e: audit.EventRow, sight: Sight, key: Any, lang: str) -> dict[str, Any]:
+def _staff_fields(defn: Any) -> frozenset[str]:
+    """The workflow's fields that name a staff member (``type: user``)."""
+    return frozenset(f.name for f in (*defn.intake, *defn.fields) if f.type == "user")
+
+
+def _event_view(
+    e: audit.EventRow, sight: Sight, key: Any, lang: str, hidden: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     payload = dict(e.payload or {})
+    if hidden and isinstance(payload.get("data"), dict):
+        payload["data"] = {k: (SEALED if k in hidden else v) for k, v in payload["data"].items()}
+    actor = e.actor
+    if not sight.identity:
+        # who reported is part of the identity: the account that filed, and the reporter's own events
+        if "filed_by" in payload:
+            payload["filed_by"] = SEALED
+        if e.actor_role == "pelapor" or e.kind == "created":
+            actor = REPORTER
     if not sight.secret:
         # routing effects name people (an official recused because of the report): for readers of the report
         for k in ("recused", "assigned_to"):
@@ -276,7 +322,7 @@ def _event_view(e: audit.EventRow, sight: Sight, key: Any, lang: str) -> dict[st
         "trigger": e.trigger,
         "from_state": e.from_state,
         "to_state": e.to_state,
-        "actor": e.actor,
+        "actor": actor,
         "role": e.actor_role,
         "at": e.occurred_at.isoformat(),
         "payload": payload,

@@ -21,7 +21,7 @@ from sqlmodel import select
 from tests.helpers import COMPLAINT, seed_people
 from wbs_engine import audit, files
 from wbs_engine.db import unit_of_work
-from wbs_engine.errors import GuardFailed, InvalidTransition, NotAllowed, ValidationFailed
+from wbs_engine.errors import GuardFailed, InvalidTransition, NotAllowed, NotFound, ValidationFailed
 from wbs_engine.files import (
     AttachmentDamaged,
     AttachmentDestroyed,
@@ -71,6 +71,15 @@ def pdf(text: str = "Bukti pungutan liar") -> bytes:
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+def jpeg(scan: int = 500) -> bytes:
+    """A JPEG as its markers go (the checks read the structure, not the picture): SOI, APP0 (JFIF), a scan of
+    random entropy-coded bytes (each FF stuffed as FF 00), EOI."""
+    data = os.urandom(scan).replace(b"\xff", b"\xff\x00")
+    app0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sos = b"\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11\x00\x3f\x00"
+    return b"\xff\xd8" + app0 + sos + data + b"\xff\xd9"
 
 
 def docx() -> bytes:
@@ -338,8 +347,7 @@ def test_other_accepted_kinds_and_text_that_looks_like_a_bitmap(office):
     assert attach(office, c.number, pel, "surat.docx", io.BytesIO(docx())).kind == "docx"
     # ``filetype`` alone takes any text starting with "BM" for a bitmap
     assert attach(office, c.number, pel, "bmkg.txt", io.BytesIO(b"BMKG: gempa 5,1 SR\n")).kind == "text"
-    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + os.urandom(500) + b"\xff\xd9"
-    assert attach(office, c.number, pel, "foto.jpeg", io.BytesIO(jpeg)).kind == "jpeg"
+    assert attach(office, c.number, pel, "foto.jpeg", io.BytesIO(jpeg())).kind == "jpeg"
 
 
 # --- bad input: a clear refusal, nothing left behind ------------------------------------------------------
@@ -540,7 +548,9 @@ def test_permission_matrix(wbs):
     # attach: the reporter and the handler; not the auditor, unrelated staff, another case's reporter
     for who in (auditor, upg, petugas, someone_else):
         upload = Upload(pdf())
-        with pytest.raises(NotAllowed, match="tidak berwenang melampirkan"):
+        # another case's tracking code: the tracking page's answer, as for a case that does not exist
+        refusal = NotFound if who is someone_else else NotAllowed
+        with pytest.raises(refusal, match="Kode pelacakan" if who is someone_else else "tidak berwenang melampirkan"):
             attach(wbs, c.number, who, "x.pdf", upload)
         assert upload.taken == 0
     # open: handler and auditor everything; the reporter only what they uploaded
@@ -562,16 +572,18 @@ def test_permission_matrix(wbs):
     ]:
         with pytest.raises(NotAllowed) as err:
             open_attachment(wbs, number, aid, who)
-        refused[label] = err.value.message("en").replace(str(aid), "#").replace(who.username, "@").replace(number, "N")
+        refused[label] = err.value.message("en").replace(number, "N").replace(str(aid), "#").replace(who.username, "@")
     # the same words whether the file (or the case) exists or not
     assert len(set(refused.values())) == 1, refused
-    for who in (upg, petugas, someone_else):
+    for who in (upg, petugas):
         with pytest.raises(NotAllowed):
             list_attachments(wbs, c.number, who)
+    with pytest.raises(NotFound, match="Kode pelacakan"):  # another case's code: as for a missing case
+        list_attachments(wbs, c.number, someone_else)
 
     # a recused official: neither attach nor open, not even what they uploaded before
     recuse(wbs, c.number, "pengelola")
-    with pytest.raises(NotAllowed, match="recusal"):
+    with pytest.raises(NotAllowed, match="tidak berwenang melampirkan"):  # as anyone without a role: no "recused"
         attach(wbs, c.number, pel, "y.pdf", Upload(pdf()))
     with pytest.raises(NotAllowed, match="tidak tersedia"):
         open_attachment(wbs, c.number, theirs.id, pel)
@@ -586,7 +598,8 @@ def test_an_employee_who_filed_in_their_name_attaches_as_the_reporter(wbs):
     assert a.by_reporter and a.uploaded_by == "pelapor"  # staff reading the list may not know who reported
     assert [x.id for x in list_attachments(wbs, c.number, pegawai)] == [a.id]
     added = [e for e in events(wbs, c.number) if e.kind == "attachment_added"]
-    assert (added[0].actor, added[0].actor_role) == ("pegawai", "pelapor")
+    # the trail names the reporter "pelapor" too; the account that filed is only in `created`'s filed_by
+    assert (added[0].actor, added[0].actor_role) == ("pelapor", "pelapor")
 
 
 def test_every_open_is_in_the_trail_and_a_staff_refusal_too(wbs):
@@ -607,7 +620,7 @@ def test_every_open_is_in_the_trail_and_a_staff_refusal_too(wbs):
         "attachment_refused",
         "upg",
         None,
-        {"attachment_id": str(a.id)},
+        {"attachment_id": a.id},
     )
     with pytest.raises(NotAllowed):  # a reporter's refusal is not written on the case's chain
         open_attachment(wbs, c.number, a.id, me)

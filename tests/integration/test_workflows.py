@@ -195,7 +195,7 @@ def test_case_show_says_a_gift_reported_after_30_hk_may_become_state_property(tm
     assert view["notices"] == [kpk["late_notice"]]
     text = run("case", "show", created["number"], "--as", "agus")
     assert "Perhatian: Gratifikasi ini dilaporkan lebih dari 30 hari kerja" in text
-    assert "may be declared state property" in run("--lang", "en", "case", "show", created["number"], "--as", "wati")
+    assert "may be declared state property" in run("--lang", "en", "case", "show", created["number"], "--as", "agus")
 
 
 def _gift_forwarded_to_kpk(wbs, clock):

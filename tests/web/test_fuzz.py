@@ -58,5 +58,6 @@ def test_tracking_forms_never_fail(app, code, message, trigger):
 @given(path=ANY_TEXT, lang=ANY_TEXT)
 def test_any_address_and_language_gets_a_page(app, path, lang):
     browser = Browser(app)
-    res = browser.get("/" + path.replace("\x00", ""), query_string={"lang": lang})
+    # a "?" would start the path's own query string, which Flask's test client refuses next to query_string
+    res = browser.get("/" + path.replace("\x00", "").replace("?", "%3F"), query_string={"lang": lang})
     _check(browser, res)
