@@ -183,7 +183,9 @@ def test_the_english_switch_and_errors_in_english(browser, live_server, shots):
     only_own_origin(browser, live_server)
 
 
-PUBLIC_PAGES = ["/", "/lapor/pengaduan", "/lapor/wbs", "/lapor/benturan_kepentingan", "/lacak/", "/verifikasi", "/tidak-ada"]
+PUBLIC_PAGES = [
+    "/", "/lapor/pengaduan", "/lapor/wbs", "/lapor/benturan_kepentingan", "/lacak/", "/verifikasi", "/tidak-ada",
+]
 
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)

@@ -478,7 +478,8 @@ def test_the_receipt_offers_a_signed_proof_that_the_verification_page_accepts(br
     changed = bytearray(pdf)
     changed[len(pdf) // 2] ^= 0x01
     checker.get("/verifikasi")
-    checker.post("/verifikasi", {"berkas": (io.BytesIO(bytes(changed)), "bukti.pdf")}, content_type="multipart/form-data")
+    upload = {"berkas": (io.BytesIO(bytes(changed)), "bukti.pdf")}
+    checker.post("/verifikasi", upload, content_type="multipart/form-data")
     assert 'class="card result bad"' in checker.page and "Tidak terkonfirmasi" in checker.page
     # a POST without the receipt in the session gets no proof (the code never comes from the request)
     stranger = Browser(browser.app)
