@@ -43,9 +43,13 @@ def page_lang() -> str:
 
 
 def switch_url(lang: str) -> str:
-    """This page in ``lang`` (same path and query, ``lang`` replaced)."""
+    """This page in ``lang`` (same path and query, ``lang`` replaced). Always a path on this site: an
+    unknown address (``/\\evil.example/…`` would read as another host to a browser) switches on the start
+    page instead."""
+    if request.endpoint is None or request.endpoint == "static":
+        return "/?" + urlencode([("lang", lang)])
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", lang)]
-    return request.path + "?" + urlencode(args)
+    return "/" + request.path.lstrip("/\\") + "?" + urlencode(args)
 
 
 def _remember(response: Response) -> Response:

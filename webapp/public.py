@@ -114,15 +114,15 @@ def file(case_type: str):  # type: ignore[no-untyped-def]
     defn = engine.registry.latest(case_type).definition
     try:
         files.screen(defn, engine.settings, uploads)
-        created = engine.create_case(
-            case_type, data, identity_mode=form.identity_mode, idempotency_token=token or None
-        )
+        if not token:  # the web form always carries one: without it a resend would file a second case
+            raise FilingTokenInvalid(_("The form is incomplete; it was shown again, check it and send it."))
+        created = engine.create_case(case_type, data, identity_mode=form.identity_mode, idempotency_token=token)
     except AlreadyFiled as exc:
         kept = security.receipt()
         if kept is not None and kept["number"] == exc.number:
             return redirect(url_for("public.receipt"), code=303)
         return _form_page(case_type, form.identity_mode, values=values, general=exc.message(lang), status=409)
-    except FilingTokenInvalid as exc:  # expired or altered: a new token with the form as it was
+    except FilingTokenInvalid as exc:  # missing, expired or altered: a new token with the form as it was
         return _form_page(case_type, form.identity_mode, values=values, general=exc.message(lang), status=422)
     except ValidationFailed as exc:
         return _form_page(
@@ -175,13 +175,14 @@ def receipt():  # type: ignore[no-untyped-def]
     )
 
 
-def proof_download(code: str, number: str) -> Response:
+def proof_download(code: str) -> Response:
     """The signed proof of filing of the case whose tracking code is ``code``, as a download. The code
     comes from the sealed session (receipt or tracking), never from the request."""
     include = request.form.get(PROOF_TEXT_INPUT) == "1"
     pdf = receipts.proof_of_filing(wbs(), code, page_lang(), include_text=include)
     headers = {
-        "Content-Disposition": f'attachment; filename="bukti-penerimaan-{number}.pdf"',
+        # a neutral name: the number's prefix would tell what kind of report it is (WBS-…)
+        "Content-Disposition": 'attachment; filename="bukti-penerimaan.pdf"',
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",
     }
@@ -193,7 +194,7 @@ def proof():  # type: ignore[no-untyped-def]
     kept = security.receipt()
     if kept is None:
         return render_template("receipt_gone.html"), 404
-    return proof_download(kept["code"], kept["number"])
+    return proof_download(kept["code"])
 
 
 @bp.route("/verifikasi", methods=["GET", "POST"])
@@ -203,7 +204,7 @@ def verify():  # type: ignore[no-untyped-def]
     lang = page_lang()
     check, error = None, None
     asked = request.method == "POST" or "s" in request.args
-    if asked and security.proof_throttle().blocked():
+    if asked and not security.proof_throttle().attempt():  # every check counts, genuine ones too
         msg = render(_("Too many checks from here. Wait a few minutes, then try again."), lang)
         return render_template("verify.html", check=None, error=msg), 429
     if request.method == "POST":
@@ -211,10 +212,8 @@ def verify():  # type: ignore[no-untyped-def]
         if upload is None or not upload.filename:
             error = render(_("choose the PDF file of the proof"), lang)
         else:
-            security.proof_throttle().failed()
             check = receipts.verify_proof(wbs(), upload.stream.read(receipts.MAX_PROOF_BYTES + 1))
     elif asked:
-        security.proof_throttle().failed()
         check = receipts.verify_link(wbs(), request.args)
     result = check.to_dict(lang) if check is not None else None
     status = 422 if error else 200

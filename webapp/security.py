@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
+import logging
 import secrets
 import threading
 import time
@@ -28,6 +30,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, current_app, request, session
+from flask import Request as FlaskRequest
 from werkzeug.serving import WSGIRequestHandler
 
 if TYPE_CHECKING:
@@ -38,13 +41,11 @@ if TYPE_CHECKING:
 TRACK_IDLE_MINUTES = 15
 #: a receipt (case number and tracking code) stays on its page this long after filing, for the proof
 RECEIPT_MINUTES = 30
-#: wrong tracking codes: at most THROTTLE_TRIES per client in THROTTLE_WINDOW, and THROTTLE_GLOBAL for all
+#: wrong tracking codes: at most THROTTLE_TRIES per client in THROTTLE_WINDOW (seconds)
 THROTTLE_TRIES = 5
 THROTTLE_WINDOW = 600
-THROTTLE_GLOBAL = 200
-#: proof checks (an upload or a QR link): per client and for all in THROTTLE_WINDOW
+#: proof checks (an upload or a QR link) per client in THROTTLE_WINDOW
 PROOF_CHECKS = 30
-PROOF_CHECKS_GLOBAL = 600
 
 CSP = "; ".join(
     [
@@ -70,7 +71,10 @@ def config_for(settings: Settings, keyring: Keyring) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=2),
+        # how long a signed session is accepted: a filing form (its CSRF secret lives in the session) stays
+        # valid as long as its token; the session cookie itself ends with the browser (never `permanent`),
+        # and a tracking session ends after TRACK_IDLE_MINUTES idle whatever the cookie says
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=24),
         # the whole request: every file a case may take at the largest size, and the form around them
         "MAX_CONTENT_LENGTH": settings.max_attachments * settings.max_attachment_mb * 1024 * 1024 + 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
@@ -91,16 +95,27 @@ def _headers(response: Response) -> Response:
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         h.setdefault("Strict-Transport-Security", "max-age=31536000")
-    private = ("tracking.", "public.receipt", "public.proof", "public.verify")
+    # pages that show a code, a case, or what a person typed (a form sent back with an error)
+    private = ("tracking.", "public.receipt", "public.proof", "public.verify", "public.file")
     if request.endpoint and request.endpoint.startswith(private):
         h["Cache-Control"] = "no-store"  # a tracking page or a receipt must not stay in a shared cache
     return response
 
 
+class Request(FlaskRequest):
+    """Uploads are held in memory while a request is read, never in a temporary file: a report's
+    attachment must not sit in clear in /tmp before it is sealed. The request size limit
+    (``MAX_CONTENT_LENGTH``) bounds the memory."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):  # type: ignore[no-untyped-def]
+        return io.BytesIO()
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = Request
     app.after_request(_headers)
     app.extensions["wbs_throttle"] = Throttle()
-    app.extensions["wbs_proof_throttle"] = Throttle(tries=PROOF_CHECKS, total=PROOF_CHECKS_GLOBAL)
+    app.extensions["wbs_proof_throttle"] = Throttle(tries=PROOF_CHECKS)
 
 
 # --- the tracking session and the receipt -------------------------------------------------------------------
@@ -112,7 +127,6 @@ def _keyring() -> Keyring:
 
 def remember_code(code: str) -> None:
     """Sign the reporter in to their case: the code, sealed with the office key, in the session."""
-    session.permanent = True
     session["track"] = {"code": _keyring().seal_office(code), "seen": int(time.time())}
 
 
@@ -136,30 +150,31 @@ def tracked_code() -> str | None:
 
 
 def forget_code() -> None:
+    """Leave: the tracking session and any receipt still in this browser's session go (the next person at a
+    shared computer must find neither the case nor its code)."""
     session.pop("track", None)
+    session.pop("receipt", None)
+    session.pop("not_attached", None)
 
 
 def remember_receipt(number: str, code: str, case_type: str) -> None:
-    session["receipt"] = {
-        "number": number,
-        "code": _keyring().seal_office(code),
-        "type": case_type,
-        "at": int(time.time()),
-    }
+    """The receipt of a new filing, sealed whole: the cookie shows neither the code nor the case number or
+    type (a cookie found on a shared computer must not say that someone reported, or what)."""
+    sealed = {"number": number, "code": code, "type": case_type, "at": int(time.time())}
+    session["receipt"] = _keyring().seal_office(sealed)
 
 
 def receipt() -> dict[str, str] | None:
     """The receipt of the case filed in this session (number, tracking code, type), while it lasts."""
-    got = session.get("receipt")
+    sealed = session.get("receipt")
+    try:
+        got = _keyring().open_office(sealed) if isinstance(sealed, str) else None
+    except Exception:  # sealed under another keyring, or damaged
+        got = None
     if not isinstance(got, dict) or time.time() - int(got.get("at") or 0) > RECEIPT_MINUTES * 60:
         session.pop("receipt", None)
         return None
-    try:
-        code = _keyring().open_office(got["code"])
-    except Exception:
-        session.pop("receipt", None)
-        return None
-    return {"number": str(got["number"]), "code": str(code), "type": str(got.get("type") or "")}
+    return {"number": str(got["number"]), "code": str(got["code"]), "type": str(got.get("type") or "")}
 
 
 def forget_receipt() -> None:
@@ -170,19 +185,22 @@ def forget_receipt() -> None:
 
 
 class Throttle:
-    """Attempts per client and in all within a window, in memory only: wrong tracking codes, and proof
-    checks (each reads a case's chain).
+    """Attempts per client within a window, in memory only: wrong tracking codes, and proof checks (each
+    reads a case's chain).
 
     A client is a keyed hash of its address under a random key of this process: nothing that could name
-    an address is kept longer than the window, written, or logged. Several processes each keep their own
-    (a tracking code has 80 random bits; the throttle slows guessing, it is not what stops it)."""
+    an address is kept longer than the window, written, or logged. There is deliberately no cap over all
+    clients: it would let a few addresses lock every reporter out. Several processes each keep their own
+    counts (a tracking code has 80 random bits; the throttle slows guessing, it is not what stops it).
 
-    def __init__(self, tries: int = THROTTLE_TRIES, window: int = THROTTLE_WINDOW, total: int = THROTTLE_GLOBAL):
-        self.tries, self.window, self.total = tries, window, total
+    :meth:`attempt` reserves an attempt before the check runs (so simultaneous guesses are counted, not all
+    checked first); :meth:`succeeded` gives back the attempt of a right code."""
+
+    def __init__(self, tries: int = THROTTLE_TRIES, window: int = THROTTLE_WINDOW):
+        self.tries, self.window = tries, window
         self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._clients: dict[bytes, deque[float]] = {}
-        self._all: deque[float] = deque()
 
     def _client(self) -> bytes:
         addr = (request.remote_addr or "").encode()
@@ -190,24 +208,28 @@ class Throttle:
 
     def _prune(self, now: float) -> None:
         edge = now - self.window
-        while self._all and self._all[0] < edge:
-            self._all.popleft()
         for k in [k for k, q in self._clients.items() if not q or q[-1] < edge]:
             del self._clients[k]
 
-    def blocked(self) -> bool:
+    def attempt(self) -> bool:
+        """Reserve an attempt for this client: False (and nothing reserved) when it has used them all."""
         now = time.monotonic()
         with self._lock:
             self._prune(now)
-            mine = self._clients.get(self._client())
-            tries = sum(1 for t in mine if t >= now - self.window) if mine else 0
-            return tries >= self.tries or len(self._all) >= self.total
+            mine = self._clients.setdefault(self._client(), deque())
+            while mine and mine[0] < now - self.window:
+                mine.popleft()
+            if len(mine) >= self.tries:
+                return False
+            mine.append(now)
+            return True
 
-    def failed(self) -> None:
-        now = time.monotonic()
+    def succeeded(self) -> None:
+        """The attempt just reserved was a right code: it does not count against the client."""
         with self._lock:
-            self._clients.setdefault(self._client(), deque()).append(now)
-            self._all.append(now)
+            mine = self._clients.get(self._client())
+            if mine:
+                mine.pop()
 
 
 def throttle() -> Throttle:
@@ -224,11 +246,26 @@ def proof_throttle() -> Throttle:
 
 
 class QuietRequestHandler(WSGIRequestHandler):
-    """The development server's request handler with ``-`` for the client's address in every log line."""
+    """The development server's request handler, logging without the client's address and without the
+    query string: ``- - - [date] "GET /path" 200 -``. Only the log changes: the address still reaches the
+    app (``request.remote_addr``, which the throttle needs, hashed and in memory only). A request line the
+    server cannot parse is logged as its status alone, never as what was sent."""
 
-    def address_string(self) -> str:
-        return "-"
+    def log(self, type: str, message: str, *args: object) -> None:  # noqa: A002 (werkzeug's signature)
+        getattr(logging.getLogger("werkzeug"), type)("- - - [%s] " + message, self.log_date_time_string(), *args)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = self.path.split("?", 1)[0]  # a query may carry what a person typed
-        self.log("info", '"%s %s" %s %s', self.command, path, code, size)
+        path = getattr(self, "path", "").split("?", 1)[0]  # a query may carry what a person typed
+        command = getattr(self, "command", "") or "-"
+        self.log("info", '"%s %s" %s %s', command, path, code, size)
+
+    def log_error(self, format: str, *args: object) -> None:  # noqa: A002
+        # http.server logs the raw request line of a bad request ("Bad request syntax ('GET /?kode=…')")
+        code = args[0] if args and isinstance(args[0], int) else "-"
+        self.log("error", "bad request (%s)", code)
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except Exception:  # socketserver would print the client's address with the traceback
+            self.log("error", "request failed")

@@ -54,15 +54,16 @@ def sign_in():  # type: ignore[no-untyped-def]
 def sign_in_post():  # type: ignore[no-untyped-def]
     lang = page_lang()
     throttle = security.throttle()
-    if throttle.blocked():
+    if not throttle.attempt():  # reserved before the check: simultaneous guesses count too
         return _sign_in_page(render(_("Too many wrong codes. Wait a few minutes, then try again."), lang), 429)
     code = (request.form.get(CODE_INPUT) or "").strip()[:64]
     try:
         with unit_of_work(wbs().db, write=False) as s:
             wbs().reporter(s, code)
     except NotFound as exc:
-        throttle.failed()
         return _sign_in_page(exc.message(lang), 404)
+    throttle.succeeded()
+    security.forget_receipt()  # a new sign-in on this browser: no receipt of an earlier filing stays
     security.remember_code(code)
     return redirect(url_for("tracking.case"), code=303)
 
@@ -175,7 +176,7 @@ def attach():  # type: ignore[no-untyped-def]
     return redirect(url_for("tracking.case", ok="lampiran"), code=303)
 
 
-@bp.get("/lampiran/<int:attachment_id>")
+@bp.get("/lampiran/<int(max=2147483647):attachment_id>")
 def download(attachment_id: int):  # type: ignore[no-untyped-def]
     who = _reporter()
     if who is None:
@@ -218,8 +219,7 @@ def proof():  # type: ignore[no-untyped-def]
         return redirect(url_for("tracking.sign_in", habis=1), code=303)
     from .public import proof_download
 
-    code, _actor, number = who
-    return proof_download(code, number)
+    return proof_download(who[0])
 
 
 @bp.post("/keluar")
