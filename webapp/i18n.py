@@ -13,7 +13,7 @@ from functools import lru_cache
 from urllib.parse import urlencode
 
 from babel.support import NullTranslations, Translations
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel, Domain, get_locale
 
 from wbs_engine.i18n import DEFAULT_LOCALE, LOCALES, catalogue_bytes, lang_of
@@ -55,7 +55,7 @@ def switch_url(lang: str) -> str:
 def _remember(response: Response) -> Response:
     asked = request.args.get("lang")
     if asked in LOCALES and request.cookies.get(COOKIE) != asked:
-        secure = request.is_secure
+        secure = request.is_secure or bool(current_app.config.get("SESSION_COOKIE_SECURE"))
         response.set_cookie(COOKIE, asked, max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=secure)
     return response
 
