@@ -159,6 +159,8 @@ def test_an_anonymous_whistleblower_answers_a_question_and_sees_no_staff_name(
     html = page.content()
     for username in ("pengelola", "telaah", "investigator", "atasan"):
         assert f">{username}<" not in html and f" {username} " not in html
+    # the internal field the registration filled (who reviews it) is not the reporter's to see
+    assert "Petugas yang ditunjuk" not in html and "telaah" not in page.inner_text("main")
     axe_clean(page)
     page.screenshot(path=str(shots / "tracking-phone.png"), full_page=True)
     only_own_origin(browser, live_server)
