@@ -40,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
@@ -1294,37 +1294,18 @@ def _compare_attachments(case, replay: _Replay, rows: list[Any], report) -> None
         )
         for r in rows
     }
-    for aid in sorted(set(replay.attachments) - set(have), key=str):
-        report(
-            "attachment_missing",
-            Msg(
-                _("case {number}: attachment {attachment} is in its trail but its row is gone"),
-                number=n,
-                attachment=aid,
-            ),
-            n,
-        )
-    for aid in sorted(set(have) - set(replay.attachments)):
-        report(
-            "attachment_unrecorded",
-            Msg(
-                _("case {number}: attachment {attachment} has no attachment_added event in its trail"),
-                number=n,
-                attachment=aid,
-            ),
-            n,
-        )
-    for aid in sorted(set(have) & set(replay.attachments)):
-        if have[aid] != replay.attachments[aid]:
-            report(
-                "attachment_mismatch",
-                Msg(
-                    _("case {number}: attachment {attachment} differs from what its trail recorded"),
-                    number=n,
-                    attachment=aid,
-                ),
-                n,
-            )
+    _compare_rows(
+        report,
+        n,
+        have,
+        replay.attachments,
+        "attachment",
+        (
+            _("case {number}: attachment {row} is in its trail but its row is gone"),
+            _("case {number}: attachment {row} has no attachment_added event in its trail"),
+            _("case {number}: attachment {row} differs from what its trail recorded"),
+        ),
+    )
 
 
 def _rating_record(answers: Any, sealed: Any, at: Any) -> tuple:
@@ -1375,37 +1356,39 @@ def _compare_ratings(case, replay: _Replay, rows: list[Any], workflows, report) 
                 rated[0],
             )
     have = {r.id: _rating_record(r.answers, r.comment_enc, r.created_at) for r in rows}
-    for rid in sorted(set(replay.ratings) - set(have), key=str):
-        report(
-            "survey_missing",
-            Msg(
-                _("case {number}: survey response {response} is in its trail but its row is gone"),
-                number=n,
-                response=rid,
-            ),
-            n,
-        )
-    for rid in sorted(set(have) - set(replay.ratings)):
-        report(
-            "survey_unrecorded",
-            Msg(
-                _("case {number}: survey response {response} has no rated event in its trail (added)"),
-                number=n,
-                response=rid,
-            ),
-            n,
-        )
-    for rid in sorted(set(have) & set(replay.ratings)):
-        if have[rid] != replay.ratings[rid]:
-            report(
-                "survey_mismatch",
-                Msg(
-                    _("case {number}: survey response {response} differs from what its trail recorded"),
-                    number=n,
-                    response=rid,
-                ),
-                n,
-            )
+    _compare_rows(
+        report,
+        n,
+        have,
+        replay.ratings,
+        "survey",
+        (
+            _("case {number}: survey response {row} is in its trail but its row is gone"),
+            _("case {number}: survey response {row} has no rated event in its trail (added)"),
+            _("case {number}: survey response {row} differs from what its trail recorded"),
+        ),
+    )
+
+
+def _compare_rows(
+    report: Callable[..., None],
+    number: str,
+    have: dict[Any, Any],
+    recorded: dict[Any, Any],
+    what: str,
+    messages: tuple[str, str, str],
+) -> None:
+    """Rows of a case (attachments, survey responses) against what its trail recorded, by id: a row gone
+    (``{what}_missing``), a row no event recorded (``{what}_unrecorded``), a row that differs
+    (``{what}_mismatch``)."""
+    gone, added, differs = messages
+    for rid in sorted(set(recorded) - set(have), key=str):
+        report(f"{what}_missing", Msg(gone, number=number, row=rid), number)
+    for rid in sorted(set(have) - set(recorded), key=str):
+        report(f"{what}_unrecorded", Msg(added, number=number, row=rid), number)
+    for rid in sorted(set(have) & set(recorded), key=str):
+        if have[rid] != recorded[rid]:
+            report(f"{what}_mismatch", Msg(differs, number=number, row=rid), number)
 
 
 def _compare_case(case, replay: _Replay, usernames, recused: set[str], workflows, keyring, report) -> None:  # noqa: C901
