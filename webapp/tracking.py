@@ -9,6 +9,10 @@ or not such a case exists, and wrong codes are throttled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
@@ -82,6 +86,29 @@ def _reporter() -> tuple[str, Actor, str] | None:
         return None
 
 
+@dataclass(frozen=True)
+class Reporter:
+    """Who this tracking session is: their code, the reporter actor and the case number."""
+
+    code: str
+    actor: Actor
+    number: str
+
+
+def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The view runs for a signed-in reporter (passed as ``who``); anyone else goes to the sign-in page,
+    told that the session ended."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        who = _reporter()
+        if who is None:
+            return redirect(url_for("tracking.sign_in", habis=1), code=303)
+        return view(Reporter(*who), *args, **kwargs)
+
+    return guarded
+
+
 def _case_page(code: str, *, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                notice: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     lang = page_lang()
@@ -104,10 +131,8 @@ def _case_page(code: str, *, errors: dict[str, str] | None = None, values: dict[
 
 
 @bp.get("/perkara")
-def case():  # type: ignore[no-untyped-def]
-    who = _reporter()
-    if who is None:
-        return redirect(url_for("tracking.sign_in", habis=1), code=303)
+@signed_in
+def case(who: Reporter):  # type: ignore[no-untyped-def]
     notice = request.args.get("ok")
     shown = None
     if notice == "pesan":
@@ -118,15 +143,13 @@ def case():  # type: ignore[no-untyped-def]
         shown = render(_("The file was attached."), page_lang())
     elif notice == "survei":
         shown = render(_("Thank you for rating how your report was handled."), page_lang())
-    return _case_page(who[0], notice=shown)
+    return _case_page(who.code, notice=shown)
 
 
 @bp.post("/pesan")
-def message():  # type: ignore[no-untyped-def]
-    who = _reporter()
-    if who is None:
-        return redirect(url_for("tracking.sign_in", habis=1), code=303)
-    code, actor, number = who
+@signed_in
+def message(who: Reporter):  # type: ignore[no-untyped-def]
+    code, actor, number = who.code, who.actor, who.number
     body = request.form.get(MESSAGE_INPUT, "")
     try:
         wbs().post_message(number, actor, body)
@@ -137,11 +160,9 @@ def message():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/aksi/<trigger>")
-def action(trigger: str):  # type: ignore[no-untyped-def]
-    who = _reporter()
-    if who is None:
-        return redirect(url_for("tracking.sign_in", habis=1), code=303)
-    code, actor, number = who
+@signed_in
+def action(who: Reporter, trigger: str):  # type: ignore[no-untyped-def]
+    code, actor, number = who.code, who.actor, who.number
     lang = page_lang()
     view = tracking_view(wbs(), code, lang)
     wanted = next((a for a in view["actions"] if a["trigger"] == trigger), None)
@@ -160,11 +181,9 @@ def action(trigger: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/lampiran")
-def attach():  # type: ignore[no-untyped-def]
-    who = _reporter()
-    if who is None:
-        return redirect(url_for("tracking.sign_in", habis=1), code=303)
-    code, actor, number = who
+@signed_in
+def attach(who: Reporter):  # type: ignore[no-untyped-def]
+    code, actor, number = who.code, who.actor, who.number
     upload = request.files.get(FILES_INPUT)
     lang = page_lang()
     if upload is None or not upload.filename:
@@ -177,11 +196,9 @@ def attach():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/lampiran/<int(max=2147483647):attachment_id>")
-def download(attachment_id: int):  # type: ignore[no-untyped-def]
-    who = _reporter()
-    if who is None:
-        return redirect(url_for("tracking.sign_in", habis=1), code=303)
-    _code, actor, number = who
+@signed_in
+def download(who: Reporter, attachment_id: int):  # type: ignore[no-untyped-def]
+    actor, number = who.actor, who.number
     info, chunks = files.open_attachment(wbs(), number, attachment_id, actor)
     name = info.filename or f"lampiran-{attachment_id}"
     headers = {
@@ -193,11 +210,9 @@ def download(attachment_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/survei")
-def rate():  # type: ignore[no-untyped-def]
-    who = _reporter()
-    if who is None:
-        return redirect(url_for("tracking.sign_in", habis=1), code=303)
-    code, _actor, _number = who
+@signed_in
+def rate(who: Reporter):  # type: ignore[no-untyped-def]
+    code = who.code
     lang = page_lang()
     form = survey.survey_form(wbs(), code, lang)
     if form is None:  # closed meanwhile? rated already (a second tab)? the page says why
@@ -213,13 +228,11 @@ def rate():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/bukti")
-def proof():  # type: ignore[no-untyped-def]
-    who = _reporter()
-    if who is None:
-        return redirect(url_for("tracking.sign_in", habis=1), code=303)
+@signed_in
+def proof(who: Reporter):  # type: ignore[no-untyped-def]
     from .public import proof_download
 
-    return proof_download(who[0])
+    return proof_download(who.code)
 
 
 @bp.post("/keluar")
