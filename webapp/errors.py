@@ -49,6 +49,9 @@ def error_page(status: int, message: str | None = None):  # type: ignore[no-unty
 def init_app(app: Flask) -> None:
     @app.errorhandler(WbsError)
     def engine_error(exc: WbsError):  # type: ignore[no-untyped-def]
+        problem = getattr(exc, "problem", None)
+        if problem:  # a damaged attachment: how, for the admin's log (never shown to who asked)
+            app.logger.error("%s on %s: %s", exc.code, _path(), problem)
         return error_page(exc.status, exc.message(page_lang()))
 
     @app.errorhandler(CSRFError)

@@ -517,3 +517,25 @@ def test_proof_checks_are_throttled(browser, web_engine):
     for _ in range(security.PROOF_CHECKS):
         assert browser.get("/verifikasi?s=x&n=PGD-2026-000001").status_code == 200
     assert browser.get("/verifikasi?s=x").status_code == 429
+
+
+def test_a_damaged_attachment_is_refused_and_the_admin_log_says_how(browser, web_engine, caplog):
+    browser.get("/lapor/pengaduan?identitas=anonim")
+    data = {"identitas": "anonim", **COMPLAINT, "lampiran": (io.BytesIO(b"isi berkas teks\n" * 50), "catatan.txt")}
+    assert browser.post("/lapor/pengaduan", data, content_type="multipart/form-data").status_code == 303
+    browser.get("/tanda-terima")
+    code = RECEIPT.search(browser.page).group(1)
+    file_id = tracking_view(web_engine, code)["your_files"][0]["id"]
+    stored = [p for p in web_engine.settings.attachments_path.rglob("*") if p.is_file()]
+    assert len(stored) == 1
+    blob = bytearray(stored[0].read_bytes())
+    blob[-10] ^= 0xFF
+    stored[0].write_bytes(bytes(blob))
+    reader = Browser(browser.app)
+    reader.get("/lacak/")
+    reader.post("/lacak/", {"kode": code})
+    caplog.set_level(logging.ERROR)
+    res = reader.get(f"/lacak/lampiran/{file_id}")
+    assert res.status_code == 409 and f"lampiran {file_id} rusak" in reader.page
+    logged = [r.getMessage() for r in caplog.records if "attachment_damaged" in r.getMessage()]
+    assert logged and all(code not in line for line in logged)
