@@ -9,17 +9,23 @@ import click
 
 from wbs_engine.cli import Ctx, cli
 from wbs_engine.cli import main as engine_main
+from wbs_engine.i18n import gettext_noop as _
 
 
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--debug", is_flag=True, help="Flask debug mode (never in production).")
+@cli.command(
+    help=_(
+        "Serve the web app (development server; use gunicorn in production)."
+        "\n\nWith WBS_SCHEDULER=embedded (the default of `make run`) the same process also runs the SLA "
+        "scheduler."
+    ),
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help=_("The address to listen on."))
+@click.option(
+    "--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help=_("The port to listen on.")
+)
+@click.option("--debug", is_flag=True, help=_("Flask debug mode (never in production)."))
 @click.pass_obj
 def run(obj: Ctx, host: str, port: int, debug: bool) -> None:
-    """Serve the web app (development server; use gunicorn in production).
-
-    With WBS_SCHEDULER=embedded (the default of `make run`) the same process also runs the SLA scheduler."""
     from webapp import create_app
     from webapp.security import QuietRequestHandler
 

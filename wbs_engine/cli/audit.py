@@ -14,26 +14,29 @@ from ..i18n import gettext_noop as _
 from .base import Ctx, cli, emit, say, text_in
 
 
-@cli.command("verify-audit")
+@cli.command(
+    "verify-audit",
+    help=_(
+        "Verify the audit trail: every chain, every signed checkpoint, every case row against its "
+        "trail, case numbers without gaps, and (with --against) heads kept outside the server."
+        "\n\nExit 0 and the counts when intact; exit 1 naming every problem found (up to 50)."
+    ),
+)
 @click.option(
     "--against",
     "against",
     type=click.Path(exists=True, dir_okay=False),
-    help="A file of audit heads kept earlier (lines printed by `wbs audit-head`); each must still match.",
+    help=_("A file of audit heads kept earlier (lines printed by `wbs audit-head`); each must still match."),
 )
-@click.option("--deep", is_flag=True, help="Also open every case's sealed values and compare them with its trail.")
+@click.option("--deep", is_flag=True, help=_("Also open every case's sealed values and compare them with its trail."))
 @click.option(
     "--max-age",
     type=click.IntRange(min=1),
-    help="Fail when the newest signed checkpoint is older than this many minutes (for monitoring; the "
-    "scheduler seals every WBS_CHECKPOINT_MINUTES, also on quiet days).",
+    help=_("Fail when the newest signed checkpoint is older than this many minutes (for monitoring; the "
+    "scheduler seals every WBS_CHECKPOINT_MINUTES, also on quiet days)."),
 )
 @click.pass_obj
 def verify_audit(obj: Ctx, against: str | None, deep: bool, max_age: int | None) -> None:
-    """Verify the audit trail: every chain, every signed checkpoint, every case row against its trail, case
-    numbers without gaps, and (with --against) heads kept outside the server.
-
-    Exit 0 and the counts when intact; exit 1 naming every problem found (up to 50)."""
     from .. import audit
     from ..db import unit_of_work
 
@@ -76,11 +79,15 @@ def verify_audit(obj: Ctx, against: str | None, deep: bool, max_age: int | None)
     sys.exit(1)
 
 
-@cli.command("audit-checkpoint")
+@cli.command(
+    "audit-checkpoint",
+    help=_(
+        "Seal the chain heads that moved, signed with the office key (the scheduler does it every "
+        "WBS_CHECKPOINT_MINUTES minutes)."
+    ),
+)
 @click.pass_obj
 def audit_checkpoint(obj: Ctx) -> None:
-    """Seal the chain heads that moved, signed with the office key (the scheduler does it every
-    WBS_CHECKPOINT_MINUTES minutes)."""
     from .. import audit
     from ..db import unit_of_work
 
@@ -96,12 +103,16 @@ def audit_checkpoint(obj: Ctx) -> None:
     )
 
 
-@cli.command("audit-head")
-@click.option("--seal", is_flag=True, help="Make a checkpoint first if anything moved since the last one.")
+@cli.command(
+    "audit-head",
+    help=_(
+        "Print the latest signed audit head as one line, to keep outside the server (append it to a "
+        "file that `wbs verify-audit --against FILE` reads later)."
+    ),
+)
+@click.option("--seal", is_flag=True, help=_("Make a checkpoint first if anything moved since the last one."))
 @click.pass_obj
 def audit_head(obj: Ctx, seal: bool) -> None:
-    """Print the latest signed audit head as one line, to keep outside the server (append it to a file that
-    `wbs verify-audit --against FILE` reads later)."""
     from .. import audit
     from ..db import unit_of_work
 
@@ -115,11 +126,16 @@ def audit_head(obj: Ctx, seal: bool) -> None:
     click.echo(audit.head_line(cp, eng.keyring.public_b64))
 
 
-@cli.command("audit-key")
-@click.option("--pem", is_flag=True, help="Print the public key in PEM form instead of one line.")
+@cli.command(
+    "audit-key",
+    help=_(
+        "Print the office's public signing key (it verifies checkpoints and proofs; it is not "
+        "secret)."
+    ),
+)
+@click.option("--pem", is_flag=True, help=_("Print the public key in PEM form instead of one line."))
 @click.pass_obj
 def audit_key(obj: Ctx, pem: bool) -> None:
-    """Print the office's public signing key (it verifies checkpoints and proofs; it is not secret)."""
     eng = obj.engine()
     if pem:
         click.echo(eng.keyring.public_pem(), nl=False)
@@ -127,16 +143,19 @@ def audit_key(obj: Ctx, pem: bool) -> None:
         click.echo(f"wbs-audit-key/1 id={eng.keyring.key_id} key={eng.keyring.public_b64}")
 
 
-@cli.command("verify-receipt")
+@cli.command(
+    "verify-receipt",
+    help=_(
+        "Check a proof of filing (the PDF a reporter downloaded; '-' reads it from standard input): "
+        "issued by this office, unchanged, and matching the office's audit trail?"
+        "\n\nExit 0 and one line when genuine; exit 1 and one line saying what is wrong otherwise."
+    ),
+)
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--link", help="Check a verification link (what a proof's QR code holds) instead of a file.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: the status, the sentence and the signed facts.")
+@click.option("--link", help=_("Check a verification link (what a proof's QR code holds) instead of a file."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print JSON: the status, the sentence and the signed facts."))
 @click.pass_obj
 def verify_receipt(obj: Ctx, file: str | None, link: str | None, as_json: bool) -> None:
-    """Check a proof of filing (the PDF a reporter downloaded; '-' reads it from standard input): issued by this
-    office, unchanged, and matching the office's audit trail?
-
-    Exit 0 and one line when genuine; exit 1 and one line saying what is wrong otherwise."""
     from .. import receipts
 
     if (file is None) == (link is None):

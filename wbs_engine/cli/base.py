@@ -185,26 +185,93 @@ def say(text: object) -> str:
     return textsafe.line(text)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: where the root group keeps the ``--lang`` it was given (``Context.meta`` is shared by every context of a run)
+LANG_META = "wbs.lang"
+
+
+def help_lang(ctx: click.Context | None) -> str:
+    """The language of a ``--help`` text: the root context's :class:`Ctx` when the group's callback ran (``wbs
+    --lang en case --help``), else the ``--lang`` the root group was given (``wbs --lang en --help``: click
+    handles ``--help`` before the callback), else the ``--lang`` of ``sys.argv``."""
+    if ctx is not None:
+        obj = ctx.find_object(Ctx)
+        if obj is not None:
+            return obj.lang
+        lang = ctx.meta.get(LANG_META)
+        if lang is not None:
+            return lang
+    return lang_from_argv(sys.argv[1:])
+
+
+class Localized(click.Command):
+    """A command whose help texts (``help``, ``short_help``, each parameter's ``help``) are catalogue msgids
+    (marked with ``_``), rendered in the ``--lang`` language when the help is formatted (:func:`help_lang`).
+    click's own words ("Usage:", "Options:", "Show this message and exit.") stay English."""
+
+    def in_lang(self, lang: str) -> Localized:
+        """A shallow copy of this command with its texts in ``lang`` (the command itself is not changed)."""
+        import copy
+
+        twin = copy.copy(self)
+        twin.help = render(self.help, lang) if self.help else self.help
+        twin.short_help = render(self.short_help, lang) if self.short_help else self.short_help
+        twin.params = []
+        for param in self.params:
+            help_text = getattr(param, "help", None)
+            if help_text:
+                param = copy.copy(param)
+                param.help = render(help_text, lang)  # type: ignore[attr-defined]
+            twin.params.append(param)
+        return twin
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super(Localized, self.in_lang(help_lang(ctx))).format_help(ctx, formatter)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        twin = self.in_lang(help_lang(click.get_current_context(silent=True)))
+        return super(Localized, twin).get_short_help_str(limit)
+
+
+class LocalizedCommand(Localized):
+    """Every ``wbs`` command (the group's ``command_class``)."""
+
+
+class LocalizedGroup(Localized, click.Group):
+    """The ``wbs`` group and its sub-groups (``group_class = type``: a sub-group is one too, so its commands
+    are :class:`LocalizedCommand`). The root group notes the ``--lang`` of its arguments for :func:`help_lang`."""
+
+    command_class = LocalizedCommand
+    group_class = type
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            ctx.meta[LANG_META] = lang_from_argv(args)
+        return super().parse_args(ctx, args)
+
+
+@click.group(
+    cls=LocalizedGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=_(
+        "wbs-engine: case workflows for pengaduan, gratifikasi, WBS and benturan kepentingan."
+        "\n\nSettings come from the environment: WBS_DATABASE_URL (default: SQLite in instance/), "
+        "WBS_INSTANCE_DIR, WBS_WORKFLOWS_DIR, WBS_KEYRING (default: instance/keyring.json, made by init-db), "
+        "WBS_CHECKPOINT_MINUTES (10), WBS_TIMEZONE (the office's zone: WIB, WITA or WIT; default WIB), "
+        "WBS_OFFICE_CLOSE (16:00, local time), WBS_INCLUDE_CUTI_BERSAMA (1), WBS_SMTP_URL, WBS_MAIL_FROM, "
+        "WBS_BASE_URL, WBS_OFFICE_NAME, WBS_SCHEDULER, WBS_SQLITE_SYNCHRONOUS, WBS_ALLOW_CLOCK_OVERRIDE "
+        "(tests and drills only)."
+    ),
+)
 @click.option(
     "--lang",
     type=click.Choice(["id", "en"]),
     default="id",
     show_default=True,
-    help="Language of messages (Bahasa Indonesia or English).",
+    help=_("Language of messages (Bahasa Indonesia or English)."),
 )
 @click.version_option(package_name="wbs-engine")
 @click.pass_context
 def cli(ctx: click.Context, lang: str) -> None:
-    """wbs-engine: case workflows for pengaduan, gratifikasi, WBS and benturan kepentingan.
-
-    Settings come from the environment: WBS_DATABASE_URL (default: SQLite in instance/),
-    WBS_INSTANCE_DIR, WBS_WORKFLOWS_DIR, WBS_KEYRING (default: instance/keyring.json, made by init-db),
-    WBS_CHECKPOINT_MINUTES (10), WBS_TIMEZONE (the office's zone: WIB, WITA or WIT; default WIB),
-    WBS_OFFICE_CLOSE (16:00, local time),
-    WBS_INCLUDE_CUTI_BERSAMA (1), WBS_SMTP_URL, WBS_MAIL_FROM, WBS_BASE_URL, WBS_OFFICE_NAME, WBS_SCHEDULER,
-    WBS_SQLITE_SYNCHRONOUS, WBS_ALLOW_CLOCK_OVERRIDE (tests and drills only).
-    """
     ctx.obj = Ctx(lang)
 
 

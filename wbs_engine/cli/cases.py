@@ -14,18 +14,20 @@ from ..i18n import gettext_noop as _
 from .base import Ctx, cli, emit, parse_fields, say
 
 
-@cli.group()
+@cli.group(help=_("Create, move and show cases."))
 def case() -> None:
-    """Create, move and show cases."""
+    pass
 
 
-@case.command("new")
+@case.command("new", help=_("File a new case of CASE_TYPE; prints its number and the reporter's receipt code."))
 @click.argument("case_type")
-@click.option("--field", "-f", "field_pairs", multiple=True, metavar="NAME=VALUE", help="An intake field; repeatable.")
-@click.option("--identity", type=click.Choice(["anonim", "rahasia", "terbuka"]), help="Reporter identity option.")
-@click.option("--as", "username", help="File as this user (default: the public web form).")
-@click.option("--unit", help="Unit code that receives the case (default: the first unit).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--field", "-f", "field_pairs", multiple=True, metavar="NAME=VALUE", help=_("An intake field; repeatable.")
+)
+@click.option("--identity", type=click.Choice(["anonim", "rahasia", "terbuka"]), help=_("Reporter identity option."))
+@click.option("--as", "username", help=_("File as this user (default: the public web form)."))
+@click.option("--unit", help=_("Unit code that receives the case (default: the first unit)."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
 @click.pass_obj
 def case_new(
     obj: Ctx,
@@ -36,7 +38,6 @@ def case_new(
     unit: str | None,
     as_json: bool,
 ) -> None:
-    """File a new case of CASE_TYPE; prints its number and the reporter's receipt code."""
     eng = obj.engine()
     filer = eng.load_actor(username) if username else None
     created = eng.create_case(
@@ -66,14 +67,14 @@ def case_new(
         )
 
 
-@case.command("fire")
+@case.command("fire", help=_("Run TRIGGER on case NUMBER as a user; the engine checks role, unit, fields and guards."))
 @click.argument("number")
 @click.argument("trigger")
-@click.option("--as", "username", required=True, help="Username, 'system', or 'pelapor:RECEIPT-CODE'.")
-@click.option("--field", "-f", "field_pairs", multiple=True, metavar="NAME=VALUE", help="A field; repeatable.")
-@click.option("--reason", help="The reason, where the transition requires one.")
-@click.option("--expect-version", type=int, help="Refuse if the case changed since this version.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--as", "username", required=True, help=_("Username, 'system', or 'pelapor:RECEIPT-CODE'."))
+@click.option("--field", "-f", "field_pairs", multiple=True, metavar="NAME=VALUE", help=_("A field; repeatable."))
+@click.option("--reason", help=_("The reason, where the transition requires one."))
+@click.option("--expect-version", type=int, help=_("Refuse if the case changed since this version."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
 @click.pass_obj
 def case_fire(
     obj: Ctx,
@@ -85,7 +86,6 @@ def case_fire(
     expect_version: int | None,
     as_json: bool,
 ) -> None:
-    """Run TRIGGER on case NUMBER as a user; the engine checks role, unit, fields and guards."""
     from ..db import unit_of_work
     from ..permissions import Actor
 
@@ -121,13 +121,17 @@ def case_fire(
         click.echo(f"{res.number}: {res.from_state} → {res.to_state} ({res.trigger}, {res.role}; v{res.version})")
 
 
-@case.command("message")
+@case.command(
+    "message",
+    help=_(
+        "Post a message on case NUMBER (reporter ↔ handlers); stored encrypted, notified by e-mail."
+    ),
+)
 @click.argument("number")
-@click.option("--as", "username", required=True, help="Username, or 'pelapor:RECEIPT-CODE' for the reporter.")
-@click.option("--text", required=True, help="The message.")
+@click.option("--as", "username", required=True, help=_("Username, or 'pelapor:RECEIPT-CODE' for the reporter."))
+@click.option("--text", required=True, help=_("The message."))
 @click.pass_obj
 def case_message(obj: Ctx, number: str, username: str, text: str) -> None:
-    """Post a message on case NUMBER (reporter ↔ handlers); stored encrypted, notified by e-mail."""
     from ..db import unit_of_work
 
     eng = obj.engine()
@@ -140,20 +144,25 @@ def case_message(obj: Ctx, number: str, username: str, text: str) -> None:
     click.echo(obj.t(_("Message posted on {number}."), number=say(number)))
 
 
-@case.command("show")
+@case.command(
+    "show",
+    help=_(
+        "Show a case: state, fields, clocks and full history (sealed data only with --as a user who "
+        "may read it)."
+        "\n\nWith --as pelapor:CODE it prints the reporter's view instead: the stage in plain words, "
+        "due dates, what the reporter wrote, messages and what the office chose to tell them; no "
+        "staff names, no internal data."
+    ),
+)
 @click.argument("number")
 @click.option(
     "--as",
     "username",
-    help="Show what this user may see; 'pelapor:RECEIPT-CODE' shows exactly the reporter's tracking view.",
+    help=_("Show what this user may see; 'pelapor:RECEIPT-CODE' shows exactly the reporter's tracking view."),
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
 @click.pass_obj
 def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> None:
-    """Show a case: state, fields, clocks and full history (sealed data only with --as a user who may read it).
-
-    With --as pelapor:CODE it prints the reporter's view instead: the stage in plain words, due dates, what
-    the reporter wrote, messages and what the office chose to tell them; no staff names, no internal data."""
     if username and username.startswith("pelapor:"):
         show_tracking(obj, number, username.removeprefix("pelapor:"), as_json)
         return
@@ -214,26 +223,30 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
                 click.echo("         " + t(_("comment: {text}"), text=show(e["payload"]["comment"], "           ")))
 
 
-@case.command("proof")
+@case.command(
+    "proof",
+    help=_(
+        "Write the proof of filing of case NUMBER (a signed PDF, in --lang), as the reporter "
+        "downloads it after filing; `wbs verify-receipt FILE` checks it."
+    ),
+)
 @click.argument("number")
-@click.option("--code", required=True, help="The case's tracking code (the reporter's).")
+@click.option("--code", required=True, help=_("The case's tracking code (the reporter's)."))
 @click.option(
     "--out",
     "out",
     required=True,
     type=click.Path(dir_okay=False, allow_dash=True),
-    help="The PDF to write ('-': standard output); never overwritten.",
+    help=_("The PDF to write ('-': standard output); never overwritten."),
 )
 @click.option(
     "--with-text/--without-text",
     "with_text",
     default=None,
-    help="Put what the reporter wrote in the proof, or leave it out (default: the workflow's proof_includes_text).",
+    help=_("Put what the reporter wrote in the proof, or leave it out (default: the workflow's proof_includes_text)."),
 )
 @click.pass_obj
 def case_proof(obj: Ctx, number: str, code: str, out: str, with_text: bool | None) -> None:
-    """Write the proof of filing of case NUMBER (a signed PDF, in --lang), as the reporter downloads it after
-    filing; `wbs verify-receipt FILE` checks it."""
     import os
     import tempfile
 

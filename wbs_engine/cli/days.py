@@ -15,36 +15,38 @@ from .base import Ctx, cli, parse_date, say
 WEEKDAYS = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
 
 
-@cli.group()
+@cli.group(
+    help=_(
+        "Working-day arithmetic (national holidays, cuti bersama, office holidays; years "
+        "1950–2100)."
+    ),
+)
 def workdays() -> None:
-    """Working-day arithmetic (national holidays, cuti bersama, office holidays; years 1950–2100)."""
+    pass
 
 
-@workdays.command("add")
+@workdays.command("add", help=_("Print the date N working days after START (ISO date)."))
 @click.argument("start")
 @click.argument("n", type=click.IntRange(min=0))
 @click.pass_obj
 def workdays_add(obj: Ctx, start: str, n: int) -> None:
-    """Print the date N working days after START (ISO date)."""
     cal = office_calendar(obj)
     click.echo(cal.add_working_days(parse_date(start, "START"), n).isoformat())
 
 
-@workdays.command("between")
+@workdays.command("between", help=_("Print the number of working days after A up to and including B."))
 @click.argument("a")
 @click.argument("b")
 @click.pass_obj
 def workdays_between(obj: Ctx, a: str, b: str) -> None:
-    """Print the number of working days after A up to and including B."""
     cal = office_calendar(obj)
     click.echo(str(cal.working_days_between(parse_date(a, "A"), parse_date(b, "B"))))
 
 
-@workdays.command("is")
+@workdays.command("is", help=_("Say whether DAY is a working day (exit 0) or not (exit 1), and why."))
 @click.argument("day")
 @click.pass_obj
 def workdays_is(obj: Ctx, day: str) -> None:
-    """Say whether DAY is a working day (exit 0) or not (exit 1), and why."""
     cal = office_calendar(obj)
     d = parse_date(day, "DAY")
     if cal.is_working_day(d):
@@ -73,17 +75,16 @@ def office_calendar(obj: Ctx):  # -> WorkingCalendar
         return load_calendar(session, obj.settings)
 
 
-@cli.group()
+@cli.group(help=_("Office-specific days off (added) or national days made working days (removed)."))
 def holidays() -> None:
-    """Office-specific days off (added) or national days made working days (removed)."""
+    pass
 
 
-@holidays.command("add")
+@holidays.command("add", help=_("Make DAY a day off for this office."))
 @click.argument("day")
-@click.option("--name", required=True, help="What the day is, e.g. 'Hari jadi kantor'.")
+@click.option("--name", required=True, help=_("What the day is, e.g. 'Hari jadi kantor'."))
 @click.pass_obj
 def holidays_add(obj: Ctx, day: str, name: str) -> None:
-    """Make DAY a day off for this office."""
     from ..users import set_holiday
 
     d = parse_date(day, "DAY")
@@ -91,12 +92,17 @@ def holidays_add(obj: Ctx, day: str, name: str) -> None:
     click.echo(obj.t(_("{day} is now a day off: {name}"), day=d, name=say(name)))
 
 
-@holidays.command("remove")
+@holidays.command(
+    "remove",
+    help=_(
+        "Make DAY a working day (undo an office day off, or work on a national holiday / cuti "
+        "bersama)."
+    ),
+)
 @click.argument("day")
-@click.option("--name", default="Hari kerja (ditetapkan admin)", help="Why it is a working day.")
+@click.option("--name", default="Hari kerja (ditetapkan admin)", help=_("Why it is a working day."))
 @click.pass_obj
 def holidays_remove(obj: Ctx, day: str, name: str) -> None:
-    """Make DAY a working day (undo an office day off, or work on a national holiday / cuti bersama)."""
     from ..users import set_holiday
 
     d = parse_date(day, "DAY")
@@ -104,11 +110,10 @@ def holidays_remove(obj: Ctx, day: str, name: str) -> None:
     click.echo(obj.t(_("{day} is now a working day"), day=d))
 
 
-@holidays.command("list")
-@click.option("--year", type=int, default=None, help="Year (default: this year).")
+@holidays.command("list", help=_("List the weekday holidays of a year as this office counts them."))
+@click.option("--year", type=int, default=None, help=_("Year (default: this year)."))
 @click.pass_obj
 def holidays_list(obj: Ctx, year: int | None) -> None:
-    """List the weekday holidays of a year as this office counts them."""
     cal = office_calendar(obj)
     year = year or datetime.now(obj.settings.zone).year
     for d, name in cal.holidays_in_year(year):

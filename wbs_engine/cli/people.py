@@ -8,7 +8,13 @@ from ..i18n import gettext_noop as _
 from .base import Ctx, cli, say
 
 
-@cli.command("create-user")
+@cli.command(
+    "create-user",
+    help=_(
+        "Create a staff account, or add roles to an existing one (its language and name stay unless "
+        "given)."
+    ),
+)
 @click.argument("username")
 @click.option(
     "--role",
@@ -16,18 +22,18 @@ from .base import Ctx, cli, say
     multiple=True,
     required=True,
     metavar="ROLE[:UNIT[:TYPE]]",
-    help="Role, optionally for one unit and one case type; repeatable.",
+    help=_("Role, optionally for one unit and one case type; repeatable."),
 )
-@click.option("--name", "full_name", default="", help="Full name.")
-@click.option("--email", default=None, help="E-mail for notifications.")
+@click.option("--name", "full_name", default="", help=_("Full name."))
+@click.option("--email", default=None, help=_("E-mail for notifications."))
 @click.option(
     "--lang",
     "user_lang",
     type=click.Choice(["id", "en"]),
     default=None,
-    help="Language of e-mails (new users: id; an existing user's is kept unless given).",
+    help=_("Language of e-mails (new users: id; an existing user's is kept unless given)."),
 )
-@click.option("--password", default=None, help="Password (default: generate one and print it).")
+@click.option("--password", default=None, help=_("Password (default: generate one and print it)."))
 @click.pass_obj
 def create_user(
     obj: Ctx,
@@ -38,7 +44,6 @@ def create_user(
     user_lang: str | None,
     password: str | None,
 ) -> None:
-    """Create a staff account, or add roles to an existing one (its language and name stay unless given)."""
     from ..users import create_or_update_user, parse_grant
 
     grants = [parse_grant(r) for r in roles]
@@ -52,18 +57,17 @@ def create_user(
         click.echo(obj.t(_("Password: {password}"), password=pw))
 
 
-@cli.group()
+@cli.group(help=_("Organisational units (a case belongs to one; grants can be limited to one)."))
 def unit() -> None:
-    """Organisational units (a case belongs to one; grants can be limited to one)."""
+    pass
 
 
-@unit.command("add")
+@unit.command("add", help=_("Add unit CODE (e.g. LAYANAN) named NAME."))
 @click.argument("code")
 @click.argument("name")
-@click.option("--email", default=None, help="The unit's shared e-mail address.")
+@click.option("--email", default=None, help=_("The unit's shared e-mail address."))
 @click.pass_obj
 def unit_add(obj: Ctx, code: str, name: str, email: str | None) -> None:
-    """Add unit CODE (e.g. LAYANAN) named NAME."""
     from ..users import ensure_unit
 
     code = code.strip().upper()
@@ -73,10 +77,9 @@ def unit_add(obj: Ctx, code: str, name: str, email: str | None) -> None:
     click.echo(obj.t(_("Unit {code}: {name}"), code=say(code), name=say(name)))
 
 
-@unit.command("list")
+@unit.command("list", help=_("List the units."))
 @click.pass_obj
 def unit_list(obj: Ctx) -> None:
-    """List the units."""
     from sqlmodel import select
 
     from ..db import unit_of_work

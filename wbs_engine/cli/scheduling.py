@@ -30,13 +30,18 @@ def _engine_at(obj: Ctx, now_text: str | None):
     return eng.with_clock(lambda: fixed)
 
 
-@cli.command("sweep")
+@cli.command(
+    "sweep",
+    help=_(
+        "Do the SLA clock actions that are due (reminders, breaches, escalations, automatic closes) "
+        "once."
+    ),
+)
 @click.option("--now", "now_text", help="Sweep as if it were this ISO time" + NOW_HELP)
-@click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1), help="Batch size.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1), help=_("Batch size."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
 @click.pass_obj
 def sweep_cmd(obj: Ctx, now_text: str | None, limit: int, as_json: bool) -> None:
-    """Do the SLA clock actions that are due (reminders, breaches, escalations, automatic closes) once."""
     from ..scheduler import sweep
 
     report = sweep(_engine_at(obj, now_text), limit=limit)
@@ -47,12 +52,11 @@ def sweep_cmd(obj: Ctx, now_text: str | None, limit: int, as_json: bool) -> None
             click.echo(textsafe.line(line))
 
 
-@cli.command("deliver")
+@cli.command("deliver", help=_("Send the pending e-mails of the outbox once (needs WBS_SMTP_URL)."))
 @click.option("--now", "now_text", help="Deliver as if it were this ISO time" + NOW_HELP)
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
 @click.pass_obj
 def deliver_cmd(obj: Ctx, now_text: str | None, limit: int) -> None:
-    """Send the pending e-mails of the outbox once (needs WBS_SMTP_URL)."""
     from ..notify import Mailer
     from ..scheduler import deliver_outbox
 
@@ -68,11 +72,10 @@ def deliver_cmd(obj: Ctx, now_text: str | None, limit: int) -> None:
         click.echo(textsafe.line(line))  # may quote a mail server's reply
 
 
-@cli.command("digest")
+@cli.command("digest", help=_("Queue today's digest e-mail for each user with cases due soon (once per user and day)."))
 @click.option("--now", "now_text", help="Build the digest at this ISO time" + NOW_HELP)
 @click.pass_obj
 def digest_cmd(obj: Ctx, now_text: str | None) -> None:
-    """Queue today's digest e-mail for each user with cases due soon (once per user and day)."""
     from ..scheduler import daily_digest
 
     report = daily_digest(_engine_at(obj, now_text))
@@ -80,10 +83,15 @@ def digest_cmd(obj: Ctx, now_text: str | None) -> None:
         click.echo(textsafe.line(line))
 
 
-@cli.command("scheduler")
+@cli.command(
+    "scheduler",
+    help=_(
+        "Run the scheduler in the foreground (sweep, outbox, digest, audit checkpoint); Ctrl-C "
+        "stops it."
+    ),
+)
 @click.pass_obj
 def scheduler_cmd(obj: Ctx) -> None:
-    """Run the scheduler in the foreground (sweep, outbox, digest, audit checkpoint); Ctrl-C stops it."""
     import logging
 
     from ..scheduler import build_scheduler, job_title

@@ -10,9 +10,9 @@ from ..i18n import gettext_noop as _
 from .base import Ctx, cli, emit, parse_date, say
 
 
-@cli.group()
+@cli.group(help=_("The satisfaction survey reporters take after closure (PermenPANRB 14/2017)."))
 def survey() -> None:
-    """The satisfaction survey reporters take after closure (PermenPANRB 14/2017)."""
+    pass
 
 
 def number(value: Decimal | None, lang: str) -> str:
@@ -23,16 +23,20 @@ def number(value: Decimal | None, lang: str) -> str:
     return text.replace(".", ",") if lang == "id" else text
 
 
-@survey.command("results")
-@click.option("--type", "case_type", help="Only cases of this type (e.g. pengaduan); default: every type.")
-@click.option("--since", help="First day of the period (YYYY-MM-DD, office time), included.")
-@click.option("--until", help="Last day of the period (YYYY-MM-DD, office time), included.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@survey.command(
+    "results",
+    help=_(
+        "Print the survey's recap: per element the number of answers, the mean score (1–4) and the "
+        "index (×25), and the satisfaction index with its category (A–D). With fewer than 5 "
+        "responses nothing but that there are too few."
+    ),
+)
+@click.option("--type", "case_type", help=_("Only cases of this type (e.g. pengaduan); default: every type."))
+@click.option("--since", help=_("First day of the period (YYYY-MM-DD, office time), included."))
+@click.option("--until", help=_("Last day of the period (YYYY-MM-DD, office time), included."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
 @click.pass_obj
 def survey_results(obj: Ctx, case_type: str | None, since: str | None, until: str | None, as_json: bool) -> None:
-    """Print the survey's recap: per element the number of answers, the mean score (1–4) and the index
-    (×25), and the satisfaction index with its category (A–D). With fewer than 5 responses nothing but
-    that there are too few."""
     from .. import survey as sv
 
     first = parse_date(since, "--since") if since else None

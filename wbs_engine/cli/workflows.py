@@ -12,11 +12,15 @@ from ..i18n import gettext_noop as _
 from .base import Ctx, cli, say, text_in
 
 
-@cli.command()
+@cli.command(
+    help=_(
+        "Check workflow files (default: every workflows/*.yaml). Exit 0 if all are good, 1 "
+        "otherwise."
+    ),
+)
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.pass_obj
 def lint(obj: Ctx, files: tuple[str, ...]) -> None:
-    """Check workflow files (default: every workflows/*.yaml). Exit 0 if all are good, 1 otherwise."""
     from ..lint import lint_file
 
     paths = [Path(f) for f in files] or sorted(obj.settings.workflows_dir.glob("*.yaml"))
@@ -44,7 +48,7 @@ def lint(obj: Ctx, files: tuple[str, ...]) -> None:
     sys.exit(1 if bad else 0)
 
 
-@cli.command()
+@cli.command(help=_("Print the Mermaid state diagram of WORKFLOW (a key such as pengaduan, or a file path)."))
 @click.argument("workflow")
 @click.option(
     "--lang",
@@ -52,11 +56,10 @@ def lint(obj: Ctx, files: tuple[str, ...]) -> None:
     type=click.Choice(["id", "en"]),
     default="id",
     show_default=True,
-    help="Language of the state labels.",
+    help=_("Language of the state labels."),
 )
 @click.pass_obj
 def diagram(obj: Ctx, workflow: str, label_lang: str) -> None:
-    """Print the Mermaid state diagram of WORKFLOW (a key such as pengaduan, or a file path)."""
     from ..lint import load_workflow
     from ..machine import mermaid
 
