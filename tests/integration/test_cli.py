@@ -3,6 +3,7 @@ console script's ``main`` under click's CliRunner, with the same arguments, envi
 streams). The installed console script itself runs in a process of its own in test_cli_input.py."""
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -184,6 +185,67 @@ def test_every_command_has_help(run):
     ):
         p = run(*args)
         assert "Usage:" in p.stdout
+
+
+HELP_PHRASES = {
+    # the command's help: a phrase in Bahasa Indonesia (the default) and the same in English (--lang en)
+    (): ("Bahasa pesan (Bahasa Indonesia atau Inggris).", "Language of messages (Bahasa Indonesia or English)."),
+    ("case",): ("Buat, pindahkan dan tampilkan perkara.", "Create, move and show cases."),
+    ("case", "new"): ("Ajukan perkara baru berjenis CASE_TYPE", "File a new case of CASE_TYPE"),
+}
+
+
+def flat(text: str) -> str:
+    """``text`` with every run of white space one space, and none after a hyphen (click wraps the help to the
+    terminal's width, also after a hyphen: "verify-" / "audit")."""
+    return re.sub(r"- ", "-", " ".join(text.split()))
+
+
+@pytest.mark.parametrize("path", list(HELP_PHRASES))
+def test_help_is_indonesian_by_default_and_english_with_lang_en(path):
+    indonesian, english = HELP_PHRASES[path]
+    for args, wanted, unwanted in (
+        ([*path, "--help"], indonesian, english),
+        (["--lang", "en", *path, "--help"], english, indonesian),
+        ([*path, "--help", "--lang", "en"] if not path else ["--lang=en", *path, "--help"], english, indonesian),
+    ):
+        res = run_wbs(*args)
+        assert res.exit_code == 0, res.stderr
+        assert wanted in flat(res.stdout), (args, res.stdout)
+        assert unwanted not in flat(res.stdout), (args, res.stdout)
+
+
+def every_command(group, path=()):
+    """(path, command) for every command and group under ``group``, itself included."""
+    import click
+
+    yield path, group
+    if isinstance(group, click.Group):
+        for name, command in sorted(group.commands.items()):
+            yield from every_command(command, (*path, name))
+
+
+def test_every_command_help_renders_in_both_languages():
+    """Every help text (the command's, each option's, each sub-command's line) comes from the catalogue: the
+    help shows its rendering in --lang, for every command."""
+    from wbs_engine.i18n import render
+    from webapp.cli import cli
+
+    commands = list(every_command(cli))
+    assert len(commands) > 30
+    for path, command in commands:
+        assert command.help, path
+        for lang in ("id", "en"):
+            res = run_wbs("--lang", lang, *path, "--help")
+            assert res.exit_code == 0, (path, lang, res.stderr)
+            shown = flat(res.stdout)
+            assert flat(render(command.help, lang)) in shown, (path, lang, shown)
+            for param in command.params:
+                if getattr(param, "help", None):
+                    assert flat(render(param.help, lang)) in shown, (path, lang, param.name, shown)
+            for name, sub in getattr(command, "commands", {}).items():  # a group's list: name, start of its help
+                assert f"{name} {' '.join(render(sub.help, lang).split()[:3])}" in shown, (path, lang, name, shown)
+        assert render(command.help, "id") != command.help, f"{path}: no Indonesian help"
 
 
 def test_workdays_match_official_2026_list(run):
