@@ -288,4 +288,5 @@ def test_now_without_offset_is_office_time(office, tmp_path):
 def test_help_names_the_timezone_setting():
     out = run_wbs("--help").stdout
     assert "WBS_TIMEZONE" in out and "WITA" in out
-    assert "office time" in run_wbs("sweep", "--help").stdout
+    assert "waktu kantor" in run_wbs("sweep", "--help").stdout
+    assert "office time" in run_wbs("--lang", "en", "sweep", "--help").stdout

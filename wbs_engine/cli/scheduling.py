@@ -12,7 +12,6 @@ from ..i18n import gettext_noop as _
 from .base import Ctx, cli, emit, parse_now
 
 OVERRIDE_ENV = "WBS_ALLOW_CLOCK_OVERRIDE"
-NOW_HELP = f" (needs {OVERRIDE_ENV}=1; without an offset it is office time, WBS_TIMEZONE)."
 
 
 def _engine_at(obj: Ctx, now_text: str | None):
@@ -37,7 +36,14 @@ def _engine_at(obj: Ctx, now_text: str | None):
         "once."
     ),
 )
-@click.option("--now", "now_text", help="Sweep as if it were this ISO time" + NOW_HELP)
+@click.option(
+    "--now",
+    "now_text",
+    help=_(
+        "Sweep as if it were this ISO time (needs WBS_ALLOW_CLOCK_OVERRIDE=1; without an offset it is "
+        "office time, WBS_TIMEZONE)."
+    ),
+)
 @click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1), help=_("Batch size."))
 @click.option("--json", "as_json", is_flag=True, help=_("Print JSON."))
 @click.pass_obj
@@ -53,8 +59,15 @@ def sweep_cmd(obj: Ctx, now_text: str | None, limit: int, as_json: bool) -> None
 
 
 @cli.command("deliver", help=_("Send the pending e-mails of the outbox once (needs WBS_SMTP_URL)."))
-@click.option("--now", "now_text", help="Deliver as if it were this ISO time" + NOW_HELP)
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--now",
+    "now_text",
+    help=_(
+        "Deliver as if it were this ISO time (needs WBS_ALLOW_CLOCK_OVERRIDE=1; without an offset it is "
+        "office time, WBS_TIMEZONE)."
+    ),
+)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1), help=_("Batch size."))
 @click.pass_obj
 def deliver_cmd(obj: Ctx, now_text: str | None, limit: int) -> None:
     from ..notify import Mailer
@@ -73,7 +86,14 @@ def deliver_cmd(obj: Ctx, now_text: str | None, limit: int) -> None:
 
 
 @cli.command("digest", help=_("Queue today's digest e-mail for each user with cases due soon (once per user and day)."))
-@click.option("--now", "now_text", help="Build the digest at this ISO time" + NOW_HELP)
+@click.option(
+    "--now",
+    "now_text",
+    help=_(
+        "Build the digest at this ISO time (needs WBS_ALLOW_CLOCK_OVERRIDE=1; without an offset it is "
+        "office time, WBS_TIMEZONE)."
+    ),
+)
 @click.pass_obj
 def digest_cmd(obj: Ctx, now_text: str | None) -> None:
     from ..scheduler import daily_digest
