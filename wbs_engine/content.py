@@ -144,6 +144,11 @@ def _in_format(kind: str, name: str) -> bool:
     )
 
 
+#: what zipfile raises for an archive it cannot read: damaged, truncated, or using a feature it does not
+#: implement (it raises the built-in NotImplementedError for those); each means "damaged" to the reporter
+_UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, NotImplementedError)
+
+
 @dataclass
 class _Budget:
     """What the archives opened so far (the outer one and any embedded one) may still unpack to."""
@@ -161,7 +166,7 @@ def _check_archive(kind: str, data: bytes, label: str, budget: _Budget, depth: i
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, NotImplementedError):
+    except _UNREADABLE:
         return damaged
     if len(infos) > MAX_ENTRIES:
         return Problem(_("the document holds more than {max} parts"), {"max": MAX_ENTRIES})
@@ -229,7 +234,7 @@ def _check_archive(kind: str, data: bytes, label: str, budget: _Budget, depth: i
                 while chunk := part.read(1 << 16):
                     if embedded:
                         rest.append(chunk)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError, NotImplementedError):
+        except _UNREADABLE:
             return damaged
         if embedded and "/embeddings/" in info.filename:
             inner = _check_archive(embedded, b"".join(rest), embedded.upper(), budget, depth + 1)

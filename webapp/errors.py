@@ -7,7 +7,7 @@ a plain 500 page (the traceback goes to the log, which holds no address: webapp/
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -51,7 +51,7 @@ def init_app(app: Flask) -> None:
     def engine_error(exc: WbsError):  # type: ignore[no-untyped-def]
         problem = getattr(exc, "problem", None)
         if problem:  # a damaged attachment: how, for the admin's log (never shown to who asked)
-            app.logger.error("%s on %s: %s", exc.code, _path(), problem)
+            app.logger.error("%s on %s: %s", exc.code, request.path, problem)
         return error_page(exc.status, exc.message(page_lang()))
 
     @app.errorhandler(CSRFError)
@@ -65,11 +65,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def bug(exc: Exception):  # type: ignore[no-untyped-def]
-        app.logger.exception("unhandled error on %s", _path())
+        app.logger.exception("unhandled error on %s", request.path)
         return error_page(500)
 
-
-def _path() -> str:
-    from flask import request
-
-    return request.path

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 
 from wbs_engine import channels, files, receipts
 from wbs_engine.engine import WbsEngine
@@ -131,8 +131,6 @@ def file(case_type: str):  # type: ignore[no-untyped-def]
     not_attached = _attach_all(engine, created.receipt_code, uploads, lang)
     security.remember_receipt(created.number, created.receipt_code, case_type)
     if not_attached:
-        from flask import session
-
         session["not_attached"] = not_attached
     return redirect(url_for("public.receipt"), code=303)
 
@@ -158,8 +156,6 @@ def _attach_all(engine: WbsEngine, code: str, uploads: list[tuple[str, Any]], la
 
 @bp.get("/tanda-terima")
 def receipt():  # type: ignore[no-untyped-def]
-    from flask import session
-
     kept = security.receipt()
     if kept is None:
         return render_template("receipt_gone.html"), 404
@@ -222,8 +218,6 @@ def verify():  # type: ignore[no-untyped-def]
 
 @bp.post("/tanda-terima/selesai")
 def receipt_done():  # type: ignore[no-untyped-def]
-    from flask import session
-
     security.forget_receipt()
     session.pop("not_attached", None)
     return redirect(url_for("public.index"), code=303)

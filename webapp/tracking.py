@@ -28,6 +28,7 @@ from wbs_engine.tracking import tracking_view
 
 from . import security
 from .i18n import page_lang
+from .public import proof_download
 
 bp = Blueprint("tracking", __name__, url_prefix="/lacak")
 
@@ -230,8 +231,6 @@ def rate(who: Reporter):  # type: ignore[no-untyped-def]
 @bp.post("/bukti")
 @signed_in
 def proof(who: Reporter):  # type: ignore[no-untyped-def]
-    from .public import proof_download
-
     return proof_download(who.code)
 
 
