@@ -46,6 +46,9 @@ class Unit(SQLModel, table=True):
     code: str = Field(max_length=32, unique=True, index=True)
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=200)
+    #: the unit's atasan (head): proposed first when a case of the unit needs an atasan's decision
+    #: (no foreign key: SQLite adds one only by rebuilding the table; the admin code checks the user exists)
+    atasan_user_id: int | None = None
 
 
 class User(SQLModel, table=True):
@@ -59,6 +62,70 @@ class User(SQLModel, table=True):
     lang: str = Field(default="id", max_length=5)
     created_at: datetime = _dt()
     last_login_at: datetime | None = _dt(nullable=True)
+    #: the TOTP secret (second factor), sealed with the office key; NULL until the user enrols
+    totp_secret_enc: str | None = Field(default=None, sa_type=sa.Text)
+    totp_enrolled_at: datetime | None = _dt(nullable=True)
+    #: SHA-256 digests of the unused recovery codes (each works once)
+    recovery_codes: list = Field(default_factory=list, sa_type=sa.JSON)
+    #: the last TOTP time step accepted (a code is never accepted twice)
+    totp_last_step: int | None = None
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in staff session. The browser's cookie holds only the random id (signed); the row is what makes
+    sign-out and the idle limit real on the server: a copied cookie dies with its row."""
+
+    __tablename__ = "staff_session"
+    id: int | None = Field(default=None, primary_key=True)
+    #: SHA-256 of the random session id kept in the cookie (never the id)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime = _dt()
+    last_seen_at: datetime = _dt()
+    #: set at sign-out, on idle expiry, or when an admin deactivates the account
+    ended_at: datetime | None = _dt(nullable=True)
+    #: password checked but the second factor not yet given: the session may only finish signing in
+    pending_second_factor: bool = False
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal token for the JSON API (``/api/v1``); acts with its user's grants. Stored hashed."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    name: str = Field(max_length=100)
+    #: SHA-256 of the token (the token itself is shown once, when made)
+    token_hash: str = Field(max_length=64, unique=True)
+    #: the first characters of the token, to tell tokens apart in a list
+    prefix: str = Field(max_length=12)
+    created_at: datetime = _dt()
+    expires_at: datetime | None = _dt(nullable=True)
+    last_used_at: datetime | None = _dt(nullable=True)
+    revoked_at: datetime | None = _dt(nullable=True)
+
+
+class OfficeSetting(SQLModel, table=True):
+    """An office-wide setting an admin changes in the web (e.g. which roles must use a second factor)."""
+
+    __tablename__ = "office_setting"
+    key: str = Field(primary_key=True, max_length=60)
+    value: Any = Field(default=None, sa_type=sa.JSON)
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime = _dt()
+
+
+class ReplyTemplate(SQLModel, table=True):
+    """An office's standard answer for a case type, offered when a handler writes to a reporter."""
+
+    __tablename__ = "reply_template"
+    id: int | None = Field(default=None, primary_key=True)
+    case_type: str = Field(max_length=40, index=True)
+    title: str = Field(max_length=200)
+    body: str = Field(sa_type=sa.Text)
+    active: bool = True
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime = _dt()
 
 
 class RoleGrant(SQLModel, table=True):
@@ -396,6 +463,29 @@ class Outbox(SQLModel, table=True):
     dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
     #: the office's HMAC over what the row says (``notify.seal_of``); delivery sends only rows it verifies
     seal: str | None = Field(default=None, max_length=64)
+
+
+class IdentityRequest(SQLModel, table=True):
+    """A handler's request to see the identity of a *rahasia* reporter: asked with a reason, approved or refused
+    by a role the workflow names (``visibility.identity_approvers``); an approval opens the identity to the
+    asker until ``expires_at``. Every step is also an event on the case's chain."""
+
+    __tablename__ = "identity_request"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_file.id", index=True)
+    requested_by: int = Field(foreign_key="user_account.id", index=True)
+    requester_role: str = Field(max_length=32)
+    #: the reason, sealed with the case key
+    reason_enc: str = Field(sa_type=sa.Text)
+    status: str = Field(default="pending", max_length=10)  # pending | approved | refused | withdrawn
+    decided_by: int | None = Field(default=None, foreign_key="user_account.id")
+    decider_role: str | None = Field(default=None, max_length=32)
+    #: the decision's note, sealed with the case key
+    note_enc: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _dt()
+    decided_at: datetime | None = _dt(nullable=True)
+    #: an approval opens the identity to the asker until then
+    expires_at: datetime | None = _dt(nullable=True)
 
 
 class Holiday(SQLModel, table=True):

@@ -2,10 +2,11 @@
 (the operations listed in the README): no workflow rule, query or permission lives here.
 
 One blueprint per audience: ``public`` (landing page, filing forms, receipt, proof verification) and
-``tracking`` (a reporter's case by tracking code); staff, audit, admin and the JSON API come with the next
-issues. Forms are Flask-WTF's CSRF-protected POSTs; pages are Jinja templates in Bahasa Indonesia (default)
-or English, from the engine's one catalogue through Flask-Babel (:mod:`webapp.i18n`). Security headers,
-the session and the tracking session are in :mod:`webapp.security`.
+``tracking`` (a reporter's case by tracking code), ``auth`` (staff sign-in; every route not on its public
+allow-list needs a signed-in user: :mod:`webapp.auth`). Forms are Flask-WTF's CSRF-protected POSTs;
+pages are Jinja templates in Bahasa Indonesia (default) or English, from the engine's one catalogue through
+Flask-Babel (:mod:`webapp.i18n`). Security headers, the session and the tracking session are in
+:mod:`webapp.security`.
 
 The factory starts no scheduler: ``wbs run`` (one process, ``make run``) or ``wbs scheduler`` does, so N
 gunicorn workers never mean N schedulers.
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     from wbs_engine.engine import WbsEngine
     from wbs_engine.migrate import require_migrated
 
-    from . import errors, i18n, public, security, tracking
+    from . import auth, errors, i18n, public, security, tracking
 
     settings = settings or Settings.from_env()
     wbs = engine or WbsEngine(settings)
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     errors.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(tracking.bp)
+    auth.init_app(app)  # deny by default: every other route needs a signed-in user (webapp/auth.py)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

@@ -34,7 +34,7 @@ def schema_diff(engine, metadata=SQLModel.metadata):
 
 def test_migrations_match_the_models(engine):
     upgrade(engine)
-    assert current(engine) == head() == "0007"
+    assert current(engine) == head() == "0008"
     # every difference counts, types included: SQLite keeps the declared type names (JSON, DATETIME,
     # VARCHAR(n), DATE), and the dialect reflects them as the types the models declare
     assert schema_diff(engine) == []
@@ -228,7 +228,7 @@ def test_0006_and_0005_go_down_and_up_again(engine):
         assert "filename" in {c["name"] for c in sa.inspect(conn).get_columns("attachment")}
         assert not sa.inspect(conn).has_table("filing_token")
     upgrade(engine)
-    assert current(engine) == "0007"
+    assert current(engine) == "0008"
 
 
 def test_0007_goes_down_and_up_again_but_never_drops_ratings(engine):
@@ -263,7 +263,7 @@ def test_0007_goes_down_and_up_again_but_never_drops_ratings(engine):
         )
     with pytest.raises(Exception, match="survey_response holds 1 ratings"):
         down()
-    assert current(engine) == "0007"
+    assert current(engine) == "0008"
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM survey_response")).scalar_one() == 1
 
