@@ -238,6 +238,25 @@ def home():  # type: ignore[no-untyped-def]
     return render_template("staff/home.html")
 
 
+def add_nav(app: Flask, endpoint: str, label: str, *, roles: tuple[str, ...] = (), order: int = 50) -> None:
+    """A link in the staff menu (``label`` a catalogue msgid), shown to holders of one of ``roles`` (everyone
+    signed in when empty). Each blueprint adds its own links when it is registered."""
+    app.extensions.setdefault("wbs_staff_nav", []).append((order, endpoint, label, tuple(roles)))
+    app.extensions["wbs_staff_nav"].sort(key=lambda item: item[0])
+
+
+def nav_links() -> list[tuple[str, str]]:
+    """(url, label in the page's language) of the staff menu for the signed-in user."""
+    if not current_user.is_authenticated or current_user.info.pending_second_factor:
+        return []
+    lang = page_lang()
+    return [
+        (url_for(endpoint), render(label, lang))
+        for _order, endpoint, label, roles in current_app.extensions.get("wbs_staff_nav", [])
+        if not roles or current_user.holds(*roles)
+    ]
+
+
 def init_app(app: Flask) -> None:
     manager = LoginManager()
     manager.session_protection = None  # the server-side session row protects; see the module's text
@@ -247,7 +266,8 @@ def init_app(app: Flask) -> None:
     manager.init_app(app)
     app.before_request(_guard)
     app.register_blueprint(bp)
+    add_nav(app, "auth.home", _("Home"), order=0)
 
     @app.context_processor
     def staff_context() -> dict[str, Any]:
-        return {"staff_user": current_user if current_user.is_authenticated else None}
+        return {"staff_user": current_user if current_user.is_authenticated else None, "staff_nav": nav_links}
