@@ -661,11 +661,14 @@ def _queue_audit_heads(engine: WbsEngine, s: Session, now: datetime, date_key: s
     if cp is None:
         return 0
     line = audit.head_line(cp, engine.keyring.public_b64)
+    # distinct on the ids, not on whole rows: PostgreSQL cannot compare JSON columns (recovery_codes)
+    auditor_ids = (
+        select(RoleGrant.user_id).where(RoleGrant.role == "auditor").distinct().scalar_subquery()
+    )
     auditors = s.exec(
         select(User)
-        .join(RoleGrant, RoleGrant.user_id == User.id)
-        .where(RoleGrant.role == "auditor", User.active == True, User.email.is_not(None))  # noqa: E712
-        .distinct()
+        .where(User.id.in_(auditor_ids), User.active == True, User.email.is_not(None))  # noqa: E712
+        .order_by(User.id)
     ).all()
     queued = 0
     for user in auditors:
