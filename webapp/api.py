@@ -467,7 +467,9 @@ def _action_dict(action: Any) -> dict[str, Any]:
 def actions(args: dict[str, Any], number: str):  # type: ignore[no-untyped-def]
     """What this user may do on the case now, each with the fields it asks and whether a reason is needed."""
     actor, lang = current_actor(), api_lang()
-    found = wbs().available_actions(number, actor, lang, include_blocked=args["include_blocked"])
+    found = wbs().available_actions(
+        number, actor, lang, include_blocked=args["include_blocked"], refuse_unreadable=True
+    )
     return {"actions": [_action_dict(a) for a in found]}
 
 
