@@ -23,9 +23,7 @@ PUBLIC_BLUEPRINTS = {"public", "tracking"}
 def _sample_url(rule) -> str:
     url = rule.rule
     for arg in rule.arguments:  # <name>, <int:name>, <int(max=…):name>
-        url = re.sub(
-            rf"<(?:([a-z_]+)(?:\([^)]*\))?:)?{arg}>", lambda m: "1" if m.group(1) == "int" else "x", url
-        )
+        url = re.sub(rf"<(?:([a-z_]+)(?:\([^)]*\))?:)?{arg}>", lambda m: "1" if m.group(1) == "int" else "x", url)
     return url
 
 
