@@ -178,3 +178,22 @@ def test_available_actions_can_refuse_who_may_not_read(wbs):
     offered = wbs.available_actions(made.number, pengelola, refuse_unreadable=True)
     assert [a.trigger for a in offered] == ["mulai_verifikasi"]
     assert wbs.available_actions(made.number, wbs.load_actor("auditor"), refuse_unreadable=True) == []
+
+
+def test_the_token_commands(wbs):
+    from tests.helpers import run_wbs
+
+    env = {"WBS_INSTANCE_DIR": str(wbs.settings.instance_dir), "WBS_DATABASE_URL": wbs.settings.database_url}
+    made = run_wbs("token", "create", "pengelola", "--name", "skrip", "--days", "7", env=env)
+    assert made.exit_code == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    assert actor_for_token(wbs, token).username == "pengelola"
+    listed = run_wbs("--lang", "en", "token", "list", "pengelola", env=env)
+    assert listed.exit_code == 0 and token[:12] in listed.stdout and token not in listed.stdout
+    token_id = list_tokens(wbs, "pengelola")[0].id
+    revoked = run_wbs("--lang", "en", "token", "revoke", "pengelola", str(token_id), env=env)
+    assert revoked.exit_code == 0 and "revoked" in revoked.stdout
+    assert actor_for_token(wbs, token) is None
+    bad = run_wbs("token", "create", "pengelola", "--name", "", env=env)
+    assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert run_wbs("token", "revoke", "tidak-ada", "1", env=env).exit_code == 2
