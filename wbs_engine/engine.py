@@ -175,13 +175,23 @@ class WbsEngine:
         return forms.intake_form(self.registry.latest(case_type).definition, identity_mode, lang)
 
     def available_actions(
-        self, number: str, actor: Actor, lang: str = "id", *, include_blocked: bool = False
+        self,
+        number: str,
+        actor: Actor,
+        lang: str = "id",
+        *,
+        include_blocked: bool = False,
+        refuse_unreadable: bool = False,
     ) -> list[forms.Action]:
-        """What ``actor`` may do on case ``number`` now (:func:`forms.available_actions`)."""
+        """What ``actor`` may do on case ``number`` now (:func:`forms.available_actions`). Someone who may not
+        read the case gets none; with ``refuse_unreadable`` (the JSON API) they get the refusal the case's
+        other operations give (:func:`permissions.no_access`) instead."""
         with unit_of_work(self.db, write=False) as s:
             self.check_keys_in(s)
             case = self.case_for(s, number, actor)
             defn = self.workflow(s, case).definition
+            if refuse_unreadable:
+                permissions.ensure_access(defn, case, actor)
             return forms.available_actions(s, defn, case, actor, self.now(), lang, include_blocked=include_blocked)
 
     # -- create -----------------------------------------------------------------------------------

@@ -15,14 +15,15 @@ PUBLIC = {
     "healthz",
     "auth.sign_in",
     "auth.sign_in_post",
+    "api.openapi_json",
 }
 PUBLIC_BLUEPRINTS = {"public", "tracking"}
 
 
 def _sample_url(rule) -> str:
     url = rule.rule
-    for arg in rule.arguments:
-        url = re.sub(rf"<(?:[a-z_]+:)?{arg}>", "1" if "int:" in rule.rule else "x", url)
+    for arg in rule.arguments:  # <name>, <int:name>, <int(max=…):name>
+        url = re.sub(rf"<(?:([a-z_]+)(?:\([^)]*\))?:)?{arg}>", lambda m: "1" if m.group(1) == "int" else "x", url)
     return url
 
 
