@@ -202,3 +202,54 @@ def assign(
             payload={"assigned_to": target.username if target is not None else None, "case_version": case.version},
         )
         return case.version
+
+
+def user_choices(engine: WbsEngine, number: str, actor: Actor) -> list[tuple[str, str]]:
+    """(username, full name) of the users a ``user`` field of an action on this case may name (e.g. the
+    handler a transition assigns): active users holding a handler role on it, none kept off it. For a reader
+    of the case only."""
+    with unit_of_work(engine.db, write=False) as s:
+        engine.check_keys_in(s)
+        case = engine.case_for(s, number, actor)
+        defn = engine.workflow(s, case).definition
+        permissions.ensure_access(defn, case, actor)
+        return [
+            (u.username, u.full_name or u.username) for u, _r in _staff_on(s, defn, case) if not _kept_off(case, u.id)
+        ]
+
+
+@dataclass(frozen=True)
+class Abilities:
+    """What the case page offers ``actor`` besides the workflow's actions (each checked again when done)."""
+
+    claim: bool
+    release: bool
+    assign: bool
+    message: bool
+    note: bool
+    attach: bool
+
+
+def abilities(engine: WbsEngine, number: str, actor: Actor) -> Abilities:
+    """Which of claim / release / assign to someone / message the reporter / internal note / attach a file
+    the actor may use on case ``number`` now (the rules of :func:`assign`, ``permissions.message_role`` and
+    ``permissions.attach_role``). A reader of the case only."""
+    with unit_of_work(engine.db, write=False) as s:
+        engine.check_keys_in(s)
+        case = engine.case_for(s, number, actor)
+        defn = engine.workflow(s, case).definition
+        permissions.ensure_access(defn, case, actor)
+        mine = _handler_roles_on(defn, case, actor) if actor.kind == "user" else set()
+        is_filer = case.filed_by_user_id is not None and case.filed_by_user_id == actor.user_id
+        open_ = not case.final
+        current = case.assigned_user_id
+        assigner = bool(mine & ASSIGNERS)
+        staff = bool(mine) and not is_filer
+        return Abilities(
+            claim=open_ and bool(mine) and not is_filer and current != actor.user_id and (current is None or assigner),
+            release=open_ and current is not None and (current == actor.user_id or assigner),
+            assign=open_ and assigner,
+            message=open_ and staff,
+            note=open_ and staff,
+            attach=open_ and staff,
+        )

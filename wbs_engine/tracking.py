@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlmodel import select
 
-from . import audit, survey, textsafe
+from . import audit, permissions, survey, textsafe
 from .calendar import WorkingCalendar
 from .db import unit_of_work
-from .definition import WorkflowDef
+from .definition import PRIVACY_ORDER, WorkflowDef
 from .engine import WbsEngine, filer_username, is_internal_note
-from .errors import NotFound
+from .errors import NotAllowed, NotFound
 from .i18n import gettext_noop as _
 from .models import Attachment, Case, Clock, Message
 from .permissions import Actor
@@ -237,3 +237,30 @@ def _reporter_view(engine: WbsEngine, s: Any, case: Case, lang: str) -> dict[str
             "note": rating.message(lang),
         },
     }
+
+
+def filer_types(engine: WbsEngine, actor: Actor, lang: str = "id") -> list[dict[str, Any]]:
+    """The case types ``actor`` may file from their account: those whose ``filed_by`` names a role they hold
+    (for that type or all), that :func:`permissions.check_filer` accepts. Each with its label, description and
+    the identity mode an account's filing starts in: the most private one that still links the report to
+    the account (``anonim`` never does: such a report is followed with its tracking code only)."""
+    out = []
+    for key in sorted(engine.registry.keys):
+        defn = engine.registry.latest(key).definition
+        held = {g.role for g in actor.grants if g.case_type in (None, key)}
+        if not held & (set(defn.filed_by) - {"public"}):
+            continue
+        try:
+            permissions.check_filer(defn, actor)
+        except NotAllowed:
+            continue
+        linked = [m for m in sorted(defn.identity, key=PRIVACY_ORDER.index) if m != "anonim"]
+        out.append(
+            {
+                "key": key,
+                "label": defn.label.get(lang),
+                "description": defn.description.get(lang) if defn.description else None,
+                "identity_mode": linked[0] if linked else defn.default_identity,
+            }
+        )
+    return out
