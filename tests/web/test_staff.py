@@ -66,8 +66,15 @@ def test_queue_lists_what_the_engine_lists_for_that_user_only(web_engine, as_use
     pel = web_engine.load_actor("pengelola")
     for n in [*layanan, umum]:
         web_engine.fire(n, "mulai_verifikasi", pel)
-        web_engine.fire(n, "disposisi", pel, {"unit_tujuan": web_engine and ("UMUM" if n == umum else "LAYANAN"),
-                                              "instruksi": "Mohon ditindaklanjuti segera."})
+        web_engine.fire(
+            n,
+            "disposisi",
+            pel,
+            {
+                "unit_tujuan": web_engine and ("UMUM" if n == umum else "LAYANAN"),
+                "instruksi": "Mohon ditindaklanjuti segera.",
+            },
+        )
     b = as_user("petugas")
     res = b.get("/staf/antrian?q=unassigned")
     assert res.status_code == 200
@@ -167,8 +174,9 @@ def test_recused_official_gets_the_words_of_anyone_without_access(web_engine, as
     p = as_user("pengelola")
     p.get(f"/staf/perkara/{n}")
     assert "dijauhkan dari perkara ini: benturan kepentingan" in p.page
-    res = p.post(f"/staf/perkara/{n}/petugas", {"op": "assign", "petugas": "atasan",
-                                              "expected_version": version(web_engine, n)})
+    res = p.post(
+        f"/staf/perkara/{n}/petugas", {"op": "assign", "petugas": "atasan", "expected_version": version(web_engine, n)}
+    )
     assert res.status_code == 422 and "benturan kepentingan" in p.page
 
 
@@ -180,13 +188,20 @@ def test_disposisi_through_the_page_reaches_the_unit_queue(web_engine, as_user):
     assert res.status_code == 303
     b.get(f"/staf/perkara/{n}")
     assert 'name="unit_tujuan"' in b.page and '<option value="UMUM">' in b.page  # a select of units
-    res = b.post(f"/staf/perkara/{n}/aksi/disposisi",
-                 {"expected_version": version(web_engine, n), "unit_tujuan": "UMUM", "instruksi": " "})
+    res = b.post(
+        f"/staf/perkara/{n}/aksi/disposisi",
+        {"expected_version": version(web_engine, n), "unit_tujuan": "UMUM", "instruksi": " "},
+    )
     assert res.status_code == 422 and b.errors().get("instruksi")  # missing: shown again with what was chosen
     assert '<option value="UMUM" selected>' in b.page and state(web_engine, n) == "verifikasi"
-    res = b.post(f"/staf/perkara/{n}/aksi/disposisi", {"expected_version": version(web_engine, n),
-                                                     "unit_tujuan": "UMUM",
-                                                     "instruksi": "Mohon ditindaklanjuti dalam minggu ini."})
+    res = b.post(
+        f"/staf/perkara/{n}/aksi/disposisi",
+        {
+            "expected_version": version(web_engine, n),
+            "unit_tujuan": "UMUM",
+            "instruksi": "Mohon ditindaklanjuti dalam minggu ini.",
+        },
+    )
     assert res.status_code == 303 and state(web_engine, n) == "disposisi"
     unit = as_user("petugas.umum")
     unit.get("/staf/antrian?q=unassigned")
@@ -216,7 +231,10 @@ def test_claim_and_release_through_the_page(web_engine, as_user):
     b = as_user("pengelola")
     b.get(f"/staf/perkara/{n}")
     assert "Tangani perkara ini" in b.page
-    assert b.post(f"/staf/perkara/{n}/petugas", {"op": "claim", "expected_version": version(web_engine, n)}).status_code == 303
+    assert (
+        b.post(f"/staf/perkara/{n}/petugas", {"op": "claim", "expected_version": version(web_engine, n)}).status_code
+        == 303
+    )
     b.get("/staf/antrian?q=mine")
     assert n in numbers_on(b.page)
     b.get(f"/staf/perkara/{n}")
@@ -233,7 +251,9 @@ def test_a_note_never_reaches_the_reporter(web_engine, as_user, app):
     n = created.number
     b = as_user("pengelola")
     b.get(f"/staf/perkara/{n}")
-    assert b.post(f"/staf/perkara/{n}/catatan", {"catatan": "CATATAN-INTERNAL: cek rekening terlapor."}).status_code == 303
+    assert (
+        b.post(f"/staf/perkara/{n}/catatan", {"catatan": "CATATAN-INTERNAL: cek rekening terlapor."}).status_code == 303
+    )
     b.get(f"/staf/perkara/{n}")
     assert b.post(f"/staf/perkara/{n}/pesan", {"pesan": "Mohon kirimkan bukti kuitansi."}).status_code == 303
     b.get(f"/staf/perkara/{n}")
@@ -255,10 +275,20 @@ def test_reply_template_fills_the_message(web_engine, as_user):
     from wbs_engine.models import ReplyTemplate
 
     with unit_of_work(web_engine.db) as s:
-        s.add(ReplyTemplate(case_type="pengaduan", title="Terima kasih", body="Terima kasih atas laporan Anda.",
-                            updated_by="admin", updated_at=web_engine.now()))
-        s.add(ReplyTemplate(case_type="wbs", title="WBS saja", body="Teks WBS.", updated_by="admin",
-                            updated_at=web_engine.now()))
+        s.add(
+            ReplyTemplate(
+                case_type="pengaduan",
+                title="Terima kasih",
+                body="Terima kasih atas laporan Anda.",
+                updated_by="admin",
+                updated_at=web_engine.now(),
+            )
+        )
+        s.add(
+            ReplyTemplate(
+                case_type="wbs", title="WBS saja", body="Teks WBS.", updated_by="admin", updated_at=web_engine.now()
+            )
+        )
     n = complaint(web_engine).number
     b = as_user("pengelola")
     b.get(f"/staf/perkara/{n}")
