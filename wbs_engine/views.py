@@ -141,7 +141,7 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
         messages = engine.messages(s, case) if (sight.secret and case.data_key) else []
         if not sight.identity:
             # a message from the reporter is by "pelapor" (older rows may name the account that filed)
-            messages = [m if m["to_reporter"] else {**m, "author": REPORTER} for m in messages]
+            messages = [m if m["to_reporter"] or m["internal"] else {**m, "author": REPORTER} for m in messages]
         if viewer is not None:
             record_read(s, engine, case, viewer, roles, sight, opened, messages, history)
         actions = [

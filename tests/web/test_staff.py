@@ -305,3 +305,31 @@ def test_assignable_users_on_the_page_match_the_engine(web_engine, as_user):
     for c in assignment.assignable_users(web_engine, n, web_engine.load_actor("pengelola")):
         assert f'<option value="{c.username}"' in b.page
     assert '<option value="auditor"' not in b.page
+
+
+def test_attach_and_download_through_the_page(web_engine, as_user):
+    n = complaint(web_engine).number
+    b = as_user("pengelola")
+    b.get(f"/staf/perkara/{n}")
+    import io
+
+    res = b.post(f"/staf/perkara/{n}/lampiran", {"lampiran": (io.BytesIO(b"Berita acara klarifikasi.\n"), "ba.txt")},
+                 content_type="multipart/form-data")
+    assert res.status_code == 303
+    b.get(f"/staf/perkara/{n}")
+    link = re.search(rf'href="(/staf/perkara/{n}/lampiran/\d+)">ba.txt<', b.page).group(1)
+    res = b.client.get(link)
+    assert res.status_code == 200 and res.data == b"Berita acara klarifikasi.\n"
+    # nothing chosen: a message, 422
+    b.get(f"/staf/perkara/{n}")
+    assert b.post(f"/staf/perkara/{n}/lampiran", {}).status_code == 422
+    # another unit's officer: refused, the file not served
+    assert as_user("petugas.umum").client.get(link).status_code in (403, 404)
+
+
+def test_note_shows_its_staff_author(web_engine, as_user):
+    n = web_engine.create_case("wbs", WBS_TIP, identity_mode="rahasia").number
+    web_engine.post_message(n, web_engine.load_actor("atasan"), "Catatan dari atasan untuk tim telaah.", internal=True)
+    b = as_user("telaah")
+    b.get(f"/staf/perkara/{n}")
+    assert re.search(r'<li class="note"><p class="meta">atasan ·', b.page)
