@@ -117,3 +117,29 @@ def test_bad_filing_is_shown_again_and_files_nothing(web_engine, pegawai):
     assert count_cases(web_engine) == before
     # a type their roles do not file
     assert pegawai.get("/staf/laporan-saya/baru/identifikasi_bk").status_code == 404
+
+
+def test_an_anonymous_report_from_the_account_is_not_linked(web_engine, pegawai):
+    pegawai.get("/staf/laporan-saya/baru/wbs?identitas=anonim")
+    assert 'name="identitas" value="anonim"' in pegawai.page
+    res = pegawai.post(
+        "/staf/laporan-saya/baru/wbs",
+        {
+            "identitas": "anonim",
+            "nama": "Nama Asli",
+            "kategori": "korupsi",
+            "siapa": "Kepala Seksi Y",
+            "apa": "Kepala Seksi Y meminta uang pelicin untuk setiap izin yang diterbitkan kantor.",
+        },
+    )
+    assert res.status_code == 303 and res.headers["Location"].endswith("/tanda-terima")
+    pegawai.get("/tanda-terima")
+    code = re.search(r'class="code"[^>]*>([^<]+)<', pegawai.page) or re.search(
+        r"([A-Z0-9]{4}(?:-[A-Z0-9]{4}){3,})", pegawai.page
+    )
+    assert code is not None  # the tracking code, shown once
+    with unit_of_work(web_engine.db, write=False) as s:
+        case = s.exec(sa.select(Case).where(Case.case_type == "wbs")).scalars().one()
+    assert case.filed_by_user_id is None and case.identity_mode == "anonim"
+    pegawai.get("/staf/laporan-saya/")
+    assert case.number not in pegawai.page

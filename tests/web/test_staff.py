@@ -313,8 +313,11 @@ def test_attach_and_download_through_the_page(web_engine, as_user):
     b.get(f"/staf/perkara/{n}")
     import io
 
-    res = b.post(f"/staf/perkara/{n}/lampiran", {"lampiran": (io.BytesIO(b"Berita acara klarifikasi.\n"), "ba.txt")},
-                 content_type="multipart/form-data")
+    res = b.post(
+        f"/staf/perkara/{n}/lampiran",
+        {"lampiran": (io.BytesIO(b"Berita acara klarifikasi.\n"), "ba.txt")},
+        content_type="multipart/form-data",
+    )
     assert res.status_code == 303
     b.get(f"/staf/perkara/{n}")
     link = re.search(rf'href="(/staf/perkara/{n}/lampiran/\d+)">ba.txt<', b.page).group(1)
