@@ -50,6 +50,8 @@ TABS = (
 PAGE_SIZE = 25
 #: how many earlier pages the "previous" link remembers (a longer walk starts again at the first page)
 MAX_BACK = 20
+#: the queue shown (a tab): mine, unassigned, due_soon, overdue
+QUEUE_INPUT = "antrian"
 VERSION_INPUT = "expected_version"
 MESSAGE_INPUT = "pesan"
 NOTE_INPUT = "catatan"
@@ -104,7 +106,7 @@ def dashboard() -> dict[str, Any]:
 def queue():  # type: ignore[no-untyped-def]
     actor = current_actor()
     lang = page_lang()
-    tab = request.args.get("q") or queries.MINE
+    tab = request.args.get(QUEUE_INPUT) or queries.MINE
     if tab not in queries.QUEUES:
         tab = queries.MINE
     unit = request.args.get("unit") or None
@@ -136,16 +138,16 @@ def queue():  # type: ignore[no-untyped-def]
     def link(**kw: Any) -> str:
         return url_for("staff.queue", **{**base, **kw})
 
-    next_url = link(q=tab, c=page.next_cursor, p=[*back, cursor or ""]) if page.next_cursor else None
+    next_url = link(antrian=tab, c=page.next_cursor, p=[*back, cursor or ""]) if page.next_cursor else None
     prev_url = None
     if cursor:
         earlier = back[-1] if back else ""
-        prev_url = link(q=tab, c=earlier or None, p=back[:-1]) if earlier else link(q=tab)
+        prev_url = link(antrian=tab, c=earlier or None, p=back[:-1]) if earlier else link(antrian=tab)
     return (
         render_template(
             "staff/queue.html",
             tab=tab,
-            tabs=[(q, render(label, lang), counts[q], link(q=q)) for q, label in TABS],
+            tabs=[(q, render(label, lang), counts[q], link(antrian=q)) for q, label in TABS],
             page=page,
             filters=filters,
             unit=unit,

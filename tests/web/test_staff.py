@@ -76,20 +76,20 @@ def test_queue_lists_what_the_engine_lists_for_that_user_only(web_engine, as_use
             },
         )
     b = as_user("petugas")
-    res = b.get("/staf/antrian?q=unassigned")
+    res = b.get("/staf/antrian?antrian=unassigned")
     assert res.status_code == 200
     expected = {i.number for i in queries.page(web_engine, web_engine.load_actor("petugas"), "unassigned").items}
     assert numbers_on(b.page) == expected == set(layanan)
     assert umum not in b.page  # another unit's case never shows
     # a unit filter the user does not hold is refused, not widened
-    res = b.get("/staf/antrian?q=unassigned&unit=UMUM")
+    res = b.get("/staf/antrian?antrian=unassigned&unit=UMUM")
     assert res.status_code == 422 and umum not in b.page
 
 
 def test_queue_search_pages_and_marks(web_engine, as_user):
     made = [complaint(web_engine, layanan=f"Layanan nomor {i}").number for i in range(30)]
     b = as_user("pengelola")
-    b.get("/staf/antrian?q=unassigned")
+    b.get("/staf/antrian?antrian=unassigned")
     first = numbers_on(b.page)
     assert len(first) == 25
     nxt = re.search(r'href="([^"]+)" rel="next"', b.page).group(1).replace("&amp;", "&")
@@ -100,15 +100,15 @@ def test_queue_search_pages_and_marks(web_engine, as_user):
     b.get(prev)
     assert numbers_on(b.page) == first
     # search by number
-    b.get(f"/staf/antrian?q=unassigned&cari={made[7]}")
+    b.get(f"/staf/antrian?antrian=unassigned&cari={made[7]}")
     assert numbers_on(b.page) == {made[7]}
-    b.get("/staf/antrian?q=unassigned&cari=tidakadasamasekali")
+    b.get("/staf/antrian?antrian=unassigned&cari=tidakadasamasekali")
     assert numbers_on(b.page) == set() and "cocok" in b.page
     # a hand-edited cursor: a message, no 500
-    res = b.get("/staf/antrian?q=unassigned&c=rusak")
+    res = b.get("/staf/antrian?antrian=unassigned&c=rusak")
     assert res.status_code == 422
     # marks: text, not colour alone
-    b.get("/staf/antrian?q=mine")
+    b.get("/staf/antrian?antrian=mine")
     assert "Antrean ini kosong." in b.page or "kosong" in b.page
 
 
@@ -116,7 +116,7 @@ def test_overdue_mark_is_text(web_engine, as_user, clock):
     n = complaint(web_engine).number
     clock.advance(days=40)
     b = as_user("pengelola")
-    b.get("/staf/antrian?q=overdue")
+    b.get("/staf/antrian?antrian=overdue")
     assert n in numbers_on(b.page)
     assert '<span class="tag overdue">Lewat batas waktu</span>' in b.page
 
@@ -204,10 +204,10 @@ def test_disposisi_through_the_page_reaches_the_unit_queue(web_engine, as_user):
     )
     assert res.status_code == 303 and state(web_engine, n) == "disposisi"
     unit = as_user("petugas.umum")
-    unit.get("/staf/antrian?q=unassigned")
+    unit.get("/staf/antrian?antrian=unassigned")
     assert n in numbers_on(unit.page)
     other = as_user("petugas")
-    other.get("/staf/antrian?q=unassigned")
+    other.get("/staf/antrian?antrian=unassigned")
     assert n not in numbers_on(other.page)
 
 
@@ -235,12 +235,12 @@ def test_claim_and_release_through_the_page(web_engine, as_user):
         b.post(f"/staf/perkara/{n}/petugas", {"op": "claim", "expected_version": version(web_engine, n)}).status_code
         == 303
     )
-    b.get("/staf/antrian?q=mine")
+    b.get("/staf/antrian?antrian=mine")
     assert n in numbers_on(b.page)
     b.get(f"/staf/perkara/{n}")
     res = b.post(f"/staf/perkara/{n}/petugas", {"op": "release", "expected_version": version(web_engine, n)})
     assert res.status_code == 303
-    b.get("/staf/antrian?q=mine")
+    b.get("/staf/antrian?antrian=mine")
     assert n not in numbers_on(b.page)
 
 
