@@ -26,7 +26,7 @@ from .config import Settings
 from .crypto import CaseKey, Keyring, new_receipt_code
 from .db import open_database, unit_of_work
 from .definition import TransitionSpec, WorkflowDef
-from .errors import ConcurrentChange, InvalidTransition, Joined, NotFound, OfficeText, ValidationFailed
+from .errors import ConcurrentChange, InvalidTransition, Joined, NotAllowed, NotFound, OfficeText, ValidationFailed
 from .hooks import FireContext
 from .i18n import Msg
 from .i18n import gettext_noop as _
@@ -34,6 +34,21 @@ from .models import Case, Message, Unit, User
 from .permissions import Actor
 from .registry import Loaded, Registry
 from .writepath import CaseRecord
+
+
+def filer_username(session: Session, case: Any) -> str | None:
+    """The username of the account that filed ``case`` (None: the public form, or an anonymous report)."""
+    if case.filed_by_user_id is None:
+        return None
+    return session.exec(select(User.username).where(User.id == case.filed_by_user_id)).first()
+
+
+def is_internal_note(message: Any, filer: str | None) -> bool:
+    """Is this message row an internal note (:meth:`WbsEngine.post_message` with ``internal``)? A message
+    not to the reporter and not from them: the reporter writes as ``pelapor`` (rows written before that
+    rule name the account that filed, ``filer``). The reporter's pages leave notes out; staff see them apart
+    from the conversation with the reporter."""
+    return not message.to_reporter and message.author not in ("pelapor", filer)
 
 
 @dataclass(frozen=True)
@@ -483,9 +498,14 @@ class WbsEngine:
         )
 
     # -- messages ---------------------------------------------------------------------------------
-    def post_message(self, number: str, actor: Actor, body: str) -> int:
+    def post_message(self, number: str, actor: Actor, body: str, *, internal: bool = False) -> int:
         """A message on a case: from the reporter (receipt code) to the handlers, or from a handler to the
-        reporter. The text is stored encrypted; the audit event records that a message was sent, not its text."""
+        reporter. The text is stored encrypted; the audit event records that a message was sent, not its text.
+
+        ``internal``: a note among the handlers, never shown or sent to the reporter: a staff message with
+        ``to_reporter`` false (:func:`is_internal_note`), its event saying ``internal: true``, no e-mail. Only
+        staff who may post on the case write notes; the reporter (also an employee on their own report) may
+        not."""
         now = self.now()
         body = (body or "").strip()
         if not 2 <= len(body) <= 5000:
@@ -499,6 +519,10 @@ class WbsEngine:
             case = self.get_case(s, number, lock=True)
             defn = self.workflow(s, case).definition
             from_reporter, role = permissions.message_role(defn, case, actor)
+            if internal and from_reporter:
+                raise NotAllowed(
+                    _("{user} may not write internal notes on case {number}."), user=actor.username, number=case.number
+                )
             if case.final:
                 raise InvalidTransition(_("Case {number} is closed."), number=case.number)
             writepath.bump_version(s, case)
@@ -507,7 +531,7 @@ class WbsEngine:
                 # the reporter is "pelapor", also the employee who filed from their account: the message is
                 # shown to staff who may not know who reported (rahasia)
                 author="pelapor" if from_reporter else actor.username,
-                to_reporter=not from_reporter,
+                to_reporter=not from_reporter and not internal,
                 body_enc=self.case_key(case).seal(body),
                 created_at=now,
             )
@@ -527,20 +551,25 @@ class WbsEngine:
                     "length": len(body),
                     # the sealed text's digest: a message removed, swapped or rewritten in the table is found
                     "body_sha256": hashlib.sha256(msg.body_enc.encode()).hexdigest(),
+                    **({"internal": True} if internal else {}),
                     "case_version": case.version,
                 },
             )
-            notify.on_message(s, self, defn, case, from_reporter, now)
+            if not internal:  # a note tells no one: the handlers read it on the case page
+                notify.on_message(s, self, defn, case, from_reporter, now)
             return msg.id
 
     def messages(self, session: Session, case: Case) -> list[dict[str, Any]]:
+        """The case's messages, oldest first, each with ``internal`` (:func:`is_internal_note`)."""
         rows = session.exec(select(Message).where(Message.case_id == case.id).order_by(Message.id)).all()
         key = self.case_key(case) if rows else None
+        filer = filer_username(session, case) if rows else None
         return [
             {
                 "id": m.id,
                 "author": m.author,
                 "to_reporter": m.to_reporter,
+                "internal": is_internal_note(m, filer),
                 "at": m.created_at.isoformat(),
                 "body": key.open(m.body_enc),
             }

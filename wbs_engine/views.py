@@ -132,10 +132,16 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
         notices = {name: text.get(lang) for name, text in late_notices(defn.clocks, [clock_state(c) for c in rows])}
         clocks = [clock_view(c, defn, lang, notices.get(c.name)) for c in rows]
         history = [_event_view(e, sight, key, lang, hidden) for e in audit.chain_events(s, case.number)]
+        labels = {t.trigger: t.label.get(lang) for t in defn.transitions}
+        for ev in history:  # the workflow's words for the page: the step's label, the states'
+            ev["label"] = labels.get(ev["trigger"]) if ev["trigger"] else None
+            for end in ("from", "to"):
+                name = ev[f"{end}_state"]
+                ev[f"{end}_label"] = defn.states[name].label.get(lang) if name in defn.states else name
         messages = engine.messages(s, case) if (sight.secret and case.data_key) else []
         if not sight.identity:
             # a message from the reporter is by "pelapor" (older rows may name the account that filed)
-            messages = [m if m["to_reporter"] else {**m, "author": REPORTER} for m in messages]
+            messages = [m if m["to_reporter"] or m["internal"] else {**m, "author": REPORTER} for m in messages]
         if viewer is not None:
             record_read(s, engine, case, viewer, roles, sight, opened, messages, history)
         actions = [
@@ -168,6 +174,8 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "closed_at": case.closed_at.isoformat() if case.closed_at else None,
             # who is kept off the case can say who is implicated: only for those who may read the report
             "recused": recused_usernames(s, case) if sight.secret else SEALED,
+            # who handles it: like a `user` field, hidden from who may not read the report once anyone is recused
+            "assigned_to": SEALED if case.recused and not sight.secret else _username(s, case.assigned_user_id),
             "fields": values,
             "clocks": clocks,
             "notices": list(notices.values()),
@@ -176,6 +184,10 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "messages": messages,
             "viewer_roles": sorted(roles),
         }
+
+
+def _username(s: Any, user_id: int | None) -> str | None:
+    return s.exec(select(User.username).where(User.id == user_id)).first() if user_id is not None else None
 
 
 def _reporter_refused(case: Any) -> NotAllowed:
@@ -329,3 +341,31 @@ def _event_view(
         "hash": e.hash,
         "broken": e.broken.render(lang) if e.broken is not None else None,
     }
+
+
+def queue_filters(engine: WbsEngine, viewer: Actor, lang: str = "id") -> dict[str, list[tuple[str, str]]]:
+    """The choices of the queue page's filters: the units and the case types ``viewer``'s grants cover, each
+    (code, label). A grant for every unit offers every unit; a type is offered when one of the viewer's roles
+    works on it (a handler role of its workflow)."""
+    from .models import Unit
+    from .permissions import handler_roles
+
+    with unit_of_work(engine.db, write=False) as s:
+        all_units = s.exec(select(Unit).order_by(Unit.code)).all()
+        types = []
+        for key in sorted(engine.registry.keys):
+            defn = engine.registry.latest(key).definition
+            roles = handler_roles(defn)
+            if any(g.role in roles and g.case_type in (None, key) for g in viewer.grants):
+                types.append((key, defn.label.get(lang)))
+        held = {g.unit_code for g in viewer.grants}
+        units = [(u.code, u.name) for u in all_units if None in held or u.code in held]
+        return {"units": units, "types": types}
+
+
+def unit_choices(engine: WbsEngine) -> list[tuple[str, str]]:
+    """Every unit (code, name), for a ``unit`` field of an action (e.g. disposisi's ``unit_tujuan``)."""
+    from .models import Unit
+
+    with unit_of_work(engine.db, write=False) as s:
+        return [(u.code, u.name) for u in s.exec(select(Unit).order_by(Unit.code)).all()]

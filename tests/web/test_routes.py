@@ -22,7 +22,8 @@ PUBLIC_BLUEPRINTS = {"public", "tracking"}
 
 def _sample_url(rule) -> str:
     url = rule.rule
-    for arg in rule.arguments:  # <name>, <int:name>, <int(max=…):name>
+    for arg in rule.arguments:
+        # a converter may take arguments: <int(max=2147483647):attachment_id>
         url = re.sub(rf"<(?:([a-z_]+)(?:\([^)]*\))?:)?{arg}>", lambda m: "1" if m.group(1) == "int" else "x", url)
     return url
 
