@@ -44,8 +44,6 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     wbs.registry.load_all()  # the app serves every type: a bad workflow file stops it at start, not a request
 
     app = Flask(__name__, instance_path=str(settings.instance_dir))
-    # "//x" is not found, not a redirect to "/x" (the matcher keeps its own copy of the flag)
-    app.url_map.merge_slashes = app.url_map._matcher.merge_slashes = False
     app.config.update(security.config_for(settings, wbs.keyring))
     app.extensions["wbs"] = wbs
     CSRFProtect(app)

@@ -59,5 +59,7 @@ def test_tracking_forms_never_fail(app, code, message, trigger):
 def test_any_address_and_language_gets_a_page(app, path, lang):
     browser = Browser(app)
     # a "?" would start the path's own query string, which Flask's test client refuses next to query_string
-    res = browser.get("/" + path.replace("\x00", "").replace("?", "%3F"), query_string={"lang": lang})
+    # and a leading "//" would be read by the test client as an empty host and path (a 308 to "/")
+    path = path.replace("\x00", "").replace("?", "%3F").lstrip("/")
+    res = browser.get("/" + path, query_string={"lang": lang})
     _check(browser, res)
