@@ -168,7 +168,7 @@ def test_refusals(office):
     with pytest.raises(NotAllowed):
         identity.withdraw_identity_request(eng, c.number, rid, eng.load_actor("investigator"))
     # a recused approver: the same refusal as anyone without access
-    eng.fire(c.number, "mulai_verifikasi", eng.load_actor("pengelola"), {})
+    eng.fire(c.number, "mulai_verifikasi", eng.load_actor("pengelola"), {"petugas": "rudi.h"})
     eng.fire(c.number, "kecualikan_pejabat", atasan, {"pejabat_terkait": "atasan2"}, reason="terlapor atasan2")
     with pytest.raises(NotAllowed) as err:
         identity.decide_identity_request(eng, c.number, rid, atasan2, True)
