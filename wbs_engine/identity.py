@@ -37,12 +37,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from . import audit, notify, textsafe
+from . import audit, fields, notify, textsafe
 from .db import unit_of_work
 from .definition import IdentityOnRequest, WorkflowDef
 from .engine import WbsEngine
 from .errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed, WbsError
 from .i18n import gettext_noop as _
+from .i18n import lang_of
 from .models import Case, IdentityRequest, User
 from .permissions import Actor, Sight, has_access, readable_roles, reporter_only
 from .roles import ROLES
@@ -129,7 +130,7 @@ def _digest(sealed: str | None) -> str | None:
 def _text(value: str | None, name: str, *, required: bool) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else str(value)
     if not textsafe.storable(text):
-        raise ValidationFailed({name: _("contains characters that cannot be stored")})
+        raise ValidationFailed({name: fields.UNSTORABLE})
     if required and len(text) < MIN_REASON:
         raise ValidationFailed({name: _("write why you need it (at least 10 characters)")})
     if len(text) > MAX_TEXT:
@@ -381,8 +382,9 @@ def withdraw_identity_request(engine: WbsEngine, number: str, request_id: int, a
 
 
 def role_label(role: str, lang: str) -> str:
+    """A role's name in ``lang`` (the fixed role registry, :mod:`wbs_engine.roles`)."""
     labels = ROLES.get(role)
-    return (labels.get("en") if lang == "en" else labels.get("id")) if labels else role
+    return labels[lang_of(lang)] if labels else role
 
 
 STATUS_LABELS = {

@@ -147,7 +147,10 @@ def test_no_conflict_decided_keeps_no_one_off_and_a_decision_rechecks(office):
         decl,
         "mitigasi_lain",
         atasan,
-        {"pertimbangan": "Benturan potensial nyata, perlu pengawasan.", "uraian_mitigasi": "Tidak ikut menilai penawaran."},
+        {
+            "pertimbangan": "Benturan potensial nyata, perlu pengawasan.",
+            "uraian_mitigasi": "Tidak ikut menilai penawaran.",
+        },
     )
     assert [e.payload["declaration"] for e in recused_events(eng, later)] == [decl]
     with unit_of_work(eng.db, write=False) as s:
