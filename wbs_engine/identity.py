@@ -45,7 +45,7 @@ from .errors import InvalidTransition, NotAllowed, NotFound, ValidationFailed, W
 from .i18n import gettext_noop as _
 from .i18n import lang_of
 from .models import Case, IdentityRequest, User
-from .permissions import Actor, Sight, has_access, readable_roles, reporter_only
+from .permissions import Actor, Sight, has_access, no_access, readable_roles, reporter_only
 from .roles import ROLES
 
 #: the shortest reason a request accepts, and the longest reason or note
@@ -156,7 +156,7 @@ def approver_roles(defn: WorkflowDef, case: Any, actor: Actor) -> set[str]:
 def _request_refusal(s: Session, engine: WbsEngine, defn: WorkflowDef, case: Any, actor: Actor) -> WbsError | None:
     """Why ``actor`` may not ask to see the identity on ``case`` now, or None."""
     if actor.kind != "user" or not has_access(defn, case, actor):
-        return NotAllowed(_("{user} may not see case {number}."), user=actor.username, number=case.number)
+        return no_access(actor, case)
     if spec_of(defn) is None:
         return InvalidTransition(_("No one can ask to see the reporter's identity on this type of case."))
     if case.identity_mode == "anonim":
@@ -271,7 +271,7 @@ def decide_identity_request(
         case = engine.get_case(s, number, lock=True)
         defn = engine.workflow(s, case).definition
         if actor.kind != "user" or not has_access(defn, case, actor):
-            raise NotAllowed(_("{user} may not see case {number}."), user=actor.username, number=case.number)
+            raise no_access(actor, case)
         row = _load(s, case, request_id)
         roles = approver_roles(defn, case, actor)
         spec = spec_of(defn)
@@ -360,7 +360,7 @@ def withdraw_identity_request(engine: WbsEngine, number: str, request_id: int, a
         case = engine.get_case(s, number, lock=True)
         defn = engine.workflow(s, case).definition
         if actor.kind != "user" or not has_access(defn, case, actor):
-            raise NotAllowed(_("{user} may not see case {number}."), user=actor.username, number=case.number)
+            raise no_access(actor, case)
         row = _load(s, case, request_id)
         if row.requested_by != actor.user_id:
             raise NotAllowed(_("Only who asked may withdraw a request."))
@@ -459,21 +459,23 @@ def identity_requests(engine: WbsEngine, number: str, viewer: Actor, lang: str =
         case = engine.case_for(s, number, viewer)
         defn = engine.workflow(s, case).definition
         if viewer.kind != "user" or not has_access(defn, case, viewer):
-            raise NotAllowed(_("{user} may not see case {number}."), user=viewer.username, number=case.number)
+            raise no_access(viewer, case)
         return _requests(s, engine, defn, case, viewer, lang)
 
 
 def panel(engine: WbsEngine, number: str, viewer: Actor, lang: str = "id") -> dict[str, Any] | None:
-    """What the identity panel of the case page shows ``viewer``: None when the case type has no identity
-    requests or the viewer neither reads the report nor decides; else whether they may ask now (and why not),
-    the hours an approval lasts, until when their own approval runs, and the requests
-    (:func:`identity_requests`). Writes nothing."""
+    """What the identity panel of the case page shows ``viewer``: the usual refusal to a viewer without
+    access; None when the case type has no identity requests or the viewer neither reads the report nor
+    decides; else whether they may ask now (and why not), the hours an approval lasts, until when their own
+    approval runs, and the requests (:func:`identity_requests`). Writes nothing."""
     with unit_of_work(engine.db, write=False) as s:
         engine.check_keys_in(s)
         case = engine.case_for(s, number, viewer)
         defn = engine.workflow(s, case).definition
+        if viewer.kind != "user" or not has_access(defn, case, viewer):
+            raise no_access(viewer, case)
         spec = spec_of(defn)
-        if spec is None or viewer.kind != "user" or not has_access(defn, case, viewer):
+        if spec is None:
             return None
         approver = bool(approver_roles(defn, case, viewer))
         if not (approver or _readers(defn, case, viewer)):
