@@ -494,6 +494,11 @@ def panel(engine: WbsEngine, number: str, viewer: Actor, lang: str = "id") -> di
             "can_request": refusal is None,
             "why_not": refusal.message(lang) if refusal is not None and req is None else None,
             "granted_until": until,
+            # the identity and contact fields of this type: what an approval opens (their values come from
+            # views.case_view, which records each showing)
+            "identity_fields": [
+                {"name": f.name, "label": f.label.get(lang)} for f in (*defn.intake, *defn.fields) if f.is_identity
+            ],
             "requests": _requests(s, engine, defn, case, viewer, lang),
         }
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
 
-from wbs_engine import identity
+from wbs_engine import identity, views
 from wbs_engine.engine import WbsEngine
 from wbs_engine.errors import ValidationFailed, WbsError
 from wbs_engine.i18n import gettext_noop as _
@@ -63,6 +63,8 @@ def case_url(number: str) -> str | None:
 def _case_page(number: str, *, values: dict[str, str] | None = None, errors: dict[str, str] | None = None, status=200):  # type: ignore[no-untyped-def]
     lang = page_lang()
     info = identity.panel(wbs(), number, current_actor(), lang)
+    # an approval in force: the identity itself, through the staff view (which records the showing)
+    case = views.case_view(wbs(), number, current_actor(), lang) if info and info["granted_until"] else None
     notice = NOTICES.get(request.args.get("selesai", ""))
     return (
         render_template(
@@ -73,6 +75,7 @@ def _case_page(number: str, *, values: dict[str, str] | None = None, errors: dic
             errors=errors or {},
             notice=render(notice, lang) if notice else None,
             case_link=case_url(number),
+            case=case,
         ),
         status,
     )

@@ -85,7 +85,13 @@ def test_ask_approve_and_what_the_reporter_sees(app, office):
     assert "Permintaan disetujui." in boss.page and "Tidak ada permintaan" in boss.page
 
     rudi.get(page)
-    assert "Permintaan Anda disetujui" in rudi.page and "disetujui" in rudi.page
+    assert "Permintaan Anda disetujui" in rudi.page and "Rina Pelapor" in rudi.page
+    assert "rina.pelapor@contoh.id" in rudi.page
+    # another reader of the report: the request's existence, never the identity
+    other = signed_in(app, "investigator")
+    create_or_update_user(office, "investigator", [parse_grant("tim_telaah")])
+    other.get(page)
+    assert "Rina Pelapor" not in other.page and "rudi.h" in other.page and REASON not in other.page
 
     # the reporter's tracking page: the role, when, until when; never who
     reader = Browser(app)
