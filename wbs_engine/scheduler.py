@@ -661,11 +661,12 @@ def _queue_audit_heads(engine: WbsEngine, s: Session, now: datetime, date_key: s
     if cp is None:
         return 0
     line = audit.head_line(cp, engine.keyring.public_b64)
+    # a subquery, not JOIN + DISTINCT: PostgreSQL cannot compare the json column recovery_codes (0008)
     auditors = s.exec(
         select(User)
-        .join(RoleGrant, RoleGrant.user_id == User.id)
-        .where(RoleGrant.role == "auditor", User.active == True, User.email.is_not(None))  # noqa: E712
-        .distinct()
+        .where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == "auditor")))
+        .where(User.active == True, User.email.is_not(None))  # noqa: E712
+        .order_by(User.id)
     ).all()
     queued = 0
     for user in auditors:
