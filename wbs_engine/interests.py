@@ -46,6 +46,7 @@ from sqlmodel import Session
 from . import audit, writepath
 from .db import unit_of_work
 from .definition import InterestsSpec, WorkflowDef
+from .errors import NotFound
 from .i18n import Msg
 from .i18n import gettext_noop as _
 from .models import Case, CaseRecusal, User
@@ -267,7 +268,10 @@ def summary(engine: Any, number: str, actor: Any) -> Msg | None:
     kept off cases that name: …" in their own words; None for anyone else, another case or an inactive
     declaration. Says nothing about which cases."""
     with unit_of_work(engine.db, write=False) as s:
-        case = engine.get_case(s, number)
+        try:
+            case = engine.get_case(s, number)
+        except NotFound:  # the same answer as another's case: no probing of numbers
+            return None
         if getattr(actor, "user_id", None) is None or case.filed_by_user_id != actor.user_id:
             return None
         defn = engine.workflow(s, case).definition

@@ -113,6 +113,7 @@ def test_a_declaration_keeps_its_declarant_off_cases_naming_it(office):
     msg = interests.summary(eng, decl, dewi)
     assert "PT Maju Jaya; Budi Santoso" in msg.render("en") and "kept off" in msg.render("en")
     assert interests.summary(eng, decl, pengelola) is None and interests.summary(eng, p1, dewi) is None
+    assert interests.summary(eng, "BK-2099-999999", dewi) is None
     reasons = interests.recusal_reasons(eng, p1, pengelola)
     assert decl in reasons["dewi"].render("en")
     assert interests.recusal_reasons(eng, p1, eng.load_actor("upg")) == {}
