@@ -276,9 +276,44 @@ class ClockSpec(_Strict):
         return OFFICE_POLICY_MARK in self.source
 
 
+class IdentityOnRequest(_Strict):
+    """``visibility.identity_on_request``: a handler who may read a *rahasia* report but not who wrote it asks
+    to see the identity, with a reason; a holder of one of ``approvers`` decides; an approval opens the
+    identity to that handler alone, on that case alone, for ``hours`` (:mod:`wbs_engine.identity`)."""
+
+    approvers: list[str] = Field(min_length=1)
+    #: how long an approval lasts (the linter keeps it to 1..720, 30 days)
+    hours: int
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+#: the range of ``visibility.identity_on_request.hours``: an hour to thirty days
+IDENTITY_HOURS = (1, 720)
+
+
 class Visibility(_Strict):
     identity: list[str] = []
     confidential_fields: list[str] = []
+    #: None: nobody can ask to see the identity on cases of this type
+    identity_on_request: IdentityOnRequest | None = None
+
+
+class InterestsSpec(_Strict):
+    """``interests``: cases of this type that are *declarations* of a conflict of interest. While a declaration
+    is in one of ``active_states`` and its plain fields match ``when``, the persons, firms and subjects its
+    ``field`` names (separated by commas) keep the official who filed it off every other case whose text
+    names one of them (:mod:`wbs_engine.interests`)."""
+
+    #: the free-text field that names them (comma-separated)
+    field: str
+    #: plain (select) field → value a case must have to be a declaration (e.g. ``jalur: deklarasi_mandiri``)
+    when: dict[str, str] = {}
+    #: the states in which a declaration keeps its declarant off (open, or decided with a conflict)
+    active_states: list[str] = Field(min_length=1)
 
 
 class AttachmentsSpec(_Strict):
@@ -354,6 +389,8 @@ class WorkflowDef(_Strict):
     attachments: AttachmentsSpec = Field(default_factory=AttachmentsSpec)
     #: the satisfaction survey offered to the reporter after closure; None: this type asks none
     survey: SurveySpec | None = None
+    #: declared interests (conflict-of-interest aware routing); None: this type declares none
+    interests: InterestsSpec | None = None
     #: whether the reporter's proof of filing (a PDF) carries what they wrote, unless they choose otherwise;
     #: off by default: a proof found on a reporter's phone must not tell what they reported
     proof_includes_text: bool = False

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import Session, select
 
-from . import audit, clocks, fields, filing, forms, keystore, notify, permissions, textsafe, writepath
+from . import audit, clocks, fields, filing, forms, interests, keystore, notify, permissions, textsafe, writepath
 from .caches import TTLCache, load_calendar
 from .calendar import WorkingCalendar
 from .config import Settings
@@ -319,6 +319,9 @@ class WbsEngine:
                     "case_version": case.version,
                 },
             )
+            # declared interests: keep declarants off this case, and if it is a declaration, off the open cases
+            # that name what it declares (wbs_engine/interests.py)
+            interests.on_case_filed(s, self, defn, case, now)
             notify.on_created(s, self, defn, case, clean, now)
             return Created(number=case.number, receipt_code=code, state=case.state, version=case.version)
 
@@ -424,7 +427,9 @@ class WbsEngine:
             raise ValidationFailed({"alasan": fields.UNSTORABLE})
         if t.reason and len(reason) < 5:
             raise ValidationFailed({"alasan": _("required (at least 5 characters)")})
-        ctx = FireContext(session=s, case=case, actor=actor, data=clean, now=now, definition=defn, transition=t)
+        ctx = FireContext(
+            session=s, case=case, actor=actor, data=clean, now=now, definition=defn, transition=t, office=self
+        )
         from_state = case.state
         to_state = loaded.compiled.run(from_state, trigger, ctx)
         st = defn.states[to_state]

@@ -37,6 +37,8 @@ class FireContext:
     definition: WorkflowDef
     transition: TransitionSpec
     audit: dict[str, Any] = field(default_factory=dict)
+    #: the engine firing (keys, workflows, clock) for effects that reach other cases; None in unit tests
+    office: Any = None
 
 
 Guard = Callable[[FireContext], bool]
@@ -146,6 +148,19 @@ def _recuse_official(ctx: FireContext) -> dict[str, Any] | None:
         ctx.case.assigned_user_id = None
         out["assigned_to"] = None  # recorded, so that the case row still agrees with its trail
     return out
+
+
+@effect("recuse_declared_interests")
+def _recuse_declared_interests(ctx: FireContext) -> None:
+    """A declaration of interests decided with a conflict: its declarant is kept off every open case that
+    names what it declares (:mod:`wbs_engine.interests`). Writes on those cases' chains only; nothing on the
+    declaration's (its declarant learns nothing about other cases)."""
+    if ctx.office is None:
+        return None
+    from .interests import after_decision
+
+    after_decision(ctx.session, ctx.office, ctx.definition, ctx.case, ctx.transition.dest, ctx.now)
+    return None
 
 
 @effect("close_case")

@@ -18,6 +18,7 @@ from typing import Any
 
 from .definition import (
     FREE_TEXT_TYPES,
+    IDENTITY_HOURS,
     MAX_SURVEY_ELEMENTS,
     OFFICE_POLICY_MARK,
     SURVEY_COMMENT_FIELD,
@@ -299,6 +300,8 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
                 add(("visibility", sect, j), _("visibility: unknown role '{role}'"), role=r)
     if len(defn.identity) != len(set(defn.identity)):
         add(("identity",), _("an identity option is listed twice"))
+    _check_identity_on_request(defn, add)
+    _check_interests(defn, add)
     kinds = defn.attachments.allowed_types or []
     if len(kinds) != len(set(kinds)):
         add(("attachments", "allowed_types"), _("a file type is listed twice"))
@@ -334,6 +337,70 @@ def check(defn: WorkflowDef, filename: str = "<workflow>", lines: Mapping[tuple,
                     key=e.key,
                 )
     return issues
+
+
+def _check_identity_on_request(defn: WorkflowDef, add: Any) -> None:
+    """``visibility.identity_on_request``: approvers the workflow names, a duration of 1..720 hours, and a
+    type that takes *rahasia* reports (the only mode a request can open)."""
+    spec = defn.visibility.identity_on_request
+    if spec is None:
+        return
+    where = ("visibility", "identity_on_request")
+    vis = defn.visibility
+    named = {r for t in defn.transitions for r in t.roles} | set(vis.identity) | set(vis.confidential_fields)
+    for j, r in enumerate(spec.approvers):
+        if r in ("pelapor", "system") or r not in ROLES:
+            add((*where, "approvers", j), _("identity_on_request: '{role}' cannot approve a request"), role=r)
+        elif r not in named:
+            add(
+                (*where, "approvers", j),
+                _(
+                    "identity_on_request: approver '{role}' is not a role of this workflow (name it in a "
+                    "transition or in visibility)"
+                ),
+                role=r,
+            )
+    low, high = IDENTITY_HOURS
+    if not low <= spec.hours <= high:
+        add(
+            (*where, "hours"),
+            _("identity_on_request: hours must be between {low} and {high} (30 days), not {hours}"),
+            low=low,
+            high=high,
+            hours=spec.hours,
+        )
+    if "rahasia" not in defn.identity:
+        add(
+            where,
+            _("identity_on_request: this type takes no rahasia reports, so there is no identity to ask for"),
+        )
+
+
+def _check_interests(defn: WorkflowDef, add: Any) -> None:
+    """``interests``: a free-text field, plain select fields in ``when`` with one of their options, states
+    that exist."""
+    spec = defn.interests
+    if spec is None:
+        return
+    f = defn.field(spec.field)
+    if f is None:
+        add(("interests", "field"), _("interests: unknown field '{field}'"), field=spec.field)
+    elif f.type not in FREE_TEXT_TYPES:
+        add(("interests", "field"), _("interests: field '{field}' must be free text"), field=spec.field)
+    for name, value in spec.when.items():
+        w = defn.field(name)
+        if w is None or w.type != "select" or w.sealed:
+            add(("interests", "when", name), _("interests: '{field}' must be a plain select field"), field=name)
+        elif value not in {o.value for o in w.options}:
+            add(
+                ("interests", "when", name),
+                _("interests: '{value}' is not an option of '{field}'"),
+                value=value,
+                field=name,
+            )
+    for j, st in enumerate(spec.active_states):
+        if st not in defn.states:
+            add(("interests", "active_states", j), _("interests: unknown state '{state}'"), state=st)
 
 
 def _reach(graph: dict[str, set[str]], start: set[str]) -> set[str]:

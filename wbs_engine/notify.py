@@ -234,6 +234,12 @@ def _reporter_values(engine: Office, defn: WorkflowDef, case: Case, lang: str) -
     return vals
 
 
+#: the values every staff mail about a case may use (number, type, state, link) / what a mail to the reporter
+#: may say (the stage in their words, no staff link)
+case_values = _case_values
+reporter_values = _reporter_values
+
+
 def acting_roles(defn: WorkflowDef, state: str) -> set[str]:
     """Staff roles that can act on a case in ``state`` (its queue)."""
     return {r for t in defn.transitions_from(state) for r in t.roles} - {"pelapor", "system"}

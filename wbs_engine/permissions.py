@@ -206,15 +206,26 @@ def roles_to_read(defn: WorkflowDef, case: Any, viewer: Actor) -> set[str]:
 
 
 class Sight:
-    """What a viewer holding ``roles`` may read of one case (sealed fields, reasons, messages)."""
+    """What a viewer holding ``roles`` may read of one case (sealed fields, reasons, messages).
 
-    def __init__(self, defn: WorkflowDef, case: Case | Any, roles: set[str]):
+    ``identity_granted``: the viewer holds an approved, unexpired identity request on this case
+    (:func:`wbs_engine.identity.granted`, which the read models ask): it opens the identity (and the contact,
+    unless anonim) to a reader of the report, and to nobody else."""
+
+    def __init__(self, defn: WorkflowDef, case: Case | Any, roles: set[str], *, identity_granted: bool = False):
         vis = defn.visibility
         self.reporter = "pelapor" in roles
         self.handler = bool(roles & set(vis.confidential_fields))
         # rahasia: kept, shown only to the roles the workflow names; terbuka: the reporter chose an open
         # identity, so whoever may read the report may read who wrote it
         self.identity = (
+            self.reporter
+            or bool(roles & set(vis.identity))
+            or (case.identity_mode == "terbuka" and self.handler)
+            or (identity_granted and self.handler and case.identity_mode != "anonim")
+        )
+        #: the identity is open only through an approved request (not through a role): each view is recorded
+        self.by_request = self.identity and not (
             self.reporter or bool(roles & set(vis.identity)) or (case.identity_mode == "terbuka" and self.handler)
         )
         # a contact an anonymous reporter left is for status mail only

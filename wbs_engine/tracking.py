@@ -4,8 +4,9 @@ It holds exactly what docs/domain.md ("What the reporter sees") allows: the stag
 ``reporter_label``), the due dates of the steps under way, the dates of past steps, what the reporter wrote,
 the messages between them and the office, the files they attached, the fields a workflow marks
 ``reporter: true`` (a question to them, an answer, the information the office chose to give), and whether
-the satisfaction survey can be taken now or was taken (:mod:`wbs_engine.survey`; never the scores). Never a staff
-member's name, a role, an internal field, a reason, an internal note, a unit, a trigger name or an event's
+the satisfaction survey can be taken now or was taken (:mod:`wbs_engine.survey`; never the scores), and to which
+role their identity was opened on request, when and until when (:func:`wbs_engine.identity.openings`). Never a
+staff member's name, any other role, an internal field, a reason, an internal note, a unit, a trigger name or an event's
 internal payload.
 
 The view is built from an allow-list: anything not named here stays out, so a new payload key or field
@@ -19,7 +20,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from . import audit, permissions, survey, textsafe
+from . import audit, identity, permissions, survey, textsafe
 from .calendar import WorkingCalendar
 from .db import unit_of_work
 from .definition import PRIVACY_ORDER, WorkflowDef
@@ -226,6 +227,8 @@ def _reporter_view(engine: WbsEngine, s: Any, case: Case, lang: str) -> dict[str
         "steps": steps,
         "messages": messages,
         "your_files": your_files,
+        # identity on request: to which role (never to whom) it was opened, when and until when
+        "identity_opened": identity.openings(s, engine, case, lang),
         "actions": actions,
         # the satisfaction survey: whether it can be taken now, whether it was (never anyone's scores)
         "survey": {

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from . import audit
+from . import audit, identity
 from .clocks import ClockState, late_notices
 from .db import unit_of_work
 from .definition import Duration, WorkflowDef
@@ -111,7 +111,8 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
         if viewer is not None and reporter_only(defn, case, viewer):
             raise _reporter_refused(case)
         roles = roles_to_read(defn, case, viewer) if viewer else set()
-        sight = Sight(defn, case, roles)
+        # an approved identity request opens the identity to its requester (wbs_engine/identity.py)
+        sight, by_request = identity.sight_for(s, engine, defn, case, viewer, roles)
         key = engine.case_key(case) if sight.anything and case.data_key else None
         values: dict[str, Any] = dict(case.data or {})
         opened: dict[str, Any] = {}
@@ -144,6 +145,8 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             messages = [m if m["to_reporter"] or m["internal"] else {**m, "author": REPORTER} for m in messages]
         if viewer is not None:
             record_read(s, engine, case, viewer, roles, sight, opened, messages, history)
+            if by_request is not None:
+                identity.record_opened(s, engine, case, defn, viewer, by_request, roles, opened)
         actions = [
             {
                 "trigger": t.trigger,
@@ -308,7 +311,7 @@ def _event_view(
             actor = REPORTER
     if not sight.secret:
         # routing effects name people (an official recused because of the report): for readers of the report
-        for k in ("recused", "assigned_to"):
+        for k in ("recused", "assigned_to", "declaration"):
             if k in payload:
                 payload[k] = SEALED
     blob = payload.pop("sealed", None)

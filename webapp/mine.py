@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 
-from wbs_engine import files, tracking
+from wbs_engine import files, interests, tracking
 from wbs_engine.engine import WbsEngine
 from wbs_engine.errors import ValidationFailed, WbsError
 from wbs_engine.filing import AlreadyFiled, FilingTokenInvalid
@@ -165,10 +165,12 @@ def _case_page(
     status: int = 200,
 ):  # type: ignore[no-untyped-def]
     view = tracking.filer_view(wbs(), number, current_actor(), page_lang())
+    kept_off = interests.summary(wbs(), view["number"], current_actor())  # a declaration's effect, in their words
     return (
         render_template(
             "mine/case.html",
             view=view,
+            kept_off=kept_off.render(page_lang()) if kept_off is not None else None,
             errors=errors or {},
             values=values or {},
             notice=notice,

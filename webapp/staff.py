@@ -12,6 +12,7 @@ meanwhile is refused (409) with "reload", and nothing is changed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +29,7 @@ from flask import (
     url_for,
 )
 
-from wbs_engine import assignment, files, queries, replies, tracking, views
+from wbs_engine import assignment, files, interests, queries, replies, tracking, views
 from wbs_engine.engine import WbsEngine
 from wbs_engine.errors import ConcurrentChange, NotAllowed, ValidationFailed, WbsError
 from wbs_engine.i18n import gettext_noop as _
@@ -202,13 +203,18 @@ def _case_page(
             values[MESSAGE_INPUT] = picked.body
             opened = opened or "pesan"
     field_labels = _field_labels(engine, view, lang)
+    candidates = assignment.assignable_users(engine, number, actor) if can.assign else []
+    if any(not c.offered for c in candidates):
+        # why an official is not offered: their declaration, or a recusal decided on the case
+        reasons = interests.recusal_reasons(engine, number, actor, lang)
+        candidates = [replace(c, why_not=reasons.get(c.username, c.why_not)) for c in candidates]
     return (
         render_template(
             "staff/case.html",
             case=view,
             actions=actions,
             can=can,
-            candidates=assignment.assignable_users(engine, number, actor) if can.assign else [],
+            candidates=candidates,
             attachments=attachments,
             choices=choices,
             templates=templates,

@@ -29,6 +29,8 @@ VALUES = {
     "head": "wbs-audit-head/1 seq=12 at=2026-03-13T02:00:00Z hash=abc sig=def",
     "count": 2,
     "lines": "- PGD-2026-000007 (Pengaduan, Verifikasi): Batas verifikasi 2026-03-16\n- WBS-2026-000001 (WBS): x",
+    "role": "Tim telaah",
+    "until": "2026-03-19 09:00",
 }
 
 # The texts as they were written inline before the catalogue (notify.TEMPLATES), kept here as the reference
@@ -128,6 +130,59 @@ BEFORE = {
             "Dear {name},\n\nCases that need your action:\n{lines}\n\nOpen your queue: {link}",
         ),
     },
+    # identity on request (wbs_engine/identity.py): no reason, no requester's name to the reporter
+    "identity_request": {
+        "id": (
+            "[{number}] Permintaan identitas menunggu keputusan Anda",
+            "Yth. {name},\n\nSeorang petugas perkara {number} ({type}) meminta melihat identitas pelapor. Permintaan "
+            "itu menunggu keputusan Anda.\nBuka: {link}\n\nPesan ini dikirim otomatis oleh wbs-engine.",
+        ),
+        "en": (
+            "[{number}] An identity request waits for your decision",
+            "Dear {name},\n\nA handler of case {number} ({type}) asked to see the reporter's identity. The request "
+            "waits for your decision.\nOpen: {link}\n\nThis message was sent automatically by wbs-engine.",
+        ),
+    },
+    "identity_approved": {
+        "id": (
+            "[{number}] Permintaan identitas Anda disetujui",
+            "Yth. {name},\n\nPermintaan Anda untuk melihat identitas pelapor perkara {number} ({type}) disetujui. "
+            "Anda dapat melihatnya di halaman perkara sampai {until}.\nBuka: {link}\n\nPesan ini dikirim otomatis "
+            "oleh wbs-engine.",
+        ),
+        "en": (
+            "[{number}] Your identity request was approved",
+            "Dear {name},\n\nYour request to see the reporter's identity on case {number} ({type}) was approved. You "
+            "can see it on the case page until {until}.\nOpen: {link}\n\nThis message was sent automatically by "
+            "wbs-engine.",
+        ),
+    },
+    "identity_refused": {
+        "id": (
+            "[{number}] Permintaan identitas Anda ditolak",
+            "Yth. {name},\n\nPermintaan Anda untuk melihat identitas pelapor perkara {number} ({type}) ditolak.\n"
+            "Buka: {link}\n\nPesan ini dikirim otomatis oleh wbs-engine.",
+        ),
+        "en": (
+            "[{number}] Your identity request was refused",
+            "Dear {name},\n\nYour request to see the reporter's identity on case {number} ({type}) was refused.\n"
+            "Open: {link}\n\nThis message was sent automatically by wbs-engine.",
+        ),
+    },
+    "reporter_identity": {
+        "id": (
+            "Identitas Anda pada laporan {number}",
+            'Untuk menangani laporan Anda {number}, identitas Anda ditampilkan kepada satu petugas dengan peran '
+            '"{role}", sampai {until}.\nIkuti perkembangannya dengan kode pelacakan Anda di {track}.\n\nPesan ini '
+            "dikirim otomatis; jangan membalas e-mail ini.",
+        ),
+        "en": (
+            "Your identity on report {number}",
+            'To handle your report {number}, your identity was made visible to one officer in the role "{role}", '
+            "until {until}.\nFollow it with your tracking code at {track}.\n\nThis message was sent automatically; "
+            "do not reply to it.",
+        ),
+    },
 }
 
 
@@ -141,6 +196,10 @@ PHRASES = {
     "reporter_message": ("mengirim pesan baru", "sent a new message"),
     "audit_head": ("Simpan baris di bawah ini", "Keep the line below"),
     "digest": ("Ringkasan harian", "Daily digest"),
+    "identity_request": ("menunggu keputusan Anda", "waits for your decision"),
+    "identity_approved": ("disetujui", "was approved"),
+    "identity_refused": ("ditolak", "was refused"),
+    "reporter_identity": ("ditampilkan kepada satu petugas", "made visible to one officer"),
 }
 
 

@@ -1,0 +1,314 @@
+"""Declared interests: conflict-of-interest aware routing.
+
+A case type with an ``interests:`` block (``benturan_kepentingan.yaml``) holds *declarations*: a case filed by
+an official from their account, whose plain fields match ``when`` (``jalur: deklarasi_mandiri``), names in a
+free-text field (``pihak_terkait``, sealed) the persons, firms or subjects of the conflict, separated by
+commas. While the declaration is in one of ``active_states`` (open, or decided with a conflict: every state
+but ``tidak_ada_benturan``), its declarant is **recused** from every other case whose text names one of them:
+
+* a name is matched case-insensitively, as whole words (``PT Maju Jaya`` matches ``pt maju  jaya`` but not
+  ``PT Maju Jayanti``), and only names of 3 characters or more count;
+* a case's text is its plain text values and its sealed fields, identity included (the engine opens them
+  with the case key; messages and attachments are not read);
+* the cases checked are the OPEN cases other than the declaration itself, except those the declarant filed
+  (their own reports stay theirs) and those they are already recused from;
+* a recusal is a ``case_recusal`` row and a ``recused`` event on THAT case's chain, payload
+  ``{"recused": username, "basis": "declaration", "declaration": "BK-…"}`` (``wbs verify-audit`` replays it);
+  if the declarant was assigned the case, the assignment is dropped in the same event (``assigned_to``) and
+  the case's version moves on. Nothing is written on the declaration's chain: its declarant learns nothing
+  about other cases. A recusal is never lifted automatically (a declaration closing later keeps it).
+
+When: (a) a case is filed — :func:`on_case_filed`, from ``engine.create_case``: the new case against every
+active declaration, and, if it is an active declaration itself, (b) every open case against it; (b) again
+when an atasan decides the declaration with a conflict (effect ``recuse_declared_interests``), so that text
+added to other cases since the filing counts too.
+
+Cost: (a) decrypts each active declaration's field once per filing (a few hundred declarations: a few ms);
+(b) reads every open case once, in pages of :data:`PAGE` by id, decrypting each case's two sealed envelopes
+(about 0.1 ms a case: some 0.1 s per thousand open cases, 10 s per hundred thousand) inside the filing's
+transaction. Fine for an office's thousands of open cases; a very large install would move (b) to the
+scheduler.
+
+This module never imports the engine (the engine calls it): ``engine`` is the
+:class:`~wbs_engine.engine.WbsEngine` (``keyring``, ``workflow``, ``registry``, ``now``, ``db``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from . import audit, writepath
+from .db import unit_of_work
+from .definition import InterestsSpec, WorkflowDef
+from .errors import NotFound
+from .i18n import Msg
+from .i18n import gettext_noop as _
+from .models import Case, CaseRecusal, User
+
+#: a name must have at least this many characters to count
+MIN_NAME = 3
+#: open cases read per page in (b)
+PAGE = 500
+
+_cases = Case.__table__
+_recusals = CaseRecusal.__table__
+_users = User.__table__
+_SPLIT = re.compile(r"[,;\n]+")
+
+
+def names_in(text: Any) -> list[str]:
+    """The names a declaration lists: split on commas (semicolons and new lines too), spaces collapsed,
+    3 characters or more, each once (ignoring case), in the declarant's order and words."""
+    if not isinstance(text, str):
+        return []
+    out: list[str] = []
+    seen: set[str] = set()
+    for part in _SPLIT.split(text):
+        name = " ".join(part.split())
+        if len(name) >= MIN_NAME and name.casefold() not in seen:
+            seen.add(name.casefold())
+            out.append(name)
+    return out
+
+
+def pattern(names: list[str]) -> re.Pattern[str] | None:
+    """One regular expression matching any of ``names`` as whole words, in any case, any run of white space
+    between their words."""
+    if not names:
+        return None
+    alts = sorted((r"\s+".join(re.escape(w) for w in n.split()) for n in names), key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.IGNORECASE)
+
+
+def case_text(engine: Any, row: Any) -> str:
+    """Everything a case says in words: its plain string values and its sealed fields (opened with its key)."""
+    parts = [v for v in (row.data or {}).values() if isinstance(v, str)]
+    if row.data_key:
+        key = engine.keyring.case_key(row.data_key)
+        for blob in (row.identity_enc, row.confidential_enc):
+            parts.extend(v for v in (key.open(blob) or {}).values() if isinstance(v, str))
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Declaration:
+    case_id: int
+    number: str
+    user_id: int
+    username: str
+    names: tuple[str, ...]
+    regex: re.Pattern[str]
+
+
+def _is_declaration(defn: WorkflowDef, row: Any) -> InterestsSpec | None:
+    spec = defn.interests
+    if spec is None or row.filed_by_user_id is None:
+        return None
+    if any((row.data or {}).get(k) != v for k, v in spec.when.items()):
+        return None
+    return spec
+
+
+def is_active(defn: WorkflowDef, row: Any) -> bool:
+    """Is ``row`` a declaration that keeps its declarant off other cases now?"""
+    spec = _is_declaration(defn, row)
+    return spec is not None and row.state in spec.active_states
+
+
+def _declared_names(engine: Any, spec: InterestsSpec, row: Any) -> list[str]:
+    if not row.data_key:
+        return []
+    key = engine.keyring.case_key(row.data_key)
+    for blob in (row.confidential_enc, row.identity_enc):
+        value = (key.open(blob) or {}).get(spec.field)
+        if value:
+            return names_in(value)
+    return names_in((row.data or {}).get(spec.field))
+
+
+def _declaration(s: Session, engine: Any, defn: WorkflowDef, row: Any, state: str | None = None) -> Declaration | None:
+    spec = _is_declaration(defn, row)
+    if spec is None or (state or row.state) not in spec.active_states:
+        return None
+    names = _declared_names(engine, spec, row)
+    regex = pattern(names)
+    if regex is None:
+        return None
+    username = s.connection().execute(sa.select(_users.c.username).where(_users.c.id == row.filed_by_user_id)).scalar()
+    if username is None:
+        return None
+    return Declaration(row.id, row.number, row.filed_by_user_id, username, tuple(names), regex)
+
+
+def active_declarations(s: Session, engine: Any) -> list[Declaration]:
+    """Every active declaration, its names opened (one decryption each)."""
+    keys = [k for k in engine.registry.keys if engine.registry.latest(k).definition.interests is not None]
+    if not keys:
+        return []
+    rows = s.connection().execute(
+        sa.select(_cases)
+        .where(_cases.c.case_type.in_(keys), _cases.c.filed_by_user_id.is_not(None))
+        .order_by(_cases.c.id)
+    )
+    out = []
+    for row in rows.all():
+        defn = engine.registry.get(s, row.case_type, row.workflow_version).definition
+        d = _declaration(s, engine, defn, row)
+        if d is not None:
+            out.append(d)
+    return out
+
+
+def _recused_ids(s: Session, case_id: int) -> set[int]:
+    return set(s.connection().execute(sa.select(_recusals.c.user_id).where(_recusals.c.case_id == case_id)).scalars())
+
+
+def _event(s: Session, number: str, case_id: int, d: Declaration, now: datetime, extra: dict[str, Any]) -> None:
+    audit.append(
+        s,
+        chain=number,
+        case_id=case_id,
+        kind="recused",
+        actor="system",
+        actor_role="system",
+        now=now,
+        payload={"recused": d.username, "basis": "declaration", "declaration": d.number, **extra},
+    )
+
+
+def on_case_filed(s: Session, engine: Any, defn: WorkflowDef, case: Case, now: datetime) -> list[str]:
+    """(a) the new ``case`` against every active declaration; (b) if it is an active declaration, every open
+    case against it. Called by ``create_case`` after the ``created`` event, in its transaction. Returns the
+    usernames recused from the new case."""
+    recused = []
+    text = None
+    for d in active_declarations(s, engine):
+        if d.case_id == case.id or d.user_id == case.filed_by_user_id:
+            continue
+        if text is None:
+            text = case_text(engine, case)
+        if d.regex.search(text) and d.user_id not in _recused_ids(s, case.id):
+            # a new case: nobody holds its version yet and nobody is assigned, so no version change
+            s.connection().execute(sa.insert(_recusals), {"case_id": case.id, "user_id": d.user_id, "created_at": now})
+            _event(s, case.number, case.id, d, now, {})
+            recused.append(d.username)
+    if recused:
+        s.expire(case, ["recusals"])  # the notices that follow skip the recused (case.recused)
+    mine = _declaration(s, engine, defn, case)
+    if mine is not None:
+        recuse_from_open_cases(s, engine, mine, now)
+    return recused
+
+
+def recuse_from_open_cases(s: Session, engine: Any, d: Declaration, now: datetime) -> list[str]:
+    """(b) every open case other than the declaration that names one of ``d``'s names keeps its declarant
+    off. Returns the numbers of the cases newly recused from (for tests and logs: never shown to the
+    declarant)."""
+    conn = s.connection()
+    already = sa.select(_recusals.c.case_id).where(_recusals.c.user_id == d.user_id)
+    cols = (
+        _cases.c.id,
+        _cases.c.number,
+        _cases.c.data,
+        _cases.c.data_key,
+        _cases.c.identity_enc,
+        _cases.c.confidential_enc,
+    )
+    matched: list[str] = []
+    last = 0
+    while True:
+        page = conn.execute(
+            sa.select(*cols)
+            .where(
+                _cases.c.final == sa.false(),
+                _cases.c.id > last,
+                _cases.c.id != d.case_id,
+                sa.or_(_cases.c.filed_by_user_id.is_(None), _cases.c.filed_by_user_id != d.user_id),
+                _cases.c.id.not_in(already),
+            )
+            .order_by(_cases.c.id)
+            .limit(PAGE)
+        ).all()
+        if not page:
+            break
+        last = page[-1].id
+        matched.extend(row.number for row in page if d.regex.search(case_text(engine, row)))
+    done = []
+    for number in matched:
+        rec = writepath.case_for_write(s, number)  # locked; then checked again under the lock
+        if d.user_id in rec.recused or rec.final:
+            continue
+        rec.recused = frozenset(rec.recused) | {d.user_id}
+        extra: dict[str, Any] = {}
+        if rec.assigned_user_id == d.user_id:
+            rec.assigned_user_id = None
+            extra["assigned_to"] = None  # recorded, so that the case row still agrees with its trail
+        writepath.write_case(s, rec)
+        extra["case_version"] = rec.version
+        _event(s, rec.number, rec.id, d, now, extra)
+        done.append(rec.number)
+    return done
+
+
+def after_decision(s: Session, engine: Any, defn: WorkflowDef, case: Any, dest: str, now: datetime) -> list[str]:
+    """The effect ``recuse_declared_interests``: the declaration ``case`` is entering ``dest``; if it is an
+    active declaration there, (b) again."""
+    d = _declaration(s, engine, defn, case, state=dest)
+    return recuse_from_open_cases(s, engine, d, now) if d is not None else []
+
+
+def summary(engine: Any, number: str, actor: Any) -> Msg | None:
+    """For the declarant's own declaration page ("my reports"): while the declaration is active, "you are
+    kept off cases that name: …" in their own words; None for anyone else, another case or an inactive
+    declaration. Says nothing about which cases."""
+    with unit_of_work(engine.db, write=False) as s:
+        try:
+            case = engine.get_case(s, number)
+        except NotFound:  # the same answer as another's case: no probing of numbers
+            return None
+        if getattr(actor, "user_id", None) is None or case.filed_by_user_id != actor.user_id:
+            return None
+        defn = engine.workflow(s, case).definition
+        d = _declaration(s, engine, defn, case)
+        if d is None:
+            return None
+        return Msg(
+            _("While this declaration is active you are kept off cases that name: {names}."),
+            names="; ".join(d.names),
+        )
+
+
+def recusal_reasons(engine: Any, number: str, viewer: Any, lang: str = "id") -> dict[str, Msg]:
+    """Why each official is kept off case ``number``, for a viewer who may read its recusals (the
+    ``recused`` list of ``views.case_view`` is shown to them): username → message. A declaration names the
+    declaration's number; a recusal decided on the case (``recuse_official``) says so. Empty for anyone
+    else (a recusal must not be learnt by trying)."""
+    from .permissions import Sight, has_access, readable_roles
+
+    with unit_of_work(engine.db, write=False) as s:
+        case = engine.get_case(s, number)
+        defn = engine.workflow(s, case).definition
+        if not has_access(defn, case, viewer):
+            return {}
+        if not Sight(defn, case, readable_roles(defn, viewer.roles_for(case))).secret:
+            return {}
+        out: dict[str, Msg] = {}
+        for e in audit.chain_events(s, case.number):
+            p = e.payload or {}
+            who = p.get("recused")
+            if not who or who in out:
+                continue
+            if p.get("basis") == "declaration":
+                out[who] = Msg(
+                    _("kept off: their declaration of interests {declaration} names someone or something in this case"),
+                    declaration=p.get("declaration"),
+                )
+            else:
+                out[who] = Msg(_("kept off: recused on this case because of a conflict of interest"))
+        return out
