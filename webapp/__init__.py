@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     from wbs_engine.engine import WbsEngine
     from wbs_engine.migrate import require_migrated
 
-    from . import auth, errors, i18n, public, security, tracking
+    from . import admin, auth, errors, i18n, public, security, tracking
 
     settings = settings or Settings.from_env()
     wbs = engine or WbsEngine(settings)
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     app.register_blueprint(public.bp)
     app.register_blueprint(tracking.bp)
     auth.init_app(app)  # deny by default: every other route needs a signed-in user (webapp/auth.py)
+    admin.init_app(app)  # /staf/admin: the admin role only
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
