@@ -610,17 +610,22 @@ class _Replay:
 @dataclass
 class _SystemReplay:
     """What the administrative tables should hold, rebuilt from the ``system`` chain: the role grants (who
-    may read and act on which cases) and the office's own days off and working days."""
+    may read and act on which cases: ``role_granted`` adds, ``role_revoked`` removes) and the office's own
+    days off and working days."""
 
     grants: set = field(default_factory=set)
     holidays: dict = field(default_factory=dict)
 
     def apply(self, ev: EventRow) -> None:
         p = ev.payload or {}
-        if ev.kind == "role_granted":
+        if ev.kind in ("role_granted", "role_revoked"):
             for g in p.get("grants") or []:
                 role, unit, ctype = (str(g).split(":") + ["*", "*"])[:3]
-                self.grants.add((p.get("user"), role, None if unit == "*" else unit, None if ctype == "*" else ctype))
+                grant = (p.get("user"), role, None if unit == "*" else unit, None if ctype == "*" else ctype)
+                if ev.kind == "role_granted":
+                    self.grants.add(grant)
+                else:
+                    self.grants.discard(grant)
         elif ev.kind == "holiday_set" and p.get("day"):
             self.holidays[str(p["day"])] = (p.get("kind"), p.get("name"))
 

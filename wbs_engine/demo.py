@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import audit
+from .accounts import totp_roles
 from .db import unit_of_work
 from .definition import FieldSpec, TransitionSpec, WorkflowDef
 from .engine import WbsEngine
@@ -261,6 +262,16 @@ def seed(engine: WbsEngine, now: datetime, *, cases: bool | None = None, lang: s
             actor="seed-demo",
         )
         lines.append(f"  {username:<16} {pw:<18} {', '.join(grants)}")
+    lines.append(
+        render(
+            _(
+                "Roles {roles} must use a second factor: at the first sign-in, scan the QR code with an "
+                "authenticator app (the admin decides which roles at /staf/admin)."
+            ),
+            lang,
+            roles=", ".join(totp_roles(engine)),
+        )
+    )
     users_by_role = {
         "pengelola": "pengelola",
         "atasan": "atasan",

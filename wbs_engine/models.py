@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import class_mapper, relationship
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -66,7 +67,7 @@ class User(SQLModel, table=True):
     totp_secret_enc: str | None = Field(default=None, sa_type=sa.Text)
     totp_enrolled_at: datetime | None = _dt(nullable=True)
     #: SHA-256 digests of the unused recovery codes (each works once)
-    recovery_codes: list = Field(default_factory=list, sa_type=sa.JSON)
+    recovery_codes: list = Field(default_factory=list, sa_type=sa.JSON().with_variant(postgresql.JSONB(), "postgresql"))
     #: the last TOTP time step accepted (a code is never accepted twice)
     totp_last_step: int | None = None
 

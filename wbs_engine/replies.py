@@ -1,5 +1,5 @@
 """The office's reply templates (``reply_template``): standard answers offered when a handler writes to a
-reporter. Read here only; the admin pages write them (the "auth" helper's ``wbs_engine.admin``)."""
+reporter. Read here for the case page; the admin pages list and write them (``wbs_engine.admin``)."""
 
 from __future__ import annotations
 

@@ -8,12 +8,13 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from . import audit, clocks, writepath
+from . import audit, clocks, textsafe, writepath
+from .accounts import end_user_sessions
 from .calendar import WorkingCalendar, check_supported
 from .crypto import hash_password
 from .db import unit_of_work
 from .engine import WbsEngine
-from .errors import ValidationFailed
+from .errors import NotFound, ValidationFailed
 from .i18n import Msg
 from .i18n import gettext_noop as _
 from .models import Case, Clock, Holiday, RoleGrant, Unit, User
@@ -62,23 +63,8 @@ def create_or_update_user(
     For an existing user only what is given changes: ``full_name``, ``email`` and ``lang`` (the language of
     their e-mails) stay as they are when left out, so adding a grant never resets them. A new user's
     ``lang`` defaults to ``id``."""
-    username = username.strip().lower()
-    _check_lengths(full_name=(full_name, 200), email=(email, 200))
-    if not (2 <= len(username) <= 64) or not set(username) <= USERNAME_CHARS:
-        raise ValidationFailed({"username": Msg(_("2–64 lowercase letters, digits, dots, dashes or underscores"))})
-    if username in RESERVED_USERNAMES:
-        raise ValidationFailed(
-            {
-                "username": Msg(
-                    _(
-                        "'{username}' is what the audit trail records for an actor that is not a user "
-                        "({reserved}); choose another name"
-                    ),
-                    username=username,
-                    reserved=", ".join(sorted(RESERVED_USERNAMES)),
-                )
-            }
-        )
+    username = check_username(username)
+    check_lengths(full_name=(full_name, 200), email=(email, 200))
     if lang is not None and lang not in ("id", "en"):
         raise ValidationFailed({"lang": Msg(_("choose id or en"))})
     if password is not None and len(password) < 10:
@@ -129,7 +115,28 @@ def create_or_update_user(
     return generated
 
 
-def _check_lengths(**values: tuple[str | None, int]) -> None:
+def check_username(username: str) -> str:
+    """The username normalised (trimmed, lowercase), or ``ValidationFailed`` (characters, length, reserved)."""
+    username = username.strip().lower() if isinstance(username, str) else ""
+    if not (2 <= len(username) <= 64) or not set(username) <= USERNAME_CHARS:
+        raise ValidationFailed({"username": Msg(_("2–64 lowercase letters, digits, dots, dashes or underscores"))})
+    if username in RESERVED_USERNAMES:
+        raise ValidationFailed(
+            {
+                "username": Msg(
+                    _(
+                        "'{username}' is what the audit trail records for an actor that is not a user "
+                        "({reserved}); choose another name"
+                    ),
+                    username=username,
+                    reserved=", ".join(sorted(RESERVED_USERNAMES)),
+                )
+            }
+        )
+    return username
+
+
+def check_lengths(**values: tuple[str | None, int]) -> None:
     """Text longer than its column: a clear message here, not a database error (PostgreSQL refuses it)."""
     errors = {k: Msg(_("at most {max} characters"), max=n) for k, (v, n) in values.items() if v and len(v) > n}
     if errors:
@@ -137,7 +144,7 @@ def _check_lengths(**values: tuple[str | None, int]) -> None:
 
 
 def ensure_unit(engine: WbsEngine, code: str, name: str, email: str | None = None) -> None:
-    _check_lengths(name=(name, 200), email=(email, 200), code=(code, 32))
+    check_lengths(name=(name, 200), email=(email, 200), code=(code, 32))
     with unit_of_work(engine.db) as s:
         if s.exec(select(Unit).where(Unit.code == code)).first() is None:
             s.add(Unit(code=code, name=name, email=email))
@@ -161,7 +168,7 @@ def set_holiday(engine: WbsEngine, day: date, kind: str, name: str, actor: str =
     """
     if not name.strip():
         raise ValidationFailed({"name": Msg(_("is required"))})
-    _check_lengths(name=(name.strip(), 200))
+    check_lengths(name=(name.strip(), 200))
     check_supported(day)  # outside the calendar's range a row could never count
     if kind not in ("closed", "open"):
         raise ValidationFailed({"kind": Msg(_("choose 'closed' (day off) or 'open'"))})
@@ -267,3 +274,30 @@ def _move_clocks(
         s.flush()
         writepath.refresh_next_due(s, case.id)  # the queues sort and bucket cases by it
     return moved
+
+
+def reset_second_factor(engine: WbsEngine, username: str, actor: str = "admin") -> int:
+    """Remove a user's second factor (a lost phone): secret, recovery codes and used step go, the user's
+    sessions end, and they enrol again at their next sign-in if a role requires it. Event
+    ``second_factor_reset``; returns how many sessions ended. ``NotFound`` for an unknown user."""
+    name = username.strip().lower() if isinstance(username, str) else ""
+    now = engine.now()
+    with unit_of_work(engine.db) as s:
+        user = s.exec(select(User).where(User.username == name).with_for_update()).first()
+        if user is None:
+            raise NotFound(_("Unknown or inactive user '{user}'."), user=textsafe.line(name))
+        user.totp_secret_enc = None
+        user.totp_enrolled_at = None
+        user.totp_last_step = None
+        user.recovery_codes = []
+        s.add(user)
+        ended = end_user_sessions(s, user, now, "second_factor_reset")
+        audit.append(
+            s,
+            chain=audit.SYSTEM_CHAIN,
+            kind="second_factor_reset",
+            actor=actor,
+            now=now,
+            payload={"user": user.username, "sessions_ended": ended},
+        )
+    return ended

@@ -11,18 +11,30 @@ The session is a server-side row (:mod:`wbs_engine.accounts`): the signed cookie
 sign-in starts a new cookie (nothing of the visitor's earlier session survives), sign-out is a POST that ends
 the row. flask-login's own "session protection" is off (it keys on the address and browser, and its strong
 mode would wipe a public visitor's session); the row is what protects.
+
+**Second factor**: after the password, a user who has a TOTP second factor, or holds a role that must
+(:func:`wbs_engine.accounts.needs_second_factor`), gets a *pending* session: the guard lets it reach only the
+views marked ``wbs_second_factor = True`` (the code page, the enrolment page, sign-out) and sends it to the
+code page (enrolled) or the enrolment page (not yet). The right code, or a confirmed enrolment, opens a new
+full session (a new cookie and row). **Throttling**: :data:`ACCOUNT_TRIES` failures (password or code) per
+account name and :data:`ADDRESS_TRIES` per address within :data:`THROTTLE_WINDOW` seconds lock sign-in for the
+rest of the window, with the same message whether or not the account exists (in memory, per process; the
+address only as a keyed hash: :class:`webapp.security.Throttle`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
+import segno
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
     current_app,
     g,
@@ -37,11 +49,14 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from wbs_engine import accounts
 from wbs_engine.engine import WbsEngine
+from wbs_engine.errors import ValidationFailed
 from wbs_engine.i18n import gettext_noop as _
 from wbs_engine.i18n import render
 from wbs_engine.permissions import Actor
+from wbs_engine.roles import ROLES
 
 from .i18n import page_lang
+from .security import Throttle
 
 bp = Blueprint("auth", __name__, url_prefix="/staf")
 
@@ -53,6 +68,21 @@ PUBLIC_ENDPOINTS = frozenset({"static", "healthz"})
 API_BLUEPRINT = "api"
 
 SESSION_KEY = "staff"
+#: set in the session when a staff session ended by itself (idle, deactivated): the sign-in page says so
+ENDED_KEY = "staff_ended"
+#: where to go once the second factor is given
+NEXT_KEY = "staff_next"
+#: an enrolment in progress: the new secret sealed with the office key, and when it was made
+SETUP_KEY = "totp_setup"
+SETUP_MINUTES = 15
+#: sign-in failures (password or code) per account name / per address within THROTTLE_WINDOW seconds
+ACCOUNT_TRIES = 5
+ADDRESS_TRIES = 20
+THROTTLE_WINDOW = 15 * 60
+
+GENERIC_PASSWORD_FAILURE = _("The user name or password is wrong, or the account is not active.")
+GENERIC_CODE_FAILURE = _("The code is wrong, expired or already used.")
+LOCKED = _("Too many failed sign-in attempts. Sign-in is paused for 15 minutes; try again later.")
 
 
 def wbs() -> WbsEngine:
@@ -143,13 +173,22 @@ def _guard():  # type: ignore[no-untyped-def]
         g.wbs_actor = actor
         return None
     if not current_user.is_authenticated:
+        if session.pop(SESSION_KEY, None) is not None:  # the cookie named a session that has ended
+            session[ENDED_KEY] = True
         return redirect(url_for("auth.sign_in", next=_local_path()), code=303)
     if current_user.info.pending_second_factor and not getattr(
         current_app.view_functions.get(endpoint), "wbs_second_factor", False
     ):
-        return redirect(url_for("auth.second_factor"), code=303)
+        step = "auth.second_factor" if current_user.info.totp_enrolled else "auth.enrol"
+        return redirect(url_for(step), code=303)
     g.wbs_actor = current_user.actor
     return None
+
+
+def second_factor_step(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view as reachable by a pending session (password given, second factor not yet)."""
+    view.wbs_second_factor = True  # type: ignore[attr-defined]
+    return view
 
 
 def _api_refusal():  # type: ignore[no-untyped-def]
@@ -193,7 +232,66 @@ def end_session() -> None:
     session.clear()
 
 
+# --- throttling ----------------------------------------------------------------------------------------------
+
+
+def _throttles() -> tuple[Throttle, Throttle]:
+    return current_app.extensions["wbs_sign_in_throttles"]
+
+
+def _account_key(typed: str) -> str:
+    return (typed if isinstance(typed, str) else "").strip().lower()[:200]
+
+
+def _reserve(typed: str) -> bool:
+    """An attempt for this account name and this address; False when either is locked."""
+    per_account, per_address = _throttles()
+    key = _account_key(typed)
+    if not per_account.attempt(key):
+        return False
+    if not per_address.attempt():
+        per_account.succeeded(key)
+        return False
+    return True
+
+
+def _give_back(typed: str) -> None:
+    per_account, per_address = _throttles()
+    per_account.succeeded(_account_key(typed))
+    per_address.succeeded()
+
+
+def _failed(typed: str, step: str) -> None:
+    """Record a failure (event), and the lock-out it starts, if it fills a window."""
+    per_account, per_address = _throttles()
+    accounts.record_failure(wbs(), typed, step)
+    if per_account.exhausted(_account_key(typed)):
+        accounts.record_lockout(wbs(), typed, "account")
+    elif per_address.exhausted():
+        accounts.record_lockout(wbs(), None, "address")
+
+
+def _no_store(resp: Any) -> Response:
+    resp = current_app.make_response(resp)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 # --- views ---------------------------------------------------------------------------------------------------
+
+
+def _sign_in_page(status: int = 200, error: str | None = None, next_url: str | None = None):  # type: ignore[no-untyped-def]
+    ended = session.pop(ENDED_KEY, False) and error is None
+    note = (
+        render(
+            _("Your session has ended (after 30 minutes without activity, or it was closed). Sign in again."),
+            page_lang(),
+        )
+        if ended
+        else None
+    )
+    target = next_url or safe_next(request.args.get("next"))
+    return render_template("staff/sign_in.html", next=target, error=error, note=note), status
 
 
 @bp.get("/masuk")
@@ -201,36 +299,199 @@ def end_session() -> None:
 def sign_in():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated and not current_user.info.pending_second_factor:
         return redirect(safe_next(request.args.get("next")), code=303)
-    return render_template("staff/sign_in.html", next=safe_next(request.args.get("next")), error=None)
+    return _sign_in_page()
 
 
 @bp.post("/masuk")
 @public_endpoint
 def sign_in_post():  # type: ignore[no-untyped-def]
-    user = accounts.check_password(wbs(), request.form.get("username", ""), request.form.get("password", ""))
+    typed = request.form.get("username", "")
     target = safe_next(request.form.get("next"))
+    lang = page_lang()
+    if not _reserve(typed):
+        return _sign_in_page(429, render(LOCKED, lang), target)
+    user = accounts.check_password(wbs(), typed, request.form.get("password", ""))
     if user is None:
-        error = render(_("The user name or password is wrong, or the account is not active."), page_lang())
-        return render_template("staff/sign_in.html", next=target, error=error), 401
+        _failed(typed, "password")
+        return _sign_in_page(401, render(GENERIC_PASSWORD_FAILURE, lang), target)
+    _give_back(typed)
+    if accounts.needs_second_factor(wbs(), user):
+        start_session(accounts.open_session(wbs(), user, pending_second_factor=True))
+        session[NEXT_KEY] = target
+        step = "auth.second_factor" if user.totp_secret_enc is not None else "auth.enrol"
+        return redirect(url_for(step), code=303)
     start_session(accounts.open_session(wbs(), user))
     return redirect(target, code=303)
 
 
+def _pending() -> bool:
+    return current_user.is_authenticated and current_user.info.pending_second_factor
+
+
 @bp.get("/faktor-kedua")
+@second_factor_step
 def second_factor():  # type: ignore[no-untyped-def]
-    return redirect(url_for("auth.home"), code=303)
+    if not _pending():
+        return redirect(url_for("auth.home"), code=303)
+    if not current_user.info.totp_enrolled:
+        return redirect(url_for("auth.enrol"), code=303)
+    return render_template("staff/second_factor.html", error=None)
 
 
-second_factor.wbs_second_factor = True  # type: ignore[attr-defined]
+@bp.post("/faktor-kedua")
+@second_factor_step
+def second_factor_post():  # type: ignore[no-untyped-def]
+    if not _pending():
+        return redirect(url_for("auth.home"), code=303)
+    lang = page_lang()
+    username = current_user.username
+    if not _reserve(username):
+        return render_template("staff/second_factor.html", error=render(LOCKED, lang)), 429
+    token = accounts.finish_sign_in(wbs(), current_user.get_id(), request.form.get("code", ""))
+    if token is None:
+        _failed(username, "code")
+        return render_template("staff/second_factor.html", error=render(GENERIC_CODE_FAILURE, lang)), 401
+    _give_back(username)
+    target = safe_next(session.get(NEXT_KEY))
+    start_session(token)
+    return redirect(target, code=303)
+
+
+def _setup_secret(fresh: bool = False) -> str:
+    """The secret of the enrolment in progress in this session (a new one when none, or too old)."""
+    keyring = wbs().keyring
+    sealed = session.get(SETUP_KEY)
+    got = None
+    if isinstance(sealed, str) and not fresh:
+        try:
+            got = keyring.open_office(sealed)
+        except Exception:  # sealed under another keyring, or damaged: start again
+            got = None
+    if (
+        not isinstance(got, dict)
+        or got.get("user") != current_user.username
+        or time.time() - got.get("at", 0) > SETUP_MINUTES * 60
+    ):
+        got = {"secret": accounts.new_totp_secret(), "user": current_user.username, "at": int(time.time())}
+        session[SETUP_KEY] = keyring.seal_office(got)
+    return str(got["secret"])
+
+
+def _enrol_page(status: int = 200, errors: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    secret = _setup_secret()
+    uri = accounts.provisioning_uri(wbs(), current_user.username, secret)
+    qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    page = render_template(
+        "staff/enrol.html",
+        qr=qr,
+        secret=grouped,
+        errors=errors or {},
+        renewing=current_user.info.totp_enrolled,
+        pending=_pending(),
+    )
+    return _no_store((page, status))
+
+
+@bp.get("/akun/faktor-kedua")
+@second_factor_step
+def enrol():  # type: ignore[no-untyped-def]
+    if _pending() and current_user.info.totp_enrolled:
+        return redirect(url_for("auth.second_factor"), code=303)
+    return _enrol_page()
+
+
+@bp.post("/akun/faktor-kedua")
+@second_factor_step
+def enrol_post():  # type: ignore[no-untyped-def]
+    if _pending() and current_user.info.totp_enrolled:
+        return redirect(url_for("auth.second_factor"), code=303)
+    lang = page_lang()
+    try:
+        codes = accounts.enrol_totp(
+            wbs(),
+            current_user.username,
+            _setup_secret(),
+            request.form.get("code", ""),
+            current_code=request.form.get("current_code", ""),
+        )
+    except ValidationFailed as exc:
+        return _enrol_page(422, exc.field_errors(lang))
+    session.pop(SETUP_KEY, None)
+    target = url_for("auth.account")
+    if _pending():
+        target = safe_next(session.get(NEXT_KEY))
+        token = accounts.promote_session(wbs(), current_user.get_id(), "totp")
+        if token is None:
+            abort(403)
+        start_session(token)
+    return _no_store(render_template("staff/recovery_codes.html", codes=codes, target=target))
+
+
+@bp.post("/akun/kode-pemulihan")
+def recovery_codes():  # type: ignore[no-untyped-def]
+    try:
+        codes = accounts.renew_recovery_codes(wbs(), current_user.username, request.form.get("code", ""))
+    except ValidationFailed as exc:
+        return _account_page(422, code_errors=exc.field_errors(page_lang()))
+    return _no_store(render_template("staff/recovery_codes.html", codes=codes, target=url_for("auth.account")))
+
+
+def _account_page(  # type: ignore[no-untyped-def]
+    status: int = 200,
+    *,
+    password_errors: dict[str, str] | None = None,
+    code_errors: dict[str, str] | None = None,
+    note: str | None = None,
+):
+    view = accounts.account(wbs(), current_user.username)
+    lang = page_lang()
+    roles = [ROLES.get(r, {}).get(lang, r) for r in view.roles]
+    page = render_template(
+        "staff/account.html",
+        view=view,
+        roles=roles,
+        password_errors=password_errors or {},
+        code_errors=code_errors or {},
+        note=note,
+    )
+    return _no_store((page, status))
+
+
+@bp.get("/akun")
+def account():  # type: ignore[no-untyped-def]
+    return _account_page()
+
+
+@bp.post("/akun/sandi")
+def change_password():  # type: ignore[no-untyped-def]
+    lang = page_lang()
+    username = current_user.username
+    if not _reserve(username):
+        return _account_page(429, password_errors={"current": render(LOCKED, lang)})
+    try:
+        ended = accounts.change_password(
+            wbs(),
+            username,
+            request.form.get("current", ""),
+            request.form.get("new", ""),
+            request.form.get("repeat", ""),
+            keep_token=current_user.get_id(),
+        )
+    except ValidationFailed as exc:
+        if "current" not in exc.errors:
+            _give_back(username)
+        return _account_page(422, password_errors=exc.field_errors(lang))
+    _give_back(username)
+    note = render(_("Your password was changed. Sessions ended elsewhere: {n}."), lang, n=ended)
+    return _account_page(note=note)
 
 
 @bp.post("/keluar")
+@second_factor_step
 def sign_out():  # type: ignore[no-untyped-def]
     end_session()
     return redirect(url_for("auth.sign_in"), code=303)
-
-
-sign_out.wbs_second_factor = True  # type: ignore[attr-defined]
 
 
 @bp.get("/")
@@ -265,8 +526,13 @@ def init_app(app: Flask) -> None:
     manager.user_loader(_load)
     manager.init_app(app)
     app.before_request(_guard)
+    app.extensions["wbs_sign_in_throttles"] = (
+        Throttle(tries=ACCOUNT_TRIES, window=THROTTLE_WINDOW),
+        Throttle(tries=ADDRESS_TRIES, window=THROTTLE_WINDOW),
+    )
     app.register_blueprint(bp)
     add_nav(app, "auth.home", _("Home"), order=0)
+    add_nav(app, "auth.account", _("My account"), order=90)
 
     @app.context_processor
     def staff_context() -> dict[str, Any]:

@@ -202,21 +202,23 @@ class Throttle:
         self._lock = threading.Lock()
         self._clients: dict[bytes, deque[float]] = {}
 
-    def _client(self) -> bytes:
-        addr = (request.remote_addr or "").encode()
-        return hmac.new(self._key, addr, hashlib.sha256).digest()[:16]
+    def _client(self, key: str | None = None) -> bytes:
+        # ``key``: count something else than the address (an account's name: sign-in), hashed the same way
+        raw = ("k:" + key if key is not None else "a:" + (request.remote_addr or "")).encode()
+        return hmac.new(self._key, raw, hashlib.sha256).digest()[:16]
 
     def _prune(self, now: float) -> None:
         edge = now - self.window
         for k in [k for k, q in self._clients.items() if not q or q[-1] < edge]:
             del self._clients[k]
 
-    def attempt(self) -> bool:
-        """Reserve an attempt for this client: False (and nothing reserved) when it has used them all."""
+    def attempt(self, key: str | None = None) -> bool:
+        """Reserve an attempt for this client (or ``key``): False (and nothing reserved) when it has used them
+        all."""
         now = time.monotonic()
         with self._lock:
             self._prune(now)
-            mine = self._clients.setdefault(self._client(), deque())
+            mine = self._clients.setdefault(self._client(key), deque())
             while mine and mine[0] < now - self.window:
                 mine.popleft()
             if len(mine) >= self.tries:
@@ -224,12 +226,19 @@ class Throttle:
             mine.append(now)
             return True
 
-    def succeeded(self) -> None:
+    def succeeded(self, key: str | None = None) -> None:
         """The attempt just reserved was a right code: it does not count against the client."""
         with self._lock:
-            mine = self._clients.get(self._client())
+            mine = self._clients.get(self._client(key))
             if mine:
                 mine.pop()
+
+    def exhausted(self, key: str | None = None) -> bool:
+        """Has this client (or ``key``) used every attempt of the window (the next one is refused)?"""
+        now = time.monotonic()
+        with self._lock:
+            mine = self._clients.get(self._client(key))
+            return bool(mine) and len([t for t in mine if t >= now - self.window]) >= self.tries
 
 
 def throttle() -> Throttle:

@@ -72,3 +72,28 @@ def count_cases(engine) -> int:
 
     with unit_of_work(engine.db, write=False) as s:
         return s.exec(select(func.count()).select_from(Case)).one()
+
+
+def sign_in(browser, username: str, password: str = "rahasia-demo-123", *, clock=None):
+    """Sign ``username`` in through the pages; when a second factor is asked for (enrolled: needs ``clock``
+    and the secret kept by :func:`sign_in` in ``browser.totp``) or must be set up first (a required role),
+    do it with pyotp at the engine's clock. Returns the last response."""
+    import pyotp
+
+    browser.get("/staf/masuk")
+    res = browser.post("/staf/masuk", {"username": username, "password": password})
+    where = res.headers.get("Location", "")
+    if where.endswith("/staf/akun/faktor-kedua"):
+        browser.get(where)
+        secret = re.search(r'id="totp-key">([^<]+)<', browser.page).group(1).replace(" ", "")
+        browser.totp = getattr(browser, "totp", {})
+        browser.totp[username] = secret
+        now = clock.now if clock is not None else None
+        code = pyotp.TOTP(secret).at(now) if now is not None else pyotp.TOTP(secret).now()
+        res = browser.post(where, {"code": code})
+    elif where.endswith("/staf/faktor-kedua"):
+        secret = browser.totp[username]
+        clock.advance(seconds=30)  # a new time step: a step already used is never accepted again
+        browser.get(where)
+        res = browser.post(where, {"code": pyotp.TOTP(secret).at(clock.now)})
+    return res

@@ -10,10 +10,7 @@ from .base import Ctx, cli, say
 
 @cli.command(
     "create-user",
-    help=_(
-        "Create a staff account, or add roles to an existing one (its language and name stay unless "
-        "given)."
-    ),
+    help=_("Create a staff account, or add roles to an existing one (its language and name stay unless given)."),
 )
 @click.argument("username")
 @click.option(
@@ -88,3 +85,24 @@ def unit_list(obj: Ctx) -> None:
     with unit_of_work(obj.engine().db, write=False) as s:
         for u in s.exec(select(Unit).order_by(Unit.code)).all():
             click.echo(f"{say(u.code):<12} {say(u.name)}" + (f"  <{say(u.email)}>" if u.email else ""))
+
+
+@cli.group(help=_("Staff accounts: the administrator's escape hatches."))
+def user() -> None:
+    pass
+
+
+@user.command(
+    "reset-2fa",
+    help=_(
+        "Remove USERNAME's second factor (a lost phone, also an administrator's own): their sessions end and "
+        "they set it up again at the next sign-in. Recorded in the audit trail."
+    ),
+)
+@click.argument("username")
+@click.pass_obj
+def user_reset_2fa(obj: Ctx, username: str) -> None:
+    from ..users import reset_second_factor
+
+    reset_second_factor(obj.engine(), username, actor="admin")
+    click.echo(obj.t(_("Second factor of {username} removed."), username=say(username)))

@@ -18,6 +18,7 @@ Create Date: 2026-12-03
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql
 import sqlmodel
 from alembic import op
 
@@ -36,7 +37,17 @@ def upgrade() -> None:
     # plain ADD COLUMN (no table rebuild: other tables' foreign keys point at user_account)
     op.add_column("user_account", sa.Column("totp_secret_enc", sa.Text(), nullable=True))
     op.add_column("user_account", sa.Column("totp_enrolled_at", _T(timezone=True), nullable=True))
-    op.add_column("user_account", sa.Column("recovery_codes", sa.JSON(), nullable=False, server_default="[]"))
+    # JSONB on PostgreSQL: plain json has no equality, and a SELECT DISTINCT over user_account (the digest's
+    # auditors) would fail
+    op.add_column(
+        "user_account",
+        sa.Column(
+            "recovery_codes",
+            sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql"),
+            nullable=False,
+            server_default="[]",
+        ),
+    )
     op.add_column("user_account", sa.Column("totp_last_step", sa.Integer(), nullable=True))
     # no foreign key: SQLite could add one only by rebuilding the table; the admin code checks the user
     op.add_column("unit", sa.Column("atasan_user_id", sa.Integer(), nullable=True))
