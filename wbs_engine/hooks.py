@@ -107,7 +107,12 @@ def _assign_unit(ctx: FireContext) -> dict[str, Any]:
         raise ValidationFailed({"unit_tujuan": Msg(_("unknown unit '{unit}'"), unit=code)})
     old = ctx.case.unit_code
     ctx.case.unit_code = unit.code
-    return {"unit": {"from": old, "to": unit.code}}
+    out: dict[str, Any] = {"unit": {"from": old, "to": unit.code}}
+    if old != unit.code and ctx.case.assigned_user_id is not None:
+        # sent to another unit: it waits, unassigned, in that unit's queue for one of its officers to take
+        ctx.case.assigned_user_id = None
+        out["assigned_to"] = None
+    return out
 
 
 @effect("assign_handler")
