@@ -144,6 +144,11 @@ class Walker:
 
     def data_for(self, defn: WorkflowDef, t: TransitionSpec, i: int, today: date) -> dict[str, Any]:
         out = {}
+        # a handler assigned by the step (assign_handler): someone who acts in the state it leads to
+        next_roles = [r for nt in defn.transitions_from(t.dest) for r in nt.roles if r not in ("pelapor", "system")]
+        handler = next((self.users_by_role[r] for r in next_roles if r in self.users_by_role), None)
+        if handler is None or "assign_handler" not in t.effects:
+            handler = self.users_by_role.get("pegawai", "pegawai")
         for name in (*t.requires, *t.optional):
             spec = defn.field(name)
             if spec is not None:
@@ -151,7 +156,7 @@ class Walker:
                     spec,
                     i,
                     units=self.units[1:2] or self.units,
-                    users=[self.users_by_role.get("pegawai", "pegawai")],
+                    users=[handler],
                     today=today,
                 )
         return out

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from . import permissions
 from .errors import GuardFailed, ValidationFailed
 from .i18n import Msg
 from .i18n import gettext_noop as _
@@ -127,6 +128,12 @@ def _assign_handler(ctx: FireContext) -> dict[str, Any]:
         raise ValidationFailed({"petugas": Msg(_("unknown or inactive user '{user}'"), user=username)})
     if user.id in ctx.case.recused:
         raise GuardFailed(_("{user} is recused from this case."), user=username)
+    handler = permissions.load_actor(ctx.session, user.username)
+    if not handler.roles_for(ctx.case) & permissions.handler_roles(ctx.definition) or (
+        ctx.case.filed_by_user_id is not None and ctx.case.filed_by_user_id == user.id
+    ):
+        # someone who holds no role that works on this case (for its unit and type), or its own reporter
+        raise ValidationFailed({"petugas": Msg(_("{user} does not handle cases like this one"), user=username)})
     ctx.case.assigned_user_id = user.id
     return {"assigned_to": username}
 

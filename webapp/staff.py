@@ -103,6 +103,19 @@ def dashboard() -> dict[str, Any]:
 # --- the queues -----------------------------------------------------------------------------------------------
 
 
+@bp.get("/cari")
+def find():  # type: ignore[no-untyped-def]
+    """Open a case by its number (an auditor has no queue: they read, they do not act). The case page makes
+    the permission check; this only tidies what was typed."""
+    wanted = (request.args.get("nomor") or "").strip().upper()
+    if wanted:
+        if len(wanted) <= 40 and wanted.replace("-", "").isalnum():
+            return redirect(url_for("staff.case", number=wanted), code=303)
+        error = render(_("A case number looks like PGD-2026-000001."), page_lang())
+        return render_template("staff/find.html", error=error, value=wanted[:40]), 422
+    return render_template("staff/find.html", error=None, value="")
+
+
 @bp.get("/antrian")
 def queue():  # type: ignore[no-untyped-def]
     actor = current_actor()
@@ -390,3 +403,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_global(dashboard, "staff_dashboard")
     add_nav(app, "staff.queue", _("Queues"), roles=queue_roles(app.extensions["wbs"]), order=10)
+    add_nav(app, "staff.find", _("Find a case"), roles=("auditor",), order=15)

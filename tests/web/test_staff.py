@@ -336,3 +336,27 @@ def test_note_shows_its_staff_author(web_engine, as_user):
     b = as_user("telaah")
     b.get(f"/staf/perkara/{n}")
     assert re.search(r'<li class="note"><p class="meta">atasan ·', b.page)
+
+
+def test_an_auditor_finds_a_case_by_number_and_reads_it_but_a_bad_number_is_explained(web_engine, app, clock):
+    from tests.web.conftest import Browser, sign_in
+
+    created = web_engine.create_case("pengaduan", COMPLAINT_FOR_FIND, identity_mode="rahasia")
+    auditor = Browser(app)
+    sign_in(auditor, "auditor", clock=clock)  # the auditor role uses a second factor by default
+    res = auditor.get(f"/staf/cari?nomor={created.number.lower()}")
+    assert res.status_code == 303 and res.headers["Location"].endswith(f"/staf/perkara/{created.number}")
+    assert auditor.get(res.headers["Location"]).status_code == 200
+    assert "legalisir" in auditor.page  # the auditor reads the report (pengaduan visibility)
+    assert "Ambil perkara ini" not in auditor.page and "aksi-" not in auditor.page  # and acts on nothing
+    res = auditor.get("/staf/cari?nomor=%3Cscript%3E")
+    assert res.status_code == 422 and "PGD-2026-000001" in auditor.page and "<script>" not in auditor.page
+
+
+COMPLAINT_FOR_FIND = {
+    "nama": "Siti Aminah",
+    "email": "siti@contoh.id",
+    "layanan": "Layanan legalisir ijazah",
+    "kategori": "normatif",
+    "uraian": "Petugas meminta uang tambahan di luar tarif resmi saat legalisir.",
+}
