@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import permissions
 from .errors import GuardFailed, ValidationFailed
 from .i18n import Msg
 from .i18n import gettext_noop as _
@@ -128,6 +127,8 @@ def _assign_handler(ctx: FireContext) -> dict[str, Any]:
         raise ValidationFailed({"petugas": Msg(_("unknown or inactive user '{user}'"), user=username)})
     if user.id in ctx.case.recused:
         raise GuardFailed(_("{user} is recused from this case."), user=username)
+    from . import permissions  # here: `wbs lint` loads the hooks and must not import the database layer
+
     handler = permissions.load_actor(ctx.session, user.username)
     if not handler.roles_for(ctx.case) & permissions.handler_roles(ctx.definition) or (
         ctx.case.filed_by_user_id is not None and ctx.case.filed_by_user_id == user.id
