@@ -36,7 +36,7 @@ from .engine import WbsEngine
 from .errors import ValidationFailed
 from .i18n import Msg
 from .i18n import gettext_noop as _
-from .models import OfficeSetting, RoleGrant, StaffSession, User
+from .models import ApiToken, OfficeSetting, RoleGrant, StaffSession, User
 from .permissions import Actor, load_actor
 
 #: a staff session ends after this many minutes without a request
@@ -139,13 +139,20 @@ def session_info(engine: WbsEngine, token: str | None) -> SessionInfo | None:
         else:
             stale = None
             actor = load_actor(s, user.username)
+            # a full session of a user without a second factor whose roles now require one (a role granted,
+            # or the office's list changed, since it opened): back to the pending step, i.e. enrolment
+            demoted = (
+                not row.pending_second_factor
+                and user.totp_secret_enc is None
+                and bool({g.role for g in actor.grants} & set(_required_roles(s)))
+            )
             info = SessionInfo(
                 actor=actor,
                 full_name=user.full_name,
-                pending_second_factor=row.pending_second_factor,
+                pending_second_factor=row.pending_second_factor or demoted,
                 totp_enrolled=user.totp_secret_enc is not None,
             )
-            touch = (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY
+            touch = demoted or (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY
     if stale is not None:
         _end(engine, stale, now, "idle" if idle else "inactive")
         return None
@@ -154,6 +161,7 @@ def session_info(engine: WbsEngine, token: str | None) -> SessionInfo | None:
             row = s.get(StaffSession, row.id)
             if row is not None and row.ended_at is None:
                 row.last_seen_at = now
+                row.pending_second_factor = row.pending_second_factor or info.pending_second_factor
                 s.add(row)
     return info
 
@@ -189,7 +197,23 @@ def close_session(engine: WbsEngine, token: str | None) -> None:
 
 def end_user_sessions(s: Session, user: User, now: datetime, why: str, *, keep_token: str | None = None) -> int:
     """End every open session of ``user`` (but the one whose id is ``keep_token``) in the caller's transaction:
-    a ``signed_out`` event (``why``) for each full one. Returns how many ended."""
+    a ``signed_out`` event (``why``) for each full one; and revoke every live API token of theirs (an
+    ``api_token_revoked`` event with ``why`` each): whatever made the sessions end (a password changed or
+    reset, a second factor reset, a deactivation) may mean the account was taken, and a token made by whoever
+    took it must not outlive the cookie. Returns how many sessions ended."""
+    tokens = s.exec(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+    for token in tokens:
+        token.revoked_at = now
+        s.add(token)
+        audit.append(
+            s,
+            chain=audit.SYSTEM_CHAIN,
+            kind="api_token_revoked",
+            actor="system",
+            now=now,
+            payload={"user": user.username, "token_id": token.id, "name": token.name, "prefix": token.prefix,
+                     "why": why},
+        )
     keep = _digest(keep_token) if keep_token else None
     rows = s.exec(select(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))).all()
     ended = 0
@@ -212,7 +236,11 @@ def end_user_sessions(s: Session, user: User, now: datetime, why: str, *, keep_t
 def totp_roles(engine: WbsEngine) -> tuple[str, ...]:
     """The roles whose holders must use a second factor (the admin's setting, else :data:`DEFAULT_TOTP_ROLES`)."""
     with unit_of_work(engine.db, write=False) as s:
-        row = s.get(OfficeSetting, TOTP_ROLES_KEY)
+        return _required_roles(s)
+
+
+def _required_roles(s: Session) -> tuple[str, ...]:
+    row = s.get(OfficeSetting, TOTP_ROLES_KEY)
     if row is None or not isinstance(row.value, list):
         return DEFAULT_TOTP_ROLES
     return tuple(str(r) for r in row.value)

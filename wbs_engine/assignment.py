@@ -92,9 +92,10 @@ def _may_see_recusals(defn: Any, case: Any, actor: Actor) -> bool:
 
 def assignable_users(engine: WbsEngine, number: str, actor: Actor) -> list[Candidate]:
     """The users the assign form offers: every active user holding a handler role on the case. Those kept
-    off it (recused, or its reporter) are listed with ``offered=False`` and why, but only to a viewer who may
-    read the case's recusals; to anyone else they are left out. Empty when the actor may not assign to
-    anyone but themself (no ``pengelola``/``atasan`` on the case)."""
+    off it (recused, or its reporter) are listed with ``offered=False`` and why to a viewer who may read the
+    case's recusals; to anyone else they are listed like everyone (``assign`` refuses them in the words it
+    uses for anyone who cannot be assigned), so that neither the list nor a gap in it names them. Empty when
+    the actor may not assign to anyone but themself (no ``pengelola``/``atasan`` on the case)."""
     with unit_of_work(engine.db, write=False) as s:
         engine.check_keys_in(s)
         case = engine.case_for(s, number, actor)
@@ -105,10 +106,12 @@ def assignable_users(engine: WbsEngine, number: str, actor: Actor) -> list[Candi
         sees = _may_see_recusals(defn, case, actor)
         out = []
         for user, _roles in _staff_on(s, defn, case):
-            if _kept_off(case, user.id):
-                if sees:
-                    out.append(Candidate(user.username, user.full_name or user.username, False, Msg(KEPT_OFF)))
+            if _kept_off(case, user.id) and sees:
+                out.append(Candidate(user.username, user.full_name or user.username, False, Msg(KEPT_OFF)))
                 continue
+            # to a viewer who may not read the recusals, those kept off are listed like everyone else: a name
+            # missing from this case's list alone would tell who reported it or who is recused (assign then
+            # refuses them with the one answer it gives for anyone who cannot be assigned)
             out.append(Candidate(user.username, user.full_name or user.username, True))
         return out
 
@@ -206,15 +209,19 @@ def assign(
 
 def user_choices(engine: WbsEngine, number: str, actor: Actor) -> list[tuple[str, str]]:
     """(username, full name) of the users a ``user`` field of an action on this case may name (e.g. the
-    handler a transition assigns): active users holding a handler role on it, none kept off it. For a reader
+    handler a transition assigns): active users holding a handler role on it; those kept off it are left out
+    only for a viewer who may read the case's recusals (for anyone else the gap would name them). For a reader
     of the case only."""
     with unit_of_work(engine.db, write=False) as s:
         engine.check_keys_in(s)
         case = engine.case_for(s, number, actor)
         defn = engine.workflow(s, case).definition
         permissions.ensure_access(defn, case, actor)
+        sees = _may_see_recusals(defn, case, actor)
         return [
-            (u.username, u.full_name or u.username) for u, _r in _staff_on(s, defn, case) if not _kept_off(case, u.id)
+            (u.username, u.full_name or u.username)
+            for u, _r in _staff_on(s, defn, case)
+            if not (sees and _kept_off(case, u.id))  # see assignable_users: no gap that names anyone
         ]
 
 

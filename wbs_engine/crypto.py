@@ -392,13 +392,27 @@ def hash_password(password: str) -> str:
     return _hasher().hash(password)
 
 
+_DUMMY_HASHES: dict[int, str] = {}
+
+
 def verify_password(stored: str | None, password: str) -> bool:
+    """Does ``password`` match ``stored``? Without a stored hash (an unknown or password-less account) the
+    same argon2 work is done against a dummy hash, so that the time taken does not tell whether an account
+    exists."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
+    hasher = _hasher()
     if not stored:
+        dummy = _DUMMY_HASHES.get(id(hasher))
+        if dummy is None:
+            dummy = _DUMMY_HASHES[id(hasher)] = hasher.hash(secrets.token_urlsafe(16))
+        try:
+            hasher.verify(dummy, password)
+        except (VerificationError, InvalidHashError):
+            pass
         return False
     try:
-        return _hasher().verify(stored, password)
+        return hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 

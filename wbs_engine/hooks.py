@@ -125,16 +125,17 @@ def _assign_handler(ctx: FireContext) -> dict[str, Any]:
     user = ctx.session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
     if user is None:
         raise ValidationFailed({"petugas": Msg(_("unknown or inactive user '{user}'"), user=username)})
-    if user.id in ctx.case.recused:
-        raise GuardFailed(_("{user} is recused from this case."), user=username)
     from . import permissions  # here: `wbs lint` loads the hooks and must not import the database layer
 
     handler = permissions.load_actor(ctx.session, user.username)
-    if not handler.roles_for(ctx.case) & permissions.handler_roles(ctx.definition) or (
-        ctx.case.filed_by_user_id is not None and ctx.case.filed_by_user_id == user.id
+    if (
+        user.id in ctx.case.recused
+        or not handler.roles_for(ctx.case) & permissions.handler_roles(ctx.definition)
+        or (ctx.case.filed_by_user_id is not None and ctx.case.filed_by_user_id == user.id)
     ):
-        # someone who holds no role that works on this case (for its unit and type), or its own reporter
-        raise ValidationFailed({"petugas": Msg(_("{user} does not handle cases like this one"), user=username)})
+        # recused, its own reporter, or no role that works on this case (its unit and type): one answer, so
+        # that trying names tells nobody who reported the case or who is kept off it
+        raise ValidationFailed({"petugas": Msg(_("{user} cannot be assigned to this case."), user=username)})
     ctx.case.assigned_user_id = user.id
     return {"assigned_to": username}
 

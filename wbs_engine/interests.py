@@ -8,8 +8,10 @@ but ``tidak_ada_benturan``), its declarant is **recused** from every other case 
 
 * a name is matched case-insensitively, as whole words (``PT Maju Jaya`` matches ``pt maju  jaya`` but not
   ``PT Maju Jayanti``), and only names of 3 characters or more count;
-* a case's text is its plain text values and its sealed fields, identity included (the engine opens them
-  with the case key; messages and attachments are not read);
+* a case's text is what the declarant's own roles may read of it: its plain text values and the sealed
+  fields their sight on that case allows (the engine opens them with the case key; messages and attachments
+  are not read). Never the fields they may not read (a reporter's identity they were not given): matching
+  those would let a declarant learn hidden text by declaring a guess and watching the case disappear;
 * the cases checked are the OPEN cases other than the declaration itself, except those the declarant filed
   (their own reports stay theirs) and those they are already recused from;
 * a recusal is a ``case_recusal`` row and a ``recused`` event on THAT case's chain, payload
@@ -43,13 +45,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from . import audit, writepath
+from . import audit, permissions, writepath
 from .db import unit_of_work
 from .definition import InterestsSpec, WorkflowDef
 from .errors import NotFound
 from .i18n import Msg
 from .i18n import gettext_noop as _
 from .models import Case, CaseRecusal, User
+from .permissions import Actor
 
 #: a name must have at least this many characters to count
 MIN_NAME = 3
@@ -86,13 +89,20 @@ def pattern(names: list[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.IGNORECASE)
 
 
-def case_text(engine: Any, row: Any) -> str:
-    """Everything a case says in words: its plain string values and its sealed fields (opened with its key)."""
-    parts = [v for v in (row.data or {}).values() if isinstance(v, str)]
-    if row.data_key:
+def case_text(engine: Any, s: Session, row: Any, declarant: Actor) -> str:
+    """What ``declarant`` may read of a case in words: the plain string values and the sealed fields their
+    roles on it may read (``permissions.Sight``), opened with its key; empty when they may not read it at all
+    (a case they cannot reach needs no recusal, and reading more would make the recusal an oracle)."""
+    defn = engine.registry.get(s, row.case_type, row.workflow_version).definition
+    roles = permissions.readable_roles(defn, declarant.roles_for(row))
+    if not roles:
+        return ""
+    sight = permissions.Sight(defn, row, roles)
+    parts = [v for k, v in (row.data or {}).items() if isinstance(v, str) and sight.may_read(k)]
+    if row.data_key and sight.anything:
         key = engine.keyring.case_key(row.data_key)
         for blob in (row.identity_enc, row.confidential_enc):
-            parts.extend(v for v in (key.open(blob) or {}).values() if isinstance(v, str))
+            parts.extend(v for k, v in (key.open(blob) or {}).items() if isinstance(v, str) and sight.may_read(k))
     return "\n".join(parts)
 
 
@@ -187,12 +197,10 @@ def on_case_filed(s: Session, engine: Any, defn: WorkflowDef, case: Case, now: d
     case against it. Called by ``create_case`` after the ``created`` event, in its transaction. Returns the
     usernames recused from the new case."""
     recused = []
-    text = None
     for d in active_declarations(s, engine):
         if d.case_id == case.id or d.user_id == case.filed_by_user_id:
             continue
-        if text is None:
-            text = case_text(engine, case)
+        text = case_text(engine, s, case, permissions.load_actor(s, d.username))
         if d.regex.search(text) and d.user_id not in _recused_ids(s, case.id):
             # a new case: nobody holds its version yet and nobody is assigned, so no version change
             s.connection().execute(sa.insert(_recusals), {"case_id": case.id, "user_id": d.user_id, "created_at": now})
@@ -212,9 +220,15 @@ def recuse_from_open_cases(s: Session, engine: Any, d: Declaration, now: datetim
     declarant)."""
     conn = s.connection()
     already = sa.select(_recusals.c.case_id).where(_recusals.c.user_id == d.user_id)
+    declarant = permissions.load_actor(s, d.username)
     cols = (
         _cases.c.id,
         _cases.c.number,
+        _cases.c.case_type,
+        _cases.c.workflow_version,
+        _cases.c.unit_code,
+        _cases.c.filed_by_user_id,
+        _cases.c.identity_mode,
         _cases.c.data,
         _cases.c.data_key,
         _cases.c.identity_enc,
@@ -238,7 +252,7 @@ def recuse_from_open_cases(s: Session, engine: Any, d: Declaration, now: datetim
         if not page:
             break
         last = page[-1].id
-        matched.extend(row.number for row in page if d.regex.search(case_text(engine, row)))
+        matched.extend(row.number for row in page if d.regex.search(case_text(engine, s, row, declarant)))
     done = []
     for number in matched:
         rec = writepath.case_for_write(s, number)  # locked; then checked again under the lock

@@ -232,7 +232,7 @@ def grant_add(username: str):  # type: ignore[no-untyped-def]
     )
 
 
-@bp.post("/pengguna/<username>/peran/<int:grant_id>/cabut")
+@bp.post("/pengguna/<username>/peran/<int(max=2147483647):grant_id>/cabut")
 @requires_role("admin")
 def grant_revoke(username: str, grant_id: int):  # type: ignore[no-untyped-def]
     return _user_action(
@@ -421,13 +421,13 @@ def template_create():  # type: ignore[no-untyped-def]
     return _template_save(None)
 
 
-@bp.get("/templat/<int:template_id>")
+@bp.get("/templat/<int(max=2147483647):template_id>")
 @requires_role("admin")
 def template_edit(template_id: int):  # type: ignore[no-untyped-def]
     return _template_form(template_id=template_id)
 
 
-@bp.post("/templat/<int:template_id>")
+@bp.post("/templat/<int(max=2147483647):template_id>")
 @requires_role("admin")
 def template_update(template_id: int):  # type: ignore[no-untyped-def]
     return _template_save(template_id)
@@ -444,7 +444,7 @@ def _template_save(template_id: int | None):  # type: ignore[no-untyped-def]
     return redirect(url_for("admin.template_edit", template_id=new_id, saved=1), code=303)
 
 
-@bp.post("/templat/<int:template_id>/aktif")
+@bp.post("/templat/<int(max=2147483647):template_id>/aktif")
 @requires_role("admin")
 def template_active(template_id: int):  # type: ignore[no-untyped-def]
     ops.set_reply_template_active(wbs(), current_actor(), template_id, request.form.get("active") == "1")

@@ -481,6 +481,8 @@ def change_password():  # type: ignore[no-untyped-def]
     except ValidationFailed as exc:
         if "current" not in exc.errors:
             _give_back(username)
+        else:  # a wrong current password is a guess at it: recorded as a sign-in failure (and lock-out)
+            _failed(username, "password")
         return _account_page(422, password_errors=exc.field_errors(lang))
     _give_back(username)
     note = render(_("Your password was changed. Sessions ended elsewhere: {n}."), lang, n=ended)

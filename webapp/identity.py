@@ -96,7 +96,7 @@ def ask(number: str):  # type: ignore[no-untyped-def]
     return _back(number, "diminta")
 
 
-@bp.post("/perkara/<number>/identitas/<int:req_id>/putuskan")
+@bp.post("/perkara/<number>/identitas/<int(max=2147483647):req_id>/putuskan")
 def decide(number: str, req_id: int):  # type: ignore[no-untyped-def]
     choice = request.form.get("keputusan", "")
     note = request.form.get("catatan", "")
@@ -110,7 +110,7 @@ def decide(number: str, req_id: int):  # type: ignore[no-untyped-def]
     return _back(number, "disetujui" if choice == "setujui" else "ditolak")
 
 
-@bp.post("/perkara/<number>/identitas/<int:req_id>/tarik")
+@bp.post("/perkara/<number>/identitas/<int(max=2147483647):req_id>/tarik")
 def withdraw(number: str, req_id: int):  # type: ignore[no-untyped-def]
     identity.withdraw_identity_request(wbs(), number, req_id, current_actor())
     return _back(number, "ditarik")
