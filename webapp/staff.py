@@ -216,6 +216,7 @@ def _case_page(
             values[MESSAGE_INPUT] = picked.body
             opened = opened or "pesan"
     field_labels = _field_labels(engine, view, lang)
+    view = {**view, "fields": {name: view["fields"][name] for name in field_labels}}
     candidates = assignment.assignable_users(engine, number, actor) if can.assign else []
     if any(not c.offered for c in candidates):
         # why an official is not offered: their declaration, or a recusal decided on the case
@@ -246,13 +247,15 @@ def _case_page(
 
 
 def _field_labels(engine: WbsEngine, view: dict[str, Any], lang: str) -> dict[str, str]:
-    """The workflow's label of each field the case holds (the page shows labels, not names)."""
+    """The workflow's label of each field the case holds (the page shows labels, not names), in the workflow's
+    order: the report as it was filed, then what the handling added."""
     from wbs_engine.db import unit_of_work
 
     with unit_of_work(engine.db, write=False) as s:
         defn = engine.registry.get(s, view["type"], view["workflow_version"]).definition
+    order = [f.name for f in (*defn.intake, *defn.fields)]
     out = {}
-    for name in view["fields"]:
+    for name in sorted(view["fields"], key=lambda n: (order.index(n) if n in order else len(order), n)):
         spec = defn.field(name)
         out[name] = spec.label.get(lang) if spec is not None else name
     return out
