@@ -91,6 +91,18 @@ def sample_value(
     return text[: spec.max_length] if spec.max_length else text
 
 
+def user_for(defn: WorkflowDef, t: TransitionSpec, users_by_role: dict[str, str]) -> str:
+    """The username a ``user`` field of transition ``t`` gets in a walk: for a step that assigns a handler
+    (effect ``assign_handler``) someone who acts in the state it leads to; otherwise (e.g. the official who
+    steps aside in a recusal) the employee."""
+    if "assign_handler" in t.effects:
+        roles = [r for nt in defn.transitions_from(t.dest) for r in nt.roles if r not in ("pelapor", "system")]
+        handler = next((users_by_role[r] for r in roles if r in users_by_role), None)
+        if handler is not None:
+            return handler
+    return users_by_role.get("pegawai", "pegawai")
+
+
 def routes(defn: WorkflowDef) -> dict[str, list[TransitionSpec]]:
     """Shortest route (list of transitions) from the initial state to every reachable state."""
     out: dict[str, list[TransitionSpec]] = {defn.initial: []}
@@ -144,11 +156,7 @@ class Walker:
 
     def data_for(self, defn: WorkflowDef, t: TransitionSpec, i: int, today: date) -> dict[str, Any]:
         out = {}
-        # a handler assigned by the step (assign_handler): someone who acts in the state it leads to
-        next_roles = [r for nt in defn.transitions_from(t.dest) for r in nt.roles if r not in ("pelapor", "system")]
-        handler = next((self.users_by_role[r] for r in next_roles if r in self.users_by_role), None)
-        if handler is None or "assign_handler" not in t.effects:
-            handler = self.users_by_role.get("pegawai", "pegawai")
+        handler = user_for(defn, t, self.users_by_role)
         for name in (*t.requires, *t.optional):
             spec = defn.field(name)
             if spec is not None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from wbs_engine.demo import all_paths, sample_value
+from wbs_engine.demo import all_paths, sample_value, user_for
 from wbs_engine.errors import NotFound
 from wbs_engine.lint import load_workflow
 from wbs_engine.permissions import Actor
@@ -57,8 +57,9 @@ def office(make_wbs, tmp_path, clock):
     return eng
 
 
-def _value(defn, name, i, today):
-    return sample_value(defn.field(name), i, units=["LAYANAN"], users=[STAFF["pegawai"][0]], today=today)
+def _value(defn, name, i, today, t=None):
+    users = [user_for(defn, t, {r: u for r, (u, _g) in STAFF.items()})] if t is not None else [STAFF["pegawai"][0]]
+    return sample_value(defn.field(name), i, units=["LAYANAN"], users=users, today=today)
 
 
 def _actor(eng, t, code, filer):
@@ -106,7 +107,7 @@ class Walk:
         self.clock.advance(hours=3)
         actor, role = _actor(self.eng, t, self.code, self.filer)
         today = self.clock.now.date()
-        data = {n: _value(self.defn, n, self.i, today) for n in (*t.requires, *t.optional)}
+        data = {n: _value(self.defn, n, self.i, today, t) for n in (*t.requires, *t.optional)}
         self.eng.fire(self.number, t.trigger, actor, data, reason=REASON if t.reason else None)
         for n, v in data.items():
             spec = self.defn.field(n)

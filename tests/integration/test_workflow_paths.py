@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from wbs_engine.cli import cli
-from wbs_engine.demo import all_paths, sample_value
+from wbs_engine.demo import all_paths, sample_value, user_for
 from wbs_engine.lint import load_workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,7 +71,8 @@ def test_walk_path(wbs_cli, key, i, path):
         args = ["case", "fire", number, t.trigger, "--as", who]
         for name in (*t.requires, *t.optional):
             spec = defn.field(name)
-            args += ["-f", f"{name}={sample_value(spec, i, units=['LAYANAN'], users=['pegawai'], today=now.date())}"]
+            users = [user_for(defn, t, USERS)]
+            args += ["-f", f"{name}={sample_value(spec, i, units=['LAYANAN'], users=users, today=now.date())}"]
         if t.reason:
             args += ["--reason", "Alasan pengujian jalur alur kerja."]
         wbs_cli(*args)
