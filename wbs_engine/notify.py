@@ -220,7 +220,7 @@ def _case_values(engine: Office, defn: WorkflowDef, case: Case, lang: str) -> di
         "number": case.number,
         "type": defn.label.get(lang),
         "state": defn.states[case.state].label.get(lang),
-        "link": f"{engine.settings.base_url}/kelola/perkara/{case.number}",
+        "link": f"{engine.settings.base_url}/staf/perkara/{case.number}",
         "track": f"{engine.settings.base_url}/lacak",
     }
 

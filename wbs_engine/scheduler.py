@@ -646,7 +646,7 @@ def daily_digest(engine: WbsEngine, *, horizon_days: int = 2) -> DigestReport:
                 name=user.full_name or user.username,
                 count=len(lines),
                 lines="\n".join(line for _due, line in lines),
-                link=f"{engine.settings.base_url}/kelola",
+                link=f"{engine.settings.base_url}/staf/antrian",
             ):
                 continue  # already queued today
             report.queued += 1

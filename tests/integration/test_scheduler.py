@@ -360,7 +360,7 @@ def test_mail_reaches_sink_in_each_users_language_and_leaks_nothing(wbs, clock, 
         assert "Petugas meminta uang" not in body and "Siti" not in body and "siti@" not in body
     # the reporter is told the stage in their words (reporter_label), never the staff's label or page
     assert "Sedang kami periksa" in reporter[0].text() and "Sedang diverifikasi" not in reporter[0].text()
-    assert "/kelola/" not in reporter[0].text()
+    assert "/staf/" not in reporter[0].text()
     with unit_of_work(wbs.db, write=False) as s:
         assert s.exec(select(func.count()).select_from(Outbox).where(Outbox.status != "sent")).one() == 0
         stored = s.exec(select(Outbox).where(Outbox.kind == "reporter_status")).one()

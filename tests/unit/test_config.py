@@ -64,7 +64,7 @@ def test_database_urls_the_engine_cannot_open(url):
 
 
 def test_base_url_loses_its_trailing_slash():
-    """Links are built as base_url + '/kelola/...'; a trailing slash would double it."""
+    """Links are built as base_url + '/staf/...'; a trailing slash would double it."""
     assert Settings.from_env({"WBS_BASE_URL": "https://wbs.kantor.go.id/"}).base_url == "https://wbs.kantor.go.id"
 
 

@@ -21,7 +21,7 @@ VALUES = {
     "type": "Pengaduan Masyarakat",
     "state": "Verifikasi",
     "due": "Batas: 2026-03-16",
-    "link": "https://wbs.kantor.go.id/kelola/perkara/PGD-2026-000007",
+    "link": "https://wbs.kantor.go.id/staf/perkara/PGD-2026-000007",
     "track": "https://wbs.kantor.go.id/lacak",
     "clock": "Batas verifikasi",
     "due_date": "2026-03-16",
