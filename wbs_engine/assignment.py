@@ -64,6 +64,13 @@ def _handler_roles_on(defn: Any, case: Any, actor: Actor) -> set[str]:
     return actor.roles_for(case) & permissions.handler_roles(defn) if not actor.is_recused(case) else set()
 
 
+def acting_roles(defn: Any, case: Any) -> set[str]:
+    """The staff roles that have something to do on ``case`` at its current stage (a transition from its state
+    names them). Claiming is for those: taking a case one can do nothing with at this stage would only hide it
+    from those who can. (A pengelola or atasan may still give a case to any handler: e.g. to who acts next.)"""
+    return {r for t in defn.transitions_from(case.state) for r in t.roles} - {"pelapor", "system"}
+
+
 def _staff_on(s: Session, defn: Any, case: Any) -> list[tuple[User, set[str]]]:
     """Active users holding a handler role through a grant that covers ``case``, with those roles."""
     roles = permissions.handler_roles(defn)
@@ -164,6 +171,11 @@ def assign(
             role = sorted(assigner)[0] if current != actor.user_id and assigner else sorted(mine)[0]
         else:
             self_claim = target is not None and target.id == actor.user_id
+            if self_claim and not mine & acting_roles(defn, case):
+                raise NotAllowed(
+                    _("Case {number} has nothing for your role to do at this stage; it stays with those who act now."),
+                    number=case.number,
+                )
             if not self_claim and not assigner:
                 raise NotAllowed(
                     _("Only a pengelola or an atasan may assign case {number} to someone else."), number=case.number
@@ -253,7 +265,11 @@ def abilities(engine: WbsEngine, number: str, actor: Actor) -> Abilities:
         assigner = bool(mine & ASSIGNERS)
         staff = bool(mine) and not is_filer
         return Abilities(
-            claim=open_ and bool(mine) and not is_filer and current != actor.user_id and (current is None or assigner),
+            claim=open_
+            and bool(mine & acting_roles(defn, case))
+            and not is_filer
+            and current != actor.user_id
+            and (current is None or assigner),
             release=open_ and current is not None and (current == actor.user_id or assigner),
             assign=open_ and assigner,
             message=open_ and staff,

@@ -177,3 +177,18 @@ def test_internal_note_never_reaches_the_reporter(wbs, smtp_sink):
     with pytest.raises(NotAllowed):
         wbs.post_message(n, actor, "Ini catatan saya.", internal=True)
     assert verify_ok(wbs) == (True, [])
+
+
+def test_a_handler_claims_only_a_case_their_role_acts_on_at_its_stage(wbs):
+    """After disposisi a complaint waits for the unit: the pengelola, who has nothing to do there, is not
+    offered the claim and is refused it; the unit's officer may take it."""
+    created = wbs.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    pengelola = wbs.load_actor("pengelola")
+    wbs.fire(created.number, "mulai_verifikasi", pengelola)
+    wbs.fire(created.number, "disposisi", pengelola, {"unit_tujuan": "LAYANAN", "instruksi": "Mohon ditindaklanjuti."})
+    assert not assignment.abilities(wbs, created.number, pengelola).claim
+    with pytest.raises(NotAllowed):
+        assignment.assign(wbs, created.number, pengelola, "pengelola")
+    petugas = wbs.load_actor("petugas")
+    assert assignment.abilities(wbs, created.number, petugas).claim
+    assignment.assign(wbs, created.number, petugas, "petugas")
