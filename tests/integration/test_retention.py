@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tests.helpers import COMPLAINT, run_wbs, seed_people
-from wbs_engine import audit, retention
+from wbs_engine import audit
 from wbs_engine.db import unit_of_work
 from wbs_engine.errors import NotAllowed, ValidationFailed
 from wbs_engine.files import AttachmentDestroyed, attach, list_attachments, open_attachment
@@ -22,11 +22,6 @@ from wbs_engine.users import create_or_update_user, parse_grant
 from wbs_engine.views import SEALED, case_history, case_view
 
 CASES, EVENTS, FILES, MESSAGES = Case.__table__, CaseEvent.__table__, Attachment.__table__, Message.__table__
-PDF = (
-    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\n"
-    b"endobj\nxref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \ntrailer\n<< /Size 3 /Root 1 0 R >>"
-    b"\nstartxref\n110\n%%EOF\n"
-)
 
 
 def add_admin(eng):
@@ -65,7 +60,9 @@ def verify_ok(eng):
 def counts(eng):
     with unit_of_work(eng.db, write=False) as s:
         c = s.connection()
-        return tuple(c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in (CASES, FILES, MESSAGES))
+        return tuple(
+            c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for t in (CASES, FILES, MESSAGES)
+        )
 
 
 def test_add_years_never_destroys_early():
@@ -222,22 +219,37 @@ def test_cli_dry_run_and_apply(make_wbs, tmp_path, clock):
     seed_people(eng)
     add_admin(eng)
     env = {"WBS_INSTANCE_DIR": str(instance), "WBS_DATABASE_URL": ""}
-    c = closed_case(eng, clock)
+    young = closed_case(eng, clock)  # closed 2 March 2026: kept until 2031 (the command runs on today's date)
+    clock.now = datetime.now(UTC) - timedelta(days=6 * 366)  # the command has no --now: a case closed 6 years ago
+    old = closed_case(eng, clock, with_file=True)
     res = run_wbs("--lang", "en", "retention", "--dry-run", env=env)
     assert res.exit_code == 0, res.stderr
-    assert "No case is due for destruction." in res.stdout  # today (the real date) is before 2031
-    # the due list as of a later day: the engine's own call, then the command's output shape
-    assert [d.number for d in due_for_destruction(eng, date(2031, 3, 2))] == [c.number]
-    bad = run_wbs("retention", "--apply", "--basis", "JRA", env=env)
-    assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1
-    bad = run_wbs("--lang", "en", "retention", "--apply", "--as", "pengelola", "--basis", "JRA", env=env)
-    assert bad.exit_code == 2 and "Only an administrator" in bad.stderr and "Traceback" not in bad.stderr
-    bad = run_wbs("retention", "--dry-run", "--apply", env=env)
-    assert bad.exit_code == 2
-    res = run_wbs("--lang", "en", "retention", "--apply", "--as", "admin", "--basis", "JRA", env=env)
+    assert old.number in res.stdout and "pengaduan" in res.stdout and young.number not in res.stdout
+    assert "Due for destruction: 1. Nothing was destroyed (dry run)." in res.stdout
+    assert json.loads(run_wbs("retention", "--json", env=env).stdout)[0]["number"] == old.number
+    for args, words in (
+        (("retention", "--apply", "--basis", "JRA"), "--as"),
+        (("retention", "--apply", "--as", "admin"), "--basis"),
+        (("retention", "--apply", "--as", "pengelola", "--basis", "JRA"), "Only an administrator"),
+        (("retention", "--apply", "--as", "admin", "--basis", " "), "legal basis"),
+        (("retention", "--dry-run", "--apply"), "cannot be used together"),
+        (("retention", "--apply", "--as", "admin", "--basis", "JRA", "--case", young.number), "kept until 2031-03-02"),
+    ):
+        bad = run_wbs("--lang", "en", *args, env=env)
+        assert bad.exit_code == 2 and words in bad.stderr, (args, bad.stderr)
+        assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+    assert len(stored_files(eng)) == 1
+    res = run_wbs("--lang", "en", "retention", "--apply", "--as", "admin", "--basis", "JRA Perka ANRI 22/2015", env=env)
     assert res.exit_code == 0, res.stderr
-    assert "nothing was done" in res.stdout
-    res = run_wbs("--lang", "en", "retention", "--apply", "--as", "admin", "--basis", "JRA", "--case", c.number, env=env)
-    assert res.exit_code == 2 and "is kept until 2031-03-02" in res.stderr
-    data = json.loads(run_wbs("retention", "--json", env=env).stdout)
-    assert data == []
+    assert "Destruction record (berita acara pemusnahan), system event #" in res.stdout
+    assert "Basis: JRA Perka ANRI 22/2015" in res.stdout and f"Cases (1): {old.number}" in res.stdout
+    assert "By: admin" in res.stdout and "Files deleted: 1" in res.stdout
+    assert stored_files(eng) == set()
+    again = run_wbs("--lang", "en", "retention", "--apply", "--as", "admin", "--basis", "JRA", env=env)
+    assert again.exit_code == 0 and "nothing was done" in again.stdout
+    shown = run_wbs("--lang", "en", "case", "show", old.number, "--as", "auditor", env=env)
+    assert shown.exit_code == 0 and "DESTROYED: The content of this case was destroyed" in shown.stdout
+    page = run_wbs("case", "show", old.number, "--as", f"pelapor:{old.receipt_code}", env=env)
+    assert page.exit_code == 0 and "DIMUSNAHKAN: Isi perkara ini telah dimusnahkan" in page.stdout
+    assert "DESTROYED" not in run_wbs("--lang", "en", "case", "show", young.number, env=env).stdout
+    assert run_wbs("verify-audit", env=env).exit_code == 0
