@@ -603,6 +603,7 @@ def daily_digest(engine: WbsEngine, *, horizon_days: int = 2) -> DigestReport:
             .where(Clock.status == clocks.BREACHED, Case.final.is_(False))
         ).all()  # noqa: E712
         report.queued += _queue_audit_heads(engine, s, now, today.isoformat())
+        report.queued += _queue_retention_due(engine, s, now, today)
         if not rows:
             return report
         users = s.exec(select(User).where(User.active == True, User.email.is_not(None))).all()  # noqa: E712
@@ -684,6 +685,38 @@ def _queue_audit_heads(engine: WbsEngine, s: Session, now: datetime, date_key: s
             name=user.full_name or user.username,
             seq=cp.seq,
             head=line,
+        ):
+            queued += 1
+    return queued
+
+
+def _queue_retention_due(engine: WbsEngine, s: Session, now: datetime, today: Any) -> int:
+    """Tell every admin, once a day, how many closed cases are due for destruction (retention); nothing when
+    none is. The scheduler never destroys: an admin runs ``wbs retention --apply`` with the legal basis."""
+    from .retention import due_count
+
+    count = due_count(engine, s, today)
+    if not count:
+        return 0
+    admin_ids = select(RoleGrant.user_id).where(RoleGrant.role == "admin").distinct().scalar_subquery()
+    admins = s.exec(
+        select(User)
+        .where(User.id.in_(admin_ids), User.active == True, User.email.is_not(None))  # noqa: E712
+        .order_by(User.id)
+    ).all()
+    queued = 0
+    for user in admins:
+        if notify.queue(
+            s,
+            keyring=engine.keyring,
+            kind="retention_due",
+            recipient=user.email,
+            lang=user.lang,
+            now=now,
+            case_id=None,
+            dedupe_key=f"retention_due:{user.id}:{today.isoformat()}",
+            name=user.full_name or user.username,
+            count=count,
         ):
             queued += 1
     return queued

@@ -27,8 +27,10 @@ from .definition import PRIVACY_ORDER, WorkflowDef
 from .engine import WbsEngine, filer_username, is_internal_note
 from .errors import NotAllowed, NotFound
 from .i18n import gettext_noop as _
+from .i18n import render
 from .models import Attachment, Case, Clock, Message
 from .permissions import Actor
+from .retention import DESTROYED_NOTE
 
 OPEN_CLOCK = ("running", "paused", "breached")
 
@@ -239,6 +241,9 @@ def _reporter_view(engine: WbsEngine, s: Any, case: Case, lang: str) -> dict[str
             "status": "available" if rating.available else rating.reason,
             "note": rating.message(lang),
         },
+        # retention destroyed its key: what they wrote and the messages cannot be opened any more
+        "destroyed": case.data_key is None,
+        "destroyed_note": render(DESTROYED_NOTE, lang) if case.data_key is None else None,
     }
 
 

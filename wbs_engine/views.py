@@ -29,8 +29,10 @@ from .definition import Duration, WorkflowDef
 from .engine import WbsEngine
 from .errors import NotAllowed
 from .i18n import gettext_noop as _
+from .i18n import render
 from .models import Clock, User
 from .permissions import Actor, Sight, reporter_only, roles_to_read
+from .retention import DESTROYED_NOTE
 
 #: What a viewer who may not know who reported sees as the actor of the reporter's events.
 REPORTER = "pelapor"
@@ -186,7 +188,15 @@ def case_view(engine: WbsEngine, number: str, viewer: Actor | None, lang: str = 
             "actions": actions,
             "messages": messages,
             "viewer_roles": sorted(roles),
+            # retention destroyed its key: its sealed values, messages and files cannot be opened any more
+            **_destroyed(case, lang),
         }
+
+
+def _destroyed(case: Any, lang: str) -> dict[str, Any]:
+    """``destroyed`` and, when it is, the sentence a view shows (:mod:`wbs_engine.retention`)."""
+    gone = case.data_key is None
+    return {"destroyed": gone, "destroyed_note": render(DESTROYED_NOTE, lang) if gone else None}
 
 
 def _username(s: Any, user_id: int | None) -> str | None:
@@ -277,6 +287,8 @@ def case_history(engine: WbsEngine, number: str, viewer: Actor, lang: str = "id"
             }
         )
     return {
+        "destroyed": view["destroyed"],
+        "destroyed_note": view["destroyed_note"],
         "case": {k: v for k, v in view.items() if k != "history"},
         "events": events,
         "check": {

@@ -201,6 +201,8 @@ def _case_page(
         attachments = files.list_attachments(engine, number, actor)
     except NotAllowed:  # a role that reads the case but not its files
         attachments = None
+    except files.AttachmentDestroyed:  # retention destroyed its key: the page says so (view["destroyed_note"])
+        attachments = None
     needs_users = any(f.type == "user" for a in actions for f in a.fields)
     needs_units = any(f.type == "unit" for a in actions for f in a.fields)
     choices = {

@@ -187,6 +187,8 @@ def case_show(obj: Ctx, number: str, username: str | None, as_json: bool) -> Non
     )
     if view["state_description"]:
         click.echo(f"    {view['state_description']}")
+    if view["destroyed"]:
+        click.echo("  " + t(_("DESTROYED: {note}"), note=view["destroyed_note"]))
     for text in view["notices"]:
         click.echo("  " + t(_("Note: {text}"), text=text))
     click.echo(
@@ -285,6 +287,8 @@ def show_tracking(obj: Ctx, number: str, code: str, as_json: bool) -> None:
     t = obj.t
     click.echo(f"{view['number']}  {view['type_label']}")
     click.echo("  " + t(_("Stage: {label}"), label=view["state_label"]))
+    if view["destroyed"]:
+        click.echo("  " + t(_("DESTROYED: {note}"), note=view["destroyed_note"]))
     click.echo("  " + t(_("Filed: {date} {time}"), date=view["filed"]["date"], time=view["filed"]["time"]))
     if view["closed"]:
         click.echo("  " + t(_("Closed: {date}"), date=view["closed"]["date"]))
