@@ -35,11 +35,13 @@ came from the bundle itself and gives its fingerprint.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -197,6 +199,21 @@ def _member(zf: zipfile.ZipFile, name: str, limit: int = MAX_SMALL_MEMBER) -> by
     return data
 
 
+def _signed(key: Ed25519PublicKey | None, message: bytes, signature: Any) -> bool:
+    """The Ed25519 signature, written in its one canonical base64url spelling (86 characters, no padding: the
+    last character's spare bits zero), verifies over ``message``. Another spelling of the same bytes is
+    refused, so that no byte of a bundle can change unnoticed."""
+    if key is None or not isinstance(signature, str) or len(signature) != 86:
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(signature + "==")
+    except ValueError:
+        return False
+    if base64.urlsafe_b64encode(raw).decode().rstrip("=") != signature:
+        return False
+    return verify_signature(key, message, signature)
+
+
 def _is_hex64(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
@@ -236,7 +253,7 @@ def verify_bundle(path: str | os.PathLike, *, keys: list[Ed25519PublicKey] | Non
         _verify(Path(path), rep, keys)
     except _Unreadable as exc:
         rep.problem("bundle_unreadable", exc.msgid, **exc.params)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
         # a damaged zip: a member whose CRC fails, a compression this reader lacks, an encrypted member
         rep.problem("bundle_unreadable", _("the bundle is not a readable zip file ({reason})"), reason=str(exc)[:200])
     except OSError as exc:
@@ -258,7 +275,8 @@ def _verify(path: Path, rep: BundleReport, pinned: list[Ed25519PublicKey] | None
         if rep.problems:
             return
         raw_manifest = _member(zf, MANIFEST)
-        signature = _member(zf, SIGNATURE, 1024).decode("ascii", "replace").strip()
+        raw_signature = _member(zf, SIGNATURE, 1024).decode("ascii", "replace")
+        signature = raw_signature.removesuffix("\n")
         try:
             manifest = _loads(raw_manifest)
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -316,7 +334,7 @@ def _verify(path: Path, rep: BundleReport, pinned: list[Ed25519PublicKey] | None
         mkey = trusted.get(signing_id) if signing_id is not None else None
         if mkey is None and pinned:
             mkey = pinned[0]
-        if mkey is None or not verify_signature(mkey, MANIFEST_CONTEXT + _sha(raw_manifest).encode(), signature):
+        if not _signed(mkey, MANIFEST_CONTEXT + _sha(raw_manifest).encode(), signature):
             rep.problem("manifest_signature", _("the manifest's signature does not verify with the office key"))
         if files.get(KEYS) != _sha(raw_keys):
             rep.problem("file_altered", _("member {name} is not the one the manifest lists (altered)"), name=KEYS)
@@ -456,7 +474,7 @@ def _check_checkpoints(raw: bytes, rep: BundleReport, trusted: dict[str, Ed25519
                     "checkpoint_time_backwards", _("checkpoint #{seq}: its time is before the previous one's"), seq=seq
                 )
         key = trusted.get(cp["key_id"]) if isinstance(cp["key_id"], str) else None
-        if key is None or not verify_signature(key, CHECKPOINT_CONTEXT + cp["hash"].encode(), str(cp["signature"])):
+        if not _signed(key, CHECKPOINT_CONTEXT + cp["hash"].encode(), cp["signature"]):
             rep.problem(
                 "checkpoint_signature",
                 _("checkpoint #{seq}: its signature does not verify with the office key"),
@@ -639,6 +657,8 @@ def export_period(
                     continue
             old = ranges.get(chain)
             ranges[chain] = (lo, hi) if old is None else (min(lo, old[0]), max(hi, old[1] or hi))
+        if not ranges:
+            raise NotFound(_("No event in that period that you may export."))
         scope = {"kind": "period", "from": date_from.isoformat(), "to": date_to.isoformat(), "type": case_type}
         return _export(engine, s, actor, scope, ranges, out_path)
 
