@@ -9,7 +9,19 @@ are not UTF-8), bad settings, a database that cannot be opened, a directory that
 :mod:`wbs_engine.textsafe` before it reaches the terminal, so control characters show instead of acting.
 """
 
-from . import audit, cases, database, days, people, retention, scheduling, surveys, tokens, workflows  # noqa: F401  (register the commands)
+from . import (  # noqa: F401  (register the commands)
+    audit,
+    bundle,
+    cases,
+    database,
+    days,
+    people,
+    retention,
+    scheduling,
+    surveys,
+    tokens,
+    workflows,
+)
 from .base import Ctx, cli, main
 
 __all__ = ["Ctx", "cli", "main"]
