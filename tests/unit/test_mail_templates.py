@@ -183,6 +183,22 @@ BEFORE = {
             "do not reply to it.",
         ),
     },
+    "retention_due": {
+        "id": (
+            "Retensi: perkara yang sudah waktunya dimusnahkan: {count}",
+            "Yth. {name},\n\nPerkara yang sudah ditutup, masa retensinya berakhir, dan sudah waktunya dimusnahkan: "
+            "{count}.\n\nTidak ada yang dimusnahkan secara otomatis. `wbs retention --dry-run` menampilkan "
+            "daftarnya; `wbs retention --apply --as ADMIN --basis TEKS` memusnahkan isinya dan mencatat berita acara "
+            "pemusnahan dalam jejak audit.\n",
+        ),
+        "en": (
+            "Retention: cases due for destruction: {count}",
+            "Dear {name},\n\nClosed cases whose retention period has ended and that are due for destruction: "
+            "{count}.\n\nNothing is destroyed automatically. `wbs retention --dry-run` lists them; `wbs retention "
+            "--apply --as ADMIN --basis TEXT` destroys their content and writes the destruction record (berita acara "
+            "pemusnahan) into the audit trail.\n",
+        ),
+    },
 }
 
 
@@ -200,6 +216,7 @@ PHRASES = {
     "identity_approved": ("disetujui", "was approved"),
     "identity_refused": ("ditolak", "was refused"),
     "reporter_identity": ("ditampilkan kepada satu petugas", "made visible to one officer"),
+    "retention_due": ("dimusnahkan secara otomatis", "destroyed automatically"),
 }
 
 
