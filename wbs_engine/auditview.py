@@ -378,8 +378,7 @@ def whole_check(engine: WbsEngine, lang: str = "id") -> dict[str, Any]:
         "checkpoints": res.checkpoints,
         "cases": res.cases,
         "problems": [
-            {"code": p.code, "message": p.message(lang), "chain": p.chain, "event_id": p.event_id}
-            for p in res.problems
+            {"code": p.code, "message": p.message(lang), "chain": p.chain, "event_id": p.event_id} for p in res.problems
         ],
         "checked_at": cal.local(engine.now()).strftime("%Y-%m-%d %H:%M"),
         "zone": engine.settings.zone_label,
