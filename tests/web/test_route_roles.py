@@ -53,7 +53,7 @@ def _url(rule, number: str) -> str:
 
 def _staff_rules(app):
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".", 1)[0] in ("auth", "admin", "staff", "mine", "identity", "tokens"):
+        if rule.endpoint.split(".", 1)[0] in ("auth", "admin", "staff", "mine", "identity", "tokens", "audit"):
             yield rule
 
 
