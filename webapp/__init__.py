@@ -35,7 +35,22 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     from wbs_engine.engine import WbsEngine
     from wbs_engine.migrate import require_migrated
 
-    from . import admin, api, audit_pages, auth, errors, i18n, identity, mine, public, security, staff, tokens, tracking
+    from . import (
+        admin,
+        api,
+        audit_pages,
+        auth,
+        errors,
+        i18n,
+        identity,
+        mine,
+        public,
+        security,
+        staff,
+        statistik,
+        tokens,
+        tracking,
+    )
 
     settings = settings or Settings.from_env()
     wbs = engine or WbsEngine(settings)
@@ -60,6 +75,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     identity.init_app(app)  # identity on request (webapp/identity.py)
     admin.init_app(app)  # /staf/admin: the admin role only
     audit_pages.init_app(app)  # /staf/audit: the auditor's read-only pages
+    statistik.init_app(app)  # /statistik: the public statistics (public, counts under five suppressed)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

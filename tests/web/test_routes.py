@@ -16,6 +16,7 @@ PUBLIC = {
     "auth.sign_in",
     "auth.sign_in_post",
     "api.openapi_json",
+    "statistik.page",
 }
 PUBLIC_BLUEPRINTS = {"public", "tracking"}
 
