@@ -183,6 +183,31 @@ def _field_labels(case_type: str, version: int, lang: str) -> dict[str, str]:
     return {f.name: f.label.get(lang) for f in (*defn.intake, *defn.fields)}
 
 
+@bp.get("/perkara/<number>/bundel")
+@requires_role("auditor")
+def bundle_download(number: str):  # type: ignore[no-untyped-def]
+    """The case's offline-verifiable bundle (``wbs_engine.bundle``): its whole chain, the signed checkpoints
+    that cover it and the public key, for ``wbs verify-bundle``. The export is recorded (``bundle_exported``)."""
+    import tempfile
+    from pathlib import Path
+
+    from wbs_engine import bundle
+
+    actor = current_actor()
+    auditview.ensure_auditor(wbs(), number, actor)
+    with tempfile.TemporaryDirectory(prefix="wbs-bundle-") as tmp:
+        out = Path(tmp) / "bundle.zip"
+        bundle.export_case(wbs(), number, actor, out)
+        data = out.read_bytes()
+    safe = "".join(c for c in number.upper() if c.isalnum() or c == "-")  # it named a case the export found
+    headers = {
+        "Content-Disposition": f'attachment; filename="bundel-{safe}.zip"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+    return Response(data, mimetype="application/zip", headers=headers)
+
+
 @bp.get("/akses/<number>")
 @requires_role("auditor")
 def access(number: str):  # type: ignore[no-untyped-def]

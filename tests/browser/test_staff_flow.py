@@ -307,3 +307,52 @@ def test_admin_pages_pass_axe(staff, live_server, shots):
         if name:
             page.screenshot(path=str(shots / name), full_page=True)
 
+
+
+def test_an_auditor_reads_a_history_and_keeps_a_bundle_that_verifies_offline(
+    staff, live_server, live_engine, shots, tmp_path
+):
+    """The auditor (second factor) searches all cases, opens a closed one's history with each event's hash and
+    the chain's check, downloads its bundle, and the bundle verifies with nothing but the file."""
+    from wbs_engine.bundle import verify_bundle
+
+    created = live_engine.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    pengelola = live_engine.load_actor("pengelola")
+    live_engine.fire(created.number, "mulai_verifikasi", pengelola)
+    live_engine.fire(created.number, "arsipkan", pengelola, reason="Bukan pengaduan: permintaan informasi biasa.")
+    page = staff.sign_in("auditor")
+    assert "auditor" in staff.secrets  # auditors use a second factor by default
+    page.goto(live_server + "/staf/audit/")
+    axe_clean(page)
+    page.fill("#cari", created.number)
+    page.locator("main form.filters button[type=submit]").click()
+    page.get_by_role("link", name=created.number).click()
+    assert f"/staf/audit/perkara/{created.number}" in page.url
+    axe_clean(page)
+    page.screenshot(path=str(shots / "audit-history.png"), full_page=True)
+    with page.expect_download() as got:
+        page.locator("a[href$='/bundel']").click()
+    bundle_file = tmp_path / "bundel.zip"
+    got.value.save_as(bundle_file)
+    assert verify_bundle(bundle_file).ok
+    changed = bytearray(bundle_file.read_bytes())
+    changed[len(changed) // 2] ^= 0x01
+    (tmp_path / "diubah.zip").write_bytes(bytes(changed))
+    assert not verify_bundle(tmp_path / "diubah.zip").ok
+    page.goto(live_server + "/staf/audit/jejak")
+    axe_clean(page)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_public_statistics_page_passes_axe(browser, live_server, live_engine, shots, lang):
+    for i in range(6):
+        live_engine.create_case("pengaduan", {**COMPLAINT, "nama": f"Warga {i}"}, identity_mode="rahasia")
+    page = browser.new_page()
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server}/statistik?lang={lang}")
+    assert page.locator("h1").count() == 1
+    assert "Warga" not in page.content() and "Siti" not in page.content()
+    axe_clean(page)
+    page.screenshot(path=str(shots / f"statistics-{lang}.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    axe_clean(page)
