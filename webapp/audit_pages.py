@@ -183,11 +183,13 @@ def _field_labels(case_type: str, version: int, lang: str) -> dict[str, str]:
     return {f.name: f.label.get(lang) for f in (*defn.intake, *defn.fields)}
 
 
-@bp.get("/perkara/<number>/bundel")
+@bp.post("/perkara/<number>/bundel")
 @requires_role("auditor")
 def bundle_download(number: str):  # type: ignore[no-untyped-def]
     """The case's offline-verifiable bundle (``wbs_engine.bundle``): its whole chain, the signed checkpoints
-    that cover it and the public key, for ``wbs verify-bundle``. The export is recorded (``bundle_exported``)."""
+    that cover it and the public key, for ``wbs verify-bundle``. The export writes to the trail (a checkpoint,
+    ``bundle_exported``), so it is a POST with the form's CSRF token: another site cannot make an auditor's
+    browser export (the one POST of these pages; everything else is read-only)."""
     import tempfile
     from pathlib import Path
 

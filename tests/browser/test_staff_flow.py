@@ -331,7 +331,7 @@ def test_an_auditor_reads_a_history_and_keeps_a_bundle_that_verifies_offline(
     axe_clean(page)
     page.screenshot(path=str(shots / "audit-history.png"), full_page=True)
     with page.expect_download() as got:
-        page.locator("a[href$='/bundel']").click()
+        page.locator("form[action$='/bundel'] button").click()
     bundle_file = tmp_path / "bundel.zip"
     got.value.save_as(bundle_file)
     assert verify_bundle(bundle_file).ok

@@ -64,7 +64,10 @@ def test_an_auditor_reads_every_audit_page_and_no_page_offers_an_action(app, aud
         posts = re.findall(
             r'<form[^>]*method="post"[^>]*action="([^"]+)"|<form[^>]*action="([^"]+)"[^>]*method="post"', auditor.page
         )
-        assert {a or b for a, b in posts} <= {"/staf/keluar"}, url  # the menu's sign-out only
+        # the menu's sign-out, and on a case's history the bundle export (which writes its record)
+        allowed = {"/staf/keluar", f"/staf/audit/perkara/{world['report']}/bundel"}
+        allowed |= {f"/staf/audit/perkara/{n}/bundel" for n in world.values() if isinstance(n, str)}
+        assert {a or b for a, b in posts} <= allowed, url
     auditor.get("/staf/audit/")
     assert n in auditor.page and world["complaint"] in auditor.page
     assert 'href="/staf/audit/"' in auditor.get("/staf/").get_data(as_text=True)  # the nav link "Audit"
@@ -88,6 +91,7 @@ def test_an_auditor_reads_every_audit_page_and_no_page_offers_an_action(app, aud
 
 
 def test_every_post_under_staf_audit_is_refused_and_writes_nothing(app, auditor, world, web_engine):
+    """Every POST but the bundle export (which writes its record, behind its CSRF token: tested below)."""
     def count():
         with unit_of_work(web_engine.db, write=False) as s:
             return s.connection().execute(sa.select(sa.func.count()).select_from(EV)).scalar_one()
@@ -98,7 +102,7 @@ def test_every_post_under_staf_audit_is_refused_and_writes_nothing(app, auditor,
         auditor.get("/staf/akun")
         token = auditor.hidden().get("csrf_token")
     before = count()
-    rules = _rules(app)
+    rules = [r for r in _rules(app) if r.endpoint != "audit.bundle_download"]
     assert len(rules) >= 6
     for rule in rules:
         url = _url(rule, world["report"])
@@ -110,12 +114,33 @@ def test_every_post_under_staf_audit_is_refused_and_writes_nothing(app, auditor,
     assert count() == before
 
 
+def test_the_bundle_export_needs_its_csrf_token_and_is_recorded(app, auditor, world, web_engine):
+    def exports():
+        with unit_of_work(web_engine.db, write=False) as s:
+            return s.connection().execute(
+                sa.select(sa.func.count()).select_from(EV).where(EV.c.kind == "bundle_exported")
+            ).scalar_one()
+
+    url = f"/staf/audit/perkara/{world['report']}/bundel"
+    assert auditor.client.post(url).status_code == 400  # another site cannot make the auditor's browser export
+    assert auditor.client.get(url).status_code == 405
+    assert exports() == 0
+    auditor.get(f"/staf/audit/perkara/{world['report']}")
+    res = auditor.client.post(url, data={"csrf_token": auditor.hidden()["csrf_token"]})
+    assert res.status_code == 200 and res.mimetype == "application/zip" and res.data[:2] == b"PK"
+    assert exports() == 1
+
+
 @pytest.mark.parametrize("username", ["pengelola", "atasan", "telaah", "pegawai"])
 def test_a_non_auditor_gets_403_on_every_audit_route(app, clock, world, username):
     b = Browser(app)
     sign_in(b, username, clock=clock)
+    token = b.hidden().get("csrf_token") or (b.get("/staf/akun") and b.hidden().get("csrf_token"))
     for rule in _rules(app):
-        res = b.get(_url(rule, world["report"]))
+        if "GET" in rule.methods:
+            res = b.get(_url(rule, world["report"]))
+        else:
+            res = b.client.post(_url(rule, world["report"]), data={"csrf_token": token})
         assert res.status_code == 403, (rule.endpoint, res.status_code)
     assert 'href="/staf/audit/"' not in b.get("/staf/").get_data(as_text=True)
 
@@ -125,7 +150,8 @@ def test_admin_gets_403_too(app, clock, world, web_engine):
     b = Browser(app)
     sign_in(b, "admin", clock=clock)
     for rule in _rules(app):
-        assert b.get(_url(rule, world["report"])).status_code == 403, rule.endpoint
+        if "GET" in rule.methods:
+            assert b.get(_url(rule, world["report"])).status_code == 403, rule.endpoint
 
 
 def test_a_tampered_event_shows_red_on_the_case_page_and_on_the_whole_check(app, auditor, world, web_engine):
