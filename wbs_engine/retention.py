@@ -44,7 +44,7 @@ from .engine import WbsEngine
 from .errors import NotAllowed, NotFound, ValidationFailed, WbsError
 from .i18n import Msg
 from .i18n import gettext_noop as _
-from .models import Attachment, Case
+from .models import Attachment, Case, Outbox
 from .permissions import Actor
 
 #: what :func:`destroy` takes for "every case that is due"
@@ -263,6 +263,18 @@ def _destroy_one(s: Session, case: Case, actor: Actor, now: datetime, record_seq
     )
     if res.rowcount != 1:  # cannot happen under the lock; never destroy a row someone else moved
         raise NotFound(_("Case {number} not found."), number=case.number)
+    # the case's mail: a reporter's address is sealed with the OFFICE key (the outbox must reach them), so the
+    # case key's deletion alone would leave it readable; the rows stay (their count is history), emptied, and
+    # what was still to be sent is not sent about a destroyed case
+    outbox = Outbox.__table__
+    conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.case_id == case.id)
+        .values(recipient="-", subject="-", body="", seal=None, last_error="content destroyed")
+    )
+    conn.execute(
+        sa.update(outbox).where(outbox.c.case_id == case.id, outbox.c.status == "pending").values(status="failed")
+    )
     audit.append(
         s,
         chain=case.number,

@@ -253,3 +253,36 @@ def test_cli_dry_run_and_apply(make_wbs, tmp_path, clock):
     assert page.exit_code == 0 and "DIMUSNAHKAN: Isi perkara ini telah dimusnahkan" in page.stdout
     assert "DESTROYED" not in run_wbs("--lang", "en", "case", "show", young.number, env=env).stdout
     assert run_wbs("verify-audit", env=env).exit_code == 0
+
+
+def test_destruction_empties_the_case_mail_too(wbs, clock):
+    """A reporter's address waits in the outbox sealed with the office key (so that it can be sent): deleting the
+    case key alone would leave it readable. Destruction empties the case's outbox rows and sends nothing more."""
+    import sqlalchemy as sa
+
+    from wbs_engine import retention
+    from wbs_engine.db import unit_of_work
+    from wbs_engine.models import Outbox
+
+    created = wbs.create_case("pengaduan", {**COMPLAINT_WITH_MAIL}, identity_mode="terbuka")
+    pengelola = wbs.load_actor("pengelola")
+    wbs.fire(created.number, "mulai_verifikasi", pengelola)
+    wbs.fire(created.number, "arsipkan", pengelola, reason="Bukan pengaduan: permintaan informasi.")
+    with unit_of_work(wbs.db, write=False) as s:
+        case_id = wbs.get_case(s, created.number).id
+        rows = s.exec(sa.select(Outbox).where(Outbox.case_id == case_id)).scalars().all()
+    assert rows and any(r.recipient.startswith("vault:") for r in rows)
+    clock.advance(days=366 * 6)
+    retention.destroy(wbs, [created.number], add_admin(wbs), "JRA Perka ANRI 22/2015")
+    with unit_of_work(wbs.db, write=False) as s:
+        rows = s.exec(sa.select(Outbox).where(Outbox.case_id == case_id)).scalars().all()
+    assert rows and all(r.recipient == "-" and r.body == "" and r.status != "pending" for r in rows)
+
+
+COMPLAINT_WITH_MAIL = {
+    "nama": "Siti Aminah",
+    "email": "siti@contoh.id",
+    "layanan": "Layanan legalisir ijazah",
+    "kategori": "normatif",
+    "uraian": "Petugas meminta uang tambahan di luar tarif resmi saat legalisir.",
+}
