@@ -116,14 +116,25 @@ def _forced(cells: list[_Cell], total: int) -> bool:
 def suppress_row(values: list[int], total: int) -> list[dict[str, Any]]:
     """Counts that add up to ``total`` (shown when ≥ 5): the small ones hidden, and more hidden (smallest
     first) while a hidden one could be worked out from the total."""
+    return _suppressed(values, total)[0]
+
+
+def _suppressed(values: list[int], total: int) -> tuple[list[dict[str, Any]], bool]:
+    """:func:`suppress_row`, and whether the row still gives a small count away through its total (every part
+    hidden and still forced, e.g. 4 + 4 = 8): then the total itself must be hidden too."""
     cells = [_Cell(v, "small" if v < MIN_COUNT else None) for v in values]
     if total >= MIN_COUNT:
         while any(c.hidden for c in cells) and _forced(cells, total):
             shown = [c for c in cells if not c.hidden]
             if not shown:
-                break  # every part hidden and still forced (e.g. 4 + 4 = 8): nothing more to hide in the row
+                return [c.public() for c in cells], True
             min(shown, key=lambda c: c.value).hidden = "secondary"
-    return [c.public() for c in cells]
+    return [c.public() for c in cells], False
+
+
+def _hidden_total(value: int) -> dict[str, Any]:
+    """A total hidden because its parts would give a small count away (shown as "≥ 5" when it is)."""
+    return _Cell(value, "small" if value < MIN_COUNT else "secondary").public()
 
 
 def share(on_time: int, late: int, lang: str = "id") -> dict[str, Any]:
@@ -302,16 +313,26 @@ def public_statistics(engine: WbsEngine, year: int | None = None, lang: str = "i
         per_month = [by_month.get((d.key, m), 0) for m in range(1, 13)]
         closed = phases[-1]
         n_late = len(late.get(d.key, ()))
-        shown_months = suppress_row(per_month, total)
+        shown_phases, phases_forced = _suppressed(phases, total)
+        shown_months, months_forced = _suppressed(per_month, total)
+        # a total whose parts would give a small count away is hidden as well
+        shown_total = _hidden_total(total) if (phases_forced or months_forced) else cell(total)
+        # closed: the stage table's own cell (a fresh one would show what that table hid); its parts likewise
+        shown_closed = shown_phases[-1] if not phases_forced else _hidden_total(closed)
+        parts, parts_forced = _suppressed([closed - n_late, n_late], closed)
+        if shown_closed["suppressed"] or parts_forced:
+            parts = [_hidden_total(v) for v in (closed - n_late, n_late)]
+            if parts_forced and not shown_closed["suppressed"]:
+                shown_closed = _hidden_total(closed)
         top = max([m["value"] or 0 for m in shown_months] + [1])
         types.append(
             {
                 "case_type": d.key,
                 "label": d.label.get(lang),
-                "total": cell(total),
+                "total": shown_total,
                 "phases": [
                     {"key": p, "label": render(label, lang), "count": shown}
-                    for (p, label), shown in zip(PHASES, suppress_row(phases, total), strict=True)
+                    for (p, label), shown in zip(PHASES, shown_phases, strict=True)
                 ],
                 "months": [
                     {
@@ -323,10 +344,12 @@ def public_statistics(engine: WbsEngine, year: int | None = None, lang: str = "i
                     for m, shown in enumerate(shown_months, 1)
                 ],
                 "limits": {
-                    "closed": cell(closed),
-                    # on time + late = closed: a small one must not follow from the other
-                    **dict(zip(("on_time", "late"), suppress_row([closed - n_late, n_late], closed), strict=True)),
-                    "share": share(closed - n_late, n_late, lang),
+                    "closed": shown_closed,
+                    # on time + late = closed: a small one must not follow from the other (or from the total)
+                    **dict(zip(("on_time", "late"), parts, strict=True)),
+                    "share": share(closed - n_late, n_late, lang)
+                    if not shown_closed["suppressed"]
+                    else {"percent": None, "bound": None, "text": render(_("too few closed cases to show"), lang)},
                 },
                 "survey": _quarters(engine, d, year, lang) if d.survey is not None else None,
             }
