@@ -349,7 +349,13 @@ def _verify(path: Path, rep: BundleReport, pinned: list[Ed25519PublicKey] | None
             )
         sealed = _check_checkpoints(raw_cps, rep, trusted)
 
-        # events, streamed
+        # events, streamed. Only as many as the signed manifest declares (plus one, to notice an extra), and not
+        # past the problem cap: a small file that inflates to gigabytes of lines must not keep the check busy
+        counts = [c.get("count") for c in chains_declared.values() if isinstance(c, dict)]
+        declared = sum(c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c > 0)
+        if "manifest_signature" in rep.codes:
+            rep.notes.append(Msg(_("the events were not read: the manifest they are checked against is not genuine")))
+            return
         chains: dict[str, _Chain] = {}
         digest = hashlib.sha256()
         with zf.open(EVENTS) as fh:
@@ -362,6 +368,15 @@ def _verify(path: Path, rep: BundleReport, pinned: list[Ed25519PublicKey] | None
                 n += 1
                 if len(line) > MAX_LINE:
                     raise _Unreadable(_("line {n} of {name} is far too long"), n=n, name=EVENTS)
+                if n > declared or len(rep.problems) >= MAX_PROBLEMS:
+                    rep.problem(
+                        "scope_mismatch",
+                        _("{name} holds more than the {count} events the manifest declares; the rest was not read"),
+                        name=EVENTS,
+                        count=declared,
+                    )
+                    digest.update(b"\0")  # whatever was not read cannot match the manifest's hash
+                    break
                 _check_event(line, n, rep, chains, sealed)
         if files.get(EVENTS) != digest.hexdigest():
             rep.problem("file_altered", _("member {name} is not the one the manifest lists (altered)"), name=EVENTS)
@@ -592,7 +607,8 @@ def export_case(engine: Any, number: str, actor: Any, out_path: str | os.PathLik
     _seal(engine)
     with unit_of_work(engine.db, write=False) as s:
         case = engine.get_case(s, number)
-        if not any(g.covers(case) for g in grants):
+        if not any(g.covers(case) for g in grants) or actor.is_recused(case):
+            # not covered, or kept off it (a recusal): the answer for a case that does not exist
             raise NotFound(_("Case {number} not found."), number=number)
         scope = {"kind": "case", "number": case.number}
         ranges = {case.number: (1, None)}
