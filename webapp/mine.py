@@ -26,13 +26,12 @@ from wbs_engine.i18n import render
 from . import security
 from .auth import add_nav, current_actor
 from .i18n import page_lang
-from .public import IDENTITY_INPUT, TOKEN_INPUT
+from .public import FILES_INPUT, IDENTITY_INPUT, TOKEN_INPUT, render_filing_form, uploads
 from .staff import send_attachment
 
 bp = Blueprint("mine", __name__, url_prefix="/staf/laporan-saya")
 
 MESSAGE_INPUT = "pesan"
-FILES_INPUT = "lampiran"
 NOTICES = {
     "baru": _("Your report was filed. You can follow it here."),
     "pesan": _("Your message was sent to the office."),
@@ -63,37 +62,15 @@ def _type_or_404(case_type: str) -> dict[str, Any]:
     return found
 
 
-def _form_page(
-    case_type: str,
-    mode: str | None,
-    *,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    token: str | None = None,
-    general: str | None = None,
-    status: int = 200,
-):  # type: ignore[no-untyped-def]
-    lang = page_lang()
+def _form_page(case_type: str, mode: str | None, **kw: Any):  # type: ignore[no-untyped-def]
     kind = _type_or_404(case_type)
-    try:
-        form = wbs().intake_form(case_type, mode or kind["identity_mode"], lang)
-    except ValidationFailed:  # a mode this type does not offer (an edited link)
-        form = wbs().intake_form(case_type, kind["identity_mode"], lang)
-    limits = files.limits_for(wbs().registry.latest(case_type).definition, wbs().settings)
-    return (
-        render_template(
-            "form.html",
-            form=form,
-            values=values or {},
-            errors=errors or {},
-            token=token or wbs().issue_filing_token(case_type),
-            general=general,
-            limits=limits,
-            files_again=bool(values) and limits.max_count > 0,
-            mode_url=url_for("mine.form", case_type=case_type),
-            file_url=url_for("mine.file", case_type=case_type),
-        ),
-        status,
+    return render_filing_form(
+        case_type,
+        mode or kind["identity_mode"],
+        fallback_mode=kind["identity_mode"],
+        mode_url=url_for("mine.form", case_type=case_type),
+        file_url=url_for("mine.file", case_type=case_type),
+        **kw,
     )
 
 
@@ -116,10 +93,10 @@ def file(case_type: str):  # type: ignore[no-untyped-def]
         return _form_page(case_type, None, errors=exc.field_errors(lang), status=422)
     values = {f.name: request.form.get(f.name, "") for f in form.fields}
     data = {k: v for k, v in values.items() if v.strip()}
-    uploads = [(f.filename or "", f.stream) for f in request.files.getlist(FILES_INPUT) if f and f.filename]
+    sent_files = uploads()
     defn = engine.registry.latest(case_type).definition
     try:
-        files.screen(defn, engine.settings, uploads)
+        files.screen(defn, engine.settings, sent_files)
         if not token:
             raise FilingTokenInvalid(_("The form is incomplete; it was shown again, check it and send it."))
         created = engine.create_case(
@@ -135,7 +112,7 @@ def file(case_type: str):  # type: ignore[no-untyped-def]
         )
     linked = form.identity_mode != "anonim"
     problems = []
-    for name, stream in uploads:
+    for name, stream in sent_files:
         try:
             if linked:
                 files.attach(engine, created.number, actor, name, stream)

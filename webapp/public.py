@@ -55,27 +55,30 @@ def _channel_or_404(case_type: str) -> channels.Channel:
     return found
 
 
-def _form_page(
+def render_filing_form(
     case_type: str,
     mode: str | None,
     *,
+    fallback_mode: str | None = None,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     token: str | None = None,
     general: str | None = None,
     status: int = 200,
+    **context: Any,
 ):  # type: ignore[no-untyped-def]
+    """The filing form of ``case_type`` (``form.html``, built by ``intake_form``) in identity ``mode``; a mode the
+    type does not offer (an edited link) falls back to ``fallback_mode`` (None: the most private). Shared by the
+    public form and an employee's own filing (``webapp/mine.py``), which add their own ``context``."""
     lang = page_lang()
-    channel = _channel_or_404(case_type)
     try:
         form = wbs().intake_form(case_type, mode, lang)
-    except ValidationFailed:  # a mode this type does not offer (an edited link): its most private one
-        form = wbs().intake_form(case_type, None, lang)
+    except ValidationFailed:
+        form = wbs().intake_form(case_type, fallback_mode, lang)
     limits = files.limits_for(wbs().registry.latest(case_type).definition, wbs().settings)
     return (
         render_template(
             "form.html",
-            channel=channel,
             form=form,
             values=values or {},
             errors=errors or {},
@@ -83,9 +86,14 @@ def _form_page(
             general=general,
             limits=limits,
             files_again=bool(values) and limits.max_count > 0,
+            **context,
         ),
         status,
     )
+
+
+def _form_page(case_type: str, mode: str | None, **kw: Any):  # type: ignore[no-untyped-def]
+    return render_filing_form(case_type, mode, channel=_channel_or_404(case_type), **kw)
 
 
 @bp.get("/lapor/<case_type>")
@@ -93,7 +101,8 @@ def form(case_type: str):  # type: ignore[no-untyped-def]
     return _form_page(case_type, request.args.get(IDENTITY_INPUT) or None)
 
 
-def _uploads() -> list[tuple[str, Any]]:
+def uploads() -> list[tuple[str, Any]]:
+    """The files a filing form sent (name, stream), empty inputs left out."""
     return [(f.filename or "", f.stream) for f in request.files.getlist(FILES_INPUT) if f and f.filename]
 
 
@@ -110,10 +119,10 @@ def file(case_type: str):  # type: ignore[no-untyped-def]
         return _form_page(case_type, None, errors=exc.field_errors(lang), status=422)
     values = {f.name: request.form.get(f.name, "") for f in form.fields}
     data = {k: v for k, v in values.items() if v.strip()}
-    uploads = _uploads()
+    sent_files = uploads()
     defn = engine.registry.latest(case_type).definition
     try:
-        files.screen(defn, engine.settings, uploads)
+        files.screen(defn, engine.settings, sent_files)
         if not token:  # the web form always carries one: without it a resend would file a second case
             raise FilingTokenInvalid(_("The form is incomplete; it was shown again, check it and send it."))
         created = engine.create_case(case_type, data, identity_mode=form.identity_mode, idempotency_token=token)
@@ -128,7 +137,7 @@ def file(case_type: str):  # type: ignore[no-untyped-def]
         return _form_page(
             case_type, form.identity_mode, values=values, errors=exc.field_errors(lang), token=token, status=422
         )
-    not_attached = _attach_all(engine, created.receipt_code, uploads, lang)
+    not_attached = _attach_all(engine, created.receipt_code, sent_files, lang)
     security.remember_receipt(created.number, created.receipt_code, case_type)
     if not_attached:
         session["not_attached"] = not_attached
