@@ -662,32 +662,7 @@ def _queue_audit_heads(engine: WbsEngine, s: Session, now: datetime, date_key: s
     if cp is None:
         return 0
     line = audit.head_line(cp, engine.keyring.public_b64)
-    # distinct on the ids, not on whole rows: PostgreSQL cannot compare JSON columns (recovery_codes)
-    auditor_ids = (
-        select(RoleGrant.user_id).where(RoleGrant.role == "auditor").distinct().scalar_subquery()
-    )
-    auditors = s.exec(
-        select(User)
-        .where(User.id.in_(auditor_ids), User.active == True, User.email.is_not(None))  # noqa: E712
-        .order_by(User.id)
-    ).all()
-    queued = 0
-    for user in auditors:
-        if notify.queue(
-            s,
-            keyring=engine.keyring,
-            kind="audit_head",
-            recipient=user.email,
-            lang=user.lang,
-            now=now,
-            case_id=None,
-            dedupe_key=f"audit_head:{user.id}:{date_key}",
-            name=user.full_name or user.username,
-            seq=cp.seq,
-            head=line,
-        ):
-            queued += 1
-    return queued
+    return _mail_role(engine, s, "auditor", "audit_head", now, date_key, seq=cp.seq, head=line)
 
 
 def _queue_retention_due(engine: WbsEngine, s: Session, now: datetime, today: Any) -> int:
@@ -698,25 +673,32 @@ def _queue_retention_due(engine: WbsEngine, s: Session, now: datetime, today: An
     count = due_count(engine, s, today)
     if not count:
         return 0
-    admin_ids = select(RoleGrant.user_id).where(RoleGrant.role == "admin").distinct().scalar_subquery()
-    admins = s.exec(
+    return _mail_role(engine, s, "admin", "retention_due", now, today.isoformat(), count=count)
+
+
+def _mail_role(engine: WbsEngine, s: Session, role: str, kind: str, now: datetime, day: str, **values: Any) -> int:
+    """Queue mail ``kind`` once on ``day`` to every active holder of ``role`` with an address, in their language;
+    returns how many were queued (the outbox's dedupe key makes a second run the same day queue none)."""
+    # distinct on the ids, not on whole rows: PostgreSQL cannot compare JSON columns (recovery_codes)
+    holders = select(RoleGrant.user_id).where(RoleGrant.role == role).distinct().scalar_subquery()
+    users = s.exec(
         select(User)
-        .where(User.id.in_(admin_ids), User.active == True, User.email.is_not(None))  # noqa: E712
+        .where(User.id.in_(holders), User.active == True, User.email.is_not(None))  # noqa: E712
         .order_by(User.id)
     ).all()
     queued = 0
-    for user in admins:
+    for user in users:
         if notify.queue(
             s,
             keyring=engine.keyring,
-            kind="retention_due",
+            kind=kind,
             recipient=user.email,
             lang=user.lang,
             now=now,
             case_id=None,
-            dedupe_key=f"retention_due:{user.id}:{today.isoformat()}",
+            dedupe_key=f"{kind}:{user.id}:{day}",
             name=user.full_name or user.username,
-            count=count,
+            **values,
         ):
             queued += 1
     return queued
