@@ -489,36 +489,42 @@ def plan_text(eng: WbsEngine, stmt) -> str:
         return "\n".join(f"  {r}" + (f"   (×{k})" if k > 1 else "") for r, k in seen.items())
 
 
+def built_database(kind: str, n: int, root: Path, server) -> tuple[str, Path]:
+    """The database of ``n`` cases for ``kind`` (``sqlite`` or ``postgres`` on ``server``) in ``root``: reused
+    when a previous run built it with this generator (``BUILD``), else built now. Returns its URL and instance
+    folder (also used by ``bench_queue.py``)."""
+    instance = root / f"{kind}-{n}-instance"
+    marker = root / f"{kind}-{n}.built"
+    cached = marker.exists() and marker.read_text() == BUILD
+    if kind == "sqlite":
+        path = root / f"queries-{n}.sqlite3"
+        if not cached:
+            for p in (path, instance, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            eng, took = build_sqlite(path, instance, n)
+            eng.db.dispose()
+            marker.write_text(BUILD)
+            print(f"sqlite: built {n:,} cases in {took:.0f} s", flush=True)
+        return f"sqlite:///{path}", instance
+    db = f"queries_{n}"
+    if not cached:
+        server.drop_db(db)
+        shutil.rmtree(instance, ignore_errors=True)
+        server.ensure_db(db)
+        eng, took = build_postgres(server.url(db), server.conninfo(db), instance, n)
+        eng.db.dispose()
+        marker.write_text(BUILD)
+        print(f"postgres: built {n:,} cases in {took:.0f} s", flush=True)
+    return server.url(db), instance
+
+
 def bench_db(kind: str, sizes: list[int], root: Path, runs: int, show_plans: bool) -> dict:
     server_ctx = postgres(root) if kind == "postgres" else None
     server = server_ctx.__enter__() if server_ctx else None
     engines: dict[int, WbsEngine] = {}
     try:
         for n in sizes:
-            instance = root / f"{kind}-{n}-instance"
-            marker = root / f"{kind}-{n}.built"
-            cached = marker.exists() and marker.read_text() == BUILD
-            if kind == "sqlite":
-                path = root / f"queries-{n}.sqlite3"
-                if not cached:
-                    for p in (path, instance, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-                    eng, took = build_sqlite(path, instance, n)
-                    eng.db.dispose()
-                    marker.write_text(BUILD)
-                    print(f"sqlite: built {n:,} cases in {took:.0f} s", flush=True)
-                url = f"sqlite:///{path}"
-            else:
-                db = f"queries_{n}"
-                if not cached:
-                    server.drop_db(db)
-                    shutil.rmtree(instance, ignore_errors=True)
-                    server.ensure_db(db)
-                    eng, took = build_postgres(server.url(db), server.conninfo(db), instance, n)
-                    eng.db.dispose()
-                    marker.write_text(BUILD)
-                    print(f"postgres: built {n:,} cases in {took:.0f} s", flush=True)
-                url = server.url(db)
+            url, instance = built_database(kind, n, root, server)
             engines[n] = WbsEngine(Settings(instance_dir=instance, database_url=url), clock=lambda: NOW)
         qs = {n: make_queries(eng, n) for n, eng in engines.items()}
         results = measure(engines, qs, runs)

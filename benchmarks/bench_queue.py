@@ -107,30 +107,7 @@ def bench_db(kind: str, sizes: list[int], root: Path, runs: int) -> dict:
     apps: dict[int, tuple] = {}
     try:
         for n in sizes:
-            instance = root / f"{kind}-{n}-instance"
-            marker = root / f"{kind}-{n}.built"
-            cached = marker.exists() and marker.read_text() == bq.BUILD
-            if kind == "sqlite":
-                path = root / f"queries-{n}.sqlite3"
-                if not cached:
-                    for p in (path, instance, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-                    eng, took = bq.build_sqlite(path, instance, n)
-                    eng.db.dispose()
-                    marker.write_text(bq.BUILD)
-                    print(f"sqlite: built {n:,} cases in {took:.0f} s", flush=True)
-                url = f"sqlite:///{path}"
-            else:
-                db = f"queries_{n}"
-                if not cached:
-                    server.drop_db(db)
-                    shutil.rmtree(instance, ignore_errors=True)
-                    server.ensure_db(db)
-                    eng, took = bq.build_postgres(server.url(db), server.conninfo(db), instance, n)
-                    eng.db.dispose()
-                    marker.write_text(bq.BUILD)
-                    print(f"postgres: built {n:,} cases in {took:.0f} s", flush=True)
-                url = server.url(db)
+            url, instance = bq.built_database(kind, n, root, server)
             settings = Settings(instance_dir=instance, database_url=url)
             eng = WbsEngine(settings, clock=lambda: bq.NOW)
             _require_no_second_factor(eng)
