@@ -1,5 +1,7 @@
 """The landing page and the health check in Chromium."""
 
+from tests.browser.test_public_flow import shown
+
 
 def test_landing_page_in_chromium(browser, live_server, shots):
     page = browser.new_page()
@@ -8,7 +10,8 @@ def test_landing_page_in_chromium(browser, live_server, shots):
     headings = page.locator("section.channel h2").all_inner_texts()
     assert set(headings) == {"Pengaduan Masyarakat", "Whistleblowing System (WBS)", "Benturan Kepentingan"}
     page.locator("section[aria-labelledby=ch-pengaduan] summary").first.click()
-    assert page.get_by_text("Batas verifikasi", exact=True).first.is_visible()
+    page.wait_for_load_state()
+    assert shown(page.get_by_text("Batas verifikasi", exact=True).first)
     page.screenshot(path=str(shots / "landing-desktop.png"), full_page=True)
     assert (shots / "landing-desktop.png").stat().st_size > 10_000
     health = page.goto(live_server + "/healthz")

@@ -16,6 +16,13 @@ DESKTOP = {"width": 1280, "height": 900}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
+def shown(locator, timeout: float = 10_000) -> bool:
+    """Wait until the element is visible (a click that navigates returns before the next page has painted;
+    ``is_visible()`` answers at once and made this suite flaky in CI)."""
+    locator.wait_for(state="visible", timeout=timeout)
+    return True
+
+
 def only_own_origin(context, server: str) -> None:
     foreign = [u for u in context.requested if not (u.startswith(server + "/") or u.startswith("data:"))]
     assert not foreign, foreign
@@ -28,8 +35,11 @@ def verify_receipt(engine, path) -> int:
     from tests.helpers import CLEAN_ENV
     from wbs_engine.cli import cli
 
-    env = {**CLEAN_ENV, "WBS_INSTANCE_DIR": str(engine.settings.instance_dir),
-           "WBS_DATABASE_URL": engine.settings.database_url}
+    env = {
+        **CLEAN_ENV,
+        "WBS_INSTANCE_DIR": str(engine.settings.instance_dir),
+        "WBS_DATABASE_URL": engine.settings.database_url,
+    }
     return CliRunner().invoke(cli, ["verify-receipt", str(path)], env=env).exit_code
 
 
@@ -64,14 +74,16 @@ def test_a_citizen_files_a_complaint_with_a_file_and_tracks_it(browser, live_ser
     page.goto(live_server + "/")
     axe_clean(page)
     page.get_by_role("link", name="Buat laporan: Pengaduan Masyarakat").click()
+    page.wait_for_load_state()
     assert page.url.endswith("/lapor/pengaduan")
     axe_clean(page)
     # an error first: nothing typed is lost
     page.get_by_label("Layanan yang diadukan").fill("Pembuatan KTP elektronik")
     page.get_by_label("Uraian pengaduan").fill("Terlalu pendek")
     page.get_by_role("button", name="Kirim laporan").click()
+    page.wait_for_load_state()
     assert page.locator("#err-uraian").inner_text().startswith("minimal 30 karakter")
-    assert page.locator("#err-kategori").is_visible()
+    assert shown(page.locator("#err-kategori"))
     assert page.get_by_label("Layanan yang diadukan").input_value() == "Pembuatan KTP elektronik"
     axe_clean(page)
     page.screenshot(path=str(shots / "form-errors-desktop.png"), full_page=True)
@@ -80,17 +92,19 @@ def test_a_citizen_files_a_complaint_with_a_file_and_tracks_it(browser, live_ser
     (tmp_path / "kuitansi.pdf").write_bytes(PDF)
     page.get_by_label("Lampiran (boleh kosong)").set_input_files(str(tmp_path / "kuitansi.pdf"))
     page.get_by_role("button", name="Kirim laporan").click()
+    page.wait_for_load_state()
     # the receipt: number and code, easy to copy
     assert page.url.endswith("/tanda-terima")
     number = page.locator("strong.number").inner_text()
     code = page.locator("#kode").input_value()
     assert re.fullmatch(r"PGD-\d{4}-\d{6}", number) and re.fullmatch(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){3}", code)
-    assert page.get_by_text("Simpan kode ini sekarang.").is_visible()
+    assert shown(page.get_by_text("Simpan kode ini sekarang."))
     axe_clean(page)
     page.screenshot(path=str(shots / "receipt-desktop.png"), full_page=True)
     # the proof of filing: downloaded, accepted by `wbs verify-receipt`, refused with one byte changed
     with page.expect_download() as got:
         page.get_by_role("button", name="Unduh bukti (PDF)").click()
+        page.wait_for_load_state()
     proof = tmp_path / "bukti.pdf"
     got.value.save_as(proof)
     assert got.value.suggested_filename == "bukti-penerimaan.pdf"
@@ -101,26 +115,29 @@ def test_a_citizen_files_a_complaint_with_a_file_and_tracks_it(browser, live_ser
     assert verify_receipt(live_engine, tmp_path / "diubah.pdf") == 1
     picture(proof, shots / "proof.png")
     page.get_by_role("button", name="Kode sudah saya simpan — tutup tanda terima ini").click()
+    page.wait_for_load_state()
     # tracking
     page.get_by_role("link", name="Lacak laporan").first.click()
+    page.wait_for_load_state()
     page.get_by_label("Kode pelacakan").fill(code.lower())
     page.get_by_role("button", name="Buka laporan saya").click()
+    page.wait_for_load_state()
     assert page.url.endswith("/lacak/perkara")
-    assert page.get_by_text("kuitansi.pdf").is_visible() and page.get_by_text(number).first.is_visible()
+    assert shown(page.get_by_text("kuitansi.pdf")) and shown(page.get_by_text(number).first)
     axe_clean(page)
     page.screenshot(path=str(shots / "tracking-desktop.png"), full_page=True)
     with page.expect_download() as got:
         page.get_by_role("link", name="kuitansi.pdf").click()
+        page.wait_for_load_state()
     assert got.value.suggested_filename == "kuitansi.pdf"
     page.get_by_role("button", name="Keluar").click()
+    page.wait_for_load_state()
     assert page.url.endswith("/lacak/")
     only_own_origin(browser, live_server)
     assert tracking_view(live_engine, code)["number"] == number
 
 
-def test_an_anonymous_whistleblower_answers_a_question_and_sees_no_staff_name(
-    browser, live_server, live_engine, shots
-):
+def test_an_anonymous_whistleblower_answers_a_question_and_sees_no_staff_name(browser, live_server, live_engine, shots):
     page = browser.new_page()
     page.set_viewport_size(PHONE)
     page.goto(live_server + "/lapor/wbs")
@@ -139,6 +156,7 @@ def test_an_anonymous_whistleblower_answers_a_question_and_sees_no_staff_name(
         else:
             field.fill("Kepala seksi menerima uang dari rekanan proyek jalan desa, disaksikan dua staf.")
     page.get_by_role("button", name="Kirim laporan").click()
+    page.wait_for_load_state()
     assert page.url.endswith("/tanda-terima"), page.content()[:3000]
     number, code = page.locator("strong.number").inner_text(), page.locator("#kode").input_value()
     page.screenshot(path=str(shots / "receipt-phone.png"), full_page=True)
@@ -150,12 +168,14 @@ def test_an_anonymous_whistleblower_answers_a_question_and_sees_no_staff_name(
     page.goto(live_server + "/lacak/")
     page.get_by_label("Kode pelacakan").fill(code)
     page.get_by_role("button", name="Buka laporan saya").click()
-    assert page.get_by_text(question).first.is_visible()
+    page.wait_for_load_state()
+    assert shown(page.get_by_text(question).first)
     page.locator("form[action$='/aksi/beri_informasi'] textarea").first.fill(
         "Tanggal 20 Februari sore, di ruang rapat lantai dua."
     )
     page.locator("form[action$='/aksi/beri_informasi'] button").click()
-    assert page.get_by_text("Terima kasih; kantor sudah menerimanya.").is_visible()
+    page.wait_for_load_state()
+    assert shown(page.get_by_text("Terima kasih; kantor sudah menerimanya."))
     html = page.content()
     for username in ("pengelola", "telaah", "investigator", "atasan"):
         assert f">{username}<" not in html and f" {username} " not in html
@@ -170,23 +190,33 @@ def test_the_english_switch_and_errors_in_english(browser, live_server, shots):
     page = browser.new_page()
     page.goto(live_server + "/")
     page.get_by_role("link", name="English").click()
+    page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.get_by_role("link", name="Track a report").first.is_visible()
+    assert shown(page.get_by_role("link", name="Track a report").first)
     page.screenshot(path=str(shots / "landing-en-desktop.png"), full_page=True)
     page.get_by_role("link", name="File a report: Public complaint").click()
+    page.wait_for_load_state()
     page.get_by_role("button", name="Send the report").click()
+    page.wait_for_load_state()
     assert page.locator("#err-uraian").inner_text() == "is required"
     axe_clean(page)
     page.goto(live_server + "/lacak/")
     page.get_by_label("Tracking code").fill("AAAA-BBBB-CCCC-DDDD")
     page.get_by_role("button", name="Open my report").click()
+    page.wait_for_load_state()
     assert page.locator("#err-kode").inner_text() == "Tracking code not found; check how it is written."
     axe_clean(page)
     only_own_origin(browser, live_server)
 
 
 PUBLIC_PAGES = [
-    "/", "/lapor/pengaduan", "/lapor/wbs", "/lapor/benturan_kepentingan", "/lacak/", "/verifikasi", "/tidak-ada",
+    "/",
+    "/lapor/pengaduan",
+    "/lapor/wbs",
+    "/lapor/benturan_kepentingan",
+    "/lacak/",
+    "/verifikasi",
+    "/tidak-ada",
 ]
 
 

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from sqlmodel import select
 
-from tests.browser.test_public_flow import DESKTOP, PHONE, axe_clean, only_own_origin
+from tests.browser.test_public_flow import DESKTOP, PHONE, axe_clean, only_own_origin, shown
 from tests.helpers import COMPLAINT
 from wbs_engine import audit
 from wbs_engine.db import unit_of_work
@@ -48,25 +48,30 @@ class Staff:
         page.fill("#username", username)
         page.fill("#password", PASSWORD)
         page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state()
         if page.url.endswith("/staf/akun/faktor-kedua"):
             axe_clean(page)
             secret = page.locator("#totp-key").inner_text().replace(" ", "")
             self.secrets[username] = secret
             page.fill("#code", pyotp.TOTP(secret).at(self.clock.now))
             page.locator("main form button[type=submit]").click()
+            page.wait_for_load_state()
             assert page.locator("ol.recovery-codes li").count() == 10
             axe_clean(page)
             page.locator("main a.button").click()
+            page.wait_for_load_state()
         elif page.url.endswith("/staf/faktor-kedua"):
             self.clock.advance(seconds=30)  # a time step already used is never accepted again
             page.fill("#code", pyotp.TOTP(self.secrets[username]).at(self.clock.now))
             page.locator("main form button[type=submit]").click()
+            page.wait_for_load_state()
         assert "/staf/masuk" not in page.url and "faktor-kedua" not in page.url, page.url
         return page
 
     @staticmethod
     def sign_out(page) -> None:
         page.locator("header form[action$='/staf/keluar'] button").click()
+        page.wait_for_load_state()
         assert page.url.endswith("/staf/masuk")
 
 
@@ -83,12 +88,14 @@ def fire_on_page(page, trigger: str, fields: dict[str, str] | None = None, reaso
     if reason is not None:
         box.locator("[name='alasan']").fill(reason)
     box.locator("button[type=submit]").click()
+    page.wait_for_load_state()
     assert not page.locator("#masalah").count(), page.locator("#masalah").inner_text()
 
 
 def open_case_from_queue(page, server: str, number: str, queue: str = "unassigned") -> None:
     page.goto(f"{server}/staf/antrian?antrian={queue}")
     page.get_by_role("link", name=number).click()
+    page.wait_for_load_state()
     assert page.url.endswith(f"/staf/perkara/{number}")
 
 
@@ -98,6 +105,7 @@ def reporter_page(browser, server: str, code: str):
     page.goto(server + "/lacak/")
     page.get_by_label("Kode pelacakan").fill(code)
     page.get_by_role("button", name="Buka laporan saya").click()
+    page.wait_for_load_state()
     assert page.url.endswith("/lacak/perkara")
     return page
 
@@ -131,11 +139,13 @@ def test_a_complaint_from_queue_to_rating(staff, browser, live_server, live_engi
     page = staff.sign_in("pengelola", shot=shots / "staff-sign-in.png")
     assert "pengelola" in staff.secrets  # the role required a second factor: enrolled on the way in
     page.goto(live_server + "/staf/antrian?antrian=unassigned")
-    assert page.get_by_role("link", name=number).is_visible()
+    assert shown(page.get_by_role("link", name=number))
     axe_clean(page)
     page.screenshot(path=str(shots / "staff-queue.png"), full_page=True)
     page.get_by_role("link", name=number).click()
+    page.wait_for_load_state()
     page.locator("#petugas form:has(input[value=claim]) button").click()
+    page.wait_for_load_state()
     assert page.locator("dd", has_text="pengelola").count()
     fire_on_page(page, "mulai_verifikasi")
     question = "Mohon sebutkan tanggal dan nama loket tempat kejadian."
@@ -144,10 +154,11 @@ def test_a_complaint_from_queue_to_rating(staff, browser, live_server, live_engi
     staff.sign_out(page)
 
     reporter = reporter_page(browser, live_server, code)
-    assert reporter.get_by_text(question).first.is_visible()
+    assert shown(reporter.get_by_text(question).first)
     reporter.locator("form[action$='/aksi/beri_informasi'] textarea").first.fill("Tanggal 3 Maret, loket 2 legalisir.")
     reporter.locator("form[action$='/aksi/beri_informasi'] button").click()
-    assert reporter.get_by_text("Terima kasih; kantor sudah menerimanya.").is_visible()
+    reporter.wait_for_load_state()
+    assert shown(reporter.get_by_text("Terima kasih; kantor sudah menerimanya."))
 
     page = staff.sign_in("pengelola")  # enrolled now: the code step
     open_case_from_queue(page, live_server, number, queue="mine")
@@ -167,11 +178,13 @@ def test_a_complaint_from_queue_to_rating(staff, browser, live_server, live_engi
     staff.sign_out(page)
 
     reporter.reload()
-    assert reporter.get_by_text("biaya tambahan dikembalikan").first.is_visible()
+    assert shown(reporter.get_by_text("biaya tambahan dikembalikan").first)
     reporter.locator("form[action$='/aksi/konfirmasi'] button").click()
+    reporter.wait_for_load_state()
     for radio in reporter.locator("form[action$='/survei'] fieldset").all():
         radio.locator("input[value='4']").check()
     reporter.locator("form[action$='/survei'] button[type=submit]").click()
+    reporter.wait_for_load_state()
     assert tracking_view(live_engine, code)["final"]
     with unit_of_work(live_engine.db, write=False) as s:
         from wbs_engine.models import SurveyResponse
@@ -214,12 +227,14 @@ def test_a_whistleblowing_report_with_an_identity_request(staff, browser, live_s
         "Perlu memanggil pelapor sebagai saksi dalam pemeriksaan."
     )
     page.locator("form[action$='/identitas/minta'] button[type=submit]").click()
+    page.wait_for_load_state()
     staff.sign_out(page)
 
     page = staff.sign_in("atasan")
     page.goto(f"{live_server}/staf/identitas")
     axe_clean(page)
     page.locator("form[action$='/putuskan'] button[value='setuju'], form[action$='/putuskan'] button").first.click()
+    page.wait_for_load_state()
     staff.sign_out(page)
 
     page = staff.sign_in("investigator")
@@ -241,6 +256,7 @@ def test_an_employee_files_a_gratifikasi_that_the_upg_handles(staff, live_server
     page.goto(live_server + "/staf/laporan-saya/")
     axe_clean(page)
     page.locator("a[href$='/baru/gratifikasi']").first.click()
+    page.wait_for_load_state()
     values = {
         "nama": "Wati Pegawai",
         "nip": "198501012010011001",
@@ -260,6 +276,7 @@ def test_an_employee_files_a_gratifikasi_that_the_upg_handles(staff, live_server
         else:
             field.fill(values.get(f.name, "Bingkisan parsel makanan dari rekanan pengadaan alat tulis kantor."))
     page.locator("main form button[type=submit]").last.click()
+    page.wait_for_load_state()
     number = re.search(r"GRT-\d{4}-\d{6}", page.inner_text("main")).group(0)
     axe_clean(page)
     staff.sign_out(page)
@@ -272,9 +289,10 @@ def test_an_employee_files_a_gratifikasi_that_the_upg_handles(staff, live_server
 
     page = staff.sign_in("pegawai")
     page.goto(f"{live_server}/staf/laporan-saya/{number}")
-    assert page.get_by_text("Mohon lampirkan foto barang").first.is_visible()
+    assert shown(page.get_by_text("Mohon lampirkan foto barang").first)
     page.locator("form[action$='/aksi/lengkapi'] textarea").first.fill("Foto barang sudah saya kirim lewat pesan.")
     page.locator("form[action$='/aksi/lengkapi'] button").click()
+    page.wait_for_load_state()
     axe_clean(page)
     staff.sign_out(page)
 
@@ -308,7 +326,6 @@ def test_admin_pages_pass_axe(staff, live_server, shots):
             page.screenshot(path=str(shots / name), full_page=True)
 
 
-
 def test_an_auditor_reads_a_history_and_keeps_a_bundle_that_verifies_offline(
     staff, live_server, live_engine, shots, tmp_path
 ):
@@ -326,12 +343,15 @@ def test_an_auditor_reads_a_history_and_keeps_a_bundle_that_verifies_offline(
     axe_clean(page)
     page.fill("#cari", created.number)
     page.locator("main form.filters button[type=submit]").click()
+    page.wait_for_load_state()
     page.get_by_role("link", name=created.number).click()
+    page.wait_for_load_state()
     assert f"/staf/audit/perkara/{created.number}" in page.url
     axe_clean(page)
     page.screenshot(path=str(shots / "audit-history.png"), full_page=True)
     with page.expect_download() as got:
         page.locator("form[action$='/bundel'] button").click()
+        page.wait_for_load_state()
     bundle_file = tmp_path / "bundel.zip"
     got.value.save_as(bundle_file)
     assert verify_bundle(bundle_file).ok
