@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
         identity,
         mine,
         public,
+        reports,
         security,
         staff,
         statistik,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     identity.init_app(app)  # identity on request (webapp/identity.py)
     admin.init_app(app)  # /staf/admin: the admin role only
     audit_pages.init_app(app)  # /staf/audit: the auditor's read-only pages
+    reports.init_app(app)  # /staf/laporan: recaps and registers, charts, CSV/XLSX/PDF downloads
     statistik.init_app(app)  # /statistik: the public statistics (public, counts under five suppressed)
 
     @app.get("/healthz")

@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (register the commands)
     cases,
     database,
     days,
+    export,
     people,
     retention,
     scheduling,
