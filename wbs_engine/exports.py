@@ -143,6 +143,8 @@ NUMBER_FORMATS = {
 }
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _HEADER_FILL = "D9E2F3"
+#: the most characters a cell holds in Excel (a longer text is cut there rather than make Excel "repair" the file)
+XLSX_CELL_LIMIT = 32767
 
 
 def sheet_name(title: str, taken: set[str]) -> str:
@@ -170,7 +172,7 @@ def _xlsx_cell(ws, row: int, col: int, value: Value | float, kind: str = "text")
     if isinstance(value, str):
         text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
         # surrogates (not valid in XML) become the replacement character too
-        text = text.encode("utf-8", "replace").decode("utf-8")
+        text = text.encode("utf-8", "replace").decode("utf-8")[:XLSX_CELL_LIMIT]
         cell.value = text
         cell.data_type = "s"  # a text, never a formula (openpyxl reads a leading "=" as one)
         if text.startswith(FORMULA_START):

@@ -195,7 +195,9 @@ def test_xlsx_never_writes_a_formula():
 def test_xlsx_survives_unicode_and_control_characters():
     report = recap()
     report.section("stages").rows.append(["nul\x00bell\x07 é “x” 🚀 \ud800", None, None, None])
+    report.section("stages").rows.append(["y" * 40000, None, None, None])
     wb = load(report)
+    assert len(wb.worksheets[2].cell(3 + len(report.section("stages").rows) - 1, 1).value) == 32767
     values = [c for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for c in r if isinstance(c, str)]
     assert "Unit é Pelayanan 🚀" in values
     assert any(v.startswith("nul\ufffdbell\ufffd é “x” 🚀") for v in values)
