@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-#: A4 in points
+#: A4 in points (portrait; a page may be turned: :meth:`Document.new_page`)
 PAGE_WIDTH, PAGE_HEIGHT = 595.28, 841.89
 
 FONTS = {"regular": ("F1", "Helvetica"), "bold": ("F2", "Helvetica-Bold"), "mono": ("F3", "Courier")}
@@ -188,6 +188,8 @@ def _num(x: float) -> bytes:
 class Page:
     ops: list[bytes] = field(default_factory=list)
     links: list[tuple[float, float, float, float, str]] = field(default_factory=list)
+    width: float = PAGE_WIDTH
+    height: float = PAGE_HEIGHT
 
     def text(
         self, x: float, y: float, data: bytes, style: str = "regular", size: float = 10, *, gray: float = 0
@@ -198,9 +200,16 @@ class Page:
         head = b"BT %s g /%s %s Tf %s %s Td " % (_num(gray), name, _num(size), _num(x), _num(y))
         self.ops.append(head + _literal(data) + b" Tj ET 0 g")
 
-    def rects(self, boxes: Iterable[tuple[float, float, float, float]], gray: float = 0) -> None:
-        """Filled rectangles (x, y, width, height), in one fill."""
-        parts = [_num(gray) + b" g"]
+    def rects(
+        self,
+        boxes: Iterable[tuple[float, float, float, float]],
+        gray: float = 0,
+        *,
+        rgb: tuple[float, float, float] | None = None,
+    ) -> None:
+        """Filled rectangles (x, y, width, height), in one fill: ``gray`` (0 black, 1 white), or the colour
+        ``rgb`` (each 0..1) when given."""
+        parts = [b"%s %s %s rg" % tuple(_num(c) for c in rgb) if rgb is not None else _num(gray) + b" g"]
         parts += [b" ".join((_num(x), _num(y), _num(w), _num(h), b"re")) for x, y, w, h in boxes]
         self.ops.append(b"\n".join([*parts, b"f", b"0 g"]))
 
@@ -217,6 +226,15 @@ class Page:
             b"%s G %s w %s %s m %s %s l S 0 G" % (_num(gray), _num(line_width), _num(x1), _num(y), _num(x2), _num(y))
         )
 
+    def line(
+        self, x1: float, y1: float, x2: float, y2: float, gray: float = 0.6, line_width: float = 0.5
+    ) -> None:
+        """A straight line from (x1, y1) to (x2, y2)."""
+        self.ops.append(
+            b"%s G %s w %s %s m %s %s l S 0 G"
+            % (_num(gray), _num(line_width), _num(x1), _num(y1), _num(x2), _num(y2))
+        )
+
     def link(self, x: float, y: float, w: float, h: float, uri: str) -> None:
         """A clickable area opening ``uri`` (ASCII)."""
         self.links.append((x, y, w, h, uri))
@@ -229,8 +247,9 @@ class Document:
         self.title = title
         self.pages: list[Page] = []
 
-    def new_page(self) -> Page:
-        page = Page()
+    def new_page(self, *, landscape: bool = False) -> Page:
+        """A new A4 page at the end, portrait or ``landscape`` (its ``width`` and ``height`` say which)."""
+        page = Page(width=PAGE_HEIGHT, height=PAGE_WIDTH) if landscape else Page()
         self.pages.append(page)
         return page
 
@@ -271,7 +290,7 @@ class Document:
                 add(
                     b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] "
                     b"/Resources << /Font << %s >> >> /Contents %d 0 R%s >>"
-                    % (tree, _num(PAGE_WIDTH), _num(PAGE_HEIGHT), font_dict, content, annot_part)
+                    % (tree, _num(page.width), _num(page.height), font_dict, content, annot_part)
                 )
             )
         objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % tree
