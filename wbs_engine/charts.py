@@ -100,6 +100,9 @@ def svg(chart: Chart, *, width: int = 640, height: int = 320, lang: str = "id") 
         transition="none",
     )
     kind = pygal.StackedBar if chart.kind == "stacked" else pygal.Bar
+    # labels that would run into each other under their bars are turned (and long ones shortened)
+    room = (width - 90) / max(len(chart.labels), 1)
+    crowded = len(chart.labels) > 6 or max((len(x) for x in chart.labels), default=0) * 6.2 > room
     drawing = kind(
         width=width,
         height=height,
@@ -111,15 +114,22 @@ def svg(chart: Chart, *, width: int = 640, height: int = 320, lang: str = "id") 
         legend_at_bottom=True,
         legend_at_bottom_columns=min(max(len(chart.series), 1), 4),
         show_legend=len(chart.series) > 1,
-        truncate_label=-1,
+        truncate_label=28 if crowded else -1,
         truncate_legend=-1,
-        x_label_rotation=20 if len(chart.labels) > 6 else 0,
+        x_label_rotation=25 if crowded else 0,
         value_formatter=lambda v: format_number(v, lang),
         no_data_text=render(_("No data"), lang),
         print_values=False,
         disable_xml_declaration=True,
     )
     drawing.x_labels = list(chart.labels)
+    # whole counts get whole steps on the axis (never "0,1 perkara")
+    values = [v for _name, vals in chart.series for v in vals if v is not None]
+    if values and all(float(v).is_integer() for v in values):
+        stacked = [sum(v or 0 for _n, vals in chart.series for v in [vals[i]]) for i in range(len(chart.labels))]
+        top = int(max([*(stacked if chart.kind == "stacked" else values), 1]))
+        step = max(1, -(-top // 8))
+        drawing.y_labels = list(range(0, top + step, step))
     for name, values in chart.series:
         drawing.add(name, [0 if v is None else v for v in values])
     root = drawing.render_tree()

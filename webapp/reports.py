@@ -135,7 +135,7 @@ def _chart_src(chart: Any, lang: str) -> str | None:
 @requires_role(*reports.REPORT_ROLES)
 def page():  # type: ignore[no-untyped-def]
     lang = page_lang()
-    scope = reports.report_scope(wbs(), current_actor())
+    scope = reports.report_scope(wbs(), current_actor(), lang)
     values, errors = _filters(request.args, scope, lang)
     report = None
     if not errors:
@@ -164,7 +164,7 @@ def page():  # type: ignore[no-untyped-def]
 @requires_role(*reports.REPORT_ROLES)
 def download():  # type: ignore[no-untyped-def]
     lang = page_lang()
-    scope = reports.report_scope(wbs(), current_actor())
+    scope = reports.report_scope(wbs(), current_actor(), lang)
     values, errors = _filters(request.form, scope, lang)
     fmt = request.form.get("format", "")
     if fmt not in exports.FORMATS:

@@ -362,6 +362,44 @@ def test_an_auditor_reads_a_history_and_keeps_a_bundle_that_verifies_offline(
     page.goto(live_server + "/staf/audit/jejak")
     axe_clean(page)
 
+    # the recap of complaints, with its charts, and its XLSX whose totals equal the database's
+    import openpyxl
+    import sqlalchemy as sa
+
+    from wbs_engine.models import Case
+
+    year = live_engine.now().year
+    for unit, close in (("LAYANAN", False), ("LAYANAN", True), ("UMUM", False), ("UMUM", True), ("PUSAT", False)):
+        more = live_engine.create_case("pengaduan", COMPLAINT, identity_mode="rahasia", unit_code=unit).number
+        if close:
+            live_engine.fire(more, "mulai_verifikasi", pengelola)
+            live_engine.fire(more, "arsipkan", pengelola, reason="Bukan pengaduan: permintaan informasi biasa.")
+    page.goto(f"{live_server}/staf/laporan/?laporan=recap&jenis=pengaduan&dari={year}-01-01&sampai={year}-12-31")
+    assert shown(page.get_by_role("heading", name="Rekapitulasi Pengaduan Masyarakat"))
+    charts = page.locator("figure.chart img")
+    assert charts.count() >= 4
+    assert all(charts.nth(i).evaluate("img => img.complete && img.naturalWidth > 0") for i in range(charts.count()))
+    axe_clean(page)
+    page.screenshot(path=str(shots / "reports-recap.png"), full_page=True)
+    with page.expect_download() as got:
+        page.locator("form.downloads button[value=xlsx]").click()
+    xlsx = tmp_path / "rekap.xlsx"
+    got.value.save_as(xlsx)
+    assert got.value.suggested_filename == f"rekap-pengaduan-{year}-01-01-{year}-12-31.xlsx"
+    ws = next(w for w in openpyxl.load_workbook(xlsx).worksheets[1:] if w["A1"].value.startswith("Diterima"))
+    total_row = next(r for r in range(3, ws.max_row + 1) if ws.cell(r, 1).value == "Jumlah")
+    with unit_of_work(live_engine.db, write=False) as s:
+        in_db = (
+            s.connection()
+            .execute(
+                sa.select(sa.func.count()).select_from(Case.__table__).where(Case.__table__.c.case_type == "pengaduan")
+            )
+            .scalar_one()
+        )
+    assert ws.cell(total_row, 2).value == in_db
+    page.goto(f"{live_server}/staf/laporan/?laporan=gratifikasi&dari={year}-01-01&sampai={year}-12-31")
+    axe_clean(page)
+
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_the_public_statistics_page_passes_axe(browser, live_server, live_engine, shots, lang):

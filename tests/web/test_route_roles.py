@@ -11,7 +11,7 @@ from sqlmodel import func, select
 
 from tests.helpers import STAFF
 from tests.web.conftest import Browser, sign_in
-from wbs_engine import views
+from wbs_engine import reports, views
 from wbs_engine.db import unit_of_work
 from wbs_engine.errors import WbsError
 from wbs_engine.models import CaseEvent
@@ -53,7 +53,16 @@ def _url(rule, number: str) -> str:
 
 def _staff_rules(app):
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".", 1)[0] in ("auth", "admin", "staff", "mine", "identity", "tokens", "audit"):
+        if rule.endpoint.split(".", 1)[0] in (
+            "auth",
+            "admin",
+            "staff",
+            "mine",
+            "identity",
+            "tokens",
+            "audit",
+            "laporan",
+        ):
             yield rule
 
 
@@ -83,6 +92,10 @@ def test_every_get_route_for_every_role(role, web_engine, app, clock, world):
                 wrong.append((ep, status, f"the engine says reads={reads_case}"))
             if not reads_case and "Rahmat" in browser.page:
                 wrong.append((ep, status, "the identity leaked in a refusal"))
+        elif ep.startswith("laporan."):
+            reports_role = any(g.role in reports.REPORT_ROLES for g in actor.grants)
+            if reports_role != (status == 200):
+                wrong.append((ep, status, f"report roles: {reports_role}"))
         elif status not in (200, 303, 403, 404):
             wrong.append((ep, status, "unexpected status"))
     assert wrong == []

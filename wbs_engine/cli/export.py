@@ -13,8 +13,11 @@ from ..i18n import gettext_noop as _
 from .base import Ctx, cli, parse_date, say
 
 #: the register of each case type that has one
-REGISTERS = {"gratifikasi": "gratifikasi", "benturan_kepentingan": "benturan_kepentingan",
-             "identifikasi_bk": "identifikasi_bk"}
+REGISTERS = {
+    "gratifikasi": "gratifikasi",
+    "benturan_kepentingan": "benturan_kepentingan",
+    "identifikasi_bk": "identifikasi_bk",
+}
 
 
 @cli.command(
@@ -30,9 +33,7 @@ REGISTERS = {"gratifikasi": "gratifikasi", "benturan_kepentingan": "benturan_kep
 @click.option("--type", "case_type", required=True, help=_("The case type, e.g. pengaduan or gratifikasi."))
 @click.option("--from", "date_from", required=True, help=_("First day of the period (e.g. 2026-01-01)."))
 @click.option("--to", "date_to", required=True, help=_("Last day of the period (e.g. 2026-12-31)."))
-@click.option(
-    "--format", "fmt", required=True, type=click.Choice(["csv", "xlsx", "pdf"]), help=_("The file format.")
-)
+@click.option("--format", "fmt", required=True, type=click.Choice(["csv", "xlsx", "pdf"]), help=_("The file format."))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help=_("The file to write."))
 @click.option(
     "--report",
@@ -51,7 +52,9 @@ REGISTERS = {"gratifikasi": "gratifikasi", "benturan_kepentingan": "benturan_kep
         "operator of this installation, who sees every unit and type (recorded as 'system')."
     ),
 )
-@click.option("--lang", "report_lang", type=click.Choice(["id", "en"]), help=_("The file's language (default: --lang)."))
+@click.option(
+    "--lang", "report_lang", type=click.Choice(["id", "en"]), help=_("The file's language (default: --lang).")
+)
 @click.pass_obj
 def export_cmd(
     obj: Ctx,
@@ -102,11 +105,16 @@ def export_cmd(
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise WbsError(_("Cannot write {path}: {problem}"), path=str(target), problem=exc.strerror or str(exc)) from None
+        raise WbsError(
+            _("Cannot write {path}: {problem}"), path=str(target), problem=exc.strerror or str(exc)
+        ) from None
     rows = sum(len(s.rows) for s in report.sections)
     click.echo(
         obj.t(
-            _("{title} written to {path} ({format}, {size} bytes, {rows} table rows); the export is recorded in the audit trail."),
+            _(
+                "{title} written to {path} ({format}, {size} bytes, {rows} table rows); the export is recorded "
+                "in the audit trail."
+            ),
             title=say(report.title),
             path=say(str(target)),
             format=fmt.upper(),
