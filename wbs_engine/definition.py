@@ -424,6 +424,22 @@ class WorkflowDef(_Strict):
     def transitions_from(self, state: str) -> list[TransitionSpec]:
         return [t for t in self.transitions if state in t.source]
 
+    def clock_measures(self, name: str) -> str:
+        """Whom clock ``name`` measures: ``reporter`` when its breach fires a transition (the workflow closes
+        the wait by itself), when it counts from a date the reporter gave at filing (gratifikasi ``lapor_upg``,
+        ``lapor_kpk``), or when it starts only in states where another clock pauses (a wait for the reporter's
+        answer); else ``office``. A missed limit of the office is what the recap and the public statistics call
+        late; a reporter's is not. Derived from the workflow, so a new workflow needs no extra key."""
+        spec = self.clocks[name]
+        if spec.on_breach.fire:
+            return "reporter"
+        if spec.starts.from_field and spec.starts.from_field in {f.name for f in self.intake}:
+            return "reporter"
+        paused = {st for other, o in self.clocks.items() if other != name for st in o.pauses}
+        if spec.starts.on_enter and all(st in paused for st in spec.starts.on_enter):
+            return "reporter"
+        return "office"
+
     @property
     def default_identity(self) -> str:
         """The most private identity mode this workflow allows."""

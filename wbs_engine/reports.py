@@ -299,18 +299,8 @@ def _money(value: Any) -> int | None:
 
 
 def clock_measures(defn: WorkflowDef, name: str) -> str:
-    """``reporter`` when the clock measures the reporter (or the workflow closes the wait by itself), else
-    ``office`` (see the module's docstring for the rule)."""
-    spec = defn.clocks[name]
-    if spec.on_breach.fire:
-        return "reporter"
-    intake = {f.name for f in defn.intake}
-    if spec.starts.from_field and spec.starts.from_field in intake:
-        return "reporter"
-    paused = {st for other, o in defn.clocks.items() if other != name for st in o.pauses}
-    if spec.starts.on_enter and all(st in paused for st in spec.starts.on_enter):
-        return "reporter"
-    return "office"
+    """``reporter`` or ``office``: :meth:`WorkflowDef.clock_measures` (the rule is the workflow's)."""
+    return defn.clock_measures(name)
 
 
 # --- the recap ----------------------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ stand now) and per reported case type:
 * **the share of the closed cases that were closed within their limits**: a closed case is *within its
   limits* when none of its clocks that measure the office missed its deadline: no clock was ever breached
   (``breached_at``), none stopped at or after its deadline, none still open past its deadline when the case
-  closed. Clocks whose breach ``fire``\\ s a transition (the wait for a reporter's answer or confirmation,
-  a report lapsing when not completed) are the workflow closing the wait by itself, not the office being
-  late, and are not counted. A closed case without any counted clock missed no limit;
+  closed. Only the clocks that measure the office count (:meth:`WorkflowDef.clock_measures`): a clock whose
+  breach ``fire``\\ s a transition (the wait for a reporter's answer or confirmation, a report lapsing when
+  not completed) is the workflow closing the wait by itself, and a clock that measures the reporter (the
+  employee's own limits to report a gift, a wait for the reporter's answer) is not the office being late. A
+  closed case without any counted clock missed no limit;
 * **the satisfaction index per quarter** (:func:`wbs_engine.survey.survey_results`, PermenPANRB 14/2017) for
   each quarter of the year that has **ended**: a quarter still running would change from day to day, and two
   looks a day apart could isolate the rating given that day (docs/decisions.md, "differencing");
@@ -213,7 +215,7 @@ def _late_cases(engine: WbsEngine, s: Any, keys: list[str], start: datetime, end
     for case_id, ctype, version, name in rows:
         if (ctype, version) not in counted:
             defn = engine.registry.get(s, ctype, version).definition
-            counted[(ctype, version)] = {n for n, spec in defn.clocks.items() if not spec.on_breach.fire}
+            counted[(ctype, version)] = {n for n in defn.clocks if defn.clock_measures(n) == "office"}
         if name in counted[(ctype, version)]:
             found.setdefault(ctype, set()).add(case_id)
     return found

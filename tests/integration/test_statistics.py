@@ -262,3 +262,40 @@ def test_no_small_count_follows_from_the_closed_total_or_a_forced_row(wbs):
     # whatever is shown, the hidden stages together are never a single small count
     assert total is None or total - sum(shown) >= 5 or len([c for c in counts.values() if c["suppressed"]]) > 1
     assert row["limits"]["closed"]["value"] is None and row["limits"]["closed"]["text"] != "6"
+
+
+def test_a_limit_that_measures_the_reporter_is_not_the_office_being_late(wbs, clock):
+    """Five gifts reported long after they were received (the employee's own limits, lapor_upg and lapor_kpk,
+    were missed before the UPG ever saw them) and closed by the UPG at once: the office was on time."""
+    from tests.integration.test_reports import GIFT
+
+    upg = wbs.load_actor("upg")
+    for _ in range(5):
+        c = wbs.create_case(
+            "gratifikasi", {**GIFT, "tanggal_penerimaan": "2025-11-03"}, filed_by=wbs.load_actor("pegawai")
+        )
+        wbs.fire(c.number, "mulai_telaah", upg)
+        wbs.fire(
+            c.number,
+            "nyatakan_tidak_wajib_lapor",
+            upg,
+            {"dasar_pengecualian": "keluarga"},
+            reason="Pemberian keluarga tanpa benturan kepentingan.",
+        )
+    defn = wbs.registry.latest("gratifikasi").definition
+    assert {n: defn.clock_measures(n) for n in ("lapor_upg", "lapor_kpk", "teruskan_upg")} == {
+        "lapor_upg": "reporter",
+        "lapor_kpk": "reporter",
+        "teruskan_upg": "office",
+    }
+    late_clocks = {
+        name for (name,) in _rows(wbs, sa.select(CLOCKS.c.name).where(CLOCKS.c.due_at <= CLOCKS.c.stopped_at))
+    }
+    assert "lapor_upg" in late_clocks  # the employee was late indeed
+    grt = next(t for t in public_statistics(wbs, 2026)["types"] if t["case_type"] == "gratifikasi")
+    assert grt["limits"]["on_time"]["value"] == 5 and grt["limits"]["late"]["text"] == "< 5"
+
+
+def _rows(wbs, stmt):
+    with unit_of_work(wbs.db, write=False) as s:
+        return s.connection().execute(stmt).all()
