@@ -21,6 +21,7 @@ from decimal import Decimal
 from .i18n import gettext_noop as _
 from .i18n import lang_of, render
 from .reportmodel import Chart
+from .textsafe import xml_text
 
 #: the Content-Security-Policy of a chart's response: pygal's SVG styles itself with a <style> element and style
 #: attributes (inline); nothing else may load and no script may run
@@ -78,6 +79,15 @@ def _strip(element: ET.Element) -> None:
 def svg(chart: Chart, *, width: int = 640, height: int = 320, lang: str = "id") -> str:
     """A complete SVG document of ``chart`` (see the module docstring for what it promises)."""
     import pygal
+
+    # a character XML forbids (a control, U+FFFE) in a label typed by staff would make the whole SVG unreadable
+    chart = Chart(
+        title=xml_text(chart.title),
+        kind=chart.kind,
+        labels=[xml_text(x) for x in chart.labels],
+        series=[(xml_text(name), values) for name, values in chart.series],
+        unit=xml_text(chart.unit),
+    )
     from pygal.style import Style
 
     lang = lang_of(lang)

@@ -56,7 +56,7 @@ from .errors import NotAllowed, ValidationFailed
 from .i18n import Msg, render
 from .i18n import gettext_noop as _
 from .models import Case, CaseEvent, CaseRecusal, Clock, Unit
-from .permissions import Actor, Grant
+from .permissions import Actor, Grant, readable_roles
 from .reportmodel import Chart, Column, Report, Section, Value
 
 REPORT_KINDS = ("recap", "gratifikasi", "benturan_kepentingan", "identifikasi_bk")
@@ -100,27 +100,31 @@ NOTE_PLAIN = _(
 # --- input and scope ----------------------------------------------------------------------------------------
 
 
-def _report_grants(viewer: Actor, case_type: str | None = None) -> list[Grant]:
+def _report_grants(viewer: Actor, defn: WorkflowDef | None = None) -> list[Grant]:
+    """The viewer's grants that give reports (of ``defn``'s case type, when given). A grant counts for a case
+    type only when its role may read that type's cases at all (:func:`permissions.readable_roles`): the UPG
+    gets no recap of complaints or WBS reports, a pengelola no gratuity register, as on the case pages."""
     if viewer.kind == "system":  # the installation's operator (``wbs export`` without --as): the whole office
         return [Grant("system")]
     if viewer.kind != "user":
         return []
-    return [
-        g for g in viewer.grants if g.role in REPORT_ROLES and (case_type is None or g.case_type in (None, case_type))
-    ]
+    grants = [g for g in viewer.grants if g.role in REPORT_ROLES]
+    if defn is None:
+        return grants
+    return [g for g in grants if g.case_type in (None, defn.key) and readable_roles(defn, {g.role})]
 
 
 def report_scope(engine: WbsEngine, viewer: Actor, lang: str = "id") -> dict[str, list[tuple[str, str]]]:
     """The case types and units the viewer's grants in :data:`REPORT_ROLES` cover (a grant with unit or case
     type None covers every one), each (key, label), for the filters of the reports page."""
-    grants = _report_grants(viewer)
-    held_types = {g.case_type for g in grants}
+    types: list[tuple[str, str]] = []
+    grants: list[Grant] = []
+    for k in engine.registry.keys:
+        defn = engine.registry.latest(k).definition
+        if found := _report_grants(viewer, defn):
+            types.append((k, defn.label.get(lang)))
+            grants += found
     held_units = {g.unit_code for g in grants}
-    types = [
-        (k, engine.registry.latest(k).definition.label.get(lang))
-        for k in engine.registry.keys
-        if grants and (None in held_types or k in held_types)
-    ]
     with unit_of_work(engine.db, write=False) as s:
         units = s.connection().execute(sa.select(_U.c.code, _U.c.name).order_by(_U.c.code)).all()
     return {
@@ -182,7 +186,7 @@ class _Scope:
     """The cases a report counts: a WHERE clause on ``case_file``."""
 
     def __init__(self, engine: WbsEngine, viewer: Actor, ctype: str, unit: str | None, since: date, until: date):
-        grants = _report_grants(viewer, ctype)
+        grants = _report_grants(viewer, engine.registry.latest(ctype).definition)
         self.all_units = unit is None and any(g.unit_code is None for g in grants)
         self.start, self.end = _utc(engine, since), _utc(engine, until + timedelta(days=1))
         conds = [_C.c.case_type == ctype, _C.c.created_at >= self.start, _C.c.created_at < self.end]
@@ -1005,7 +1009,7 @@ def build_report(
         units = dict(conn.execute(sa.select(_U.c.code, _U.c.name)).all())
         ctype = _check(engine, kind, since, until, case_type, unit, set(units))
         defn = engine.registry.latest(ctype).definition
-        grants = _report_grants(viewer, ctype)
+        grants = _report_grants(viewer, defn)
         if not grants or (unit is not None and not any(g.unit_code in (None, unit) for g in grants)):
             raise _refused(viewer, defn, lang)
         scope = _Scope(engine, viewer, ctype, unit, since, until)
@@ -1049,13 +1053,14 @@ def build_report(
     )
 
 
-def record_export(engine: WbsEngine, viewer: Actor, report: Report, fmt: str) -> None:
+def record_export(engine: WbsEngine, viewer: Actor, report: Report, fmt: str, *, via: str = "web") -> None:
     """Append ``report_exported`` to the ``system`` chain: who exported which report (kind, case type, unit,
     period), in which format, and how many rows each section had; never a figure or a value. Call it in the
     request that hands the file out. An unknown format is :class:`ValidationFailed` (``format``)."""
     if fmt not in EXPORT_FORMATS:
         raise ValidationFailed({"format": Msg(_("choose one of: {choices}"), choices=", ".join(EXPORT_FORMATS))})
-    roles = sorted({g.role for g in _report_grants(viewer, report.case_type)})
+    defn = engine.registry.latest(report.case_type).definition if report.case_type else None
+    roles = sorted({g.role for g in _report_grants(viewer, defn)})
     with unit_of_work(engine.db) as s:
         audit.append(
             s,
@@ -1071,6 +1076,8 @@ def record_export(engine: WbsEngine, viewer: Actor, report: Report, fmt: str) ->
                 "since": report.since.isoformat(),
                 "until": report.until.isoformat(),
                 "format": fmt,
+                # "cli": made at the server's command line (with --as, on that user's behalf)
+                "via": via,
                 "rows": {sec.key: len(sec.rows) for sec in report.sections},
             },
         )

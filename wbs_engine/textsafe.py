@@ -97,6 +97,16 @@ def line(text: object) -> str:
     return visible(text, newline=_NEWLINE_PICTURE)
 
 
+#: what XML 1.0 does not allow (controls but tab/newline/CR, surrogates, U+FFFE and U+FFFF)
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with every character XML 1.0 forbids replaced by U+FFFD: for what goes into an XML file (an
+    XLSX sheet, an SVG chart), which one such character would make unreadable."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def json_text(text: str) -> str:
     """JSON text (``json.dumps(..., ensure_ascii=False)``) with DEL, C1 controls and the format characters
     :func:`visible` renders written as ``\\uXXXX`` escapes: the same JSON value, but nothing in it acts on a

@@ -116,7 +116,7 @@ def test_the_gratifikasi_register_file_sums_the_values_of_the_database(wbs, cloc
     total_row = next(r for r in range(3, ws.max_row + 1) if str(ws.cell(r, 1).value).startswith("Jumlah"))
     assert ws.cell(total_row, col).value == sum(values) == 3750000
     assert ws.cell(3, col).number_format == "#,##0"
-    assert exported_events(wbs)[0][0] == "auditor"
+    assert exported_events(wbs)[0][0] == "auditor" and exported_events(wbs)[0][1]["via"] == "cli"
     for secret in ("Budi Santoso Rahasia", "rahasia-uraian-xyz", "Pemberi Rahasia Sekali"):
         assert secret not in out.read_bytes().decode("latin-1")  # (xlsx is a zip: checked in the text below too)
     for ws in openpyxl.load_workbook(out).worksheets:

@@ -450,6 +450,7 @@ def test_record_export_is_one_event_without_content_and_verify_accepts_it(wbs, c
             "since": "2026-01-01",
             "until": "2026-12-31",
             "format": "xlsx",
+            "via": "web",
             "rows": {"register": 1, "by_kind": 4, "by_decision": 3},
         }
         assert "2500000" not in json.dumps(ev.payload)

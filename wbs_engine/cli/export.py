@@ -98,7 +98,7 @@ def export_cmd(
     )
     data = exports.render(report, fmt)
     # recorded before the file is written: an export the trail does not know of must never exist
-    reports.record_export(eng, actor, report, fmt)
+    reports.record_export(eng, actor, report, fmt, via="cli")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         tmp.write_bytes(data)
