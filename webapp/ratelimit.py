@@ -90,9 +90,11 @@ def wait_seconds(exc: RateLimitExceeded | None = None) -> int:
     """Seconds until the limit that refused this request lets the client in again (at least 1)."""
     limiter: Limiter = current_app.extensions["wbs_limiter"]
     found = limiter.current_limit
-    if found is not None:
-        return max(1, math.ceil(found.reset_at - time.time()))
-    return int(exc.limit.limit.get_expiry()) if exc is not None else 60
+    window = found.limit.get_expiry() if found is not None else (exc.limit.limit.get_expiry() if exc else 60)
+    if found is None:
+        return int(window)
+    # (Flask-Limiter's reset_at is rounded up a second: the window's own end is used)
+    return max(1, min(int(window), math.ceil(found.window[0] - time.time())))
 
 
 def refused(exc: RateLimitExceeded) -> Response:
