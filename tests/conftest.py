@@ -527,6 +527,12 @@ REPO = Path(__file__).resolve().parent.parent
 PG_TEMPLATE = "wbs_template"
 
 
+def _generous_rate_limits():
+    from wbs_engine.config import RATE_LIMIT_NAMES, RateLimits
+
+    return RateLimits(**{name: "1000000 per 1 second" for name in RATE_LIMIT_NAMES})
+
+
 class FixedClock:
     """Injected time: tests move it explicitly (docs/architecture.md, rule 5)."""
 
@@ -652,6 +658,8 @@ def make_wbs(tmp_path, clock, sqlite_template):
         if path is not None and not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(sqlite_template, path)
+        # abuse limits so high no test trips them by accident; a test of a limit passes its own rate_limits
+        settings.setdefault("rate_limits", _generous_rate_limits())
         s = Settings(
             instance_dir=tmp_path / "instance",
             database_url=url,

@@ -212,6 +212,68 @@ def _check_attachments_dir(value: str) -> Path | None:
     return path
 
 
+#: the rate limits' names: the setting WBS_RATE_LIMIT_<NAME> sets each (README "Abuse limits")
+RATE_LIMIT_NAMES = ("filing", "tracking", "verify", "sign_in", "api")
+#: the storage schemes of the rate limiter (the ``limits`` package); only ``memory://`` needs no other server
+RATE_LIMIT_STORAGES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster", "memcached", "mongodb",
+                       "mongodb+srv", "valkey", "valkeys")
+_RATE_UNITS = {"second": "second", "minute": "minute", "hour": "hour", "day": "day"}
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """How many requests one client may make in a window, per kind of request (``"N per M unit"``; empty:
+    no limit), and where the counts are kept. The address of a client is counted only as a keyed hash."""
+
+    #: POSTs of the public filing forms, per address
+    filing: str = "20 per 1 hour"
+    #: tracking-code look-ups (POST /lacak/), right or wrong codes, per address
+    tracking: str = "60 per 10 minute"
+    #: proof checks (/verifikasi: an upload or a QR link), per address
+    verify: str = "60 per 10 minute"
+    #: staff sign-in POSTs (password and second factor), per address
+    sign_in: str = "60 per 15 minute"
+    #: JSON API requests, per token (per address without one)
+    api: str = "600 per 1 minute"
+    #: where the counts live; ``memory://`` is one process only (each gunicorn worker counts on its own)
+    storage: str = "memory://"
+
+
+def parse_rate_limit(value: str, name: str) -> str:
+    """``"N per M unit"`` (canonical) from ``N/unit``, ``N per unit``, ``N per M units``; ``""`` for ``off``."""
+    import re
+
+    text = value.strip().lower()
+    if text in ("off", "0", "none"):
+        return ""
+    m = re.fullmatch(r"(\d{1,7})\s*(?:/|per)\s*(\d{1,5})?\s*(second|minute|hour|day)s?", text)
+    if not m or int(m.group(1)) < 1 or (m.group(2) is not None and int(m.group(2)) < 1):
+        raise ConfigError(
+            _("{name} must look like 10/minute, 20 per hour or 60 per 10 minutes, or be off; not {value!r}"),
+            name=name,
+            value=value,
+        )
+    return f"{int(m.group(1))} per {int(m.group(2) or 1)} {_RATE_UNITS[m.group(3)]}"
+
+
+def _check_rate_storage(value: str) -> str:
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme not in RATE_LIMIT_STORAGES:
+        raise ConfigError(
+            _("WBS_RATE_LIMIT_STORAGE must be memory:// (one process) or a storage URL such as redis://HOST:6379"),
+        )
+    return value
+
+
+def rate_limits_from_env(env: Mapping[str, str]) -> RateLimits:
+    default = RateLimits()
+    got = {}
+    for limit in RATE_LIMIT_NAMES:
+        var = f"WBS_RATE_LIMIT_{limit.upper()}"
+        got[limit] = parse_rate_limit(_text(env, var, getattr(default, limit)), var)
+    return RateLimits(storage=_check_rate_storage(_text(env, "WBS_RATE_LIMIT_STORAGE", "memory://").strip()), **got)
+
+
 @dataclass(frozen=True)
 class Settings:
     instance_dir: Path = PROJECT_ROOT / "instance"
@@ -241,6 +303,8 @@ class Settings:
     max_attachments: int = 10
     #: minutes between signed audit checkpoints made by the scheduler
     checkpoint_minutes: int = 10
+    #: abuse limits of the web (requests per client and window) and where they are counted
+    rate_limits: RateLimits = field(default_factory=RateLimits)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -309,4 +373,5 @@ class Settings:
             attachments_dir=_check_attachments_dir(attachments),
             max_attachment_mb=max_mb,
             max_attachments=max_files,
+            rate_limits=rate_limits_from_env(env),
         )

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
         identity,
         mine,
         public,
+        ratelimit,
         reports,
         security,
         staff,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    ratelimit.init_app(app, settings.rate_limits)  # abuse limits, checked before the sign-in guard
     app.register_blueprint(public.bp)
     app.register_blueprint(tracking.bp)
     auth.init_app(app)  # deny by default: every other route needs a signed-in user (webapp/auth.py)
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, engine: WbsEngine | None = None
     audit_pages.init_app(app)  # /staf/audit: the auditor's read-only pages
     reports.init_app(app)  # /staf/laporan: recaps and registers, charts, CSV/XLSX/PDF downloads
     statistik.init_app(app)  # /statistik: the public statistics (public, counts under five suppressed)
+    ratelimit.apply(app, settings.rate_limits)  # the limits on their views (webapp/ratelimit.py)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
