@@ -12,8 +12,13 @@ SHELL := /bin/bash
 PYTHON        ?= python3
 VENV          ?= .venv
 VENV_PY       := $(VENV)/bin/python
-# Re-created (so pip re-runs) whenever pyproject.toml is newer than it.
+# Re-created (so pip re-runs) whenever pyproject.toml or the lock file is newer than it.
 INSTALL_STAMP := $(VENV)/.wbs-install.stamp
+# Exact versions with hashes of every runtime and test dependency (`make lock` refreshes it with uv).
+LOCK          := requirements/lock.txt
+UV_VERSION    ?= 0.13.9
+# `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release; without it the current pins stay.
+LOCK_ARGS     ?=
 PYTEST_ARGS   ?=
 # pytest-xdist workers for `make test` (each has its own PostgreSQL server, SMTP sink and template
 # databases); 0 runs everything in one process, auto one worker per CPU.
@@ -35,11 +40,12 @@ DEB_CHECK_poppler-utils := command -v pdftoppm
 
 deb_check = $(or $(DEB_CHECK_$(1)),dpkg-query -W -f='$${Status}' $(1) | grep -q 'install ok installed')
 
-.PHONY: help install system-deps test lint bench run clean distclean messages
+.PHONY: help install lock system-deps test lint bench run clean distclean messages
 
 help:
 	@echo "wbs-engine make targets:"
-	@echo "  make install      create $(VENV) (if missing) and pip install -e '.[test]' (only when pyproject.toml changed)"
+	@echo "  make install      create $(VENV) (if missing), install $(LOCK) (--require-hashes), then -e . --no-deps"
+	@echo "  make lock         refresh $(LOCK) from pyproject.toml (uv pip compile --universal --generate-hashes)"
 	@echo "  make system-deps  apt-get install missing Debian packages for the tests: $(TEST_DEB_PACKAGES)"
 	@echo "  make test         system-deps + install, then pytest on $(PYTEST_WORKERS) workers (PYTEST_WORKERS=0: one process;"
 	@echo "                   extra arguments: PYTEST_ARGS='-k foo -x')"
@@ -68,9 +74,18 @@ $(VENV_PY):
 	fi
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALL_STAMP): pyproject.toml | $(VENV_PY)
-	$(VENV_PY) -m pip install --disable-pip-version-check -e '.[test]'
+$(INSTALL_STAMP): pyproject.toml $(LOCK) | $(VENV_PY)
+	$(VENV_PY) -m pip install --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(VENV_PY) -m pip install --disable-pip-version-check --no-deps -e .
 	@touch $@
+
+# Re-resolves every dependency of pyproject.toml (with the test extra) for Python 3.11+ on every platform
+# (--universal: one file with markers, hashes of every wheel and sdist), from PyPI only.  Run it after
+# changing pyproject.toml's dependencies, then `make install`; tests/unit/test_lock.py checks they match.
+lock: | $(VENV_PY)
+	$(VENV_PY) -m pip install --disable-pip-version-check -q 'uv==$(UV_VERSION)'
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --extra test \
+	  --no-header --annotation-style line --index-url https://pypi.org/simple $(LOCK_ARGS) pyproject.toml -o $(LOCK)
 
 # The message catalogues: compiled (.po -> .mo) at install; wbs_engine/i18n.py compiles a missing or older
 # .mo in memory, so a checkout works without this step too.
