@@ -145,8 +145,10 @@ def main() -> None:
         eng.db.dispose()
     assert events == len(data)
     v, r, c = (statistics.median(x) for x in (verify_s, raw_s, chain_s))
-    print(f"trail: {events:,} events of {args.cases:,} cases, {total:,} canonical bytes ({total / events:.0f} per event);"
-          f" built in {built:.1f} s; median of {args.runs} runs")
+    print(
+        f"trail: {events:,} events of {args.cases:,} cases, {total:,} canonical bytes ({total / events:.0f} per "
+        f"event); built in {built:.1f} s; median of {args.runs} runs"
+    )
     print(f"{'':<34} {'events/s':>12} {'MB/s':>9} {'ratio':>8}")
     for name, secs in (("verify-audit (audit.verify)", v), ("chain only (sqlite3 + canonical)", c),
                        ("raw hashlib SHA-256", r)):
