@@ -125,7 +125,7 @@ def time_chain(path: Path) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", type=int, default=300, help="cases in the trail (4 events each)")
+    ap.add_argument("--cases", type=int, default=300, help="cases in the trail (4 events each, and the set-up's own)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs of each (median)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="wbs-bench-audit-") as d:

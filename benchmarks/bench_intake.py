@@ -165,6 +165,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (both servers)")
     ap.add_argument("--sync", default="NORMAL", choices=("NORMAL", "FULL"), help="SQLite synchronous (both)")
     args = ap.parse_args()
+    # SIGTERM (a test's timeout, Ctrl-C's cousin) unwinds through the finally blocks that stop gunicorn
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     from wbs_engine.config import Settings
     from wbs_engine.provision import init_database
