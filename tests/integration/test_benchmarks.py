@@ -46,3 +46,9 @@ def test_audit_benchmark_verifies_the_trail_it_built() -> None:
 def test_intake_benchmark_files_through_gunicorn_and_counts_every_case() -> None:
     out = _run("bench_intake.py", "--submissions", "12", "--clients", "2", "--workers", "1", "--threads", "2")
     assert "ratio real / bare" in out
+
+
+def test_sweep_benchmark_builds_on_the_current_schema() -> None:
+    """It inserts rows with raw SQL: a schema change that breaks it shows here, not on the next make bench."""
+    out = _run("bench_sweep.py", "--small", "200", "--big", "400", "--due", "20")
+    assert "ratio sweep(large) / sweep(small)" in out
