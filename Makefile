@@ -12,8 +12,13 @@ SHELL := /bin/bash
 PYTHON        ?= python3
 VENV          ?= .venv
 VENV_PY       := $(VENV)/bin/python
-# Re-created (so pip re-runs) whenever pyproject.toml is newer than it.
+# Re-created (so pip re-runs) whenever pyproject.toml or the lock file is newer than it.
 INSTALL_STAMP := $(VENV)/.wbs-install.stamp
+# Exact versions with hashes of every runtime and test dependency (`make lock` refreshes it with uv).
+LOCK          := requirements/lock.txt
+UV_VERSION    ?= 0.13.9
+# `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release; without it the current pins stay.
+LOCK_ARGS     ?=
 PYTEST_ARGS   ?=
 # pytest-xdist workers for `make test` (each has its own PostgreSQL server, SMTP sink and template
 # databases); 0 runs everything in one process, auto one worker per CPU.
@@ -35,17 +40,18 @@ DEB_CHECK_poppler-utils := command -v pdftoppm
 
 deb_check = $(or $(DEB_CHECK_$(1)),dpkg-query -W -f='$${Status}' $(1) | grep -q 'install ok installed')
 
-.PHONY: help install system-deps test lint bench run clean distclean messages
+.PHONY: help install lock system-deps test lint bench run clean distclean messages
 
 help:
 	@echo "wbs-engine make targets:"
-	@echo "  make install      create $(VENV) (if missing) and pip install -e '.[test]' (only when pyproject.toml changed)"
+	@echo "  make install      create $(VENV) (if missing), install $(LOCK) (--require-hashes), then -e . --no-deps"
+	@echo "  make lock         refresh $(LOCK) from pyproject.toml (uv pip compile --universal --generate-hashes)"
 	@echo "  make system-deps  apt-get install missing Debian packages for the tests: $(TEST_DEB_PACKAGES)"
 	@echo "  make test         system-deps + install, then pytest on $(PYTEST_WORKERS) workers (PYTEST_WORKERS=0: one process;"
 	@echo "                   extra arguments: PYTEST_ARGS='-k foo -x')"
 	@echo "  make lint         ruff check"
 	@echo "  make messages     extract every message (babel.cfg) and update the id/en catalogues in $(TRANSLATIONS)"
-	@echo "  make bench        run every benchmarks/bench_*.py"
+	@echo "  make bench        run every benchmarks/bench_*.py (< 10 min on 2 cores; BENCH_BIG=100000 for a quick look)"
 	@echo "  make run          install, then wbs init-db, wbs seed-demo, wbs run on $(RUN_HOST):$(RUN_PORT)"
 	@echo "  make clean        remove caches and build artefacts (keeps $(VENV))"
 	@echo "  make distclean    clean, and remove $(VENV) too"
@@ -68,9 +74,18 @@ $(VENV_PY):
 	fi
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALL_STAMP): pyproject.toml | $(VENV_PY)
-	$(VENV_PY) -m pip install --disable-pip-version-check -e '.[test]'
+$(INSTALL_STAMP): pyproject.toml $(LOCK) | $(VENV_PY)
+	$(VENV_PY) -m pip install --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(VENV_PY) -m pip install --disable-pip-version-check --no-deps -e .
 	@touch $@
+
+# Re-resolves every dependency of pyproject.toml (with the test extra) for Python 3.11+ on every platform
+# (--universal: one file with markers, hashes of every wheel and sdist), from PyPI only.  Run it after
+# changing pyproject.toml's dependencies, then `make install`; tests/unit/test_lock.py checks they match.
+lock: | $(VENV_PY)
+	$(VENV_PY) -m pip install --disable-pip-version-check -q 'uv==$(UV_VERSION)'
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --extra test \
+	  --no-header --annotation-style line --index-url https://pypi.org/simple $(LOCK_ARGS) pyproject.toml -o $(LOCK)
 
 # The message catalogues: compiled (.po -> .mo) at install; wbs_engine/i18n.py compiles a missing or older
 # .mo in memory, so a checkout works without this step too.
@@ -121,13 +136,48 @@ test: system-deps install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# Every benchmarks/bench_*.py, each with its arguments below (BENCH_ARGS_<name>), in under 10 minutes on a
+# 2-core machine.  bench_queries and bench_queue share one cache of built databases (BENCH_CACHE: a
+# temporary directory removed afterwards unless given; give a kept one to skip the builds next time).
+# BENCH_BIG: the large database of the queue, query and sweep benchmarks (the issue's 1,000,000; smaller
+# for a quick look, e.g. BENCH_BIG=100000).  BENCH_ONLY='engine audit' runs just those.
+BENCH_BIG   ?= 1000000
+BENCH_CACHE ?=
+BENCH_ONLY  ?=
+BENCH_ARGS_bench_engine   ?= --cases 200
+BENCH_ARGS_bench_intake   ?= --submissions 600
+BENCH_ARGS_bench_audit    ?= --cases 300 --runs 5
+BENCH_ARGS_bench_queries  ?= --big $(BENCH_BIG) --runs 20 --no-plans
+BENCH_ARGS_bench_queue    ?= --big $(BENCH_BIG) --runs 20
+BENCH_ARGS_bench_sweep    ?= --big $(BENCH_BIG)
+BENCH_ARGS_bench_startup  ?= --runs 5
+BENCH_ARGS_bench_calendar ?=
+
 bench: install
 	@shopt -s nullglob; benches=(benchmarks/bench_*.py); \
-	if [ $${#benches[@]} -eq 0 ]; then echo "no benchmarks/bench_*.py found"; exit 0; fi; \
+	if [ -n "$(BENCH_ONLY)" ]; then benches=(); for n in $(BENCH_ONLY); do benches+=(benchmarks/bench_$$n.py); done; fi; \
+	cache="$(BENCH_CACHE)"; own=""; \
+	if [ -z "$$cache" ]; then cache=$$(mktemp -d /tmp/wbs-bench-XXXXXX); own=1; chmod 755 "$$cache"; fi; \
+	trap '[ -n "$$own" ] && rm -rf "$$cache"' EXIT; \
+	start=$$SECONDS; \
 	for b in "$${benches[@]}"; do \
-	  echo "== $$b"; \
-	  $(VENV_PY) "$$b"; \
-	done
+	  n=$$(basename "$$b" .py); \
+	  case "$$n" in \
+	    bench_engine) args="$(BENCH_ARGS_bench_engine)";; \
+	    bench_intake) args="$(BENCH_ARGS_bench_intake)";; \
+	    bench_audit) args="$(BENCH_ARGS_bench_audit)";; \
+	    bench_queries) args="$(BENCH_ARGS_bench_queries) --cache $$cache";; \
+	    bench_queue) args="$(BENCH_ARGS_bench_queue) --cache $$cache";; \
+	    bench_sweep) args="$(BENCH_ARGS_bench_sweep)";; \
+	    bench_startup) args="$(BENCH_ARGS_bench_startup)";; \
+	    bench_calendar) args="$(BENCH_ARGS_bench_calendar)";; \
+	    *) args="";; \
+	  esac; \
+	  echo "== $$b $$args"; t=$$SECONDS; \
+	  $(VENV_PY) "$$b" $$args; \
+	  echo "== $$b: $$((SECONDS - t)) s"; \
+	done; \
+	echo "== make bench: $$((SECONDS - start)) s in all"
 
 run: install
 	$(VENV)/bin/wbs init-db

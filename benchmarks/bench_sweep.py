@@ -74,8 +74,8 @@ def build(tmp: Path, total: int, due: int) -> tuple[WbsEngine, float]:
     con.execute("PRAGMA cache_size=-400000")
     case_sql = (
         "INSERT INTO case_file (id, number, case_type, workflow_version, state, phase, final, unit_code, "
-        "identity_mode, data, recused, created_at, updated_at, version) "
-        "VALUES (?, ?, 'pengaduan', ?, 'diterima', 'intake', 0, 'PUSAT', 'anonim', ?, '[]', ?, ?, 1)"
+        "identity_mode, data, created_at, updated_at, version) "
+        "VALUES (?, ?, 'pengaduan', ?, 'diterima', 'intake', 0, 'PUSAT', 'anonim', ?, ?, ?, 1)"
     )
     clock_sql = (
         "INSERT INTO case_clock (id, case_id, name, status, limit_days, limit_unit, counted_from, "
