@@ -2,11 +2,13 @@
 (master and workers) killed with SIGKILL in the middle of it. Afterwards every filing whose receipt came back
 exists with its trail, nothing is half-written, and the audit trail verifies.
 
-Sizing: issue 13 asks for 2,000 submissions per database. Here the burst is planned as :data:`BURST` (2,000)
-submissions from :data:`CLIENTS` threads and the server is killed once half of them have their receipt, so
-about 1,000 filings complete on each database and the rest are cut off by the kill (in flight or never sent):
-the test checks the crash, not the throughput, and both databases together stay within about a minute on
-the 2-core CI machine (each filing is three requests: the form, the POST, the receipt page).
+Sizing: issue 13 asks for 2,000 submissions per database; that cannot be done within the time this suite
+allows. Through gunicorn on the 2-core CI machine (clients and server sharing both cores) a filing, which is
+three requests (the form, the POST, the receipt page), takes about 50 ms of the machine: 2,000 would take
+some 100 s per database. So the burst is planned as :data:`BURST` (500) submissions from :data:`CLIENTS`
+threads, and the server is killed once half of them have their receipt: about 250 filings complete on each
+database, and every client has one in flight when the kill comes. What is tested is the crash (a receipt
+given means a whole case; no case is half there), which does not depend on how many came before it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from wbs_engine.db import unit_of_work
 from wbs_engine.models import Case, CaseEvent, CaseTerm, Clock, FilingToken
 
 #: the submissions the burst plans; the server is killed when half of them have come back
-BURST = 2000
+BURST = 500
 CLIENTS = 4
 
 
@@ -106,7 +108,13 @@ def test_sigkill_mid_burst_loses_no_receipted_filing_and_leaves_none_half_writte
         result = audit.verify(s, keyring=eng.keyring)
         assert result.ok, [p.code for p in result.problems][:10]
     # the database takes the next filing, numbered after the last (no gap, no collision)
-    more = eng.create_case("pengaduan", {"layanan": "Setelah mati listrik", "kategori": "ringan",
-                                         "uraian": "Laporan sesudah server dimatikan paksa di tengah."},
-                           identity_mode="anonim")
+    more = eng.create_case(
+        "pengaduan",
+        {
+            "layanan": "Setelah mati listrik",
+            "kategori": "ringan",
+            "uraian": "Laporan sesudah server dimatikan paksa di tengah.",
+        },
+        identity_mode="anonim",
+    )
     assert more.number not in cases
