@@ -21,7 +21,7 @@ def dialogs(browser):
     return seen
 
 
-def test_no_script_payload_runs_on_any_page(staff, browser, live_server, live_engine, dialogs):
+def test_no_script_payload_runs_on_any_page(staff, browser, live_server, live_engine, dialogs):  # noqa: F811
     from wbs_engine import admin
 
     staff.browser.on("page", lambda page: page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss())))
