@@ -859,12 +859,8 @@ def _benturan(engine: WbsEngine, s: Any, scope: _Scope, defs: _Defs, lang: str, 
         )
         grid[source_v or ""][kind_v or ""] += 1
     latest = defs.latest
-    sources = [(o.value, o.label.get(lang)) for o in latest.field("sumber").options] if latest.field("sumber") else []
-    sources += [(v, v or NONE_UNIT) for v in sorted(grid) if v not in {x for x, _l in sources}]
-    kinds = [(o.value, o.label.get(lang)) for o in latest.field("jenis").options] if latest.field("jenis") else []
-    kinds += [
-        (v, v or NONE_UNIT) for v in sorted({k for g in grid.values() for k in g}) if v not in {x for x, _l in kinds}
-    ]
+    sources = _choices(latest.field("sumber"), grid, lang)
+    kinds = _choices(latest.field("jenis"), {k for g in grid.values() for k in g}, lang)
     by_rows: list[list[Value]] = []
     for v, label in sources:
         counts = [grid.get(v, {}).get(k, 0) for k, _l in kinds]
@@ -877,25 +873,63 @@ def _benturan(engine: WbsEngine, s: Any, scope: _Scope, defs: _Defs, lang: str, 
             rows=rows,
             total=[render(_("Total: {n} cases"), lang, n=len(rows))] + [None] * (len(columns) - 1),
         ),
-        Section(
-            key="by_source",
-            title=render(_("Per source and kind"), lang),
-            columns=[_c("source", _("Source"), lang)]
-            + [Column(f"kind_{k}", label, "int") for k, label in kinds]
-            + [_c("total", _("Total"), lang, "int")],
-            rows=by_rows,
-            total=[render(_("Total"), lang)]
-            + [sum(int(r[i + 1]) for r in by_rows) for i in range(len(kinds))]  # type: ignore[arg-type]
-            + [sum(int(r[-1]) for r in by_rows)],  # type: ignore[arg-type]
-            chart=Chart(
-                title=render(_("Cases per source"), lang),
-                kind="stacked",
-                labels=[str(r[0]) for r in by_rows],
-                series=[(label, [float(r[i + 1]) for r in by_rows]) for i, (_k, label) in enumerate(kinds)],  # type: ignore[arg-type]
-                unit=render(_("cases"), lang),
-            ),
+        _grid_section(
+            "by_source",
+            render(_("Per source and kind"), lang),
+            _c("source", _("Source"), lang),
+            "kind",
+            kinds,
+            by_rows,
+            render(_("Cases per source"), lang),
+            render(_("cases"), lang),
+            lang,
         ),
     ]
+
+
+def _choices(spec: Any, seen: Any, lang: str) -> list[tuple[str, str]]:
+    """A select field's options (value, label) in the workflow's order, then any other value the cases hold
+    (an option an older workflow version had), by value."""
+    out = [(o.value, o.label.get(lang)) for o in spec.options] if spec is not None else []
+    known = {v for v, _l in out}
+    return out + [(v, v or NONE_UNIT) for v in sorted(set(seen)) if v not in known]
+
+
+def _grid_section(
+    key: str,
+    title: str,
+    first: Column,
+    prefix: str,
+    choices: list[tuple[str, str]],
+    by_rows: list[list[Value]],
+    chart_title: str,
+    unit_word: str,
+    lang: str,
+    note: str | None = None,
+) -> Section:
+    """A count per row and choice (with a total column and row) and its stacked chart."""
+    n = len(choices)
+    return Section(
+        key=key,
+        title=title,
+        columns=[
+            first,
+            *(Column(f"{prefix}_{v}", label, "int") for v, label in choices),
+            _c("total", _("Total"), lang, "int"),
+        ],
+        rows=by_rows,
+        total=[render(_("Total"), lang)]
+        + [sum(int(r[i + 1]) for r in by_rows) for i in range(n)]  # type: ignore[arg-type]
+        + [sum(int(r[-1]) for r in by_rows)],  # type: ignore[arg-type]
+        note=note,
+        chart=Chart(
+            title=chart_title,
+            kind="stacked",
+            labels=[str(r[0]) for r in by_rows],
+            series=[(label, [float(r[i + 1]) for r in by_rows]) for i, (_v, label) in enumerate(choices)],  # type: ignore[arg-type]
+            unit=unit_word,
+        ),
+    )
 
 
 def _identifikasi(engine: WbsEngine, s: Any, scope: _Scope, defs: _Defs, lang: str) -> list[Section]:
@@ -944,11 +978,7 @@ def _identifikasi(engine: WbsEngine, s: Any, scope: _Scope, defs: _Defs, lang: s
             ]
         )
         grid[function or NONE_UNIT][level_now or level or ""] += 1
-    spec = defs.latest.field("tingkat_risiko")
-    levels = [(o.value, o.label.get(lang)) for o in spec.options] if spec else []
-    levels += [
-        (v, v or NONE_UNIT) for v in sorted({k for g in grid.values() for k in g}) if v not in {x for x, _l in levels}
-    ]
+    levels = _choices(defs.latest.field("tingkat_risiko"), {k for g in grid.values() for k in g}, lang)
     by_rows: list[list[Value]] = []
     for function in sorted(grid):
         counts = [grid[function].get(v, 0) for v, _l in levels]
@@ -961,26 +991,19 @@ def _identifikasi(engine: WbsEngine, s: Any, scope: _Scope, defs: _Defs, lang: s
             rows=rows,
             total=[render(_("Total: {n} entries"), lang, n=len(rows))] + [None] * (len(columns) - 1),
         ),
-        Section(
-            key="by_function",
-            title=render(_("Per main function and risk level"), lang),
-            columns=[_c("function", _("Main function"), lang)]
-            + [Column(f"level_{v}", label, "int") for v, label in levels]
-            + [_c("total", _("Total"), lang, "int")],
-            rows=by_rows,
-            total=[render(_("Total"), lang)]
-            + [sum(int(r[i + 1]) for r in by_rows) for i in range(len(levels))]  # type: ignore[arg-type]
-            + [sum(int(r[-1]) for r in by_rows)],  # type: ignore[arg-type]
+        _grid_section(
+            "by_function",
+            render(_("Per main function and risk level"), lang),
+            _c("function", _("Main function"), lang),
+            "level",
+            levels,
+            by_rows,
+            render(_("Entries per main function"), lang),
+            render(_("entries"), lang),
+            lang,
             note=render(
                 _("Risk level: the level after the latest review, or the level set at first when not yet reviewed."),
                 lang,
-            ),
-            chart=Chart(
-                title=render(_("Entries per main function"), lang),
-                kind="stacked",
-                labels=[str(r[0]) for r in by_rows],
-                series=[(label, [float(r[i + 1]) for r in by_rows]) for i, (_v, label) in enumerate(levels)],  # type: ignore[arg-type]
-                unit=render(_("entries"), lang),
             ),
         ),
     ]
