@@ -131,65 +131,54 @@ def _chart_src(chart: Any, lang: str) -> str | None:
     return "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
 
 
-@bp.get("/")
-@requires_role(*reports.REPORT_ROLES)
-def page():  # type: ignore[no-untyped-def]
-    lang = page_lang()
+def _asked(source: Any, lang: str, errors: dict[str, str] | None = None) -> tuple[Any, ...]:
+    """What the filters in ``source`` ask for: (scope, values, errors, the report or None). The engine is
+    asked only when the form itself is right."""
     scope = reports.report_scope(wbs(), current_actor(), lang)
-    values, errors = _filters(request.args, scope, lang)
+    values, found = _filters(source, scope, lang)
+    errors = {**found, **(errors or {})}
     report = None
     if not errors:
         try:
             report = _build(values, lang)
         except ValidationFailed as exc:
             errors = exc.field_errors(lang)
-    return (
-        render_template(
-            "reports/page.html",
-            kinds=[(k, render(label, lang)) for k, label in KINDS],
-            formats=FORMATS,
-            scope=scope,
-            values=values,
-            errors=errors,
-            report=report,
-            chart_src=lambda chart: _chart_src(chart, lang),
-            fmt=lambda value, kind: fmt(value, kind, lang),
-            zone=wbs().settings.zone_label,
-        ),
-        422 if errors else 200,
+    return scope, values, errors, report
+
+
+def _page(lang: str, scope: dict[str, Any], values: dict[str, Any], errors: dict[str, str], report: Any):  # type: ignore[no-untyped-def]
+    """The reports page: the filters, and the report when there is one; 422 when a filter is wrong."""
+    page = render_template(
+        "reports/page.html",
+        kinds=[(k, render(label, lang)) for k, label in KINDS],
+        formats=FORMATS,
+        scope=scope,
+        values=values,
+        errors=errors,
+        report=report,
+        chart_src=lambda chart: _chart_src(chart, lang),
+        fmt=lambda value, kind: fmt(value, kind, lang),
+        zone=wbs().settings.zone_label,
     )
+    return page, 422 if errors else 200
+
+
+@bp.get("/")
+@requires_role(*reports.REPORT_ROLES)
+def page():  # type: ignore[no-untyped-def]
+    lang = page_lang()
+    return _page(lang, *_asked(request.args, lang))
 
 
 @bp.post("/unduh")
 @requires_role(*reports.REPORT_ROLES)
 def download():  # type: ignore[no-untyped-def]
     lang = page_lang()
-    scope = reports.report_scope(wbs(), current_actor(), lang)
-    values, errors = _filters(request.form, scope, lang)
     fmt = request.form.get("format", "")
-    if fmt not in exports.FORMATS:
-        errors["format"] = render(_("Choose CSV, XLSX or PDF."), lang)
-    report = None
-    if not errors:
-        try:
-            report = _build(values, lang)
-        except ValidationFailed as exc:
-            errors = exc.field_errors(lang)
+    wrong = {} if fmt in exports.FORMATS else {"format": render(_("Choose CSV, XLSX or PDF."), lang)}
+    scope, values, errors, report = _asked(request.form, lang, wrong)
     if report is None:
-        return (
-            render_template(
-                "reports/page.html",
-                kinds=[(k, render(label, lang)) for k, label in KINDS],
-                formats=FORMATS,
-                scope=scope,
-                values=values,
-                errors=errors,
-                report=None,
-                chart_src=lambda chart: None,
-                fmt=lambda value, kind: fmt(value, kind, lang),
-            ),
-            422,
-        )
+        return _page(lang, scope, values, errors, None)
     data = exports.render(report, fmt)
     reports.record_export(wbs(), current_actor(), report, fmt)  # before the file leaves
     headers = {
