@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import COMPLAINT
 from tests.integration.test_retention import add_admin, closed_case
 from wbs_engine.crypto import CryptoError, Keyring
-from wbs_engine.retention import ALL_DUE, destroy
+from wbs_engine.retention import destroy
 from wbs_engine.tracking import tracking_view
 from wbs_engine.views import SEALED, case_view
 
