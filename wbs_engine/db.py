@@ -65,7 +65,8 @@ def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     session = Session(engine, expire_on_commit=False)
     try:
         if write and engine.dialect.name == "sqlite":
-            session.connection(execution_options={"wbs_write": True})
+            conn = session.connection(execution_options={"wbs_write": True})
+            session.info["wbs_connection"] = (session.get_transaction(), conn)  # see connection()
         yield session
         session.commit()
     except BaseException:
@@ -159,7 +160,9 @@ class _Form:
         self.names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.bind_names.values())
         self.processors = dict(compiled._bind_processors)
         # values fixed in the statement (``bindparam(name, value)``) and the columns' Python-side defaults
-        self.fixed = {b.key: b.value for b in compiled.binds.values() if not b.required and b.value is not None}
+        self.fixed = {
+            name: b.value for b, name in compiled.bind_names.items() if not b.required and b.value is not None
+        }
         self.defaults = {}
         for col in compiled.insert_prefetch:
             d = col.default

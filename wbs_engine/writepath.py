@@ -203,19 +203,30 @@ def write_clocks(
     return log
 
 
+def _next_number_stmt(dialect: str) -> sa.sql.ClauseElement:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(_counters).values(key=sa.bindparam("key"), last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"last": _counters.c.last + 1})
+    return stmt.returning(_counters.c.last)
+
+
+#: the counter's upsert, per dialect (built once: it runs in every filing)
+_NEXT_NUMBER = {d: _next_number_stmt(d) for d in ("postgresql", "sqlite")}
+_DEFAULT_UNIT = sa.select(_units.c.code).order_by(_units.c.id).limit(1)
+
+
 def next_number(s: Session, prefix: str, now: datetime, zone: ZoneInfo) -> str:
     """``PREFIX-YEAR-NNNNNN``: the next number of the prefix in the office's year, taken in the same
     transaction as the case (a rolled-back filing leaves no gap)."""
     key = f"{prefix}-{now.astimezone(zone).year}"
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(_counters).values(key=key, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"last": _counters.c.last + 1})
-    last = s.execute(stmt.returning(_counters.c.last)).scalar_one()
+    stmt = _NEXT_NUMBER["postgresql" if connection(s).dialect.name == "postgresql" else "sqlite"]
+    last = prepared(stmt).first(s, {"key": key}).last
     return f"{key}-{last:06d}"
 
 
 def default_unit(s: Session) -> str | None:
-    return s.connection().execute(sa.select(_units.c.code).order_by(_units.c.id).limit(1)).scalar()
+    row = prepared(_DEFAULT_UNIT).first(s)
+    return None if row is None else row.code
