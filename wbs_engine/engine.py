@@ -280,8 +280,7 @@ class WbsEngine:
                 updated_at=now,
                 version=1,
             )
-            s.add(case)
-            s.flush()
+            writepath.insert_case(s, case)
             if claim is not None:
                 filing.settle(s, claim, case.id)
             writepath.write_terms(s, case.id, case.number, plain)

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -123,6 +124,20 @@ def case_for_write(s: Session, number: str) -> CaseRecord:
         raise NotFound(_("Case {number} not found."), number=number)
     recused = frozenset(r.user_id for r in prepared(_RECUSED_OF).all(s, {"case_id": row.id}))
     return CaseRecord(**row._asdict(), recused=recused, recused_as_read=recused)
+
+
+_INSERT_CASE = sa.insert(_cases).returning(_cases.c.id)
+_NEW_CASE_KEYS = tuple(c for c in COLUMNS if c != "id")
+
+
+def insert_case(s: Session, case: Case) -> None:
+    """Insert a new ORM ``case`` with one Core statement (every column but ``id``, as the flush would) and
+    make it persistent in the session without a flush: its id set, its attributes as loaded (lazy
+    relationships such as ``recusals`` load on access as for any loaded case)."""
+    values = {c: getattr(case, c) for c in _NEW_CASE_KEYS}
+    case.id = prepared(_INSERT_CASE, _NEW_CASE_KEYS).first(s, values).id
+    make_transient_to_detached(case)
+    s.add(case)
 
 
 def write_case(s: Session, case: CaseRecord) -> None:
