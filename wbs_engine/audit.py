@@ -176,10 +176,7 @@ def append(
         prepared(_INSERT_HEAD, ("chain", "seq", "hash", "sealed_seq")).run(
             session, {"chain": chain, "seq": seq, "hash": ev.hash, "sealed_seq": 0}
         )
-    elif (
-        prepared(_MOVE_HEAD).run(session, {"b_chain": chain, "b_seq": head.seq, "seq": seq, "hash": ev.hash}).rowcount
-        != 1
-    ):
+    elif prepared(_MOVE_HEAD).run(session, {"b_chain": chain, "b_seq": head.seq, "seq": seq, "hash": ev.hash}) != 1:
         raise ConcurrentChange(chain)
     return ev
 

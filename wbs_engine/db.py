@@ -101,35 +101,44 @@ class Prepared:
             form = self._forms[key] = _Form(self.stmt, dialect, self.keys)
         return form
 
-    def run(self, session: Session, params: dict[str, Any] | None = None) -> Any:
-        """Execute with ``params``; returns the DB-API cursor (``rowcount``; rows through :meth:`first`)."""
-        conn = connection(session)
-        form = self._form(conn.dialect)
-        cur = conn.connection.driver_connection.cursor()
-        cur.execute(form.sql, form.args(params or {}))
-        return cur
+    def run(self, session: Session, params: dict[str, Any] | None = None) -> int:
+        """Execute with ``params``; returns the rowcount."""
+        form, cur = self._cursor(session)
+        try:
+            cur.execute(form.sql, form.args(params or {}))
+            return cur.rowcount
+        finally:
+            cur.close()
 
     def many(self, session: Session, rows: list[dict[str, Any]]) -> None:
-        conn = connection(session)
-        form = self._form(conn.dialect)
-        cur = conn.connection.driver_connection.cursor()
-        cur.executemany(form.sql, [form.args(r) for r in rows])
+        form, cur = self._cursor(session)
+        try:
+            cur.executemany(form.sql, [form.args(r) for r in rows])
+        finally:
+            cur.close()
 
     def first(self, session: Session, params: dict[str, Any] | None = None) -> Any:
         """The first row (a named tuple of converted values), or None."""
-        conn = connection(session)
-        form = self._form(conn.dialect)
-        cur = conn.connection.driver_connection.cursor()
-        cur.execute(form.sql, form.args(params or {}))
-        row = cur.fetchone()
+        form, cur = self._cursor(session)
+        try:
+            cur.execute(form.sql, form.args(params or {}))
+            row = cur.fetchone()
+        finally:
+            cur.close()
         return None if row is None else form.row(row)
 
     def all(self, session: Session, params: dict[str, Any] | None = None) -> list[Any]:
+        form, cur = self._cursor(session)
+        try:
+            cur.execute(form.sql, form.args(params or {}))
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        return [form.row(r) for r in rows]
+
+    def _cursor(self, session: Session) -> tuple[_Form, Any]:
         conn = connection(session)
-        form = self._form(conn.dialect)
-        cur = conn.connection.driver_connection.cursor()
-        cur.execute(form.sql, form.args(params or {}))
-        return [form.row(r) for r in cur.fetchall()]
+        return self._form(conn.dialect), conn.connection.driver_connection.cursor()
 
 
 def connection(session: Session) -> sa.engine.Connection:

@@ -145,7 +145,7 @@ def write_case(s: Session, case: CaseRecord) -> None:
     the recusals an effect added or removed, in the same transaction."""
     values = {c: getattr(case, c) for c in MUTABLE}
     values.update(b_id=case.id, b_version=case.version, version=case.version + 1)
-    if prepared(_WRITE_CASE).run(s, values).rowcount != 1:
+    if prepared(_WRITE_CASE).run(s, values) != 1:
         raise ConcurrentChange(case.number)
     case.version += 1
     added = sorted(case.recused - case.recused_as_read)

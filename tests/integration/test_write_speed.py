@@ -51,3 +51,34 @@ def test_the_key_cache_is_keyed_by_the_wrapped_key_and_bounded():
     assert len(ring._unwrapped) == Keyring.UNWRAPPED_CACHE and wrapped not in ring._unwrapped
     ring.add_encryption_key()  # a new office key: nothing unwrapped under the old list is kept
     assert not ring._unwrapped
+
+
+def test_prepared_statements_write_and_read_what_sqlalchemy_does(wbs, clock):
+    """db.Prepared runs Core statements on the driver cursor: the same values go in and come out (aware UTC
+    datetimes, JSON, booleans, dates) as through ``Connection.execute``, and a stale conditional update
+    matches no row."""
+    import sqlalchemy as sa
+
+    from wbs_engine import writepath
+    from wbs_engine.db import Prepared, unit_of_work
+
+    c = wbs.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    with unit_of_work(wbs.db, write=False) as s:
+        mine = writepath.case_for_write(s, c.number)
+        theirs = s.connection().execute(sa.select(writepath._cases).where(writepath._cases.c.number == c.number)).one()
+        assert {k: getattr(mine, k) for k in writepath.COLUMNS} == dict(theirs._mapping)
+        assert mine.created_at.tzinfo is not None and isinstance(mine.data, dict) and mine.final is False
+        ids, clocks = writepath.read_clocks(s, mine.id)
+        rows = s.connection().execute(sa.select(writepath._clocks).where(writepath._clocks.c.case_id == mine.id))
+        assert {r.name: r.counted_from for r in rows} == {n: st.counted_from for n, st in clocks.items()}
+    with unit_of_work(wbs.db) as s:
+        case = writepath.case_for_write(s, c.number)
+        case.data = {**case.data, "kategori": "berat"}
+        writepath.write_case(s, case)
+        case.version -= 1  # a writer that read the old version: its conditional UPDATE matches nothing
+        with pytest.raises(Exception, match=c.number):
+            writepath.write_case(s, case)
+    with unit_of_work(wbs.db, write=False) as s:
+        assert wbs.get_case(s, c.number).data["kategori"] == "berat"
+    with pytest.raises(TypeError):  # an expanding IN cannot be compiled once
+        Prepared(sa.select(writepath._cases.c.id).where(writepath._cases.c.state.in_(["a", "b"])))._form(wbs.db.dialect)
