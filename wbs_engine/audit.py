@@ -148,8 +148,10 @@ def append(
 
     A concurrent append to the same chain makes one of the two transactions fail (conditional update of
     the head, plus the unique (chain, seq)); case chains are already serialised by the case's lock."""
-    conn = session.connection()
-    head = conn.execute(_HEAD_FOR_UPDATE if conn.dialect.name == "postgresql" else _HEAD, {"chain": chain}).first()
+    from .db import connection, prepared  # the hot path's statements, on the DB-API cursor (db.Prepared)
+
+    pg = connection(session).dialect.name == "postgresql"
+    head = prepared(_HEAD_FOR_UPDATE if pg else _HEAD).first(session, {"chain": chain})
     seq = head.seq + 1 if head else 1
     values = {
         "case_id": case_id,
@@ -169,10 +171,12 @@ def append(
     ev.hash = values["hash"] = event_hash(ev)
     # Core statements on the session's connection: the trail is append-only, so the ORM's identity map
     # and flush add nothing here (and this is the hot path of every fire).
-    conn.execute(_INSERT_EVENT, values)
+    prepared(_INSERT_EVENT, tuple(values)).run(session, values)
     if head is None:
-        conn.execute(_INSERT_HEAD, {"chain": chain, "seq": seq, "hash": ev.hash, "sealed_seq": 0})
-    elif conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seq": head.seq, "seq": seq, "hash": ev.hash}).rowcount != 1:
+        prepared(_INSERT_HEAD, ("chain", "seq", "hash", "sealed_seq")).run(
+            session, {"chain": chain, "seq": seq, "hash": ev.hash, "sealed_seq": 0}
+        )
+    elif prepared(_MOVE_HEAD).run(session, {"b_chain": chain, "b_seq": head.seq, "seq": seq, "hash": ev.hash}) != 1:
         raise ConcurrentChange(chain)
     return ev
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine as DbEngine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from . import audit, clocks, fields, filing, forms, interests, keystore, notify, permissions, textsafe, writepath
@@ -279,8 +280,7 @@ class WbsEngine:
                 updated_at=now,
                 version=1,
             )
-            s.add(case)
-            s.flush()
+            writepath.insert_case(s, case)
             if claim is not None:
                 filing.settle(s, claim, case.id)
             writepath.write_terms(s, case.id, case.number, plain)
@@ -321,7 +321,11 @@ class WbsEngine:
             )
             # declared interests: keep declarants off this case, and if it is a declaration, off the open cases
             # that name what it declares (wbs_engine/interests.py)
-            interests.on_case_filed(s, self, defn, case, now)
+            if not interests.on_case_filed(s, self, defn, case, now):
+                # nobody was recused: the case is new in this transaction, and only on_case_filed writes
+                # recusals of it here (a declaration's own case is left out of its recusals), so it has none;
+                # say so instead of letting the notices below load the empty relationship (a query)
+                set_committed_value(case, "recusals", [])
             notify.on_created(s, self, defn, case, clean, now)
             return Created(number=case.number, receipt_code=code, state=case.state, version=case.version)
 

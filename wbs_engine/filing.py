@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from .crypto import Keyring
+from .db import connection, prepared
 from .errors import WbsError
 from .i18n import gettext_noop as _
 from .models import Case, FilingToken
@@ -126,21 +127,13 @@ def claim(session: Session, keyring: Keyring, token: str, case_type: str, now: d
             )
         )
     digest = hashlib.sha256(_CONTEXT + b":" + nonce).hexdigest()
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = (
-        insert(_tokens)
-        .values(token_hash=digest, case_type=case_type, used_at=now, expires_at=expires)
-        .on_conflict_do_nothing(index_elements=["token_hash"])
-        .returning(_tokens.c.id)
+    pg = connection(session).dialect.name == "postgresql"
+    row = prepared(_CLAIM["postgresql" if pg else "sqlite"]).first(
+        session, {"token_hash": digest, "case_type": case_type, "used_at": now, "expires_at": expires}
     )
-    conn = session.connection()
-    claimed = conn.execute(stmt).scalar()
-    if claimed is not None:
-        return claimed
-    number = conn.execute(
+    if row is not None:
+        return row.id
+    number = session.connection().execute(
         sa.select(_cases.c.number)
         .select_from(_tokens.outerjoin(_cases, _cases.c.id == _tokens.c.case_id))
         .where(_tokens.c.token_hash == digest)
@@ -150,7 +143,25 @@ def claim(session: Session, keyring: Keyring, token: str, case_type: str, now: d
 
 def settle(session: Session, claim_id: int, case_id: int) -> None:
     """Record which case the claimed token filed (same transaction as the case)."""
-    session.connection().execute(sa.update(_tokens).where(_tokens.c.id == claim_id).values(case_id=case_id))
+    prepared(_SETTLE).run(session, {"b_id": claim_id, "case_id": case_id})
+
+
+def _claim_stmt(dialect: str) -> sa.sql.ClauseElement:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return (
+        insert(_tokens)
+        .values({c: sa.bindparam(c) for c in ("token_hash", "case_type", "used_at", "expires_at")})
+        .on_conflict_do_nothing(index_elements=["token_hash"])
+        .returning(_tokens.c.id)
+    )
+
+
+#: the statements of every filing, built once (run on the DB-API cursor: :class:`wbs_engine.db.Prepared`)
+_CLAIM = {d: _claim_stmt(d) for d in ("postgresql", "sqlite")}
+_SETTLE = sa.update(_tokens).where(_tokens.c.id == sa.bindparam("b_id")).values(case_id=sa.bindparam("case_id"))
 
 
 def purge(session: Session, now: datetime) -> int:

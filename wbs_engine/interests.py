@@ -46,7 +46,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from . import audit, permissions, writepath
-from .db import unit_of_work
+from .db import prepared, unit_of_work
 from .definition import InterestsSpec, WorkflowDef
 from .errors import NotFound
 from .i18n import Msg
@@ -156,18 +156,30 @@ def _declaration(s: Session, engine: Any, defn: WorkflowDef, row: Any, state: st
     return Declaration(row.id, row.number, row.filed_by_user_id, username, tuple(names), regex)
 
 
+_DECLARATIONS: dict[tuple[str, ...], sa.Select] = {}
+
+
+def _declarations_stmt(keys: tuple[str, ...]) -> sa.Select:
+    """The rows of every case of the declaration types ``keys`` filed from an account, built once per set of
+    types (it runs in every filing, on the DB-API cursor: :class:`wbs_engine.db.Prepared`)."""
+    stmt = _DECLARATIONS.get(keys)
+    if stmt is None:
+        types = [sa.bindparam(f"type_{i}", k) for i, k in enumerate(keys)]
+        stmt = _DECLARATIONS[keys] = (
+            sa.select(_cases)
+            .where(_cases.c.case_type.in_(types), _cases.c.filed_by_user_id.is_not(None))
+            .order_by(_cases.c.id)
+        )
+    return stmt
+
+
 def active_declarations(s: Session, engine: Any) -> list[Declaration]:
     """Every active declaration, its names opened (one decryption each)."""
     keys = [k for k in engine.registry.keys if engine.registry.latest(k).definition.interests is not None]
     if not keys:
         return []
-    rows = s.connection().execute(
-        sa.select(_cases)
-        .where(_cases.c.case_type.in_(keys), _cases.c.filed_by_user_id.is_not(None))
-        .order_by(_cases.c.id)
-    )
     out = []
-    for row in rows.all():
+    for row in prepared(_declarations_stmt(tuple(keys))).all(s):
         defn = engine.registry.get(s, row.case_type, row.workflow_version).definition
         d = _declaration(s, engine, defn, row)
         if d is not None:

@@ -298,12 +298,18 @@ def _notify_next_actors(session: Session, engine: Office, defn: WorkflowDef, cas
 def reporter_email(engine: Office, defn: WorkflowDef, case: Case) -> str | None:
     """Where the reporter gets status mail: a contact field first (given for updates, also by anonymous
     reporters), else an identity e-mail. Both are sealed in the case's identity envelope."""
+    held = case.sealed_fields
     emails = sorted(
-        (f for f in (*defn.intake, *defn.fields) if f.type == "email" and f.is_identity),
+        (
+            f
+            for f in (*defn.intake, *defn.fields)
+            if f.type == "email" and f.is_identity and (held is None or f.name in held)
+        ),
         key=lambda f: not f.contact,
     )
     if not emails or not case.identity_enc or not case.data_key:
-        return None  # decrypt only when something can hold an address
+        # decrypt only when an address can be there: ``sealed_fields`` names every value the envelope holds
+        return None
     values = engine.case_key(case).open(case.identity_enc) or {}
     for f in emails:
         if values.get(f.name):

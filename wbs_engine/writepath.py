@@ -22,10 +22,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from . import clocks, search
+from .db import connection, prepared
 from .errors import ConcurrentChange, NotFound
 from .i18n import gettext_noop as _
 from .models import Case, CaseCounter, CaseRecusal, CaseTerm, Clock, Unit
@@ -79,7 +81,11 @@ _REFRESH_NEXT_DUE = (
     .where(_cases.c.id == sa.bindparam("b_case_id"))
     .values(
         next_due_at=sa.select(sa.func.min(_clocks.c.due_at))
-        .where(_clocks.c.case_id == sa.bindparam("b_case_id"), _clocks.c.status.in_(DUE_STATUSES))
+        .where(
+            _clocks.c.case_id == sa.bindparam("b_case_id"),
+            # one bound value each, not an expanding IN: the statement is compiled once (db.Prepared)
+            _clocks.c.status.in_([sa.bindparam(f"due_status_{i}", s) for i, s in enumerate(DUE_STATUSES)]),
+        )
         .scalar_subquery()
     )
 )
@@ -90,6 +96,10 @@ _UPDATE_CLOCK = (
     .where(_clocks.c.id == sa.bindparam("b_id"))
     .values({c: sa.bindparam(c) for c in clocks.STATE_COLUMNS})
 )
+# The write path runs these statements on the DB-API cursor (``prepared(…)``, :class:`wbs_engine.db.Prepared`:
+# compiled once, the same SQL and conversions); the columns its INSERTs pass:
+_TERM_KEYS = ("case_id", "term")
+_CLOCK_KEYS = ("case_id", "name", *clocks.STATE_COLUMNS)
 
 
 class CaseRecord(SimpleNamespace):
@@ -109,25 +119,38 @@ class CaseRecord(SimpleNamespace):
 
 def case_for_write(s: Session, number: str) -> CaseRecord:
     """The case, read with its write lock, and its recusals (one query), as a detached value."""
-    conn = s.connection()
-    row = conn.execute(_CASE_FOR_WRITE, {"number": number.strip().upper()}).first()
+    row = prepared(_CASE_FOR_WRITE).first(s, {"number": number.strip().upper()})
     if row is None:
         raise NotFound(_("Case {number} not found."), number=number)
-    recused = frozenset(conn.execute(_RECUSED_OF, {"case_id": row.id}).scalars())
-    return CaseRecord(**row._mapping, recused=recused, recused_as_read=recused)
+    recused = frozenset(r.user_id for r in prepared(_RECUSED_OF).all(s, {"case_id": row.id}))
+    return CaseRecord(**row._asdict(), recused=recused, recused_as_read=recused)
+
+
+_INSERT_CASE = sa.insert(_cases).returning(_cases.c.id)
+_NEW_CASE_KEYS = tuple(c for c in COLUMNS if c != "id")
+
+
+def insert_case(s: Session, case: Case) -> None:
+    """Insert a new ORM ``case`` with one Core statement (every column but ``id``, as the flush would) and
+    make it persistent in the session without a flush: its id set, its attributes as loaded (lazy
+    relationships such as ``recusals`` load on access as for any loaded case)."""
+    values = {c: getattr(case, c) for c in _NEW_CASE_KEYS}
+    case.id = prepared(_INSERT_CASE, _NEW_CASE_KEYS).first(s, values).id
+    make_transient_to_detached(case)
+    s.add(case)
 
 
 def write_case(s: Session, case: CaseRecord) -> None:
     """Write the case's mutable columns if nobody changed it since it was read; moves its version on. Then
     the recusals an effect added or removed, in the same transaction."""
-    conn = s.connection()
     values = {c: getattr(case, c) for c in MUTABLE}
     values.update(b_id=case.id, b_version=case.version, version=case.version + 1)
-    if conn.execute(_WRITE_CASE, values).rowcount != 1:
+    if prepared(_WRITE_CASE).run(s, values) != 1:
         raise ConcurrentChange(case.number)
     case.version += 1
     added = sorted(case.recused - case.recused_as_read)
     removed = sorted(case.recused_as_read - case.recused)
+    conn = connection(s)
     if added:
         conn.execute(
             _INSERT_RECUSAL, [{"case_id": case.id, "user_id": u, "created_at": case.updated_at} for u in added]
@@ -140,17 +163,16 @@ def write_case(s: Session, case: CaseRecord) -> None:
 def write_terms(s: Session, case_id: int, number: str, plain: dict[str, Any]) -> None:
     """Replace the case's search terms (:mod:`wbs_engine.search`) by those of its number and ``plain``, its
     plain values (all of them, not only the ones that changed)."""
-    conn = s.connection()
-    conn.execute(_DELETE_TERMS, {"case_id": case_id})
+    prepared(_DELETE_TERMS).run(s, {"case_id": case_id})
     rows = search.rows(case_id, number, plain)
     if rows:
-        conn.execute(_INSERT_TERM, rows)
+        prepared(_INSERT_TERM, _TERM_KEYS).many(s, rows)
 
 
 def refresh_next_due(s: Session, case_id: int) -> None:
     """Recompute ``case_file.next_due_at`` from the case's clock rows, in SQL (whoever wrote the clocks, the
     value cannot disagree with them). Call it after writing clock rows, with the case locked."""
-    s.connection().execute(_REFRESH_NEXT_DUE, {"b_case_id": case_id})
+    prepared(_REFRESH_NEXT_DUE).run(s, {"b_case_id": case_id})
 
 
 def bump_version(s: Session, case: Case) -> None:
@@ -167,7 +189,7 @@ def read_clocks(s: Session, case_id: int) -> tuple[dict[str, int], dict[str, clo
     """The case's clock rows: their ids and states by name."""
     ids: dict[str, int] = {}
     states: dict[str, clocks.ClockState] = {}
-    for r in s.connection().execute(_CLOCKS_OF, {"case_id": case_id}):
+    for r in prepared(_CLOCKS_OF).all(s, {"case_id": case_id}):
         ids[r.name] = r.id
         states[r.name] = clocks.from_row(r)
     return ids, states
@@ -177,14 +199,14 @@ def write_clocks(
     s: Session, case_id: int, changes: Iterable[clocks.ClockChange], ids: dict[str, int]
 ) -> list[dict[str, Any]]:
     """Write the clock rows; returns what changed, for the audit event of the same fire."""
-    conn = s.connection()
     log = []
     for ch in changes:
         values = clocks.row_values(ch.state)
         if ch.name in ids:
-            conn.execute(_UPDATE_CLOCK, {**values, "b_id": ids[ch.name]})
+            prepared(_UPDATE_CLOCK).run(s, {**values, "b_id": ids[ch.name]})
         else:
-            ids[ch.name] = conn.execute(_INSERT_CLOCK, {**values, "case_id": case_id, "name": ch.name}).scalar_one()
+            row = {**values, "case_id": case_id, "name": ch.name}
+            ids[ch.name] = prepared(_INSERT_CLOCK, _CLOCK_KEYS).first(s, row).id
         entry: dict[str, Any] = {"clock": ch.name, "action": ch.action, "status": ch.state.status}
         if ch.state.due_date:
             entry["due_date"] = ch.state.due_date.isoformat()
@@ -196,19 +218,30 @@ def write_clocks(
     return log
 
 
+def _next_number_stmt(dialect: str) -> sa.sql.ClauseElement:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(_counters).values(key=sa.bindparam("key"), last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"last": _counters.c.last + 1})
+    return stmt.returning(_counters.c.last)
+
+
+#: the counter's upsert, per dialect (built once: it runs in every filing)
+_NEXT_NUMBER = {d: _next_number_stmt(d) for d in ("postgresql", "sqlite")}
+_DEFAULT_UNIT = sa.select(_units.c.code).order_by(_units.c.id).limit(1)
+
+
 def next_number(s: Session, prefix: str, now: datetime, zone: ZoneInfo) -> str:
     """``PREFIX-YEAR-NNNNNN``: the next number of the prefix in the office's year, taken in the same
     transaction as the case (a rolled-back filing leaves no gap)."""
     key = f"{prefix}-{now.astimezone(zone).year}"
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(_counters).values(key=key, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"last": _counters.c.last + 1})
-    last = s.execute(stmt.returning(_counters.c.last)).scalar_one()
+    stmt = _NEXT_NUMBER["postgresql" if connection(s).dialect.name == "postgresql" else "sqlite"]
+    last = prepared(stmt).first(s, {"key": key}).last
     return f"{key}-{last:06d}"
 
 
 def default_unit(s: Session) -> str | None:
-    return s.connection().execute(sa.select(_units.c.code).order_by(_units.c.id).limit(1)).scalar()
+    row = prepared(_DEFAULT_UNIT).first(s)
+    return None if row is None else row.code
