@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -127,10 +128,18 @@ def _fast_norm(value: Any) -> Any:  # noqa: C901 - one dispatch on the exact typ
                 k = str(k)
             if not k.isascii() and max(k) >= "\ud800":
                 raise _Slow
-            out[k] = _fast_norm(v)
+            t = type(v)  # the common scalars without a call (the same tests as above)
+            if t is str or t is bool or v is None or (t is int and -_SAFE_INT <= v <= _SAFE_INT):
+                out[k] = v
+            else:
+                out[k] = _fast_norm(v)
         return out
     if t is list or t is tuple:
-        return [_fast_norm(v) for v in value]
+        return [
+            v if (t := type(v)) is str or t is bool or v is None or (t is int and -_SAFE_INT <= v <= _SAFE_INT)
+            else _fast_norm(v)
+            for v in value
+        ]
     if t is datetime and value.tzinfo is not None:
         return value.astimezone(UTC).isoformat(timespec="microseconds")
     if t is float:
@@ -146,6 +155,16 @@ def _fast_norm(value: Any) -> Any:  # noqa: C901 - one dispatch on the exact typ
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
+if json.encoder.c_make_encoder is not None:  # what _JSON.encode runs, made once rather than on every call; no
+    # check for cycles: _fast_norm's copy has none (a cyclic value exceeds its recursion and goes the slow way)
+    _ENCODE = json.encoder.c_make_encoder(
+        None, _JSON.default, json.encoder.encode_basestring, None, ":", ",", True, False, False
+    )
+
+    def _dumps(value: Any) -> str:
+        return "".join(_ENCODE(value, 0))
+else:  # pragma: no cover - a Python without the C accelerator
+    _dumps = _JSON.encode
 
 
 def canonical(obj: Any) -> bytes:
@@ -155,7 +174,7 @@ def canonical(obj: Any) -> bytes:
     Values the C JSON encoder writes exactly as RFC 8785 does (nearly all: see :func:`_fast_norm`) take it;
     the rest the ``rfc8785`` package writes, as every value did before."""
     try:
-        return _JSON.encode(_fast_norm(obj)).encode("utf-8")
+        return _dumps(_fast_norm(obj)).encode("utf-8")
     except (_Slow, UnicodeEncodeError, RecursionError):
         pass
     try:
@@ -288,11 +307,18 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+#: ``json.loads(raw, parse_constant=_reject_constant)`` without a decoder made on every call
+_PAYLOAD_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _parse_payload(raw: Any) -> tuple[dict | None, Msg | None]:
     if isinstance(raw, dict):
         return raw, None
     try:
-        value = json.loads(raw, parse_constant=_reject_constant) if raw is not None else {}
+        if type(raw) is str and not raw.startswith("\ufeff"):  # json.loads refuses a BOM with its own message
+            value = _PAYLOAD_JSON.decode(raw)
+        else:
+            value = json.loads(raw, parse_constant=_reject_constant) if raw is not None else {}
     except (TypeError, ValueError) as exc:
         return None, Msg(_("its payload is not valid JSON ({reason})"), reason=str(exc))
     if not isinstance(value, dict):

@@ -11,7 +11,7 @@ from wbs_engine.db import unit_of_work
 
 NEW = audit.canonical
 
-ODD_TEXT = "Pungutan liar — Rp 50.000,5 😀 \u2028 \ue000 \x7f \"kutip\" \\ garis\tmiring"
+ODD_TEXT = 'Pungutan liar — Rp 50.000,5 😀 \u2028 \ue000 \x7f "kutip" \\ garis\tmiring'
 
 
 def old_canonical(obj):

@@ -39,14 +39,37 @@ def same(value):
 #: paragraph separators, lone surrogates, the private use area (sorts after supplementary characters in
 #: UTF-16), the last BMP character, supplementary characters
 ODD = (
-    "\x00\x01\x08\x09\x0a\x0b\x0c\x0d\x1f\x20\"\\/\x7f\x80\xe9\u2028\u2029"
+    '\x00\x01\x08\x09\x0a\x0b\x0c\x0d\x1f\x20"\\/\x7f\x80\xe9\u2028\u2029'
     "\ud7ff\ud800\udbff\udc00\udfff\ue000\ufeff\uffff\U00010000\U0001f600\U0010ffff"
 )
 chars = st.one_of(st.sampled_from(ODD), st.characters(exclude_categories=()), st.characters(max_codepoint=0x7F))
 text = st.text(chars, max_size=8)
 FLOATS = [
-    0.0, -0.0, 1.0, -1.0, 0.1, -0.5, 1e-4, 9.999e-5, 1e-6, 1e-7, 1e15, 1e16, 9999999999999998.0, 1e20, 1e21, 1e22,
-    2.0**53, 2.0**53 + 2, 5e-324, 1.7976931348623157e308, 123456.789, 1 / 3, float("nan"), float("inf"), -float("inf"),
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.1,
+    -0.5,
+    1e-4,
+    9.999e-5,
+    1e-6,
+    1e-7,
+    1e15,
+    1e16,
+    9999999999999998.0,
+    1e20,
+    1e21,
+    1e22,
+    2.0**53,
+    2.0**53 + 2,
+    5e-324,
+    1.7976931348623157e308,
+    123456.789,
+    1 / 3,
+    float("nan"),
+    float("inf"),
+    -float("inf"),
 ]
 INTS = [0, -1, 2**53 - 1, -(2**53 - 1), 2**53, -(2**53), 2**64, -(2**70)]
 numbers = st.one_of(
@@ -106,7 +129,7 @@ def test_numbers_where_ecmascript_and_repr_differ(number):
         (0.1, b"0.1"),
         (2**53 - 1, b"9007199254740991"),
         ({"\ue000": 1, "\U0001f600": 2, "b": 3, "a": 4}, '{"a":4,"b":3,"\U0001f600":2,"\ue000":1}'.encode()),
-        ("\x00\x1f\x7f\"\\\b\f\n\r\t\u2028", b'"\\u0000\\u001f\x7f\\"\\\\\\b\\f\\n\\r\\t\xe2\x80\xa8"'),
+        ('\x00\x1f\x7f"\\\b\f\n\r\t\u2028', b'"\\u0000\\u001f\x7f\\"\\\\\\b\\f\\n\\r\\t\xe2\x80\xa8"'),
         (datetime(2026, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=7))), b'"2026-03-02T02:00:00.000000+00:00"'),
         ((date(2026, 3, 2), (1, "x")), b'["2026-03-02",[1,"x"]]'),
         ({1: "a", None: "c", 2.5: "d"}, b'{"1":"a","2.5":"d","None":"c"}'),
@@ -169,10 +192,21 @@ def test_an_event_takes_the_fast_path(monkeypatch):
     """What the engine appends (ASCII keys, text, small integers, times) never reaches ``rfc8785``."""
     monkeypatch.setattr(audit.rfc8785, "dumps", lambda *_a: pytest.fail("slow path"))
     body = {
-        "case_id": 7, "chain": "PGD-2026-000007", "seq": 3, "kind": "transition", "trigger": "mulai", "from": "baru",
-        "to": "verifikasi", "actor": "pengelola", "role": "pengelola", "at": datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
-        "payload": {"data": {"uraian": "Pungutan liar di loket — Rp 50.000 😀", "nilai": 50000}, "case_version": 2,
-                    "clocks": [{"clock": "verifikasi", "status": "running", "due_date": "2026-03-16"}]},
+        "case_id": 7,
+        "chain": "PGD-2026-000007",
+        "seq": 3,
+        "kind": "transition",
+        "trigger": "mulai",
+        "from": "baru",
+        "to": "verifikasi",
+        "actor": "pengelola",
+        "role": "pengelola",
+        "at": datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
+        "payload": {
+            "data": {"uraian": "Pungutan liar di loket — Rp 50.000 😀", "nilai": 50000},
+            "case_version": 2,
+            "clocks": [{"clock": "verifikasi", "status": "running", "due_date": "2026-03-16"}],
+        },
         "prev": "0" * 64,
     }
     out = audit.canonical(body)
