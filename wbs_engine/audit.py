@@ -345,22 +345,24 @@ _EVENT_COLUMNS = (
 
 
 def _row(r: Any) -> EventRow:
-    payload, broken = _parse_payload(r.payload_text)
+    """An event from a row of ``_EVENT_COLUMNS`` (unpacked by position: one step, not fourteen lookups)."""
+    id_, case_id, chain, seq, kind, trigger, from_state, to_state, actor, role, at, raw, prev_hash, hash_ = r
+    payload, broken = _parse_payload(raw)
     return EventRow(
-        r.id,
-        r.case_id,
-        r.chain,
-        r.seq,
-        r.kind,
-        r.trigger,
-        r.from_state,
-        r.to_state,
-        r.actor,
-        r.actor_role,
-        r.occurred_at,
+        id_,
+        case_id,
+        chain,
+        seq,
+        kind,
+        trigger,
+        from_state,
+        to_state,
+        actor,
+        role,
+        at,
         payload,
-        r.prev_hash,
-        r.hash,
+        prev_hash,
+        hash_,
         broken,
     )
 
@@ -1074,13 +1076,12 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
         last_seq, last_hash = ev.seq, ev.hash
         if skip_chain:
             continue
-        label = _event_label(ev)
         if ev.seq != expect_seq:
             report(
                 "event_missing",
                 Msg(
                     _("{event}: expected #{expected} of {chain}; an event is missing or was renumbered"),
-                    event=label,
+                    event=_event_label(ev),
                     expected=expect_seq,
                     chain=ev.chain,
                 ),
@@ -1094,7 +1095,7 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
                 "event_unlinked",
                 Msg(
                     _("{event}: does not follow the event before it (an event was removed, inserted or reordered)"),
-                    event=label,
+                    event=_event_label(ev),
                 ),
                 ev.chain,
                 ev.id,
@@ -1102,7 +1103,7 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
             skip_chain = True
             continue
         if ev.broken:
-            report("event_unreadable", _unreadable(label, ev.broken), ev.chain, ev.id)
+            report("event_unreadable", _unreadable(_event_label(ev), ev.broken), ev.chain, ev.id)
             skip_chain = True
             continue
         try:
@@ -1110,13 +1111,13 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
         except CanonicalError:
             ok = False
         if not ok:
-            report("event_edited", _edited(label), ev.chain, ev.id)
+            report("event_edited", _edited(_event_label(ev)), ev.chain, ev.id)
             skip_chain = True
             continue
         if last_at is not None and ev.occurred_at < last_at:
             report(
                 "time_backwards",
-                Msg(_("{event}: its time is before the previous event's (back-dated)"), event=label),
+                Msg(_("{event}: its time is before the previous event's (back-dated)"), event=_event_label(ev)),
                 ev.chain,
                 ev.id,
             )
@@ -1129,7 +1130,7 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
                         "{event}: dated {at} UTC, before the newest checkpoint, yet no checkpoint sealed it (seals "
                         "were removed, or the event was added afterwards)"
                     ),
-                    event=label,
+                    event=_event_label(ev),
                     at=_minute(ev.occurred_at),
                 ),
                 ev.chain,
@@ -1144,7 +1145,7 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
                             "{event}: checkpoint #{checkpoint} sealed this event with another hash (the chain was "
                             "rewritten and its hashes recomputed)"
                         ),
-                        event=label,
+                        event=_event_label(ev),
                         checkpoint=seal[2],
                     ),
                     ev.chain,
@@ -1154,7 +1155,7 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
             elif ev.occurred_at > seal[3]:
                 report(
                     "time_after_seal",
-                    Msg(_("{event}: dated after the checkpoint that sealed it"), event=label),
+                    Msg(_("{event}: dated after the checkpoint that sealed it"), event=_event_label(ev)),
                     ev.chain,
                     ev.id,
                 )
