@@ -47,7 +47,6 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-import rfc8785
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session
@@ -177,6 +176,8 @@ def canonical(obj: Any) -> bytes:
         return _dumps(_fast_norm(obj)).encode("utf-8")
     except (_Slow, UnicodeEncodeError, RecursionError):
         pass
+    import rfc8785  # the slow path only
+
     try:
         return rfc8785.dumps(_norm(obj))
     except rfc8785.CanonicalizationError as exc:

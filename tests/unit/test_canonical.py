@@ -190,7 +190,7 @@ def test_deep_nesting_and_cycles_fail_as_before():
 
 def test_an_event_takes_the_fast_path(monkeypatch):
     """What the engine appends (ASCII keys, text, small integers, times) never reaches ``rfc8785``."""
-    monkeypatch.setattr(audit.rfc8785, "dumps", lambda *_a: pytest.fail("slow path"))
+    monkeypatch.setattr(rfc8785, "dumps", lambda *_a: pytest.fail("slow path"))
     body = {
         "case_id": 7,
         "chain": "PGD-2026-000007",
