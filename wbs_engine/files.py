@@ -44,7 +44,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import filetype
 from cryptography.fernet import Fernet
 from sqlmodel import Session, func, select
 
@@ -366,6 +365,8 @@ def _decide(head: bytes, text: _TextCheck, limits: Limits, name: str) -> FileKin
     """The kind of the file from its first bytes, or a refusal. A strong signature of an accepted kind wins;
     otherwise text that is still text is a candidate for plain text (``filetype`` takes any text starting
     with ``BM`` for a bitmap), checked to its end by the caller."""
+    import filetype  # here: what a command that reads no upload does not load
+
     guess = filetype.guess(head)
     kind = _BY_MIME.get(guess.mime) if guess is not None else None
     if kind is None and text.ok:

@@ -56,3 +56,16 @@ def test_json_text_escapes_what_json_dumps_leaves_raw():
     assert json.loads(text) == value
     assert all(ch not in text for ch in "\x1b\u202e\x9b\x7f\U000e0041")
     assert "\\u202e" in text and "\\udb40\\udc41" in text and "ü" in text
+
+
+def test_xml_text_replaces_exactly_what_xml_forbids():
+    """The pattern is written as the forbidden set (cheap to compile); it matches exactly the complement of
+    XML 1.0's Char production, over every code point."""
+    import re
+
+    from wbs_engine.textsafe import xml_text
+
+    allowed = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+    every = "".join(map(chr, range(0x110000)))
+    assert xml_text(every) == allowed.sub("\ufffd", every)
+    assert xml_text(every).count("\ufffd") == 32 - 3 + 0x800 + 2 + 1  # and U+FFFD itself, kept

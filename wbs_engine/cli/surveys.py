@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import click
 
 from ..i18n import gettext_noop as _
 from .base import Ctx, cli, emit, parse_date, say
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 
 @cli.group(help=_("The satisfaction survey reporters take after closure (PermenPANRB 14/2017)."))
