@@ -99,6 +99,21 @@ def stored_files(engine) -> set[str]:
     return {str(p) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
 
 
+def attachment_names(engine, number: str) -> list[str]:
+    """The file names kept for case ``number``'s attachments (sealed with the case key: opened here)."""
+    with unit_of_work(engine.db, write=False) as s:
+        case = engine.get_case(s, number)
+        found = s.exec(select(Attachment).where(Attachment.case_id == case.id)).all()
+        key = engine.case_key(case) if found else None
+        return [key.open(a.meta_enc)["filename"] for a in found]
+
+
+def assert_names_not_paths(engine, number: str) -> None:
+    """Whatever was typed, a stored file name is a name, never a path."""
+    for name in attachment_names(engine, number):
+        assert "/" not in name and "\\" not in name and name not in (".", ".."), name
+
+
 def no_failure(browser: Browser, res) -> None:
     assert res.status_code in OK, (res.status_code, browser.page[:500])
     assert "Traceback" not in browser.page
@@ -163,9 +178,7 @@ def test_filing_forms_store_nothing_when_refused_and_text_stays_literal(
     assert after["Case"] == before["Case"] + 1
     with unit_of_work(web_engine.db, write=False) as s:
         case = s.exec(select(Case).order_by(Case.id.desc())).first()
-        names_stored = [a.filename for a in s.exec(select(Attachment).where(Attachment.case_id == case.id))]
-    for name in names_stored:  # whatever was typed, a stored name is a name, never a path
-        assert "/" not in (name or "") and "\\" not in (name or "") and (name or "") not in (".", "..")
+    assert_names_not_paths(web_engine, case.number)
     page = pengelola.get(f"/staf/perkara/{case.number}")
     no_failure(pengelola, page)
     literal(pengelola.page, str(bad))
