@@ -17,7 +17,7 @@ import io
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
@@ -37,7 +37,7 @@ from tests.web.test_fuzz_forms import (
 )
 from wbs_engine import apitokens
 from wbs_engine.db import unit_of_work
-from wbs_engine.models import ApiToken, Attachment, Case, IdentityRequest
+from wbs_engine.models import ApiToken, Case, IdentityRequest, Message
 
 GIFT = {
     "nama": "Wati Lestari",
@@ -64,7 +64,8 @@ DECLARATION = {
     "nama": "Wati Lestari",
 }
 ERROR = re.compile(r'<p class="error" id="err-([a-z_]+)">([^<]+)</p>')
-GENERAL = re.compile(r'<p class="error"[^>]*>([^<]+)</p>')
+ALERT = re.compile(r'<div class="alert" role="alert">([^<]+)</div>')
+ERROR_PAGE = re.compile(r'<section class="card">\s*<h1>([^<]+)</h1>\s*(?:<p>([^<]*)</p>)?')
 
 
 def rows(engine, model) -> int:
@@ -85,7 +86,11 @@ def opened(engine, number: str) -> tuple[dict, dict]:
 
 
 def errors_in(page: str) -> list[str]:
-    return [text for _name, text in ERROR.findall(page)] + GENERAL.findall(page)
+    """What a refusal says: the fields' errors, the alerts, or the error page's title and text."""
+    found = [text for _name, text in ERROR.findall(page)] + ALERT.findall(page)
+    if m := ERROR_PAGE.search(page):
+        found += [t for t in m.groups() if t]
+    return found
 
 
 def in_both_languages(browser: Browser, url: str, form: dict, first_page: str) -> None:
@@ -99,6 +104,13 @@ def in_both_languages(browser: Browser, url: str, form: dict, first_page: str) -
     assert said_en, browser.page[:800]
     assert 'lang="en"' in browser.page
     assert said_id != said_en, (said_id, said_en)
+
+
+@pytest.fixture
+def pengelola(app, clock):
+    browser = Browser(app)
+    sign_in(browser, "pengelola", clock=clock)
+    return browser
 
 
 @pytest.fixture
@@ -139,6 +151,7 @@ def test_employee_filing(app, web_engine, pegawai, tmp_path, which, bad, any_fie
         posted["lampiran"] = (io.BytesIO(b"isi berkas teks biasa\n" * 10), filename)
     before, files_before = counts(web_engine), stored_files(web_engine)
     res = pegawai.post(f"{url}?lang=id", posted, content_type="multipart/form-data")
+    event(f"{which}: {res.status_code}")
     no_failure(pegawai, res)
     literal(pegawai.page, str(bad))
     assert not outside(web_engine, tmp_path)
@@ -168,3 +181,174 @@ def test_employee_filing(app, web_engine, pegawai, tmp_path, which, bad, any_fie
     page = pegawai.get(f"/staf/laporan-saya/{number}")
     no_failure(pegawai, page)
     literal(pegawai.page, str(bad))
+
+
+def file_gift(engine) -> str:
+    """A gratifikasi the pegawai filed from their account, waiting for their completion (the UPG asked)."""
+    made = engine.create_case("gratifikasi", GIFT, identity_mode="terbuka", filed_by=engine.load_actor("pegawai"))
+    upg = engine.load_actor("upg")
+    engine.fire(made.number, "mulai_telaah", upg)
+    engine.fire(made.number, "minta_kelengkapan", upg, {"kekurangan": "Mohon lampirkan foto jam tangan itu."})
+    return made.number
+
+
+def last_message(engine, number: str) -> str:
+    with unit_of_work(engine.db, write=False) as s:
+        case = engine.get_case(s, number)
+        row = s.exec(select(Message).where(Message.case_id == case.id).order_by(Message.id.desc())).first()
+        return engine.case_key(case).open(row.body_enc)
+
+
+@FUZZ
+@given(text=TEXT, filename=FILENAMES, trigger=st.sampled_from(["lengkapi", "lengkapi", "mulai_telaah", "x/../y"]))
+def test_employee_case_forms(app, web_engine, pegawai, tmp_path, text, filename, trigger):
+    """On the employee's own report: a message, the answer to the office's question (and a step that is not
+    theirs), a file, with hostile input."""
+    number = file_gift(web_engine)
+    page = f"/staf/laporan-saya/{number}"
+    for path, form in (
+        (f"{page}/pesan", {"pesan": text}),
+        (f"{page}/aksi/{trigger}", {"kelengkapan": text}),
+        (f"{page}/lampiran", {"lampiran": (io.BytesIO(b"isi berkas\n" * 20), filename)}),
+    ):
+        pegawai.get(page)
+        before, files_before = counts(web_engine), stored_files(web_engine)
+        res = pegawai.post(f"{path}?lang=id", form, content_type="multipart/form-data")
+        event(f"{path.rsplit('/', 1)[-1]}: {res.status_code}")
+        no_failure(pegawai, res)
+        literal(pegawai.page, text)
+        assert not outside(web_engine, tmp_path)
+        if res.status_code != 303:
+            assert counts(web_engine) == before and stored_files(web_engine) == files_before, path
+            if res.status_code != 404:  # a step name with a slash is no route at all
+                if "lampiran" in form:
+                    form = {"lampiran": (io.BytesIO(b"isi berkas\n" * 20), filename)}
+                in_both_languages(pegawai, path, form, pegawai.page)
+            assert counts(web_engine) == before
+            continue
+        if path.endswith("/pesan"):
+            assert last_message(web_engine, number) == text.strip()
+        elif "/aksi/" in path:
+            _plain, sealed = opened(web_engine, number)
+            assert sealed["kelengkapan"] == text.strip()  # sealed: the workflow says confidential
+        else:
+            assert_names_not_paths(web_engine, number)
+        shown = pegawai.get(page)
+        no_failure(pegawai, shown)
+        literal(pegawai.page, text)
+
+
+@pytest.fixture
+def office(web_engine):
+    from wbs_engine.users import create_or_update_user, parse_grant
+
+    create_or_update_user(
+        web_engine, "rudi.h", [parse_grant("tim_telaah")], full_name="Rudi Hartono", email="rudi.h@kantor.test",
+        password="rahasia-demo-123",
+    )
+    return web_engine
+
+
+WBS_REPORT = {
+    "nama": "Rina Pelapor",
+    "email": "rina.pelapor@contoh.id",
+    "kategori": "pengadaan",
+    "apa": "Panitia pengadaan menerima uang dari penyedia sebelum pengumuman pemenang lelang.",
+    "siapa": "Ketua panitia pengadaan",
+}
+
+
+def reasons(engine, number: str) -> list[tuple[str, str | None]]:
+    """Each identity request's (reason, note) of case ``number``, opened with the case key."""
+    with unit_of_work(engine.db, write=False) as s:
+        case = engine.get_case(s, number)
+        key = engine.case_key(case)
+        found = s.exec(select(IdentityRequest).where(IdentityRequest.case_id == case.id).order_by(IdentityRequest.id))
+        return [(key.open(r.reason_enc), key.open(r.note_enc) if r.note_enc else None) for r in found]
+
+
+@settings(FUZZ, max_examples=10)
+@given(reason=TEXT, note=TEXT, choice=st.one_of(st.sampled_from(["setujui", "tolak"]), TEXT), nxt=TEXT)
+def test_identity_request_forms(app, office, clock, reason, note, choice, nxt):
+    """Asking to see a reporter's identity, deciding and withdrawing, with hostile reasons, notes, choices and
+    return addresses: no 5xx; a refusal stores nothing; a stored reason or note is the text as typed, sealed."""
+    n = office.create_case("wbs", WBS_REPORT, identity_mode="rahasia").number
+    rudi = Browser(app)
+    sign_in(rudi, "rudi.h", clock=clock)
+    page = f"/staf/perkara/{n}/identitas"
+    rudi.get(page)
+    before = (counts(office), rows(office, IdentityRequest))
+    res = rudi.post(f"{page}/minta?lang=id", {"alasan": reason, "next": nxt})
+    event(f"minta: {res.status_code}")
+    no_failure(rudi, res)
+    literal(rudi.page, reason)
+    if res.status_code == 303:
+        assert not re.match(r"(https?:)?//|[a-z]+:", res.headers["Location"])  # never off the site
+        assert reasons(office, n)[-1][0] == reason.strip()
+    else:
+        assert (counts(office), rows(office, IdentityRequest)) == before
+        in_both_languages(rudi, f"{page}/minta", {"alasan": reason, "next": nxt}, rudi.page)
+        rudi.post(f"{page}/minta", {"alasan": "Perlu menghubungi pelapor untuk memastikan dokumen bukti."})
+    req_id = len(reasons(office, n)) and office_request_id(office, n)
+    boss = Browser(app)
+    sign_in(boss, "atasan", clock=clock)
+    boss.get("/staf/identitas")
+    before = (counts(office), reasons(office, n))
+    res = boss.post(f"{page}/{req_id}/putuskan?lang=id", {"keputusan": choice, "catatan": note, "dari": nxt[:5]})
+    event(f"putuskan: {res.status_code}")
+    no_failure(boss, res)
+    literal(boss.page, note)
+    if res.status_code == 303:
+        assert reasons(office, n)[-1][1] == (note.strip() or None)
+    else:
+        assert (counts(office), reasons(office, n)) == before
+        in_both_languages(boss, f"{page}/{req_id}/putuskan", {"keputusan": choice, "catatan": note}, boss.page)
+    rudi.get(page)
+    res = rudi.post(f"{page}/{req_id}/tarik", {"next": nxt})
+    event(f"tarik: {res.status_code}")
+    no_failure(rudi, res)
+    if res.status_code == 303:
+        assert not re.match(r"(https?:)?//|[a-z]+:", res.headers["Location"])
+
+
+def office_request_id(engine, number: str) -> int:
+    with unit_of_work(engine.db, write=False) as s:
+        case = engine.get_case(s, number)
+        return s.exec(select(IdentityRequest.id).where(IdentityRequest.case_id == case.id)).first()
+
+
+@FUZZ
+@given(name=TEXT, days=st.one_of(st.sampled_from(["30", "365", "0", "-1", "99999999999999999999"]), TEXT),
+       whose=st.sampled_from(["mine", "other", "any"]), token_id=st.integers(0, 2**31 - 1), dicabut=TEXT)
+def test_api_token_forms(app, web_engine, pengelola, name, days, whose, token_id, dicabut):
+    """Making and revoking one's API tokens with hostile names, lifetimes and ids: no 5xx; a refusal stores
+    nothing and says why in the reader's language; a made token has the name as typed and works; another
+    user's token is never revoked."""
+    other = apitokens.create_token(web_engine, "atasan", "milik orang lain")
+    pengelola.get("/staf/akun/token/")
+    before = (counts(web_engine), rows(web_engine, ApiToken))
+    res = pengelola.post("/staf/akun/token/?lang=id", {"name": name, "days": days})
+    event(f"token: {res.status_code}")
+    no_failure(pengelola, res)
+    literal(pengelola.page, name)
+    if res.status_code == 201:
+        made = re.search(r"(wbs_[A-Za-z0-9_-]+)", pengelola.page).group(1)
+        assert apitokens.list_tokens(web_engine, "pengelola")[0].name == name.strip()
+        assert app.test_client().get("/api/v1/queues", headers={"Authorization": f"Bearer {made}"}).status_code == 200
+    else:
+        assert (counts(web_engine), rows(web_engine, ApiToken)) == before
+        in_both_languages(pengelola, "/staf/akun/token/", {"name": name, "days": days}, pengelola.page)
+    fresh_allowances(app)
+    own = apitokens.list_tokens(web_engine, "pengelola")
+    if whose == "mine" and own:
+        token_id = own[0].id
+    elif whose == "other":
+        token_id = apitokens.list_tokens(web_engine, "atasan")[0].id
+    pengelola.get("/staf/akun/token/")
+    res = pengelola.post(f"/staf/akun/token/{token_id}/cabut")
+    event(f"cabut: {res.status_code}")
+    no_failure(pengelola, res)
+    assert app.test_client().get("/api/v1/queues", headers={"Authorization": f"Bearer {other}"}).status_code == 200
+    res = pengelola.get("/staf/akun/token/", query_string={"dicabut": dicabut})
+    no_failure(pengelola, res)
+    literal(pengelola.page, dicabut)

@@ -30,7 +30,7 @@ FUZZ = settings(
     phases=[Phase.explicit, Phase.generate],  # no shrinking: a failure is reported as generated, at once
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-OK = {200, 303, 400, 403, 404, 409, 413, 422, 429}
+OK = {200, 201, 303, 400, 403, 404, 409, 413, 422, 429}
 HTML = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 NASTY = [
     HTML,
