@@ -24,10 +24,10 @@ from sqlmodel import func, select
 from tests.web.conftest import Browser, sign_in
 from tests.web.test_fuzz_forms import (
     FILENAMES,
-    assert_names_not_paths,
     FUZZ,
     SURROGATE_BYTES,
     TEXT,
+    assert_names_not_paths,
     counts,
     fresh_allowances,
     literal,
