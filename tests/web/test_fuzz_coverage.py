@@ -30,6 +30,7 @@ FUZZED: dict[str, str] = {
     "tracking.leave": "test_fuzz_more::test_receipt_and_tracking_extras",
     "statistik.page": "test_fuzz_more::test_pages_with_typed_queries",
     # staff: sign-in and the account
+    "auth.sign_in": "test_fuzz_more::test_pages_with_typed_queries",
     "auth.sign_in_post": "test_fuzz_more::test_sign_in_and_account_forms",
     "auth.second_factor_post": "test_fuzz_more::test_sign_in_and_account_forms",
     "auth.enrol_post": "test_fuzz_more::test_sign_in_and_account_forms",
