@@ -85,6 +85,8 @@ FUZZED: dict[str, str] = {
     "admin.unit_atasan": "test_fuzz_more::test_admin_user_template_and_unit_forms",
     "admin.second_factor_post": "test_fuzz_more::test_admin_user_template_and_unit_forms",
 }
+#: every route's path parameters (case numbers, user names, unit codes, types, steps), signed in
+PATHS = "test_fuzz_more::test_hostile_path_parameters_signed_in"
 #: the JSON API: every operation, through its own OpenAPI description
 API = "test_api_schemathesis::test_no_input_makes_the_api_fail"
 
@@ -116,6 +118,6 @@ def test_every_form_and_typed_query_is_fuzzed(app):
 
 
 def test_each_named_test_exists():
-    for name in {*FUZZED.values(), API}:
+    for name in {*FUZZED.values(), API, PATHS}:
         module, func = name.split("::")
         assert callable(getattr(importlib.import_module(f"tests.web.{module}"), func, None)), name

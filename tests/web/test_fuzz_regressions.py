@@ -1,0 +1,81 @@
+"""Regressions for what the fuzzing of issue 13 part 5 found (each test names its bug)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tests.web.conftest import Browser, sign_in
+from wbs_engine import files
+from wbs_engine.i18n import gettext_noop as _
+
+REPORT = {
+    "identitas": "anonim",
+    "kategori": "pengadaan",
+    "apa": "Panitia pengadaan menerima uang dari penyedia sebelum pengumuman pemenang lelang.",
+    "siapa": "Ketua panitia pengadaan",
+}
+PUBLIC = {
+    "identitas": "anonim",
+    "layanan": "Pembuatan KTP elektronik",
+    "kategori": "ringan",
+    "uraian": "Petugas loket meminta uang tambahan tanpa kuitansi resmi untuk mempercepat KTP.",
+}
+
+
+def failing_attach(monkeypatch) -> None:
+    """Every attach fails after the screening passed (a disk, a race: what the receipt must then name)."""
+
+    def refuse(*_a, **_k):
+        raise files.AttachmentRejected("type", _("the file is not plain text (UTF-8)"))
+
+    monkeypatch.setattr(files, "attach", refuse)
+
+
+def with_file(form: dict, name: str = "bukti.txt") -> dict:
+    return {**form, "lampiran": (io.BytesIO(b"isi berkas teks biasa\n" * 5), name)}
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_an_anonymous_report_from_an_account_names_the_file_it_could_not_attach(app, clock, monkeypatch, lang):
+    """Bug: webapp/mine.py's anonymous branch dropped the files that could not be attached (the public form and
+    a linked report name them): the employee was sent to the receipt and never told."""
+    b = Browser(app)
+    sign_in(b, "pegawai", clock=clock)
+    failing_attach(monkeypatch)
+    b.get(f"/staf/laporan-saya/baru/wbs?identitas=anonim&lang={lang}")
+    res = b.post(f"/staf/laporan-saya/baru/wbs?lang={lang}", with_file(REPORT), content_type="multipart/form-data")
+    assert res.status_code == 303 and res.headers["Location"].endswith("/tanda-terima")
+    b.get("/tanda-terima")
+    words = "berkas bukan teks biasa" if lang == "id" else "not plain text"
+    assert "bukti.txt" in b.page and words in b.page
+
+
+def test_a_receipt_never_shows_an_earlier_filings_missing_files(app, web_engine, clock, monkeypatch):
+    """Bug: the public form kept the "not attached" lines of an earlier filing in the session when the next
+    filing attached everything: the new case's receipt named files of the old one (and of another case)."""
+    b = Browser(app)
+    with monkeypatch.context() as m:
+        failing_attach(m)
+        b.get("/lapor/pengaduan?identitas=anonim")
+        b.post("/lapor/pengaduan", with_file(PUBLIC, "rahasia-lama.txt"), content_type="multipart/form-data")
+        b.get("/tanda-terima")
+        assert "rahasia-lama.txt" in b.page
+    b.get("/lapor/pengaduan?identitas=anonim")
+    res = b.post("/lapor/pengaduan", with_file(PUBLIC, "baru.txt"), content_type="multipart/form-data")
+    assert res.status_code == 303
+    b.get("/tanda-terima")
+    assert "rahasia-lama.txt" not in b.page
+    # the same through an employee's anonymous report
+    e = Browser(app)
+    sign_in(e, "pegawai", clock=clock)
+    with monkeypatch.context() as m:
+        failing_attach(m)
+        e.get("/staf/laporan-saya/baru/wbs?identitas=anonim")
+        e.post("/staf/laporan-saya/baru/wbs", with_file(REPORT, "rahasia-lama.txt"), content_type="multipart/form-data")
+    e.get("/staf/laporan-saya/baru/wbs?identitas=anonim")
+    res = e.post("/staf/laporan-saya/baru/wbs", with_file(REPORT, "baru.txt"), content_type="multipart/form-data")
+    assert res.status_code == 303
+    e.get("/tanda-terima")
+    assert "rahasia-lama.txt" not in e.page
