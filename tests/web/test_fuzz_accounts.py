@@ -37,7 +37,7 @@ from tests.web.test_fuzz_forms import (
 )
 from wbs_engine import apitokens
 from wbs_engine.db import unit_of_work
-from wbs_engine.models import ApiToken, Case, IdentityRequest, Message
+from wbs_engine.models import ApiToken, Case, CaseEvent, IdentityRequest, Message
 
 GIFT = {
     "nama": "Wati Lestari",
@@ -63,6 +63,14 @@ DECLARATION = {
     "uraian": "Adik kandung saya adalah direktur salah satu calon penyedia dalam pengadaan ini.",
     "nama": "Wati Lestari",
 }
+WBS_FILING = {
+    "nama": "Wati Lestari",
+    "email": "wati@kantor.test",
+    "kategori": "pengadaan",
+    "apa": "Panitia pengadaan menerima uang dari penyedia sebelum pengumuman pemenang lelang.",
+    "siapa": "Ketua panitia pengadaan",
+}
+FILINGS = {"gratifikasi": GIFT, "benturan_kepentingan": DECLARATION, "wbs": WBS_FILING}
 ERROR = re.compile(r'<p class="error" id="err-([a-z_]+)">([^<]+)</p>')
 ALERT = re.compile(r'<div class="alert" role="alert">([^<]+)</div>')
 ERROR_PAGE = re.compile(r'<section class="card">\s*<h1>([^<]+)</h1>\s*(?:<p>([^<]*)</p>)?')
@@ -120,20 +128,24 @@ def pegawai(app, clock):
     return browser
 
 
-@settings(FUZZ, max_examples=25)
+@settings(FUZZ, max_examples=30)
 @given(
-    which=st.sampled_from(["gratifikasi", "benturan_kepentingan"]),
+    which=st.sampled_from(["gratifikasi", "benturan_kepentingan", "wbs"]),
     bad=st.dictionaries(st.integers(0, 30), TEXT, min_size=1, max_size=3),
     any_field=st.booleans(),
     filename=st.one_of(st.none(), st.none(), FILENAMES),
     raw_bytes=st.integers(0, 4),
+    chosen=st.one_of(st.none(), st.none(), st.sampled_from(["anonim", "rahasia", "terbuka"]), TEXT),
 )
-def test_employee_filing(app, web_engine, pegawai, tmp_path, which, bad, any_field, filename, raw_bytes):
-    """The employee's own filing form (gratifikasi, a conflict-of-interest declaration) with hostile values in
-    any field and a hostile file name."""
+def test_employee_filing(app, web_engine, pegawai, tmp_path, which, bad, any_field, filename, raw_bytes, chosen):
+    """The employee's own filing form (gratifikasi, a conflict-of-interest declaration, a WBS report) with
+    hostile values in any field, a hostile file name and identity mode. An anonymous report is not linked to
+    the account: no identity, no filer, the account's name nowhere in its trail."""
     fresh_allowances(app)
-    base = dict(GIFT if which == "gratifikasi" else DECLARATION)
-    form = web_engine.intake_form(which, web_engine.registry.latest(which).definition.identity[-1], "id")
+    base = dict(FILINGS[which])
+    modes = web_engine.registry.latest(which).definition.identity
+    mode_used = chosen if chosen in modes else None
+    form = web_engine.intake_form(which, mode_used or [m for m in modes if m != "anonim"][0], "id")
     # mostly the free-text fields (a form whose choices are all wrong is refused before the text is looked at)
     names = [f.name for f in form.fields if any_field or f.type in ("text", "textarea")]
     data = dict(base)
@@ -144,7 +156,9 @@ def test_employee_filing(app, web_engine, pegawai, tmp_path, which, bad, any_fie
     url = f"/staf/laporan-saya/baru/{which}"
     assert pegawai.get(url).status_code == 200
     mode = re.search(r'name="identitas" value="([a-z]+)"[^>]*checked', pegawai.page)
-    if mode:
+    if chosen is not None:
+        data["identitas"] = chosen
+    elif mode:
         data["identitas"] = mode.group(1)
     posted = dict(data)
     if filename is not None:
@@ -166,8 +180,18 @@ def test_employee_filing(app, web_engine, pegawai, tmp_path, which, bad, any_fie
     assert counts(web_engine)["Case"] == before["Case"] + 1
     with unit_of_work(web_engine.db, write=False) as s:
         case = s.exec(select(Case).order_by(Case.id.desc())).first()
-        number, sealed_names = case.number, set(case.sealed_fields)
+        number, sealed_names, anonymous = case.number, set(case.sealed_fields), case.identity_mode == "anonim"
+        filer = case.filed_by_user_id
+        trail = [str(e.payload) + e.actor for e in s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id))]
     plain, sealed = opened(web_engine, number)
+    if anonymous:  # followed with its tracking code only: the account is nowhere
+        event("filed anonymously")
+        assert filer is None and res.headers["Location"].endswith("/tanda-terima")
+        assert not any("pegawai" in t for t in trail)
+        assert not {f.name for f in web_engine.registry.latest(which).definition.intake if f.identity} & {
+            *plain, *sealed}
+        assert pegawai.get(f"/staf/laporan-saya/{number}").status_code == 404
+        form = web_engine.intake_form(which, "anonim", "id")
     for f in form.fields:
         typed = data.get(f.name)
         if not isinstance(typed, str) or not typed.strip() or f.type not in ("text", "textarea"):
@@ -178,6 +202,8 @@ def test_employee_filing(app, web_engine, pegawai, tmp_path, which, bad, any_fie
         else:
             assert plain[f.name] == typed.strip(), f.name
     assert_names_not_paths(web_engine, number)
+    if anonymous:
+        return
     page = pegawai.get(f"/staf/laporan-saya/{number}")
     no_failure(pegawai, page)
     literal(pegawai.page, str(bad))
@@ -352,3 +378,38 @@ def test_api_token_forms(app, web_engine, pengelola, name, days, whose, token_id
     res = pengelola.get("/staf/akun/token/", query_string={"dicabut": dicabut})
     no_failure(pengelola, res)
     literal(pengelola.page, dicabut)
+
+
+@settings(FUZZ, max_examples=10)
+@given(apa=TEXT, siapa=TEXT, nama=TEXT, filename=st.one_of(st.none(), FILENAMES))
+def test_employee_anonymous_report(app, web_engine, pegawai, apa, siapa, nama, filename):
+    """A WBS report filed anonymously from an account, hostile text in its fields and an identity typed anyway:
+    when filed, the account is nowhere (no filer, no name in the trail, not in their list), no identity is
+    kept, the report's text is as typed, sealed; when refused, nothing is written."""
+    fresh_allowances(app)
+    pegawai.get("/staf/laporan-saya/baru/wbs?identitas=anonim")
+    data = {**WBS_FILING, "identitas": "anonim", "apa": WBS_FILING["apa"] + apa, "siapa": siapa or "Ketua"}
+    data["nama"] = nama
+    if filename is not None:
+        data["lampiran"] = (io.BytesIO(b"isi berkas teks biasa\n" * 10), filename)
+    before = counts(web_engine)
+    res = pegawai.post("/staf/laporan-saya/baru/wbs?lang=id", data, content_type="multipart/form-data")
+    event(f"anonim: {res.status_code}")
+    no_failure(pegawai, res)
+    literal(pegawai.page, apa + siapa + nama)
+    if res.status_code != 303:
+        assert counts(web_engine) == before
+        return
+    assert res.headers["Location"].endswith("/tanda-terima")
+    with unit_of_work(web_engine.db, write=False) as s:
+        case = s.exec(select(Case).order_by(Case.id.desc())).first()
+        number, filer = case.number, case.filed_by_user_id
+        trail = [str(e.payload) + e.actor for e in s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id))]
+    plain, sealed = opened(web_engine, number)
+    assert filer is None and not any("pegawai" in t for t in trail)
+    assert not {"nama", "email", "telepon"} & {*plain, *sealed}
+    assert sealed["apa"] == data["apa"].strip() and "apa" not in plain
+    assert_names_not_paths(web_engine, number)
+    pegawai.get("/staf/laporan-saya/")
+    assert number not in pegawai.page
+    assert pegawai.get(f"/staf/laporan-saya/{number}").status_code == 404
