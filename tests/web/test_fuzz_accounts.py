@@ -344,7 +344,7 @@ def office_request_id(engine, number: str) -> int:
 
 
 @FUZZ
-@given(name=TEXT, days=st.one_of(st.sampled_from(["30", "365", "0", "-1", "99999999999999999999"]), TEXT),
+@given(name=TEXT, days=st.one_of(st.sampled_from(["30", "365", "0", "-1", "99999999999999999999", "²", "٣٠"]), TEXT),
        whose=st.sampled_from(["mine", "other", "any"]), token_id=st.integers(0, 2**31 - 1), dicabut=TEXT)
 def test_api_token_forms(app, web_engine, pengelola, name, days, whose, token_id, dicabut):
     """Making and revoking one's API tokens with hostile names, lifetimes and ids: no 5xx; a refusal stores

@@ -43,6 +43,8 @@ NASTY = [
     "\x1b[2J\x1b]0;judul\x07",
     "{{7*7}} ${7*7} %s%n {0}",
     "../../../../etc/passwd",
+    "²",  # a digit to str.isdigit(), not to int()
+    "٣٠",  # Arabic-Indic digits: int() reads them
     "x" * 70_000,
     "Ω" * 5000,
 ]

@@ -79,3 +79,36 @@ def test_a_receipt_never_shows_an_earlier_filings_missing_files(app, web_engine,
     assert res.status_code == 303
     e.get("/tanda-terima")
     assert "rahasia-lama.txt" not in e.page
+
+
+@pytest.mark.parametrize("digits", ["²", "³0", "٣٠"])
+def test_a_number_that_is_digits_only_to_python_is_a_form_error_not_a_crash(app, web_engine, clock, digits):
+    """Bug: ``str.isdigit()`` is true for "²" (and other digits int() cannot read): the API-token form's
+    lifetime (webapp/tokens.py) and the staff forms' expected version (webapp/staff.py) answered 500."""
+    from tests.helpers import COMPLAINT
+    from tests.web.test_fuzz_forms import counts
+
+    b = Browser(app)
+    sign_in(b, "pengelola", clock=clock)
+    b.get("/staf/akun/token/")
+    res = b.post("/staf/akun/token/?lang=en", {"name": "skrip", "days": digits})
+    assert res.status_code == 422 and "choose one of the lifetimes offered" in b.page
+    made = web_engine.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    b.get(f"/staf/perkara/{made.number}")
+    before = counts(web_engine)
+    res = b.post(f"/staf/perkara/{made.number}/aksi/mulai_verifikasi", {"expected_version": digits})
+    assert res.status_code in (303, 409, 422), res.status_code  # read as no version, or refused: never a 500
+    assert "Traceback" not in b.page
+    if res.status_code != 303:
+        assert counts(web_engine) == before
+
+
+@pytest.mark.parametrize("name", ["WBS_MAX_ATTACHMENT_MB", "WBS_MAX_ATTACHMENTS"])
+def test_a_setting_with_a_digit_int_cannot_read_is_a_one_line_error(name):
+    """Bug: wbs_engine/config.py's whole-number settings let "²" through ``isdigit()`` into ``int()``: a
+    ValueError with a traceback at start instead of the one-line ConfigError."""
+    from wbs_engine.config import ConfigError, Settings
+
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({name: "²"})
+    assert name in str(err.value) and "\n" not in str(err.value)
