@@ -43,6 +43,7 @@ NASTY = [
     "\x1b[2J\x1b]0;judul\x07",
     "{{7*7}} ${7*7} %s%n {0}",
     "../../../../etc/passwd",
+    "\r\nSet-Cookie: sesi=curian",  # a header's end, where a value reaches a header (a redirect)
     "²",  # a digit to str.isdigit(), not to int()
     "٣٠",  # Arabic-Indic digits: int() reads them
     "x" * 70_000,

@@ -112,3 +112,24 @@ def test_a_setting_with_a_digit_int_cannot_read_is_a_one_line_error(name):
     with pytest.raises(ConfigError) as err:
         Settings.from_env({name: "²"})
     assert name in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("target", ["/staf/\nSet-Cookie: x=1", "/staf/\r\nX-Evil: 1", "/staf/antrian\r"])
+def test_a_next_address_with_a_line_break_goes_home_not_to_a_500(app, web_engine, clock, target):
+    """Bug: ``safe_next`` (webapp/auth.py) let a line break through (``urlsplit`` ignores it), and the
+    redirect then failed on the Location header: sign-in, the identity forms' ``next`` answered 500."""
+    from tests.web.test_identity import REPORT
+    from wbs_engine.users import create_or_update_user, parse_grant
+
+    b = Browser(app)
+    b.get("/staf/masuk")
+    res = b.post("/staf/masuk", {"username": "pegawai", "password": "rahasia-demo-123", "next": target})
+    assert res.status_code == 303 and res.headers["Location"] == "/staf/"
+    create_or_update_user(web_engine, "rudi.h", [parse_grant("tim_telaah")], password="rahasia-demo-123")
+    n = web_engine.create_case("wbs", REPORT, identity_mode="rahasia").number
+    rudi = Browser(app)
+    sign_in(rudi, "rudi.h", clock=clock)
+    rudi.get(f"/staf/perkara/{n}/identitas")
+    reason = "Perlu menghubungi pelapor untuk memastikan dokumen bukti pengadaan."
+    res = rudi.post(f"/staf/perkara/{n}/identitas/minta", {"alasan": reason, "next": target})
+    assert res.status_code == 303 and res.headers["Location"] == "/staf/"
