@@ -44,6 +44,8 @@ NASTY = [
     "{{7*7}} ${7*7} %s%n {0}",
     "../../../../etc/passwd",
     "\r\nSet-Cookie: sesi=curian",  # a header's end, where a value reaches a header (a redirect)
+    "9999-12-31",  # the calendar's last day (and first, below): a day after or before leaves datetime's range
+    "0001-01-01",
     "²",  # a digit to str.isdigit(), not to int()
     "٣٠",  # Arabic-Indic digits: int() reads them
     "x" * 70_000,

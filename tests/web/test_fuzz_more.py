@@ -100,6 +100,8 @@ def scene(app, web_engine, clock):
 
 
 @settings(FUZZ, max_examples=12)
+@example(values={"d": "0001-01-01", "e": "9999-12-31", "f": "9999-12-31"}, repeat=False)  # the calendar's ends
+@example(values={"d": "9999-12-31", "e": "0001-01-01", "f": "0001-01-01"}, repeat=True)
 @given(values=QUERY, repeat=st.booleans())
 def test_pages_with_typed_queries(app, web_engine, scene, values, repeat):
     """Every page whose view reads a typed query parameter (a search, a filter, a page cursor, a notice key),

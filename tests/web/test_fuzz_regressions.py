@@ -133,3 +133,37 @@ def test_a_next_address_with_a_line_break_goes_home_not_to_a_500(app, web_engine
     reason = "Perlu menghubungi pelapor untuk memastikan dokumen bukti pengadaan."
     res = rudi.post(f"/staf/perkara/{n}/identitas/minta", {"alasan": reason, "next": target})
     assert res.status_code == 303 and res.headers["Location"] == "/staf/"
+
+
+@pytest.mark.parametrize(
+    ("since", "until"), [("0001-01-01", "9999-12-31"), ("9999-12-31", "9999-12-31"), ("0001-01-01", "0001-01-01")]
+)
+def test_the_audit_search_takes_the_calendars_first_and_last_days(app, web_engine, clock, since, until):
+    """Bug: the auditor's search (wbs_engine/auditview.py) turned 0001-01-01 and 9999-12-31 into datetimes in
+    the office's zone, outside datetime's range: a 500. They bound nothing now (from the start, to the end)."""
+    from tests.helpers import COMPLAINT
+
+    made = web_engine.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    b = Browser(app)
+    sign_in(b, "auditor", clock=clock)
+    res = b.get("/staf/audit/", query_string={"dari": since, "sampai": until})
+    assert res.status_code == 200 and "Traceback" not in b.page
+    assert (made.number in b.page) == (since == "0001-01-01" and until == "9999-12-31")
+
+
+def test_audit_search_far_dates_on_both_databases(wbs):
+    """The same, in the engine, on SQLite and PostgreSQL: the calendar's ends bound nothing, a day next to
+    them works."""
+    from datetime import date
+
+    from tests.helpers import COMPLAINT
+    from wbs_engine import auditview
+    from wbs_engine.users import create_or_update_user, parse_grant
+
+    create_or_update_user(wbs, "auditor", [parse_grant("auditor")], password="rahasia-demo-123")
+    auditor = wbs.load_actor("auditor")
+    made = wbs.create_case("pengaduan", COMPLAINT, identity_mode="rahasia").number
+    found = auditview.search_cases(wbs, auditor, filed_from=date.min, filed_to=date.max)
+    assert [item.number for item in found.items] == [made]
+    assert auditview.search_cases(wbs, auditor, filed_from=date.max, filed_to=date.max).items == ()
+    assert auditview.search_cases(wbs, auditor, filed_from=date(1, 1, 2), filed_to=date(9999, 12, 30)).items
