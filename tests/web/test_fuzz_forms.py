@@ -46,6 +46,7 @@ NASTY = [
     "\r\nSet-Cookie: sesi=curian",  # a header's end, where a value reaches a header (a redirect)
     "9999-12-31",  # the calendar's last day (and first, below): a day after or before leaves datetime's range
     "0001-01-01",
+    "9999999999999999999",  # a whole number beyond canonical JSON's (2**53 - 1)
     "²",  # a digit to str.isdigit(), not to int()
     "٣٠",  # Arabic-Indic digits: int() reads them
     "x" * 70_000,

@@ -167,3 +167,41 @@ def test_audit_search_far_dates_on_both_databases(wbs):
     assert [item.number for item in found.items] == [made]
     assert auditview.search_cases(wbs, auditor, filed_from=date.max, filed_to=date.max).items == ()
     assert auditview.search_cases(wbs, auditor, filed_from=date(1, 1, 2), filed_to=date(9999, 12, 30)).items
+
+
+@pytest.mark.parametrize("value", ["9999999999999999999", str(2**53), "1.000.000.000.000.000.000"])
+def test_a_money_value_beyond_canonical_json_is_a_field_error(app, web_engine, clock, value):
+    """Bug: a Rupiah value of 2**53 or more (19 nines) passed the field check and then failed the trail's
+    canonical JSON (RFC 8785 holds integers up to 2**53 - 1): the employee's gift report answered 500. It is
+    a field error now, in the reader's language, and nothing is stored."""
+    from tests.web.conftest import count_cases
+    from tests.web.test_fuzz_accounts import GIFT
+
+    b = Browser(app)
+    sign_in(b, "pegawai", clock=clock)
+    before = count_cases(web_engine)
+    for lang, words in (("id", "maksimal"), ("en", "at most")):
+        b.get(f"/staf/laporan-saya/baru/gratifikasi?lang={lang}")
+        res = b.post(f"/staf/laporan-saya/baru/gratifikasi?lang={lang}", {**GIFT, "nilai_taksiran": value})
+        assert res.status_code == 422 and words in b.errors().get("nilai_taksiran", ""), b.errors()
+    assert count_cases(web_engine) == before
+
+
+def test_the_largest_safe_money_value_is_kept_on_both_databases(wbs):
+    from tests.helpers import seed_people
+    from tests.web.test_fuzz_accounts import GIFT
+    from wbs_engine.errors import ValidationFailed
+
+    seed_people(wbs)
+    pegawai = wbs.load_actor("pegawai")
+    with pytest.raises(ValidationFailed):
+        wbs.create_case(
+            "gratifikasi", {**GIFT, "nilai_taksiran": str(2**53)}, identity_mode="terbuka", filed_by=pegawai
+        )
+    made = wbs.create_case(
+        "gratifikasi", {**GIFT, "nilai_taksiran": str(2**53 - 1)}, identity_mode="terbuka", filed_by=pegawai
+    )
+    from wbs_engine.db import unit_of_work
+
+    with unit_of_work(wbs.db, write=False) as s:
+        assert wbs.get_case(s, made.number).data["nilai_taksiran"] == 2**53 - 1
