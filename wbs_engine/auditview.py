@@ -248,8 +248,14 @@ def search_cases(
     if q and prefix is None:
         return AuditPage((), None)  # no letter or digit: it matches nothing
     zone = engine.settings.zone
-    since = _day_start(filed_from, zone) if filed_from is not None else None
-    until = _day_start(date.fromordinal(filed_to.toordinal() + 1), zone) if filed_to is not None else None
+    # the calendar's first and last days bound nothing (no case was filed then), and their start in the zone
+    # would leave datetime's range: "from 0001-01-01" is from the start, "until 9999-12-31" to the end
+    since = _day_start(filed_from, zone) if filed_from is not None and filed_from > date.min else None
+    until = (
+        _day_start(date.fromordinal(filed_to.toordinal() + 1), zone)
+        if filed_to is not None and filed_to < date.max
+        else None
+    )
     stmt = search_statement(
         actor,
         prefix=prefix,

@@ -182,7 +182,7 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
 def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int, unit: str) -> int:
     """A whole number from ``low`` to ``high``; ``unit`` (a message, marked with ``_``) says what it counts."""
     value = _text(env, name, str(default)).strip()
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:  # "²".isdigit() is true
         raise ConfigError(
             _("{name} must be a whole number from {low} to {high} ({unit}); not {value!r}"),
             name=name,

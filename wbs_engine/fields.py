@@ -102,6 +102,10 @@ def _check_date(spec: FieldSpec, d: date, today: date | None) -> None:
         )
 
 
+#: the largest whole number canonical JSON (RFC 8785, the audit trail's hashing) holds exactly: 2**53 - 1
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def _refuse_non_finite(raw: Any) -> None:
     """Raise the NaN/infinity message if ``raw`` is, or spells, a number that is not finite."""
     if isinstance(raw, bool):
@@ -164,6 +168,8 @@ def clean_value(spec: FieldSpec, raw: Any, *, today: date | None = None) -> Any:
             raise FieldInvalid(_("must be a number")) from None
         if t == "money" and value < 0:
             raise FieldInvalid(_("must not be negative"))
+        if t == "money" and value > MAX_SAFE_INTEGER:  # the trail's canonical JSON holds no larger integer
+            raise FieldInvalid(_("at most {max}"), max=f"{MAX_SAFE_INTEGER}")
         if spec.min_value is not None and value < spec.min_value:
             raise FieldInvalid(_("at least {min}"), min=f"{spec.min_value:g}")
         if spec.max_value is not None and value > spec.max_value:

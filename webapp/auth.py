@@ -208,6 +208,8 @@ def safe_next(target: str | None) -> str:
     """Where to go after signing in: a path on this site only (never another host)."""
     if not target or not isinstance(target, str):
         return url_for("auth.home")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):  # a line break would end the Location header
+        return url_for("auth.home")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return url_for("auth.home")

@@ -126,6 +126,7 @@ def file(case_type: str):  # type: ignore[no-untyped-def]
             problems.append(render(_("{file}: {problem}"), lang, file=name, problem=exc.message(lang)))
     if not linked:  # followed with the tracking code only: the public receipt shows it once
         security.remember_receipt(created.number, created.receipt_code, case_type)
+        security.remember_not_attached(problems)  # and names a file that could not be attached
         return redirect(url_for("public.receipt"), code=303)
     if problems:
         return _case_page(created.number, notice=render(NOTICES["baru"], lang), problems=problems)

@@ -139,8 +139,7 @@ def file(case_type: str):  # type: ignore[no-untyped-def]
         )
     not_attached = _attach_all(engine, created.receipt_code, sent_files, lang)
     security.remember_receipt(created.number, created.receipt_code, case_type)
-    if not_attached:
-        session["not_attached"] = not_attached
+    security.remember_not_attached(not_attached)
     return redirect(url_for("public.receipt"), code=303)
 
 

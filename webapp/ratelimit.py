@@ -2,7 +2,9 @@
 
 The limits are settings (:class:`wbs_engine.config.RateLimits`, ``WBS_RATE_LIMIT_*``):
 
-* ``filing``: POSTs of the public filing forms (``/lapor/<type>``), per address;
+* ``filing``: POSTs of the public filing forms (``/lapor/<type>``), per address; and, counted apart, POSTs
+  of an employee's own filing form (``/staf/laporan-saya/baru/<type>``), per signed-in account (an office's
+  employees often share one address; an account is one person wherever they sign in from);
 * ``tracking``: tracking-code look-ups (POST ``/lacak/``), right or wrong codes, per address. The throttle on
   *wrong* codes (:class:`webapp.security.Throttle`, a few per ten minutes) stays: this limit caps the rest;
 * ``verify``: proof checks (``/verifikasi``, an upload or a QR link), per address, above the throttle of
@@ -35,7 +37,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 
@@ -56,6 +58,10 @@ ENDPOINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "verify": (("public.verify",), None),
     "sign_in": (("auth.sign_in_post", "auth.second_factor_post"), ("POST",)),
 }
+#: the same limits counted per signed-in account instead of per address, each in a scope of its own
+PER_ACCOUNT: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
+    "filing": (("mine.file",), ("POST",)),
+}
 API_PREFIX = "/api/v1"
 
 WAIT_SECONDS = _("Too many requests from here. Wait {n} seconds, then try again.")
@@ -73,6 +79,13 @@ def _hashed(raw: str) -> str:
 def address_key() -> str:
     """The client as a keyed hash of its address: never the address itself."""
     return "a:" + _hashed("a:" + (request.remote_addr or ""))
+
+
+def account_key() -> str:
+    """The signed-in account as a keyed hash of its id (the address when there is none: the sign-in guard
+    refuses such a request anyway). A route's limit is checked when its view is called, after the guard."""
+    user_id = getattr(g.get("wbs_actor"), "user_id", None)
+    return "u:" + _hashed(f"u:{user_id}") if user_id is not None else address_key()
 
 
 def api_key() -> str:
@@ -165,6 +178,16 @@ def apply(app: Flask, limits: RateLimits) -> None:
         )
         for endpoint in endpoints:
             app.view_functions[endpoint] = rule(app.view_functions[endpoint])
+    for name, (endpoints, methods) in PER_ACCOUNT.items():
+        value = getattr(limits, name)
+        if not value:
+            continue
+        rule = limiter.shared_limit(
+            value, scope=f"{name}-account", key_func=account_key, methods=list(methods) if methods else None
+        )
+        for endpoint in endpoints:
+            if endpoint in app.view_functions:
+                app.view_functions[endpoint] = rule(app.view_functions[endpoint])
     if limits.api:
         from .api import bp as api_bp
 

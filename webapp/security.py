@@ -164,6 +164,15 @@ def remember_receipt(number: str, code: str, case_type: str) -> None:
     session["receipt"] = _keyring().seal_office(sealed)
 
 
+def remember_not_attached(lines: list[str]) -> None:
+    """The files of this session's newest filing that could not be attached, for its receipt page; none: an
+    earlier filing's lines go (they must never show on another case's receipt)."""
+    if lines:
+        session["not_attached"] = lines
+    else:
+        session.pop("not_attached", None)
+
+
 def receipt() -> dict[str, str] | None:
     """The receipt of the case filed in this session (number, tracking code, type), while it lasts."""
     sealed = session.get("receipt")

@@ -272,7 +272,8 @@ def case(number: str):  # type: ignore[no-untyped-def]
 
 def _expected_version() -> int | None:
     raw = request.form.get(VERSION_INPUT, "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    # ASCII digits only: "²".isdigit() is true, and int("²") fails
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
 def _changed_meanwhile(number: str, exc: ConcurrentChange):  # type: ignore[no-untyped-def]

@@ -75,7 +75,8 @@ def index():  # type: ignore[no-untyped-def]
 @bp.post("/")
 def create():  # type: ignore[no-untyped-def]
     form = {"name": request.form.get("name", ""), "days": request.form.get("days", "")}
-    days = int(form["days"]) if form["days"].isdigit() and int(form["days"]) in DAY_CHOICES else None
+    # (ASCII digits only: "²".isdigit() is true, and int("²") fails)
+    days = int(form["days"]) if form["days"] in {str(d) for d in DAY_CHOICES} else None
     lang = page_lang()
     try:
         if days is None:

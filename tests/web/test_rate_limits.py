@@ -244,3 +244,62 @@ def test_settings_read_the_limits_and_refuse_bad_ones_in_one_line():
     with pytest.raises(ConfigError) as err:
         Settings.from_env({"WBS_RATE_LIMIT_STORAGE": "/tmp/counts"})
     assert "WBS_RATE_LIMIT_STORAGE" in err.value.message("en")
+
+
+GIFT = {
+    "nama": "Wati Lestari",
+    "nip": "198501012010012001",
+    "jabatan": "Analis",
+    "unit_kerja": "Seksi Layanan",
+    "nama_pemberi": "PT Contoh",
+    "hubungan_pemberi": "rekanan_penyedia",
+    "jenis": "barang",
+    "uraian": "Parsel makanan dan jam tangan",
+    "nilai_taksiran": "2500000",
+    "tanggal_penerimaan": "2026-02-25",
+    "tempat_penerimaan": "Kantor",
+    "peristiwa": "Hari raya",
+    "kronologi": "Paket diantar kurir ke meja kerja tanpa pemberitahuan sebelumnya.",
+}
+
+
+def employee(app, username: str, environ: dict) -> Browser:
+    from tests.web.conftest import sign_in
+
+    b = visitor(app, environ)
+    assert sign_in(b, username).status_code == 303
+    return b
+
+
+def file_gift(b: Browser, lang: str = "id"):
+    b.get(f"/staf/laporan-saya/baru/gratifikasi?lang={lang}")
+    return b.post(f"/staf/laporan-saya/baru/gratifikasi?lang={lang}", GIFT)
+
+
+def test_an_employees_own_filing_is_limited_per_account_not_per_address(low, fake_time):
+    from wbs_engine.users import create_or_update_user, parse_grant
+
+    eng, app = low
+    create_or_update_user(eng, "pegawai.dua", [parse_grant("pegawai")], password="rahasia-demo-123")
+    me = employee(app, "pegawai", HERE)
+    assert file_gift(me).status_code == 303
+    assert file_gift(me).status_code == 303
+    before = count_cases(eng)
+    res = file_gift(me)
+    assert_refused(res, me.page, "id", 3600)
+    assert "Tunggu 60 menit" in me.page
+    res = file_gift(me, "en")
+    assert_refused(res, me.page, "en", 3600)
+    assert count_cases(eng) == before  # a refused filing stores nothing
+    # the same account from another address: still refused (the account is counted, not where it is)
+    elsewhere = employee(app, "pegawai", OTHER)
+    assert_refused(file_gift(elsewhere), elsewhere.page, "id", 3600)
+    # another employee behind the same address files, and so does the public there (its own count)
+    colleague = employee(app, "pegawai.dua", HERE)
+    assert file_gift(colleague).status_code == 303
+    assert file_once(visitor(app, HERE)).status_code == 303
+    assert count_cases(eng) == before + 2
+    # the form itself (GET) is not counted; a new window lets the account file again
+    assert me.get("/staf/laporan-saya/baru/gratifikasi").status_code == 200
+    fake_time.advance(3601)
+    assert file_gift(me).status_code == 303
