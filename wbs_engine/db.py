@@ -156,7 +156,8 @@ def connection(session: Session) -> sa.engine.Connection:
 class _Form:
     """One statement compiled for one dialect (see :class:`Prepared`)."""
 
-    __slots__ = ("sql", "names", "positional", "processors", "fixed", "defaults", "columns", "tuple", "converters")
+    __slots__ = ("sql", "names", "positional", "processors", "fixed", "defaults", "optional", "columns", "tuple",
+                 "converters")
 
     def __init__(self, stmt: sa.sql.ClauseElement, dialect: sa.engine.Dialect, keys: tuple[str, ...] | None):
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
@@ -172,6 +173,9 @@ class _Form:
         self.fixed = {
             name: b.value for b, name in compiled.bind_names.items() if not b.required and b.value is not None
         }
+        # binds made with an explicit value of None; any other name a call leaves out is an error, as in
+        # Connection.execute (never a silent NULL)
+        self.optional = frozenset(name for b, name in compiled.bind_names.items() if not b.required)
         self.defaults = {}
         for col in compiled.insert_prefetch:
             d = col.default
@@ -194,8 +198,10 @@ class _Form:
             elif n in self.defaults:
                 d = self.defaults[n]
                 v = d.arg if d.is_scalar else d.arg(None)
-            else:
+            elif n in self.optional:
                 v = None
+            else:
+                raise KeyError(f"no value for the bound parameter {n!r} of: {self.sql}")
             p = procs.get(n)
             out.append(v if p is None else p(v))
         return tuple(out) if self.positional else dict(zip(self.names, out, strict=True))

@@ -82,3 +82,20 @@ def test_prepared_statements_write_and_read_what_sqlalchemy_does(wbs, clock):
         assert wbs.get_case(s, c.number).data["kategori"] == "berat"
     with pytest.raises(TypeError):  # an expanding IN cannot be compiled once
         Prepared(sa.select(writepath._cases.c.id).where(writepath._cases.c.state.in_(["a", "b"])))._form(wbs.db.dialect)
+
+
+def test_a_prepared_statement_refuses_a_missing_value_instead_of_writing_null(wbs):
+    """A bound parameter the caller leaves out is an error, as through ``Connection.execute``: never a NULL
+    written in its place."""
+    import sqlalchemy as sa
+
+    from wbs_engine import writepath
+    from wbs_engine.db import Prepared, unit_of_work
+
+    c = wbs.create_case("pengaduan", COMPLAINT, identity_mode="rahasia")
+    t = writepath._cases
+    stmt = sa.update(t).where(t.c.number == sa.bindparam("n")).values(state=sa.bindparam("s"))
+    with unit_of_work(wbs.db) as s, pytest.raises(KeyError, match="'s'"):
+        Prepared(stmt).run(s, {"n": c.number})
+    with unit_of_work(wbs.db, write=False) as s:
+        assert wbs.get_case(s, c.number).state == c.state
