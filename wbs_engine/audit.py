@@ -17,7 +17,8 @@ tool in any language):
 
 **What this protects against.** Anyone who can write to the database but does not hold the signing key (a
 database administrator, someone with a stolen backup, an attacker in the database server): editing,
-deleting, inserting, reordering or back-dating an event; deleting a chain's last events and moving its head
+deleting, inserting, reordering or back-dating an event, or storing its time in another text form for the
+same instant (on SQLite, which compares times as text); deleting a chain's last events and moving its head
 back; deleting a whole case; rewriting a whole history and recomputing every hash and checkpoint (the
 signatures no longer verify); editing a case row so that it disagrees with its trail (state, version, plain
 fields, names of sealed fields, unit, assignment, recusals), or its clocks, messages, attachments or survey
@@ -384,6 +385,33 @@ def _bytewise(column: Any, conn: Any) -> Any:
     """Order text by code points on every database (PostgreSQL's locale collations ignore punctuation), so
     that chains and case numbers walk in the same order as Python compares them."""
     return column.collate("C") if conn.dialect.name == "postgresql" else column
+
+
+#: how SQLite holds an event's time as the engine writes it (SQLAlchemy's DateTime: naive UTC, microseconds)
+_SQLITE_TIME = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]"
+
+
+def _mistimed(conn: Any, chain: str | None = None) -> list[Any]:
+    """Events whose time SQLite holds as text in another form than the engine writes (``T`` for the space, a
+    zone, no microseconds): the same instant to the hash, but SQLite compares times as text, so such a row
+    sorts apart in every time filter. Only a hand edit makes one; PostgreSQL holds a typed timestamp."""
+    if conn.dialect.name != "sqlite":
+        return []
+    at = sa.type_coerce(_events.c.occurred_at, sa.Text)  # the text as stored, not parsed
+    stmt = sa.select(_events.c.id, _events.c.chain).where(
+        sa.or_(sa.func.typeof(at) != "text", sa.not_(at.op("GLOB", is_comparison=True)(_SQLITE_TIME)))
+    )
+    if chain is not None:
+        stmt = stmt.where(_events.c.chain == chain)
+    return conn.execute(stmt.order_by(_events.c.id).limit(100)).all()
+
+
+def _mistimed_message(event_id: int, chain: str) -> Msg:
+    return Msg(
+        _("event {id} of {chain}: its time is not stored as the engine writes it (edited in the database)"),
+        id=event_id,
+        chain=chain,
+    )
 
 
 def _all_events(session: Session, batch: int = 5000) -> Iterator[EventRow]:
@@ -1200,6 +1228,9 @@ def _verify(session, res, report, public_key, keyring, against, workflows, deep)
                 chain_name,
             )
 
+    for event_id, chain in _mistimed(conn):
+        report("event_time_edited", _mistimed_message(event_id, chain), chain, event_id)
+
     # 4. case numbers run without gaps, and no counter went back
     for number in cases.malformed[:20]:
         report(
@@ -1737,6 +1768,8 @@ def verify_case(
 
     events = chain_events(session, number)
     res.events = len(events)
+    for event_id, chain in _mistimed(conn, number):
+        report("event_time_edited", _mistimed_message(event_id, chain), chain, event_id)
     replay = _Replay()
     prev, last_at = GENESIS, None
     for i, ev in enumerate(events, 1):
