@@ -10,6 +10,23 @@ COMPLAINT = {
     "uraian": "Petugas meminta uang tambahan di luar tarif resmi saat legalisir.",
 }
 
+#: a gratifikasi report as the employee's own form takes it (every field a string, as typed)
+GIFT_FORM = {
+    "nama": "Wati Lestari",
+    "nip": "198501012010012001",
+    "jabatan": "Analis",
+    "unit_kerja": "Seksi Layanan",
+    "nama_pemberi": "PT Contoh",
+    "hubungan_pemberi": "rekanan_penyedia",
+    "jenis": "barang",
+    "uraian": "Parsel makanan dan jam tangan",
+    "nilai_taksiran": "2500000",
+    "tanggal_penerimaan": "2026-02-25",
+    "tempat_penerimaan": "Kantor",
+    "peristiwa": "Hari raya",
+    "kronologi": "Paket diantar kurir ke meja kerja tanpa pemberitahuan sebelumnya.",
+}
+
 #: one account per role, e-mail username@kantor.test, password rahasia-demo-123
 STAFF = [
     ("pengelola", ["pengelola"]),

@@ -388,7 +388,8 @@ def _bytewise(column: Any, conn: Any) -> Any:
 
 
 #: how SQLite holds an event's time as the engine writes it (SQLAlchemy's DateTime: naive UTC, microseconds)
-_SQLITE_TIME = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]"
+_D = "[0-9]"
+_SQLITE_TIME = f"{_D * 4}-{_D * 2}-{_D * 2} {_D * 2}:{_D * 2}:{_D * 2}.{_D * 6}"
 
 
 def _mistimed(conn: Any, chain: str | None = None) -> list[Any]:

@@ -21,6 +21,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
+from tests.helpers import GIFT_FORM
 from tests.web.conftest import Browser, sign_in
 from tests.web.test_fuzz_forms import (
     FILENAMES,
@@ -39,21 +40,7 @@ from wbs_engine import apitokens
 from wbs_engine.db import unit_of_work
 from wbs_engine.models import ApiToken, Case, CaseEvent, IdentityRequest, Message
 
-GIFT = {
-    "nama": "Wati Lestari",
-    "nip": "198501012010012001",
-    "jabatan": "Analis",
-    "unit_kerja": "Seksi Layanan",
-    "nama_pemberi": "PT Contoh",
-    "hubungan_pemberi": "rekanan_penyedia",
-    "jenis": "barang",
-    "uraian": "Parsel makanan dan jam tangan",
-    "nilai_taksiran": "2500000",
-    "tanggal_penerimaan": "2026-02-25",
-    "tempat_penerimaan": "Kantor",
-    "peristiwa": "Hari raya",
-    "kronologi": "Paket diantar kurir ke meja kerja tanpa pemberitahuan sebelumnya.",
-}
+GIFT = GIFT_FORM
 DECLARATION = {
     "jalur": "deklarasi_mandiri",
     "jenis": "potensial",
@@ -189,7 +176,9 @@ def test_employee_filing(app, web_engine, pegawai, tmp_path, which, bad, any_fie
         assert filer is None and res.headers["Location"].endswith("/tanda-terima")
         assert not any("pegawai" in t for t in trail)
         assert not {f.name for f in web_engine.registry.latest(which).definition.intake if f.identity} & {
-            *plain, *sealed}
+            *plain,
+            *sealed,
+        }
         assert pegawai.get(f"/staf/laporan-saya/{number}").status_code == 404
         form = web_engine.intake_form(which, "anonim", "id")
     for f in form.fields:
@@ -269,7 +258,11 @@ def office(web_engine):
     from wbs_engine.users import create_or_update_user, parse_grant
 
     create_or_update_user(
-        web_engine, "rudi.h", [parse_grant("tim_telaah")], full_name="Rudi Hartono", email="rudi.h@kantor.test",
+        web_engine,
+        "rudi.h",
+        [parse_grant("tim_telaah")],
+        full_name="Rudi Hartono",
+        email="rudi.h@kantor.test",
         password="rahasia-demo-123",
     )
     return web_engine
@@ -344,8 +337,13 @@ def office_request_id(engine, number: str) -> int:
 
 
 @FUZZ
-@given(name=TEXT, days=st.one_of(st.sampled_from(["30", "365", "0", "-1", "99999999999999999999", "²", "٣٠"]), TEXT),
-       whose=st.sampled_from(["mine", "other", "any"]), token_id=st.integers(0, 2**31 - 1), dicabut=TEXT)
+@given(
+    name=TEXT,
+    days=st.one_of(st.sampled_from(["30", "365", "0", "-1", "99999999999999999999", "²", "٣٠"]), TEXT),
+    whose=st.sampled_from(["mine", "other", "any"]),
+    token_id=st.integers(0, 2**31 - 1),
+    dicabut=TEXT,
+)
 def test_api_token_forms(app, web_engine, pengelola, name, days, whose, token_id, dicabut):
     """Making and revoking one's API tokens with hostile names, lifetimes and ids: no 5xx; a refusal stores
     nothing and says why in the reader's language; a made token has the name as typed and works; another

@@ -15,7 +15,7 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from tests.helpers import COMPLAINT
+from tests.helpers import COMPLAINT, GIFT_FORM
 from tests.web.conftest import Browser, sign_in
 from tests.web.test_fuzz_forms import (
     FILENAMES,
@@ -34,21 +34,7 @@ from wbs_engine import accounts
 from wbs_engine.db import unit_of_work
 
 PASSWORD = "rahasia-demo-123"
-GIFT = {
-    "nama": "Wati Lestari",
-    "nip": "198501012010012001",
-    "jabatan": "Analis",
-    "unit_kerja": "Seksi Layanan",
-    "nama_pemberi": "PT Contoh",
-    "hubungan_pemberi": "rekanan_penyedia",
-    "jenis": "barang",
-    "uraian": "Parsel makanan dan jam tangan",
-    "nilai_taksiran": "2500000",
-    "tanggal_penerimaan": "2026-02-25",
-    "tempat_penerimaan": "Kantor",
-    "peristiwa": "Hari raya",
-    "kronologi": "Paket diantar kurir ke meja kerja tanpa pemberitahuan sebelumnya.",
-}
+GIFT = GIFT_FORM
 QUERY = st.dictionaries(st.sampled_from(["a", "b", "c", "d", "e", "f"]), TEXT, min_size=1, max_size=4)
 
 
@@ -110,18 +96,39 @@ def test_pages_with_typed_queries(app, web_engine, scene, values, repeat):
     v = [values.get(k, "") for k in "abcdef"]
     n, gift = scene["case"], scene["gift"]
     pages = [
-        ("pengelola", "/staf/antrian", {"antrian": v[0], "unit": v[1], "jenis": v[2], "cari": v[3], "c": v[4],
-                                         "p": [v[5], v[0]] if repeat else v[5]}),
+        (
+            "pengelola",
+            "/staf/antrian",
+            {
+                "antrian": v[0],
+                "unit": v[1],
+                "jenis": v[2],
+                "cari": v[3],
+                "c": v[4],
+                "p": [v[5], v[0]] if repeat else v[5],
+            },
+        ),
         ("pengelola", "/staf/cari", {"nomor": v[0] or v[1]}),
         ("pengelola", f"/staf/perkara/{n}", {"templat": v[0], "ok": v[1]}),
         ("pengelola", f"/staf/perkara/{n}/identitas", {"selesai": v[2]}),
         ("pengelola", "/staf/identitas", {"selesai": v[3]}),
-        ("pengelola", "/staf/laporan/", {"laporan": v[0], "jenis": v[1], "unit": v[2], "dari": v[3],
-                                         "sampai": v[4]}),
+        ("pengelola", "/staf/laporan/", {"laporan": v[0], "jenis": v[1], "unit": v[2], "dari": v[3], "sampai": v[4]}),
         ("pegawai", "/staf/laporan-saya/baru/gratifikasi", {"identitas": v[0]}),
         ("pegawai", f"/staf/laporan-saya/{gift}", {"ok": v[1]}),
-        ("auditor", "/staf/audit/", {"cari": v[0], "jenis": v[1], "unit": v[2], "status": v[3], "dari": v[4],
-                                     "sampai": v[5], "c": v[1], "p": v[2]}),
+        (
+            "auditor",
+            "/staf/audit/",
+            {
+                "cari": v[0],
+                "jenis": v[1],
+                "unit": v[2],
+                "status": v[3],
+                "dari": v[4],
+                "sampai": v[5],
+                "c": v[1],
+                "p": v[2],
+            },
+        ),
         ("public", "/statistik", {"tahun": v[0]}),
         ("public", "/staf/masuk", {"next": v[1]}),
         ("public", "/lacak/", {"habis": v[2]}),
@@ -206,8 +213,14 @@ def test_sign_in_and_account_forms(app, web_engine, clock, enrolled, username, p
 
 
 @settings(FUZZ, max_examples=10)
-@given(a=TEXT, b=TEXT, c=TEXT, grant_id=st.one_of(st.none(), st.integers(0, 2**31 - 1)),
-       template_id=st.one_of(st.none(), st.integers(0, 2**31 - 1)), active=st.one_of(st.just("1"), TEXT))
+@given(
+    a=TEXT,
+    b=TEXT,
+    c=TEXT,
+    grant_id=st.one_of(st.none(), st.integers(0, 2**31 - 1)),
+    template_id=st.one_of(st.none(), st.integers(0, 2**31 - 1)),
+    active=st.one_of(st.just("1"), TEXT),
+)
 def test_admin_user_template_and_unit_forms(app, web_engine, admin, a, b, c, grant_id, template_id, active):  # noqa: F811
     """The admin's forms on one user (profile, grants, password, second factor, (de)activation), a reply
     template (edit, switch), a unit's atasan and the roles that need a second factor, with hostile input and
@@ -235,8 +248,11 @@ def test_admin_user_template_and_unit_forms(app, web_engine, admin, a, b, c, gra
         (page, f"{page}/faktor-kedua", {"x": a}),
         (page, f"{page}/nonaktif", {"x": a}),
         (page, f"{page}/aktif", {"x": b}),
-        (f"/staf/admin/pengguna/{a[:50] or 'x'}", f"/staf/admin/pengguna/{(a[:50] or 'x').replace('/', '')}/ubah",
-         {"full_name": b}),
+        (
+            f"/staf/admin/pengguna/{a[:50] or 'x'}",
+            f"/staf/admin/pengguna/{(a[:50] or 'x').replace('/', '')}/ubah",
+            {"full_name": b},
+        ),
         ("/staf/admin/templat/baru", f"/staf/admin/templat/{template_id}", {"case_type": a, "title": b, "body": c}),
         ("/staf/admin/templat/baru", f"/staf/admin/templat/{template_id}/aktif", {"active": active}),
         ("/staf/admin/unit", "/staf/admin/unit/LAYANAN/atasan", {"atasan": a}),
@@ -276,8 +292,11 @@ def test_receipt_and_tracking_extras(app, web_engine, tmp_path, text, filename, 
     assert b.post("/lacak/", {"kode": with_code.receipt_code}).status_code == 303
     b.get("/lacak/perkara")
     before, files_before = counts(web_engine), stored_files(web_engine)
-    res = b.post("/lacak/lampiran", {"lampiran": (io.BytesIO(b"isi berkas\n" * 20), filename), "x": text},
-                 content_type="multipart/form-data")
+    res = b.post(
+        "/lacak/lampiran",
+        {"lampiran": (io.BytesIO(b"isi berkas\n" * 20), filename), "x": text},
+        content_type="multipart/form-data",
+    )
     event(f"lampiran: {res.status_code}")
     no_failure(b, res)
     literal(b.page, text)
@@ -311,8 +330,10 @@ def test_report_download_and_bundle(app, web_engine, scene, kind, case_type, sin
 
     try:  # a gift whose plain and sealed texts are hostile, for the registers
         web_engine.create_case(
-            "gratifikasi", {**GIFT, "unit_kerja": text or "x", "uraian": "Parsel " + text},
-            identity_mode="terbuka", filed_by=web_engine.load_actor("pegawai"),
+            "gratifikasi",
+            {**GIFT, "unit_kerja": text or "x", "uraian": "Parsel " + text},
+            identity_mode="terbuka",
+            filed_by=web_engine.load_actor("pegawai"),
         )
     except WbsError:
         pass

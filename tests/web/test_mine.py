@@ -8,26 +8,13 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import GIFT_FORM
 from tests.web.conftest import Browser, count_cases
 from tests.web.test_staff import sign_in
 from wbs_engine.db import unit_of_work
 from wbs_engine.models import Case
 
-GIFT = {
-    "nama": "Wati",
-    "nip": "198501012010012001",
-    "jabatan": "Analis",
-    "unit_kerja": "Seksi Layanan",
-    "nama_pemberi": "PT Contoh",
-    "hubungan_pemberi": "rekanan_penyedia",
-    "jenis": "barang",
-    "uraian": "Parsel makanan dan jam tangan",
-    "nilai_taksiran": "2500000",
-    "tanggal_penerimaan": "2026-02-25",
-    "tempat_penerimaan": "Kantor",
-    "peristiwa": "Hari raya",
-    "kronologi": "Paket diantar kurir ke meja kerja tanpa pemberitahuan sebelumnya.",
-}
+GIFT = GIFT_FORM
 
 
 @pytest.fixture
@@ -101,6 +88,7 @@ def test_someone_elses_report_is_not_found(web_engine, app, pegawai):
     assert res.status_code == 404 and "Wati" not in other.page
     res_missing = other.get("/staf/laporan-saya/GRT-2026-999999")
     assert res_missing.status_code == 404
+
     # the same words whether the case exists or not (apart from the number)
     def words(page: str) -> str:  # the case number and the CSRF token (it holds the second it was made) set aside
         return re.sub(r'name="csrf-token" content="[^"]*"|value="[^"]*"', "", re.sub(r"GRT-\d+-\d+", "N", page))

@@ -12,6 +12,7 @@ import time as real_time
 import limits.storage.memory
 import pytest
 
+from tests.helpers import GIFT_FORM
 from tests.web.conftest import Browser, count_cases
 from wbs_engine import apitokens
 from wbs_engine.config import RATE_LIMIT_NAMES, ConfigError, RateLimits, Settings, parse_rate_limit
@@ -55,7 +56,10 @@ def low(make_wbs, tmp_path, fake_time):
     from tests.helpers import seed_people
 
     low_limits = RateLimits(
-        filing="2 per 1 hour", tracking="2 per 10 minute", verify="2 per 10 minute", sign_in="3 per 15 minute",
+        filing="2 per 1 hour",
+        tracking="2 per 10 minute",
+        verify="2 per 10 minute",
+        sign_in="3 per 15 minute",
         api="3 per 1 minute",
     )
     eng = make_wbs(f"sqlite:///{tmp_path / 'limits.sqlite3'}", rate_limits=low_limits)
@@ -116,8 +120,9 @@ def look_up(app, environ: dict, code: str, lang: str = "id"):
 
 def test_tracking_lookups_are_limited_right_codes_too(low, fake_time):
     eng, app = low
-    made = eng.create_case("pengaduan", {k: v for k, v in COMPLAINT.items() if k != "identitas"},
-                           identity_mode="anonim")
+    made = eng.create_case(
+        "pengaduan", {k: v for k, v in COMPLAINT.items() if k != "identitas"}, identity_mode="anonim"
+    )
     assert look_up(app, HERE, made.receipt_code)[0].status_code == 303  # a right code counts here too
     assert look_up(app, HERE, "SALAH-SALAH-SALAH")[0].status_code == 404
     res, b = look_up(app, HERE, made.receipt_code, "en")
@@ -205,8 +210,7 @@ def test_no_address_or_token_is_kept_or_logged(low, fake_time, caplog):
     for _ in range(3):
         file_once(me)
         me.get("/verifikasi?s=x")
-        app.test_client().get("/api/v1/queues", headers={"Authorization": f"Bearer {token}"},
-                              environ_base=HERE)
+        app.test_client().get("/api/v1/queues", headers={"Authorization": f"Bearer {token}"}, environ_base=HERE)
     assert me.get("/verifikasi?s=x").status_code == 429
     storage = app.extensions["wbs_limiter"]._storage
     kept = " ".join(list(storage.storage) + list(storage.expirations))
@@ -246,21 +250,7 @@ def test_settings_read_the_limits_and_refuse_bad_ones_in_one_line():
     assert "WBS_RATE_LIMIT_STORAGE" in err.value.message("en")
 
 
-GIFT = {
-    "nama": "Wati Lestari",
-    "nip": "198501012010012001",
-    "jabatan": "Analis",
-    "unit_kerja": "Seksi Layanan",
-    "nama_pemberi": "PT Contoh",
-    "hubungan_pemberi": "rekanan_penyedia",
-    "jenis": "barang",
-    "uraian": "Parsel makanan dan jam tangan",
-    "nilai_taksiran": "2500000",
-    "tanggal_penerimaan": "2026-02-25",
-    "tempat_penerimaan": "Kantor",
-    "peristiwa": "Hari raya",
-    "kronologi": "Paket diantar kurir ke meja kerja tanpa pemberitahuan sebelumnya.",
-}
+GIFT = GIFT_FORM
 
 
 def employee(app, username: str, environ: dict) -> Browser:
