@@ -38,6 +38,9 @@ This module never imports the engine (the engine calls it): ``engine`` is the
 from __future__ import annotations
 
 import re
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,6 +90,35 @@ def pattern(names: list[str]) -> re.Pattern[str] | None:
         return None
     alts = sorted((r"\s+".join(re.escape(w) for w in n.split()) for n in names), key=len, reverse=True)
     return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.IGNORECASE)
+
+
+def loose_pattern(names: list[str]) -> re.Pattern[str] | None:
+    """A wider net than :func:`pattern`, for the full text of a case (every field, sealed ones opened, in
+    :func:`case_text`'s order): each name's words in order, whole words, with white space or anything
+    starting and ending in white space between them. Whatever text a declarant may read of a case is some of
+    those fields in the same order, joined by new lines, so where :func:`pattern` matches that text this
+    matches the full text (a name split over fields the declarant reads side by side included): declarations
+    it does not match need not be looked at further (see :func:`on_case_filed`)."""
+    if not names:
+        return None
+    alts = sorted((r"\s(?:[\s\S]*?\s)?".join(re.escape(w) for w in n.split()) for n in names), key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Names:
+    names: tuple[str, ...]
+    regex: re.Pattern[str] | None
+    loose: re.Pattern[str] | None
+
+
+#: the names each declaration lists, opened and compiled, per keyring; keyed by what they are read from (the
+#: declaration's id, its plain value and sealed blobs and wrapped key as read in the caller's transaction), so
+#: an edited or destroyed declaration is read afresh. Every filing checks every active declaration: without
+#: this, one decryption and two regular-expression compilations each, every time.
+_NAMES: dict[int, OrderedDict[tuple, _Names]] = {}  # id(keyring) -> memo; dropped with the keyring
+_NAMES_LOCK = threading.Lock()
+_NAMES_MAX = 4096
 
 
 def case_text(engine: Any, s: Session, row: Any, declarant: Actor) -> str:
@@ -142,18 +174,47 @@ def _declared_names(engine: Any, spec: InterestsSpec, row: Any) -> list[str]:
     return names_in((row.data or {}).get(spec.field))
 
 
+def _names_of(engine: Any, spec: InterestsSpec, row: Any) -> _Names:
+    """:func:`_declared_names` with its two patterns, remembered (see ``_NAMES``)."""
+    plain = (row.data or {}).get(spec.field)
+    key = (
+        row.id,
+        spec.field,
+        plain if isinstance(plain, str) else None,
+        row.data_key,
+        row.confidential_enc,
+        row.identity_enc,
+    )
+    with _NAMES_LOCK:
+        memo = _NAMES.get(id(engine.keyring))
+        if memo is None:
+            memo = _NAMES[id(engine.keyring)] = OrderedDict()
+            weakref.finalize(engine.keyring, _NAMES.pop, id(engine.keyring), None)
+        got = memo.get(key)
+        if got is not None:
+            memo.move_to_end(key)
+            return got
+    names = _declared_names(engine, spec, row)
+    got = _Names(tuple(names), pattern(names), loose_pattern(names))
+    with _NAMES_LOCK:
+        memo[key] = got
+        while len(memo) > _NAMES_MAX:
+            memo.popitem(last=False)
+    return got
+
+
 def _declaration(s: Session, engine: Any, defn: WorkflowDef, row: Any, state: str | None = None) -> Declaration | None:
     spec = _is_declaration(defn, row)
     if spec is None or (state or row.state) not in spec.active_states:
         return None
-    names = _declared_names(engine, spec, row)
-    regex = pattern(names)
+    names = _names_of(engine, spec, row)
+    regex = names.regex
     if regex is None:
         return None
     username = s.connection().execute(sa.select(_users.c.username).where(_users.c.id == row.filed_by_user_id)).scalar()
     if username is None:
         return None
-    return Declaration(row.id, row.number, row.filed_by_user_id, username, tuple(names), regex)
+    return Declaration(row.id, row.number, row.filed_by_user_id, username, names.names, regex)
 
 
 _DECLARATIONS: dict[tuple[str, ...], sa.Select] = {}
@@ -173,18 +234,35 @@ def _declarations_stmt(keys: tuple[str, ...]) -> sa.Select:
     return stmt
 
 
-def active_declarations(s: Session, engine: Any) -> list[Declaration]:
-    """Every active declaration, its names opened (one decryption each)."""
+def _declaration_rows(s: Session, engine: Any) -> list[tuple[WorkflowDef, Any]]:
     keys = [k for k in engine.registry.keys if engine.registry.latest(k).definition.interests is not None]
     if not keys:
         return []
     out = []
     for row in prepared(_declarations_stmt(tuple(keys))).all(s):
-        defn = engine.registry.get(s, row.case_type, row.workflow_version).definition
+        out.append((engine.registry.get(s, row.case_type, row.workflow_version).definition, row))
+    return out
+
+
+def active_declarations(s: Session, engine: Any) -> list[Declaration]:
+    """Every active declaration, its names opened (one decryption each, remembered while it is unchanged)."""
+    out = []
+    for defn, row in _declaration_rows(s, engine):
         d = _declaration(s, engine, defn, row)
         if d is not None:
             out.append(d)
     return out
+
+
+def _full_text(engine: Any, row: Any) -> str:
+    """Every string value of a case, sealed ones opened, in :func:`case_text`'s order: the most any declarant
+    could read of it."""
+    parts = [v for v in (row.data or {}).values() if isinstance(v, str)]
+    if row.data_key:
+        key = engine.keyring.case_key(row.data_key)
+        for blob in (row.identity_enc, row.confidential_enc):
+            parts.extend(v for v in (key.open(blob) or {}).values() if isinstance(v, str))
+    return "\n".join(parts)
 
 
 def _recused_ids(s: Session, case_id: int) -> set[int]:
@@ -209,8 +287,20 @@ def on_case_filed(s: Session, engine: Any, defn: WorkflowDef, case: Case, now: d
     case against it. Called by ``create_case`` after the ``created`` event, in its transaction. Returns the
     usernames recused from the new case."""
     recused = []
-    for d in active_declarations(s, engine):
-        if d.case_id == case.id or d.user_id == case.filed_by_user_id:
+    full: str | None = None
+    for ddefn, row in _declaration_rows(s, engine):
+        if row.id == case.id or row.filed_by_user_id == case.filed_by_user_id:
+            continue
+        spec = _is_declaration(ddefn, row)
+        if spec is None or row.state not in spec.active_states:
+            continue
+        loose = _names_of(engine, spec, row).loose
+        if full is None:
+            full = _full_text(engine, case)
+        if loose is None or not loose.search(full):
+            continue  # no text of this case any declarant may read names them: no account to load
+        d = _declaration(s, engine, ddefn, row)
+        if d is None:
             continue
         text = case_text(engine, s, case, permissions.load_actor(s, d.username))
         if d.regex.search(text) and d.user_id not in _recused_ids(s, case.id):

@@ -38,6 +38,11 @@ def test_engine_benchmark_runs_on_sqlite() -> None:
     assert "SQLite NORMAL" in out and "target ratio >= 0.25, SQLite NORMAL vs sqlite3" in out
 
 
+def test_interests_benchmark_runs() -> None:
+    out = _run("bench_interests.py", "--declarations", "3", "--filings", "2")
+    assert "3 active declarations" in out and "ratio" in out
+
+
 def test_audit_benchmark_verifies_the_trail_it_built() -> None:
     out = _run("bench_audit.py", "--cases", "4", "--runs", "1")
     assert "ratio verify / raw hashlib" in out and " events of 4 cases" in out
