@@ -12,7 +12,29 @@ from hypothesis import strategies as st
 
 from wbs_engine import interests
 
-WORDS = st.sampled_from(["Budi", "budi", "Santoso", "PT", "Maju", "Jaya", "Rp.", "O'Hara", "x", "ÄÖ", "李"])
+WORDS = st.sampled_from(
+    [
+        "Budi",
+        "budi",
+        "BUDI",
+        "Santoso",
+        "PT",
+        "Maju",
+        "Jaya",
+        "Rp.",
+        "O'Hara",
+        "x",
+        "ÄÖ",
+        "äö",
+        "李",
+        "Straße",
+        "STRASSE",
+        "İstanbul",
+        "istanbul",
+        "ǅ",
+        "K",
+    ]
+)
 SPACE = st.sampled_from([" ", "  ", "\n", "\t", " \n ", "", ",", ".", "-"])
 TEXT = st.lists(st.tuples(WORDS, SPACE), max_size=8).map(lambda ws: "".join(w + s for w, s in ws))
 NAME = st.lists(WORDS, min_size=1, max_size=3).map(" ".join)
@@ -40,6 +62,12 @@ def test_a_name_split_over_two_fields_read_side_by_side_is_still_caught():
     assert interests.pattern(names).search("surat dari Budi\nSantoso datang")
     assert interests.loose_pattern(names).search("surat dari Budi\nfield tersembunyi\nSantoso datang")
     assert not interests.loose_pattern(names).search("Budiman Santosova")
+
+
+def test_the_wider_net_runs_in_linear_time_on_a_text_of_repeated_words():
+    """Only literal words: a text of 60,000 repeated words against a name of many words that never completes
+    there is one pass (a pattern allowing anything between a name's words would backtrack for hours here)."""
+    assert not interests.loose_pattern(["aaa bbb ccc dddd"]).search("aaa bbb ccc " * 20_000)
 
 
 def test_the_remembered_names_follow_what_the_declaration_holds(monkeypatch):
