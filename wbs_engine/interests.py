@@ -59,6 +59,9 @@ from .permissions import Actor
 
 #: a name must have at least this many characters to count
 MIN_NAME = 3
+#: a name is cut to this many words and characters (see :func:`names_in`)
+MAX_NAME_WORDS = 12
+MAX_NAME_CHARS = 120
 #: open cases read per page in (b)
 PAGE = 500
 
@@ -70,17 +73,33 @@ _SPLIT = re.compile(r"[,;\n]+")
 
 def names_in(text: Any) -> list[str]:
     """The names a declaration lists: split on commas (semicolons and new lines too), spaces collapsed,
-    3 characters or more, each once (ignoring case), in the declarant's order and words."""
+    3 characters or more, each once (ignoring case as the patterns do), in the declarant's order and words.
+    A name is cut to its first :data:`MAX_NAME_WORDS` words, and to fewer while longer than
+    :data:`MAX_NAME_CHARS` characters (a firm's or a person's name is far shorter): every filing matches
+    every active declaration's names against the new case's text, and a name of hundreds of words would make
+    that slow for everyone. A cut name matches at
+    least what the whole one did (more, never less: the declarant is kept off rather than let on)."""
     if not isinstance(text, str):
         return []
     out: list[str] = []
     seen: set[str] = set()
     for part in _SPLIT.split(text):
-        name = " ".join(part.split())
-        if len(name) >= MIN_NAME and name.casefold() not in seen:
-            seen.add(name.casefold())
+        words = part.split()[:MAX_NAME_WORDS]
+        while len(words) > 1 and len(" ".join(words)) > MAX_NAME_CHARS:
+            words.pop()
+        name = " ".join(words)  # one very long word stays whole: a literal costs little, and cut it would not match
+        if len(name) >= MIN_NAME and _same_to_patterns(name) not in seen:
+            seen.add(_same_to_patterns(name))
             out.append(name)
     return out
+
+
+def _same_to_patterns(name: str) -> str:
+    """What two names have in common when the patterns (``re.IGNORECASE``: one character's simple lower case
+    for one) treat them alike: their lower case, where it keeps every character one character (not so for
+    e.g. "İ"; "Straße" and "STRASSE" stay two names, as they are two patterns)."""
+    low = name.lower()
+    return low if len(low) == len(name) else name
 
 
 def pattern(names: list[str]) -> re.Pattern[str] | None:

@@ -163,6 +163,15 @@ def test_no_conflict_decided_keeps_no_one_off_and_a_decision_rechecks(office):
 
 def test_names_and_matching():
     assert interests.names_in(" PT  Maju Jaya , ab;Budi\nPT maju jaya") == ["PT Maju Jaya", "Budi"]
+    # two names the patterns tell apart stay two (the attacker's finding on branch attack13i: the second was dropped)
+    assert interests.names_in("Straße Abadi, STRASSE ABADI") == ["Straße Abadi", "STRASSE ABADI"]
+    assert interests.names_in("PT Proﬁl Utama, PT Profil Utama") == ["PT Proﬁl Utama", "PT Profil Utama"]
+    # a name of hundreds of words (which made every filing slow) is cut to its first words, never dropped
+    assert interests.names_in(" ".join(["aa"] * 500) + " zz") == [" ".join(["aa"] * interests.MAX_NAME_WORDS)]
+    long_words = " ".join(["Sejahtera" + "x" * 20] * 10)
+    (cut,) = interests.names_in(long_words)
+    assert len(cut) <= interests.MAX_NAME_CHARS and long_words.startswith(cut)
+    assert interests.names_in("y" * 300) == ["y" * 300]  # one word stays whole (cut, it would not match)
     rx = interests.pattern(["PT Maju Jaya", "Budi"])
     assert rx.search("dari pt maju\njaya.") and rx.search("(Budi)")
     assert not rx.search("PT Maju Jayanti") and not rx.search("Budiman") and not rx.search("Majuan")
