@@ -76,6 +76,20 @@ def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
         session.close()
 
 
+def upsert_insert(dialect: str) -> Any:
+    """The INSERT construct with ``ON CONFLICT`` of ``dialect`` ("postgresql" or "sqlite")."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def of_dialect(session: Session, stmts: dict[str, Any]) -> Any:
+    """The one of ``stmts`` (by dialect name, "postgresql" and "sqlite") for the session's database."""
+    return stmts["postgresql" if connection(session).dialect.name == "postgresql" else "sqlite"]
+
+
 class Prepared:
     """A Core statement compiled once per dialect and run on the DB-API cursor of the session's connection:
     the statements of the hot write path (a fire, a filing). The SQL text, the paramstyle and the type

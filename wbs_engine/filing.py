@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from .crypto import Keyring
-from .db import connection, prepared
+from .db import of_dialect, prepared, upsert_insert
 from .errors import WbsError
 from .i18n import gettext_noop as _
 from .models import Case, FilingToken
@@ -127,8 +127,7 @@ def claim(session: Session, keyring: Keyring, token: str, case_type: str, now: d
             )
         )
     digest = hashlib.sha256(_CONTEXT + b":" + nonce).hexdigest()
-    pg = connection(session).dialect.name == "postgresql"
-    row = prepared(_CLAIM["postgresql" if pg else "sqlite"]).first(
+    row = prepared(of_dialect(session, _CLAIM)).first(
         session, {"token_hash": digest, "case_type": case_type, "used_at": now, "expires_at": expires}
     )
     if row is not None:
@@ -147,12 +146,8 @@ def settle(session: Session, claim_id: int, case_id: int) -> None:
 
 
 def _claim_stmt(dialect: str) -> sa.sql.ClauseElement:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     return (
-        insert(_tokens)
+        upsert_insert(dialect)(_tokens)
         .values({c: sa.bindparam(c) for c in ("token_hash", "case_type", "used_at", "expires_at")})
         .on_conflict_do_nothing(index_elements=["token_hash"])
         .returning(_tokens.c.id)

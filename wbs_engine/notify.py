@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from .config import Settings
 from .crypto import SEALED_PREFIX, CaseKey, Keyring
+from .db import upsert_insert
 from .definition import TransitionSpec, WorkflowDef
 from .i18n import LOCALES, lang_of, translations
 from .models import Case, Outbox, RoleGrant, User
@@ -126,12 +127,8 @@ def queue(
         dedupe_key=dedupe_key,
     )
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     stmt = (
-        insert(_outbox)
+        upsert_insert(conn.dialect.name)(_outbox)
         .values(
             case_id=case_id,
             kind=kind,

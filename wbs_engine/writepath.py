@@ -27,7 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from . import clocks, search
-from .db import connection, prepared
+from .db import connection, of_dialect, prepared, upsert_insert
 from .errors import ConcurrentChange, NotFound
 from .i18n import gettext_noop as _
 from .models import Case, CaseCounter, CaseRecusal, CaseTerm, Clock, Unit
@@ -219,11 +219,7 @@ def write_clocks(
 
 
 def _next_number_stmt(dialect: str) -> sa.sql.ClauseElement:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(_counters).values(key=sa.bindparam("key"), last=1)
+    stmt = upsert_insert(dialect)(_counters).values(key=sa.bindparam("key"), last=1)
     stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"last": _counters.c.last + 1})
     return stmt.returning(_counters.c.last)
 
@@ -237,8 +233,7 @@ def next_number(s: Session, prefix: str, now: datetime, zone: ZoneInfo) -> str:
     """``PREFIX-YEAR-NNNNNN``: the next number of the prefix in the office's year, taken in the same
     transaction as the case (a rolled-back filing leaves no gap)."""
     key = f"{prefix}-{now.astimezone(zone).year}"
-    stmt = _NEXT_NUMBER["postgresql" if connection(s).dialect.name == "postgresql" else "sqlite"]
-    last = prepared(stmt).first(s, {"key": key}).last
+    last = prepared(of_dialect(s, _NEXT_NUMBER)).first(s, {"key": key}).last
     return f"{key}-{last:06d}"
 
 
