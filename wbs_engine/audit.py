@@ -53,7 +53,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session
 
 from .crypto import CryptoError, Keyring, public_key_from_b64, public_key_id, verify_signature
+from .db import connection, prepared
 from .errors import ConcurrentChange, Joined
+from .fields import MAX_SAFE_INTEGER
 from .i18n import N_, Msg
 from .i18n import gettext_noop as _
 from .models import (
@@ -101,8 +103,9 @@ class _Slow(Exception):
     """A value the fast path of :func:`canonical` does not take (the RFC 8785 encoder decides)."""
 
 
-#: integers as RFC 8785 writes them (beyond, the ``rfc8785`` package refuses them: IEEE doubles)
-_SAFE_INT = 2**53 - 1
+#: integers as RFC 8785 writes them (beyond, the ``rfc8785`` package refuses them: IEEE doubles); the input
+#: checks of :mod:`wbs_engine.fields` refuse larger numbers with the same bound
+_SAFE_INT = MAX_SAFE_INTEGER
 
 
 def _fast_norm(value: Any) -> Any:  # noqa: C901 - one dispatch on the exact type, the hot path of every event
@@ -228,8 +231,6 @@ def append(
 
     A concurrent append to the same chain makes one of the two transactions fail (conditional update of
     the head, plus the unique (chain, seq)); case chains are already serialised by the case's lock."""
-    from .db import connection, prepared  # the hot path's statements, on the DB-API cursor (db.Prepared)
-
     pg = connection(session).dialect.name == "postgresql"
     head = prepared(_HEAD_FOR_UPDATE if pg else _HEAD).first(session, {"chain": chain})
     seq = head.seq + 1 if head else 1

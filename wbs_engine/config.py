@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from . import textsafe
 from .i18n import Msg
 from .i18n import gettext_noop as _
 
@@ -182,7 +183,7 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
 def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int, unit: str) -> int:
     """A whole number from ``low`` to ``high``; ``unit`` (a message, marked with ``_``) says what it counts."""
     value = _text(env, name, str(default)).strip()
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:  # "²".isdigit() is true
+    if not textsafe.digits(value) or not low <= int(value) <= high:
         raise ConfigError(
             _("{name} must be a whole number from {low} to {high} ({unit}); not {value!r}"),
             name=name,
@@ -350,7 +351,7 @@ class Settings:
                 )
             )
         minutes = _text(env, "WBS_CHECKPOINT_MINUTES", "10").strip()
-        if not (minutes.isascii() and minutes.isdigit()) or not 1 <= int(minutes) <= 1440:
+        if not textsafe.digits(minutes) or not 1 <= int(minutes) <= 1440:
             raise ConfigError(_("WBS_CHECKPOINT_MINUTES must be a whole number of minutes from 1 to 1440"))
         keyring = _text(env, "WBS_KEYRING", "")
         max_mb = _whole(env, "WBS_MAX_ATTACHMENT_MB", 10, 1, 100, _("MiB"))

@@ -6,6 +6,7 @@ units of work so that two writers queue instead of failing half-way); PostgreSQL
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -198,9 +199,7 @@ class _Form:
             self.defaults[col.key] = d
         self.columns = tuple(rc[0] for rc in compiled._result_columns)
         self.converters = tuple(rc[3]._cached_result_processor(dialect, None) for rc in compiled._result_columns)
-        import collections
-
-        self.tuple = collections.namedtuple("Row", self.columns, rename=True) if self.columns else None
+        self.tuple = namedtuple("Row", self.columns, rename=True) if self.columns else None
 
     def args(self, params: dict[str, Any]) -> Any:
         values = {**self.fixed, **params} if self.fixed else params

@@ -636,7 +636,7 @@ def attach(
 def _attachment_id(value: Any) -> int | None:
     """An attachment id as a caller gives it (an int, or its decimal digits from a URL), or None for anything
     else (text, a float, a bool, a number no row can have)."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    if isinstance(value, str) and textsafe.digits(value.strip()):
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
         return None

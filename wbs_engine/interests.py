@@ -263,16 +263,6 @@ def _declaration_rows(s: Session, engine: Any) -> list[tuple[WorkflowDef, Any]]:
     return out
 
 
-def active_declarations(s: Session, engine: Any) -> list[Declaration]:
-    """Every active declaration, its names opened (one decryption each, remembered while it is unchanged)."""
-    out = []
-    for defn, row in _declaration_rows(s, engine):
-        d = _declaration(s, engine, defn, row)
-        if d is not None:
-            out.append(d)
-    return out
-
-
 def _full_text(engine: Any, row: Any) -> str:
     """Every string value of a case, sealed ones opened, in :func:`case_text`'s order: the most any declarant
     could read of it."""

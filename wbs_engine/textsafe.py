@@ -35,6 +35,13 @@ _NEWLINE_PICTURE = "\u240a"  # ␊
 _KEPT = {"\u200d"}  # ZERO WIDTH JOINER: emoji sequences
 
 
+def digits(text: str) -> bool:
+    """Is ``text`` a whole number ``int()`` reads as typed: ASCII digits only (``"²".isdigit()`` is true, and
+    ``int("²")`` fails; Arabic-Indic digits are read by ``int()`` but are not what a form field or a setting
+    takes)."""
+    return text.isascii() and text.isdigit()
+
+
 def _unsafe(ch: str) -> bool:
     cp = ord(ch)
     if cp < 0x20 or 0x7F <= cp <= 0x9F:

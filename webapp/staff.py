@@ -29,7 +29,7 @@ from flask import (
     url_for,
 )
 
-from wbs_engine import assignment, files, interests, queries, replies, tracking, views
+from wbs_engine import assignment, files, interests, queries, replies, textsafe, tracking, views
 from wbs_engine.engine import WbsEngine
 from wbs_engine.errors import ConcurrentChange, NotAllowed, ValidationFailed, WbsError
 from wbs_engine.i18n import gettext_noop as _
@@ -272,8 +272,7 @@ def case(number: str):  # type: ignore[no-untyped-def]
 
 def _expected_version() -> int | None:
     raw = request.form.get(VERSION_INPUT, "")
-    # ASCII digits only: "²".isdigit() is true, and int("²") fails
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if textsafe.digits(raw) and len(raw) < 10 else None
 
 
 def _changed_meanwhile(number: str, exc: ConcurrentChange):  # type: ignore[no-untyped-def]

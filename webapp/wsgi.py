@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Mapping
 
+from wbs_engine import textsafe
 from wbs_engine.config import ConfigError
 from wbs_engine.i18n import gettext_noop as _
 
@@ -30,7 +31,7 @@ MAX_PROXIES = 5
 def proxy_count(env: Mapping[str, str]) -> int:
     """``WBS_PROXY_COUNT``: how many reverse proxies stand in front (0 to :data:`MAX_PROXIES`; empty: 0)."""
     value = env.get("WBS_PROXY_COUNT", "").strip() or "0"
-    if not (value.isascii() and value.isdigit()) or int(value) > MAX_PROXIES:
+    if not textsafe.digits(value) or int(value) > MAX_PROXIES:
         raise ConfigError(
             _("WBS_PROXY_COUNT must be a whole number from 0 to {max} (the reverse proxies in front); not {value!r}"),
             max=MAX_PROXIES,
